@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Modules follow the data flow: bytes → XML events (`XMLStreaming`, over `CExpat`) → stanzas and
+/// addresses (`XMPP`) → `Translation` ⇄ `PresenceModel`; `FixtureReplay` drives the whole path from
+/// transcripts, and `consulate` is the command-line entry point.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Consulate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "consulate", targets: ["consulate"]),
+        .library(name: "XMLStreaming", targets: ["XMLStreaming"]),
+        .library(name: "XMPP", targets: ["XMPP"]),
+        .library(name: "PresenceModel", targets: ["PresenceModel"]),
+        .library(name: "Translation", targets: ["Translation"]),
+        .library(name: "FixtureReplay", targets: ["FixtureReplay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CExpat",
+            pkgConfig: "expat",
+            providers: [.apt(["libexpat1-dev"]), .brew(["expat"])]
+        ),
+        .target(name: "XMLStreaming", dependencies: ["CExpat"], swiftSettings: strictSettings),
+        .target(name: "XMPP", dependencies: ["XMLStreaming"], swiftSettings: strictSettings),
+        .target(name: "PresenceModel", swiftSettings: strictSettings),
+        .target(
+            name: "Translation",
+            dependencies: ["XMPP", "PresenceModel", "XMLStreaming", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "FixtureReplay",
+            dependencies: ["Translation", "XMPP", "PresenceModel", "XMLStreaming"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "consulate",
+            dependencies: [
+                "FixtureReplay", "Translation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "consulate-bench",
+            dependencies: ["XMLStreaming", "XMPP", "Translation", "PresenceModel"],
+            path: "Benchmarks/consulate-bench",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "XMLStreamingTests", dependencies: ["XMLStreaming"], swiftSettings: strictSettings),
+        .testTarget(name: "XMPPTests", dependencies: ["XMPP"], swiftSettings: strictSettings),
+        .testTarget(name: "PresenceModelTests", dependencies: ["PresenceModel"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "TranslationTests",
+            dependencies: ["Translation", "XMPP", "PresenceModel"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FixtureReplayTests",
+            dependencies: ["FixtureReplay"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,404 @@
+internal import CExpat
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// The namespace of the `<stream:stream>` root, the only root an XMPP stream may have.
+public let xmppStreamNamespace = "http://etherx.jabber.org/streams"
+
+/// An incremental XMPP stream parser over libexpat.
+///
+/// Bytes go in as they arrive, in chunks of any size; events come out as soon as a stream header,
+/// a whole depth-1 element or the stream close has been read. Feeding one byte at a time yields the
+/// same events as feeding the whole input at once. RFC 6120 §11 restrictions and the configured
+/// `limits` are enforced while parsing, and memory stays bounded by those limits whatever the input.
+///
+/// One parser belongs to one connection; it is deliberately not `Sendable`.
+public final class XMLStreamParser {
+    /// Limits in force; assign `.postAuthentication` (or configured values) once the peer has authenticated.
+    public var limits: XMLStreamLimits
+
+    /// Whether the installed expat had reparse deferral and it was turned off (expat ≥ 2.6).
+    public private(set) var reparseDeferralDisabled = false
+
+    private var parser: XML_Parser
+    private var failure: XMLStreamError?
+    private var events: [XMLStreamEvent] = []
+    private var stack: [XMLElement] = []
+    private var pendingText: [UInt8] = []
+    private var depth = 0
+    private var streamOpen = false
+    private var streamClosedSeen = false
+    private var pendingDeclarations: [String: String] = [:]
+
+    private var bytesFed: Int = 0
+    private var stanzaStart: Int = 0
+    private var stanzaElements = 0
+    private var stanzaTextBytes = 0
+
+    private var names = NameInterner()
+
+    /// expat buffers an incomplete token without limit, so input is handed over in slices no larger
+    /// than this and the stanza-size limit is checked between slices.
+    private static let sliceSize = 64 * 1024
+
+    public init(limits: XMLStreamLimits = .preAuthentication) {
+        self.limits = limits
+        guard let parser = XML_ParserCreateNS("UTF-8", 0x01) else {
+            fatalError("XML_ParserCreateNS failed: out of memory")
+        }
+        self.parser = parser
+        installHandlers()
+    }
+
+    deinit {
+        XML_ParserFree(parser)
+    }
+
+    /// Parses `bytes`, appending every event completed by them to `output`. Events completed before
+    /// an error are appended before the error is thrown, so a stanza that arrived whole is never lost
+    /// because garbage followed it. Errors are final: every later call throws the same error.
+    public func feed(_ bytes: UnsafeRawBufferPointer, into output: inout [XMLStreamEvent]) throws(XMLStreamError) {
+        if let failure { throw failure }
+        var offset = 0
+        repeat {
+            let length = min(Self.sliceSize, bytes.count - offset)
+            let slice = bytes.baseAddress.map { $0 + offset }
+            bytesFed += length
+            let status = XML_Parse(parser, slice?.assumingMemoryBound(to: CChar.self), Int32(length), 0)
+            flushEvents(into: &output)
+            if status == XML_STATUS_ERROR {
+                let error = failure ?? translateExpatError(current: UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                failure = error
+                throw error
+            }
+            if bytesFed - stanzaStart > limits.maxStanzaBytes {
+                let error = Self.limitError(.stanzaBytes, limits)
+                failure = error
+                throw error
+            }
+            offset += length
+        } while offset < bytes.count
+    }
+
+    /// Convenience for callers holding an array.
+    public func feed(_ bytes: [UInt8], into output: inout [XMLStreamEvent]) throws(XMLStreamError) {
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(XMLStreamError) in try self.feed(buffer, into: &output) }
+        }
+        try result.get()
+    }
+
+    /// Starts a new stream on the same connection, as XMPP does after STARTTLS and SASL success.
+    /// Call it only between `feed` calls, never from event handling inside one.
+    public func restart() {
+        XML_ParserReset(parser, "UTF-8")
+        installHandlers()
+        failure = nil
+        events.removeAll(keepingCapacity: true)
+        stack.removeAll(keepingCapacity: true)
+        pendingText.removeAll(keepingCapacity: true)
+        pendingDeclarations.removeAll()
+        depth = 0
+        streamOpen = false
+        streamClosedSeen = false
+        bytesFed = 0
+        stanzaStart = 0
+        stanzaElements = 0
+        stanzaTextBytes = 0
+    }
+
+    /// True once `</stream:stream>` has been read.
+    public var isClosed: Bool { streamClosedSeen }
+
+    // MARK: - Handlers
+
+    private func installHandlers() {
+        XML_SetUserData(parser, Unmanaged.passUnretained(self).toOpaque())
+        XML_SetElementHandler(
+            parser,
+            { context, name, attributes in
+                XMLStreamParser.from(context).startElement(name!, attributes!)
+            },
+            { context, _ in
+                XMLStreamParser.from(context).endElement()
+            }
+        )
+        XML_SetCharacterDataHandler(parser) { context, bytes, length in
+            XMLStreamParser.from(context).characters(bytes!, Int(length))
+        }
+        XML_SetStartNamespaceDeclHandler(parser) { context, prefix, uri in
+            XMLStreamParser.from(context).namespaceDeclared(prefix: prefix, uri: uri)
+        }
+        XML_SetXmlDeclHandler(parser) { context, version, encoding, _ in
+            XMLStreamParser.from(context).xmlDeclaration(version: version, encoding: encoding)
+        }
+        XML_SetStartDoctypeDeclHandler(parser) { context, _, _, _, _ in
+            XMLStreamParser.from(context).fail(.restrictedXML, "document type declarations are not allowed (RFC 6120 §11.1)")
+        }
+        XML_SetEntityDeclHandler(parser) { context, _, _, _, _, _, _, _, _ in
+            XMLStreamParser.from(context).fail(.restrictedXML, "entity declarations are not allowed (RFC 6120 §11.1)")
+        }
+        XML_SetCommentHandler(parser) { context, _ in
+            XMLStreamParser.from(context).fail(.restrictedXML, "comments are not allowed (RFC 6120 §11.1)")
+        }
+        XML_SetProcessingInstructionHandler(parser) { context, _, _ in
+            XMLStreamParser.from(context).fail(.restrictedXML, "processing instructions are not allowed (RFC 6120 §11.1)")
+        }
+        XML_SetSkippedEntityHandler(parser) { context, _, _ in
+            XMLStreamParser.from(context).fail(.restrictedXML, "references to undeclared entities are not allowed (RFC 6120 §11.1)")
+        }
+        XML_SetParamEntityParsing(parser, XML_PARAM_ENTITY_PARSING_NEVER)
+        reparseDeferralDisabled = consulate_disable_reparse_deferral(parser) == 1
+    }
+
+    private static func from(_ context: UnsafeMutableRawPointer?) -> XMLStreamParser {
+        Unmanaged<XMLStreamParser>.fromOpaque(context!).takeUnretainedValue()
+    }
+
+    private func fail(_ kind: XMLStreamError.Kind, _ detail: String) {
+        guard failure == nil else { return }
+        failure = XMLStreamError(kind, detail)
+        XML_StopParser(parser, XML_FALSE)
+    }
+
+    private static func limitError(_ limit: XMLStreamLimits.Limit, _ limits: XMLStreamLimits) -> XMLStreamError {
+        XMLStreamError(.limitExceeded(limit), "\(limit.rawValue) exceeded (limit \(limits.value(of: limit)))")
+    }
+
+    private func failLimit(_ limit: XMLStreamLimits.Limit) {
+        guard failure == nil else { return }
+        failure = Self.limitError(limit, limits)
+        XML_StopParser(parser, XML_FALSE)
+    }
+
+    /// The stream offset just past the token expat is reporting.
+    private var currentTokenEnd: Int { Int(XML_GetCurrentByteIndex(parser)) + Int(XML_GetCurrentByteCount(parser)) }
+
+    private func startElement(_ rawName: UnsafePointer<XML_Char>, _ rawAttributes: UnsafeMutablePointer<UnsafePointer<XML_Char>?>) {
+        guard failure == nil else { return }
+        if depth == 0 {
+            openStream(rawName, rawAttributes)
+            return
+        }
+        if depth == 1 {
+            stanzaElements = 0
+            stanzaTextBytes = 0
+            discardInterStanzaWhitespace()
+        } else {
+            flushText()
+        }
+        if currentTokenEnd - stanzaStart > limits.maxStanzaBytes { return failLimit(.stanzaBytes) }
+        if depth > limits.maxDepth { return failLimit(.depth) }
+        stanzaElements += 1
+        if stanzaElements > limits.maxElements { return failLimit(.elements) }
+
+        let count = Int(XML_GetSpecifiedAttributeCount(parser)) / 2
+        if count > limits.maxAttributes { return failLimit(.attributes) }
+        let (namespace, name) = names.split(rawName)
+        var attributes: [XMLAttribute] = []
+        attributes.reserveCapacity(count)
+        for index in 0..<count {
+            let (attributeNamespace, attributeName) = names.split(rawAttributes[2 * index]!)
+            attributes.append(
+                XMLAttribute(attributeName, namespace: attributeNamespace, value: String(cString: rawAttributes[2 * index + 1]!))
+            )
+        }
+        stack.append(XMLElement(name, namespace: namespace, attributes: attributes))
+        depth += 1
+    }
+
+    private func openStream(_ rawName: UnsafePointer<XML_Char>, _ rawAttributes: UnsafeMutablePointer<UnsafePointer<XML_Char>?>) {
+        let (namespace, name) = names.split(rawName)
+        let declarations = pendingDeclarations
+        pendingDeclarations.removeAll()
+        guard name == "stream", namespace == xmppStreamNamespace else {
+            let shown = namespace.isEmpty ? name : "{\(namespace)}\(name)"
+            return fail(.invalidNamespace, "the root element must be {\(xmppStreamNamespace)}stream, not \(shown)")
+        }
+        let count = Int(XML_GetSpecifiedAttributeCount(parser)) / 2
+        if count > limits.maxAttributes { return failLimit(.attributes) }
+        var attributes: [XMLAttribute] = []
+        for index in 0..<count {
+            let (attributeNamespace, attributeName) = names.split(rawAttributes[2 * index]!)
+            attributes.append(
+                XMLAttribute(attributeName, namespace: attributeNamespace, value: String(cString: rawAttributes[2 * index + 1]!))
+            )
+        }
+        depth = 1
+        streamOpen = true
+        stanzaStart = currentTokenEnd
+        events.append(
+            .streamOpened(XMLStreamHeader(name: name, namespace: namespace, attributes: attributes, namespaceDeclarations: declarations))
+        )
+    }
+
+    private func endElement() {
+        guard failure == nil else { return }
+        if depth == 1 {
+            discardInterStanzaWhitespace()
+            depth = 0
+            streamClosedSeen = true
+            events.append(.streamClosed)
+            return
+        }
+        flushText()
+        depth -= 1
+        let element = stack.removeLast()
+        if depth == 1 {
+            let end = currentTokenEnd
+            if end - stanzaStart > limits.maxStanzaBytes { return failLimit(.stanzaBytes) }
+            events.append(.element(element))
+            stanzaStart = end
+        } else {
+            stack[stack.count - 1].children.append(.element(element))
+        }
+    }
+
+    private func characters(_ bytes: UnsafePointer<XML_Char>, _ length: Int) {
+        guard failure == nil else { return }
+        let buffer = UnsafeRawBufferPointer(start: bytes, count: length)
+        if depth == 1 {
+            guard buffer.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+                return fail(.badFormat, "character data is not allowed between stanzas")
+            }
+            // Whitespace keepalives end where they are; they never count towards the next stanza.
+            stanzaStart = currentTokenEnd
+            return
+        }
+        stanzaTextBytes += length
+        if stanzaTextBytes > limits.maxTextBytes { return failLimit(.textBytes) }
+        pendingText.append(contentsOf: buffer)
+    }
+
+    private func discardInterStanzaWhitespace() {
+        pendingText.removeAll(keepingCapacity: true)
+    }
+
+    private func flushText() {
+        guard !pendingText.isEmpty else { return }
+        stack[stack.count - 1].children.append(.text(String(decoding: pendingText, as: UTF8.self)))
+        pendingText.removeAll(keepingCapacity: true)
+    }
+
+    private func namespaceDeclared(prefix: UnsafePointer<XML_Char>?, uri: UnsafePointer<XML_Char>?) {
+        guard depth == 0 else { return }
+        let prefixString = prefix.map { String(cString: $0) } ?? ""
+        pendingDeclarations[prefixString] = uri.map { String(cString: $0) } ?? ""
+    }
+
+    private func xmlDeclaration(version: UnsafePointer<XML_Char>?, encoding: UnsafePointer<XML_Char>?) {
+        if let version, String(cString: version) != "1.0" {
+            return fail(.notWellFormed, "only XML 1.0 is supported, not version \(String(cString: version))")
+        }
+        if let encoding {
+            let name = String(cString: encoding)
+            if name.lowercased() != "utf-8" {
+                return fail(.unsupportedEncoding, "XMPP streams are UTF-8, not \(name)")
+            }
+        }
+    }
+
+    private func flushEvents(into output: inout [XMLStreamEvent]) {
+        guard !events.isEmpty else { return }
+        output.append(contentsOf: events)
+        events.removeAll(keepingCapacity: true)
+    }
+
+    /// Maps expat's own error to an XMPP-level kind. Invalid UTF-8 is `unsupported-encoding`
+    /// (RFC 6120 §4.9.3.22); references to undeclared entities are restricted XML (§11.1).
+    private func translateExpatError(current: UnsafeRawBufferPointer) -> XMLStreamError {
+        let code = XML_GetErrorCode(parser)
+        let message = XML_ErrorString(code).map { String(cString: $0) } ?? "XML error"
+        let line = XML_GetCurrentLineNumber(parser)
+        let column = XML_GetCurrentColumnNumber(parser)
+        let detail = "\(message) at line \(line), column \(column)"
+        switch code {
+        case XML_ERROR_UNDEFINED_ENTITY:
+            return XMLStreamError(.restrictedXML, "references to undeclared entities are not allowed (RFC 6120 §11.1)")
+        case XML_ERROR_INCORRECT_ENCODING, XML_ERROR_UNKNOWN_ENCODING:
+            return XMLStreamError(.unsupportedEncoding, detail)
+        case XML_ERROR_INVALID_TOKEN, XML_ERROR_PARTIAL_CHAR:
+            if errorIsInvalidUTF8() {
+                return XMLStreamError(.unsupportedEncoding, "the stream is not valid UTF-8 at line \(line), column \(column)")
+            }
+            return XMLStreamError(.notWellFormed, detail)
+        default:
+            return XMLStreamError(.notWellFormed, detail)
+        }
+    }
+
+    /// Looks at the bytes expat stopped on (its input context) and decides whether they are an
+    /// invalid UTF-8 sequence rather than a valid character that XML does not allow.
+    private func errorIsInvalidUTF8() -> Bool {
+        var offset: Int32 = 0
+        var size: Int32 = 0
+        guard let context = XML_GetInputContext(parser, &offset, &size), offset >= 0, offset < size else { return false }
+        let bytes = UnsafeRawBufferPointer(start: context + Int(offset), count: Int(size - offset))
+        return !UTF8Validation.startsWithValidScalar(bytes)
+    }
+}
+
+/// Turns expat's `namespace U+0001 local` names into strings, reusing strings already made for
+/// the same bytes: XMPP repeats a handful of names endlessly, and string creation dominates parsing.
+/// A direct-mapped cache keyed by an FNV-1a hash of the raw name; a collision just replaces the slot.
+struct NameInterner {
+    private struct Entry {
+        var bytes: [UInt8]
+        var namespace: String
+        var local: String
+    }
+
+    private static let slotCount = 256
+    private var slots = [Entry?](repeating: nil, count: slotCount)
+
+    mutating func split(_ raw: UnsafePointer<XML_Char>) -> (namespace: String, local: String) {
+        let length = strlen(raw)
+        let bytes = UnsafeRawBufferPointer(start: raw, count: length)
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let slot = Int(hash % UInt32(Self.slotCount))
+        if let entry = slots[slot], entry.bytes.count == length,
+            entry.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, raw, length) == 0 })
+        {
+            return (entry.namespace, entry.local)
+        }
+        let namespace: String
+        let local: String
+        if let separator = bytes.firstIndex(of: 0x01) {
+            namespace = String(decoding: bytes[..<separator], as: UTF8.self)
+            local = String(decoding: bytes[(separator + 1)...], as: UTF8.self)
+        } else {
+            namespace = ""
+            local = String(decoding: bytes, as: UTF8.self)
+        }
+        slots[slot] = Entry(bytes: Array(bytes), namespace: namespace, local: local)
+        return (namespace, local)
+    }
+}
+
+/// Small UTF-8 checks the parser needs on its error path.
+enum UTF8Validation {
+    /// Whether `bytes` begins with a complete, valid UTF-8 encoded scalar (or is too short to tell).
+    static func startsWithValidScalar(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let lead = bytes.first else { return true }
+        let length: Int
+        switch lead {
+        case 0x00...0x7F: return true
+        case 0xC2...0xDF: length = 2
+        case 0xE0...0xEF: length = 3
+        case 0xF0...0xF4: length = 4
+        default: return false
+        }
+        let available = min(length, bytes.count)
+        var decoder = UTF8()
+        var iterator = bytes.prefix(available).makeIterator()
+        switch decoder.decode(&iterator) {
+        case .scalarValue: return true
+        case .emptyInput: return true
+        case .error: return available < length && bytes.dropFirst().prefix(available - 1).allSatisfy { $0 & 0xC0 == 0x80 }
+        }
+    }
+}
