@@ -1,0 +1,64 @@
+public import PresenceModel
+public import XMLStreaming
+public import XMPP
+
+/// Something an internal user (or a system acting for them) does that may concern external contacts.
+/// The internal API and the fixtures both speak in these.
+public enum InternalAction: Sendable, Hashable {
+    /// The user's rich presence changed.
+    case setPresence(user: JID, RichPresence)
+    /// Adds (or updates) a contact; asks for their presence and authorises them to see ours, which is
+    /// what adding a contact means in a Lync-style client.
+    case addContact(user: JID, contact: JID, name: String?, groups: [String], accessLevel: AccessLevel?)
+    /// Cancels the subscription both ways and forgets the contact.
+    case removeContact(user: JID, contact: JID)
+    case setAccessLevel(user: JID, contact: JID, AccessLevel)
+    /// Answers a pending subscription request, or pre-approves one.
+    case approveSubscription(user: JID, contact: JID)
+    case denySubscription(user: JID, contact: JID)
+    /// Stop receiving the contact's presence.
+    case unsubscribe(user: JID, contact: JID)
+    /// Stop sharing our presence with the contact.
+    case revokeSubscription(user: JID, contact: JID)
+    case sendMessage(user: JID, to: JID, Message)
+    /// The federation link to a domain was lost: contacts there must stop looking available.
+    case linkDown(domain: String)
+    /// The link came back: ask for everybody's presence again.
+    case linkUp(domain: String)
+
+    /// The internal user the action belongs to, if any.
+    public var user: JID? {
+        switch self {
+        case .setPresence(let user, _), .addContact(let user, _, _, _, _), .removeContact(let user, _),
+            .setAccessLevel(let user, _, _), .approveSubscription(let user, _), .denySubscription(let user, _),
+            .unsubscribe(let user, _), .revokeSubscription(let user, _), .sendMessage(let user, _, _):
+            user
+        case .linkDown, .linkUp:
+            nil
+        }
+    }
+}
+
+/// Something internal users must be told about.
+public enum InternalEvent: Sendable, Hashable {
+    /// A message (or a chat state or receipt) from an external user.
+    case message(from: JID, Message)
+    /// How an external contact now appears, already mapped into the internal model.
+    case contactPresence(contact: JID, RichPresence)
+    /// An external user asks to see the internal user's presence.
+    case subscriptionRequest(from: JID)
+    /// The subscription state with a contact changed (a roster push, in XMPP terms).
+    case contactUpdated(Contact)
+    /// The contact was removed from the user's list.
+    case contactRemoved(JID)
+    /// A message the user sent could not be delivered.
+    case deliveryFailed(to: JID, messageID: String?, StanzaError)
+}
+
+/// What the translator asks the rest of the gateway to do.
+public enum TranslatorOutput: Sendable, Hashable {
+    /// Send this stanza to the remote server of its `to` domain.
+    case send(XMLElement)
+    /// Tell an internal user (by bare JID) about something.
+    case notify(user: JID, InternalEvent)
+}
