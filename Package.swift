@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "XMPP", targets: ["XMPP"]),
         .library(name: "PresenceModel", targets: ["PresenceModel"]),
         .library(name: "Translation", targets: ["Translation"]),
+        .library(name: "Configuration", targets: ["Configuration"]),
         .library(name: "FixtureReplay", targets: ["FixtureReplay"]),
     ],
     dependencies: [
@@ -35,25 +36,33 @@ let package = Package(
         .target(name: "PresenceModel", swiftSettings: strictSettings),
         .target(
             name: "Translation",
-            dependencies: ["XMPP", "PresenceModel", "XMLStreaming", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["XMPP", "PresenceModel", "XMLStreaming"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Configuration",
+            dependencies: [
+                "Translation", "PresenceModel", "XMLStreaming", "XMPP",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "FixtureReplay",
-            dependencies: ["Translation", "XMPP", "PresenceModel", "XMLStreaming"],
+            dependencies: ["Configuration", "Translation", "XMPP", "PresenceModel", "XMLStreaming"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "consulate",
             dependencies: [
-                "FixtureReplay", "Translation",
+                "FixtureReplay", "Configuration", "Translation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "consulate-bench",
-            dependencies: ["XMLStreaming", "XMPP", "Translation", "PresenceModel"],
+            dependencies: ["XMLStreaming", "XMPP", "Translation", "PresenceModel", "Configuration"],
             path: "Benchmarks/consulate-bench",
             swiftSettings: strictSettings
         ),
@@ -65,6 +74,7 @@ let package = Package(
             dependencies: ["Translation", "XMPP", "PresenceModel"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strictSettings),
         .testTarget(
             name: "FixtureReplayTests",
             dependencies: ["FixtureReplay"],

@@ -63,7 +63,7 @@ public struct XMLElement: Sendable, Hashable {
     }
 
     /// The value of an unqualified attribute, or `nil`. Setting `nil` removes it.
-    public subscript(attribute name: String) -> String? {
+    public subscript(_ name: String) -> String? {
         get { attribute(name) }
         set { setAttribute(name, to: newValue) }
     }

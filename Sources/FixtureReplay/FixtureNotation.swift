@@ -1,0 +1,253 @@
+import Configuration
+import PresenceModel
+public import Translation
+public import XMLStreaming
+public import XMPP
+
+/// The fixture notation for the internal side (see `Fixtures/README.md`): setup elements, internal
+/// actions and internal events as small XML elements, translated to and from the translator's types.
+public enum FixtureNotation {
+    public struct NotationError: Error, Sendable {
+        public var message: String
+
+        init(_ message: String) {
+            self.message = message
+        }
+    }
+
+    /// Everything a fixture's `[Config]` and `[Setup]` describe.
+    public struct World {
+        public var translator: Translator
+        public var parserLimits: XMLStreamLimits
+        public var partnerDomains: Set<String>
+        public var users: Set<JID>
+    }
+
+    static func world(configuration toml: String?, setup: [XMLElement]) throws(NotationError) -> World {
+        var configuration = GatewayConfiguration()
+        if let toml {
+            do throws(ConfigurationError) {
+                configuration = try GatewayConfiguration.load(toml: toml, over: configuration)
+            } catch {
+                throw NotationError("[Config]: \(error.message)")
+            }
+        }
+        var directory = PresenceDirectory()
+        var partnerDomains: Set<String> = []
+        var users: Set<JID> = []
+        var contactPresence: [(JID, JID, RichPresence)] = []
+        for element in setup {
+            switch element.name {
+            case "partner":
+                let domain = try required("domain", of: element)
+                var partner = Partner(domain: domain)
+                if let trust = element["trust"] {
+                    guard let value = PartnerTrust(rawValue: trust) else { throw NotationError("unknown trust '\(trust)'") }
+                    partner.trust = value
+                }
+                configuration.translation.partners.append(partner)
+                partnerDomains.insert(domain)
+            case "user":
+                let jid = try jidAttribute("jid", of: element)
+                directory.add(InternalUser(jid: jid.description, name: element["name"]))
+                configuration.translation.localDomains.insert(jid.domainpart)
+                users.insert(jid)
+            case "contact":
+                let user = try jidAttribute("user", of: element)
+                guard directory.users[user.description] != nil else { throw NotationError("<contact> for unknown user \(user)") }
+                let contact = try jidAttribute("jid", of: element)
+                var entry = Contact(jid: contact.description, name: element["name"], groups: groups(of: element))
+                if let access = element["access"] { entry.accessLevel = try accessLevel(access) }
+                let kind = try element["subscription"].map { (raw) throws(NotationError) in
+                    guard let kind = SubscriptionState.Kind(rawValue: raw) else { throw NotationError("unknown subscription '\(raw)'") }
+                    return kind
+                } ?? .none
+                entry.subscription = SubscriptionState(
+                    kind,
+                    pendingOut: element["pending-out"] == "true",
+                    pendingIn: element["pending-in"] == "true",
+                    preApproved: element["pre-approved"] == "true"
+                )
+                directory.users[user.description]?.contacts[contact.description] = entry
+            case "presence":
+                let user = try jidAttribute("user", of: element)
+                guard directory.users[user.description] != nil else { throw NotationError("<presence> for unknown user \(user)") }
+                directory.users[user.description]?.presence = try richPresence(element)
+            case "contact-presence":
+                contactPresence.append((try jidAttribute("user", of: element), try jidAttribute("contact", of: element), try richPresence(element)))
+            default:
+                throw NotationError("unknown setup element <\(element.name)>")
+            }
+        }
+        var translator = Translator(configuration: configuration.translation, directory: directory)
+        for (user, contact, presence) in contactPresence {
+            translator.assumeContactPresence(user: user, contact: contact, presence)
+        }
+        return World(
+            translator: translator,
+            parserLimits: configuration.postAuthenticationLimits,
+            partnerDomains: partnerDomains,
+            users: users
+        )
+    }
+
+    static func action(_ element: XMLElement, user: JID) throws(NotationError) -> InternalAction {
+        switch element.name {
+        case "set-presence":
+            return .setPresence(user: user, try richPresence(element))
+        case "add-contact":
+            return .addContact(
+                user: user,
+                contact: try jidAttribute("jid", of: element),
+                name: element["name"],
+                groups: groups(of: element),
+                accessLevel: try element["access"].map { (raw) throws(NotationError) in try accessLevel(raw) }
+            )
+        case "remove-contact":
+            return .removeContact(user: user, contact: try jidAttribute("jid", of: element))
+        case "set-access":
+            return .setAccessLevel(user: user, contact: try jidAttribute("jid", of: element), try accessLevel(try required("access", of: element)))
+        case "approve":
+            return .approveSubscription(user: user, contact: try jidAttribute("jid", of: element))
+        case "deny":
+            return .denySubscription(user: user, contact: try jidAttribute("jid", of: element))
+        case "unsubscribe":
+            return .unsubscribe(user: user, contact: try jidAttribute("jid", of: element))
+        case "revoke":
+            return .revokeSubscription(user: user, contact: try jidAttribute("jid", of: element))
+        case "send-message":
+            return .sendMessage(user: user, to: try jidAttribute("to", of: element), try message(element))
+        case "link-down":
+            return .linkDown(domain: try required("domain", of: element))
+        case "link-up":
+            return .linkUp(domain: try required("domain", of: element))
+        default:
+            throw NotationError("unknown action <\(element.name)>")
+        }
+    }
+
+    /// An internal event in fixture notation.
+    public static func element(for event: InternalEvent) -> XMLElement {
+        switch event {
+        case .message(let from, let message):
+            var element = messageElement(message)
+            element.attributes.insert(XMLAttribute("from", value: from.description), at: 0)
+            return element
+        case .contactPresence(let contact, let presence):
+            var element = XMLElement("contact-presence", namespace: "", attributes: ["contact": contact.description])
+            appendPresenceAttributes(presence, to: &element)
+            return element
+        case .subscriptionRequest(let from):
+            return XMLElement("subscription-request", namespace: "", attributes: ["from": from.description])
+        case .contactUpdated(let contact):
+            var element = XMLElement(
+                "contact-update", namespace: "",
+                attributes: ["jid": contact.jid, "subscription": contact.subscription.kind.rawValue]
+            )
+            if contact.subscription.pendingOut { element["pending-out"] = "true" }
+            if contact.subscription.pendingIn { element["pending-in"] = "true" }
+            if contact.subscription.preApproved { element["pre-approved"] = "true" }
+            return element
+        case .contactRemoved(let contact):
+            return XMLElement("contact-removed", namespace: "", attributes: ["jid": contact.description])
+        case .deliveryFailed(let to, let messageID, let error):
+            var element = XMLElement("delivery-failed", namespace: "", attributes: ["to": to.description])
+            if let messageID { element["id"] = messageID }
+            element["condition"] = error.condition.rawValue
+            if let text = error.text { element["text"] = text }
+            return element
+        }
+    }
+
+    // MARK: - Pieces
+
+    static var presenceAttributes: [(String, WritableKeyPath<RichPresence, String?>)] { [
+        ("note", \.note), ("location", \.location), ("photo", \.photoHash),
+        ("meeting-subject", \.meetingSubject), ("meeting-location", \.meetingLocation),
+    ] }
+
+    static func richPresence(_ element: XMLElement) throws(NotationError) -> RichPresence {
+        var presence = RichPresence(availability: .available)
+        if let raw = element["availability"] {
+            guard let value = UInt32(raw) else { throw NotationError("availability '\(raw)' is not a number") }
+            presence.availability = Availability(value)
+        }
+        presence.activity = element["activity"].map(Activity.init(token:))
+        for (name, keyPath) in presenceAttributes { presence[keyPath: keyPath] = element[name] }
+        if let raw = element["idle-since"] {
+            guard let timestamp = Timestamp(xmppDateTime: raw) else { throw NotationError("idle-since '\(raw)' is not an XEP-0082 date-time") }
+            presence.idleSince = timestamp
+        }
+        if let failure = presence.validationFailure { throw NotationError(failure) }
+        return presence
+    }
+
+    static func appendPresenceAttributes(_ presence: RichPresence, to element: inout XMLElement) {
+        element["availability"] = presence.availability.description
+        if let activity = presence.activity { element["activity"] = activity.token }
+        for (name, keyPath) in presenceAttributes {
+            if let value = presence[keyPath: keyPath] { element[name] = value }
+        }
+        if let idle = presence.idleSince { element["idle-since"] = idle.xmppDateTime }
+    }
+
+    static func message(_ element: XMLElement) throws(NotationError) -> Message {
+        var message = Message()
+        if let raw = element["type"] {
+            guard let type = Message.MessageType(rawValue: raw) else { throw NotationError("unknown message type '\(raw)'") }
+            message.type = type
+        }
+        message.id = element["id"]
+        message.thread = element["thread"]
+        if let raw = element["chat-state"] {
+            guard let state = ChatState(rawValue: raw) else { throw NotationError("unknown chat state '\(raw)'") }
+            message.chatState = state
+        }
+        message.requestsReceipt = element["request-receipt"] == "true"
+        message.receiptFor = element["receipt-for"]
+        message.bodies = element.elements(named: "body", namespace: "").map { LocalizedText($0.text, language: $0["lang"]) }
+        message.subjects = element.elements(named: "subject", namespace: "").map { LocalizedText($0.text, language: $0["lang"]) }
+        return message
+    }
+
+    static func messageElement(_ message: Message) -> XMLElement {
+        var element = XMLElement("message", namespace: "", attributes: ["type": message.type.rawValue])
+        if let id = message.id { element["id"] = id }
+        if let thread = message.thread { element["thread"] = thread }
+        if let chatState = message.chatState { element["chat-state"] = chatState.rawValue }
+        if message.requestsReceipt { element["request-receipt"] = "true" }
+        if let receiptFor = message.receiptFor { element["receipt-for"] = receiptFor }
+        for (name, texts) in [("subject", message.subjects), ("body", message.bodies)] {
+            for text in texts {
+                var child = XMLElement(name, namespace: "")
+                if let language = text.language { child["lang"] = language }
+                child.append(text: text.text)
+                element.append(child)
+            }
+        }
+        return element
+    }
+
+    static func required(_ name: String, of element: XMLElement) throws(NotationError) -> String {
+        guard let value = element[name] else { throw NotationError("<\(element.name)> needs a '\(name)' attribute") }
+        return value
+    }
+
+    static func jidAttribute(_ name: String, of element: XMLElement) throws(NotationError) -> JID {
+        let raw = try required(name, of: element)
+        do throws(JIDError) {
+            return try JID(raw)
+        } catch {
+            throw NotationError("<\(element.name) \(name)='\(raw)'> is not a JID: \(error)")
+        }
+    }
+
+    static func accessLevel(_ raw: String) throws(NotationError) -> AccessLevel {
+        guard let level = AccessLevel(token: raw) else { throw NotationError("unknown access level '\(raw)'") }
+        return level
+    }
+
+    static func groups(of element: XMLElement) -> [String] {
+        element.elements(named: "group", namespace: "").map(\.text)
+    }
+}
