@@ -25,7 +25,9 @@ public struct ReplayGateway {
     final class RemoteStream {
         let parser: XMLStreamParser
         var opened = false
+        /// The gateway ended the stream (after a stream error).
         var closed = false
+        var peerClosed = false
 
         init(limits: XMLStreamLimits) {
             parser = XMLStreamParser(limits: limits)
@@ -109,7 +111,9 @@ public struct ReplayGateway {
         case .element(let element):
             handleElement(element, on: stream, from: domain)
         case .streamClosed:
-            stream.closed = true
+            // The peer is done; keep reading so that anything it sends after the close is caught
+            // as the error it is (the parser refuses junk after the root).
+            stream.peerClosed = true
         }
     }
 
