@@ -79,11 +79,16 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
         self.init(
             conditionElement.flatMap { Condition(rawValue: $0.name) } ?? .undefinedCondition,
             text: element.firstElement(named: "text", namespace: Namespace.streamErrors)?.text,
-            otherHost: conditionElement?.name == Condition.seeOtherHost.rawValue ? conditionElement?.text : nil
+            otherHost: conditionElement?.name == Condition.seeOtherHost.rawValue ? conditionElement?.text.nonEmpty : nil
         )
     }
 
     public var description: String {
         text.map { "\(condition.rawValue): \($0)" } ?? condition.rawValue
     }
+}
+
+extension String {
+    /// `nil` for the empty string, so optional text fields stay absent rather than empty.
+    var nonEmpty: String? { isEmpty ? nil : self }
 }
