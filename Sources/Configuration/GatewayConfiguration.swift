@@ -125,10 +125,10 @@ struct TableReader {
                 configuration.translation.localDomains = normalised
             }
             if let resource = try gateway.string("resource") {
-                guard (try? JID(localpart: "user", domainpart: "example.org", resourcepart: resource)) != nil else {
+                guard let normalised = (try? JID(localpart: "user", domainpart: "example.org", resourcepart: resource))?.resourcepart else {
                     throw ConfigurationError("'gateway.resource' = '\(resource)' is not a valid resource")
                 }
-                configuration.translation.resource = resource
+                configuration.translation.resource = normalised
             }
         }
         if let limits = try table("limits") {

@@ -1,193 +1,157 @@
-import Foundation
-
-/// Why a string is not a JID; stanza handling reports it as `jid-malformed`.
+/// Why a string is not a JID. Stanza handling reports it as `jid-malformed` (RFC 6120 §8.3.3.8) and
+/// stream headers as `improper-addressing`, with `reason` as the human-readable text; so `reason`
+/// names the rule that failed and at most the one offending character, never the whole input, which
+/// may be long or hostile.
 public struct JIDError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Which rule the address broke, in English, for logs and the error stanza's text.
     public var reason: String
 
+    /// An error with the given explanation.
     public init(_ reason: String) {
         self.reason = reason
     }
 
+    /// The reason alone, so interpolating the error reads naturally.
     public var description: String { reason }
 }
 
-/// An XMPP address (RFC 7622): `localpart@domainpart/resourcepart`, stored normalised so that equal
-/// addresses compare equal: localpart and domainpart in NFC and lowercase, resourcepart in NFC.
+/// An XMPP address (RFC 7622): `localpart@domainpart/resourcepart`.
+///
+/// The parts are stored in their canonical form, so that two addresses for the same entity are
+/// equal, hash alike and print alike however the peer spelled them: the localpart enforced with
+/// PRECIS UsernameCaseMapped (width-mapped, lowercased, NFC), the domainpart with the IDNA2008 rules
+/// of RFC 7622 §3.2 (trailing dot stripped, lowercased, NFC; IP literals in canonical text form),
+/// the resourcepart with PRECIS OpaqueString (NFC, case kept). Anything that does not survive those
+/// rules is rejected at parse time, so a `JID` value is always valid and `description` always
+/// parses back to an equal value.
 public struct JID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The account name, normalised; `nil` for a domain or domain-plus-resource address.
     public let localpart: String?
+    /// The server or service, normalised; never empty.
     public let domainpart: String
+    /// The client session or other instance, normalised; `nil` for a bare address.
     public let resourcepart: String?
 
-    /// Parses, validates and normalises a JID string (RFC 7622 §3.1 splitting rules: the first `/`
-    /// starts the resource; before it, the first `@` ends the localpart).
+    /// Parses, validates and normalises a JID string.
+    ///
+    /// Splitting follows RFC 7622 §3.1 on code points (not grapheme clusters): the first `/` starts
+    /// the resourcepart, which may itself contain `/` and `@`; before it, the first `@` ends the
+    /// localpart. An empty localpart (`@d`) or resourcepart (`d/`) is an error, not an absent one.
+    /// All-ASCII input, the common case on the wire, never touches Foundation.
     public init(_ string: String) throws(JIDError) {
-        var rest = Substring(string)
+        // Searching the UTF-8 view finds a separator even when a combining mark follows it, which
+        // the Character view would fold into one grapheme; '/' and '@' are ASCII, so the indices
+        // found are scalar boundaries and slicing the scalar view there splits exactly on them.
+        let utf8 = string.utf8
+        let scalars = string.unicodeScalars
+        var end = utf8.endIndex
         var resource: Substring?
-        if let slash = rest.firstIndex(of: "/") {
-            resource = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
+        if let slash = utf8.firstIndex(of: UInt8(ascii: "/")) {
+            resource = Substring(scalars[scalars.index(after: slash)...])
+            end = slash
         }
+        var start = utf8.startIndex
         var local: Substring?
-        if let at = rest.firstIndex(of: "@") {
-            local = rest[..<at]
-            rest = rest[rest.index(after: at)...]
+        if let at = utf8[..<end].firstIndex(of: UInt8(ascii: "@")) {
+            local = Substring(scalars[..<at])
+            start = scalars.index(after: at)
         }
-        try self.init(localpart: local.map(String.init), domainpart: String(rest), resourcepart: resource.map(String.init))
+        try self.init(parts: local, Substring(scalars[start..<end]), resource)
     }
 
+    /// Builds an address from separate parts, validating and normalising each exactly as
+    /// `init(_:)` does, so the result is the same as parsing the joined string. A part that would
+    /// change the split (an `@` or `/` in the localpart, a `/` in the domainpart) is rejected.
     public init(localpart: String?, domainpart: String, resourcepart: String?) throws(JIDError) {
-        if let localpart { self.localpart = try Self.normaliseLocalpart(localpart) } else { self.localpart = nil }
-        self.domainpart = try Self.normaliseDomainpart(domainpart)
-        if let resourcepart { self.resourcepart = try Self.normaliseResourcepart(resourcepart) } else { self.resourcepart = nil }
+        try self.init(parts: localpart.map { Substring($0) }, Substring(domainpart), resourcepart.map { Substring($0) })
     }
 
-    /// Parses an optional attribute value: `nil` stays `nil`.
+    /// Parses an optional attribute value, as stanzas and stream headers carry `from` and `to`:
+    /// `nil` stays `nil`, anything else must be a valid JID.
     public static func parse(_ string: String?) throws(JIDError) -> JID? {
         guard let string else { return nil }
         return try JID(string)
     }
 
-    private init(uncheckedLocal: String?, domain: String, resource: String?) {
-        localpart = uncheckedLocal
-        domainpart = domain
-        resourcepart = resource
+    private init(parts local: Substring?, _ domain: Substring, _ resource: Substring?) throws(JIDError) {
+        if let local { localpart = try JIDPart.normaliseLocalpart(local) } else { localpart = nil }
+        domainpart = try JIDPart.normaliseDomainpart(domain)
+        if let resource { resourcepart = try JIDPart.normaliseResourcepart(resource) } else { resourcepart = nil }
     }
 
-    /// The address without its resource: the account, or the domain itself.
-    public var bare: JID { JID(uncheckedLocal: localpart, domain: domainpart, resource: nil) }
-    /// The server alone.
-    public var domain: JID { JID(uncheckedLocal: nil, domain: domainpart, resource: nil) }
+    /// For parts taken from an existing `JID`, which are already normalised.
+    private init(normalisedLocalpart: String?, domainpart: String, resourcepart: String?) {
+        localpart = normalisedLocalpart
+        self.domainpart = domainpart
+        self.resourcepart = resourcepart
+    }
+
+    /// The address without its resource: the account (or the domain itself), which is what rosters,
+    /// subscriptions and presence probes are keyed by (RFC 6121).
+    public var bare: JID { JID(normalisedLocalpart: localpart, domainpart: domainpart, resourcepart: nil) }
+
+    /// The server alone, which is what server-to-server routing and partner lookup go by.
+    public var domain: JID { JID(normalisedLocalpart: nil, domainpart: domainpart, resourcepart: nil) }
+
+    /// Whether the address has no resource, so it names an account or a server rather than one
+    /// session of it.
     public var isBare: Bool { resourcepart == nil }
+
+    /// Whether the address has a resource, so it names one session.
+    public var isFull: Bool { resourcepart != nil }
+
+    /// Whether the address is a server alone: no localpart and no resource.
     public var isDomain: Bool { localpart == nil && resourcepart == nil }
 
+    /// The same account with another resource (or none). Only the new resource is validated; the
+    /// other parts are already normalised.
+    public func withResource(_ resourcepart: String?) throws(JIDError) -> JID {
+        guard let resourcepart else { return bare }
+        return JID(
+            normalisedLocalpart: localpart,
+            domainpart: domainpart,
+            resourcepart: try JIDPart.normaliseResourcepart(Substring(resourcepart))
+        )
+    }
+
+    /// The canonical string form, as written into `from` and `to` attributes. It parses back to an
+    /// equal `JID`.
     public var description: String {
-        var text = domainpart
-        if let localpart { text = localpart + "@" + text }
-        if let resourcepart { text += "/" + resourcepart }
+        var text = ""
+        if let localpart {
+            text += localpart
+            text += "@"
+        }
+        text += domainpart
+        if let resourcepart {
+            text += "/"
+            text += resourcepart
+        }
         return text
     }
 
+    /// Orders by the canonical string form, so sorted output (logs, fixtures, rosters) is stable
+    /// and reads naturally.
     public static func < (lhs: JID, rhs: JID) -> Bool { lhs.description < rhs.description }
-
-    // MARK: - Normalisation and validation
-
-    static let maximumPartBytes = 1023
-
-    /// PRECIS UsernameCaseMapped, as far as the Unicode properties Swift exposes allow: case-mapped,
-    /// NFC, and none of the characters RFC 7622 §3.3.1 forbids.
-    static func normaliseLocalpart(_ part: String) throws(JIDError) -> String {
-        guard !part.isEmpty else { throw JIDError("the localpart is empty") }
-        let normalised = part.utf8.allSatisfy({ $0 < 0x80 }) ? part.lowercased() : nfc(nfc(part).lowercased())
-        guard normalised.utf8.count <= maximumPartBytes else { throw JIDError("the localpart is longer than 1023 bytes") }
-        for scalar in normalised.unicodeScalars {
-            if "\"&'/:<>@".unicodeScalars.contains(scalar) {
-                throw JIDError("the localpart may not contain '\(scalar)'")
-            }
-            if scalar.properties.isWhitespace { throw JIDError("the localpart may not contain spaces") }
-            try checkAllowed(scalar, in: "localpart")
-        }
-        return normalised
-    }
-
-    /// IDNA2008-style checks on each label, lowercase and NFC; IP literals pass as they are.
-    static func normaliseDomainpart(_ part: String) throws(JIDError) -> String {
-        var domain = part
-        if domain.hasSuffix(".") { domain.removeLast() }
-        guard !domain.isEmpty else { throw JIDError("the domainpart is empty") }
-        if domain.hasPrefix("[") {
-            guard domain.hasSuffix("]"), let address = IPLiteral.normaliseIPv6(String(domain.dropFirst().dropLast())) else {
-                throw JIDError("'\(part)' is not a valid IPv6 literal")
-            }
-            return "[\(address)]"
-        }
-        if IPLiteral.isIPv4(domain) { return domain }
-        let ascii = domain.utf8.allSatisfy { $0 < 0x80 }
-        domain = ascii ? domain.lowercased() : nfc(nfc(domain).lowercased())
-        guard domain.utf8.count <= 253 else { throw JIDError("the domainpart is longer than 253 bytes") }
-        for label in domain.split(separator: ".", omittingEmptySubsequences: false) {
-            guard !label.isEmpty else { throw JIDError("'\(part)' has an empty label") }
-            guard label.utf8.count <= 63 else { throw JIDError("the label '\(label)' is longer than 63 bytes") }
-            guard label.first != "-", label.last != "-" else { throw JIDError("the label '\(label)' starts or ends with a hyphen") }
-            let labelIsASCII = label.utf8.allSatisfy { $0 < 0x80 }
-            if label.hasPrefix("xn--"), !labelIsASCII { throw JIDError("the A-label '\(label)' must be ASCII") }
-            for scalar in label.unicodeScalars {
-                if scalar == "-" { continue }
-                if scalar.isASCII {
-                    guard scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) else {
-                        throw JIDError("the domainpart may not contain '\(scalar)'")
-                    }
-                    continue
-                }
-                switch scalar.properties.generalCategory {
-                case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-                    .decimalNumber, .nonspacingMark, .spacingMark:
-                    continue
-                default:
-                    throw JIDError("the domainpart may not contain U+\(String(scalar.value, radix: 16, uppercase: true))")
-                }
-            }
-        }
-        return domain
-    }
-
-    /// PRECIS OpaqueString: NFC, any printable character including spaces inside.
-    static func normaliseResourcepart(_ part: String) throws(JIDError) -> String {
-        guard !part.isEmpty else { throw JIDError("the resourcepart is empty") }
-        let normalised = part.utf8.allSatisfy({ $0 < 0x80 }) ? part : nfc(part)
-        guard normalised.utf8.count <= maximumPartBytes else { throw JIDError("the resourcepart is longer than 1023 bytes") }
-        for scalar in normalised.unicodeScalars where !scalar.isASCII || scalar.value < 0x20 || scalar.value == 0x7F {
-            try checkAllowed(scalar, in: "resourcepart")
-        }
-        return normalised
-    }
-
-    private static func checkAllowed(_ scalar: Unicode.Scalar, in part: String) throws(JIDError) {
-        switch scalar.properties.generalCategory {
-        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator:
-            throw JIDError("the \(part) may not contain U+\(String(scalar.value, radix: 16, uppercase: true))")
-        default:
-            break
-        }
-    }
-
-    private static func nfc(_ string: String) -> String {
-        string.precomposedStringWithCanonicalMapping
-    }
 }
 
-/// IP address literals allowed as domainparts (RFC 7622 §3.2).
-enum IPLiteral {
-    static func isIPv4(_ text: String) -> Bool {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCIIDigit) && Int(part)! <= 255
+/// Encoded as its canonical string, so configuration files and stored state hold plain addresses;
+/// decoding validates like `init(_:)`.
+extension JID: Codable {
+    /// Decodes a string and parses it; an invalid address is a `DecodingError.dataCorrupted`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let string = try container.decode(String.self)
+        do {
+            try self.init(string)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JID: \(error)")
         }
     }
 
-    /// Lowercases a textual IPv6 address after checking its shape; `nil` if it is not one.
-    static func normaliseIPv6(_ text: String) -> String? {
-        var body = Substring(text)
-        var groupsAvailable = 8
-        if let lastColon = body.lastIndex(of: ":"), body[body.index(after: lastColon)...].contains(".") {
-            guard isIPv4(String(body[body.index(after: lastColon)...])) else { return nil }
-            body = body[...lastColon]
-            if body.hasSuffix(":"), !body.hasSuffix("::") { body = body.dropLast() }
-            groupsAvailable = 6
-        }
-        let halves = body.components(separatedBy: "::")
-        guard halves.count <= 2 else { return nil }
-        var groupCount = 0
-        for half in halves where !half.isEmpty {
-            for group in half.split(separator: ":", omittingEmptySubsequences: false) {
-                guard (1...4).contains(group.count), group.allSatisfy(\.isHexDigit) else { return nil }
-                groupCount += 1
-            }
-        }
-        if halves.count == 1 ? groupCount != groupsAvailable : groupCount >= groupsAvailable { return nil }
-        return text.lowercased()
+    /// Encodes `description`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
-}
-
-extension Character {
-    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
