@@ -1,50 +1,74 @@
 # Consulate — build, test and benchmark entry points. `make test` is what CI runs (.ci/run).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
 
-export PATH := $(PATH):/opt/swift/usr/bin
-SYSTEM_PACKAGES := libexpat1-dev libxml2-dev libssl-dev pkg-config
+# Swift lives in /opt/swift/usr/bin on the project's machines; use it when `swift` is not on PATH.
+ifeq ($(shell command -v swift 2>/dev/null),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+
 SWIFT := swift
+SYSTEM_PACKAGES := libexpat1-dev libxml2-dev libssl-dev pkg-config
 RELEASE_SCRATCH := .build-release
-BENCH_DIR := bench-data
+BENCH_DATA := bench-data
+BENCH_BIN := .build/bench
+BENCH_RESULTS := $(BENCH_DATA)/results.txt
 
 .PHONY: all deps build test replay bench clean
 
 all: build
 
-## deps: install the system packages the build needs, only those missing.
+## deps: install the system packages the build needs — only those missing, with one `apt-get update`.
+## Quick and silent when everything is there. sudo only when not root, and never prompting without a terminal.
 deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do \
+		dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
-		$$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		echo "deps: installing$$missing"; \
+		sudo=""; \
+		if [ "$$(id -u)" -ne 0 ]; then sudo="sudo"; [ -t 0 ] || sudo="sudo -n"; fi; \
+		$$sudo apt-get update -q; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
-	@command -v $(SWIFT) >/dev/null || { echo "swift is not installed (expected in /opt/swift/usr/bin)"; exit 1; }
+	@command -v $(SWIFT) >/dev/null || { echo "deps: swift not found on PATH nor in /opt/swift/usr/bin" >&2; exit 1; }
 
+## build: debug build of every product.
 build: deps
 	$(SWIFT) build
 
-## test: unit tests (including every fixture, whole and one byte at a time), then the CLI replay.
+## test: build everything (tests and the consulate CLI) once, run the unit tests (which include every
+## fixture, whole and one byte at a time), then the CLI replay of every fixture.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) run --skip-build consulate replay Fixtures
 
-## replay: just the fixture transcripts.
+## replay: just the fixture transcripts, through the CLI.
 replay: deps
 	$(SWIFT) run consulate replay Fixtures
 
-## bench: parser and translator throughput, as ratios against raw expat measured in the same run.
-bench: deps
-	@mkdir -p $(BENCH_DIR) .build/bench
-	@[ -f $(BENCH_DIR)/stream.xml ] || python3 Benchmarks/generate-stream.py $(BENCH_DIR)
-	cc -O2 -o .build/bench/expat-baseline Benchmarks/expat-baseline/expat_baseline.c -lexpat
+## bench: parser (and translator) throughput, with the parser as a ratio to raw expat measured in
+## the same run on the same input. Release build in its own scratch path, away from the debug one.
+bench: deps $(BENCH_DATA)/stream.xml $(BENCH_BIN)/expat_baseline
 	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH) --product consulate-bench
-	@{ .build/bench/expat-baseline $(BENCH_DIR)/stream.xml; \
-	   $(RELEASE_SCRATCH)/release/consulate-bench --parser $(BENCH_DIR)/stream.xml; \
-	   $(RELEASE_SCRATCH)/release/consulate-bench --translator $(BENCH_DIR)/presence.xml; } | tee $(BENCH_DIR)/results.txt
-	@python3 Benchmarks/report.py $(BENCH_DIR)/results.txt
+	@bench=$(RELEASE_SCRATCH)/release/consulate-bench; \
+	{ \
+		$(BENCH_BIN)/expat_baseline $(BENCH_DATA)/stream.xml; \
+		$$bench --parser $(BENCH_DATA)/stream.xml; \
+		$$bench --translator $(BENCH_DATA)/presence.xml; \
+	} | tee $(BENCH_RESULTS)
+	@python3 Benchmarks/report.py $(BENCH_RESULTS)
+
+# Both inputs come from one deterministic run of the generator; regenerated when it changes.
+$(BENCH_DATA)/stream.xml $(BENCH_DATA)/presence.xml &: Benchmarks/generate-stream.py
+	python3 Benchmarks/generate-stream.py $(BENCH_DATA)
+
+$(BENCH_BIN)/expat_baseline: Benchmarks/expat-baseline/expat_baseline.c | deps
+	@mkdir -p $(@D)
+	cc -O2 -Wall -Wextra -Werror -o $@ $< $$(pkg-config --cflags --libs expat 2>/dev/null || echo -lexpat)
 
 clean:
-	rm -rf .build $(RELEASE_SCRATCH) $(BENCH_DIR)
+	rm -rf .build $(RELEASE_SCRATCH) $(BENCH_DATA)

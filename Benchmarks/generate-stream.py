@@ -7,6 +7,7 @@
   occasional whitespace keepalives;
 - presence.xml: ~5 MB of presence only, for the translator benchmark.
 """
+import base64
 import os
 import random
 import sys
@@ -61,35 +62,42 @@ def presence(rng, n):
     parts.append(f"<priority>{rng.randrange(-1, 10)}</priority>")
     if show in ("away", "xa"):
         parts.append(f"<idle xmlns='urn:xmpp:idle:1' since='2026-11-24T{rng.randrange(24):02}:{rng.randrange(60):02}:00Z'/>")
+    ver = base64.b64encode(rng.getrandbits(160).to_bytes(20, "big")).decode()  # a SHA-1, as XEP-0115 sends it
     parts.append("<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://conversations.im' "
-                 f"ver='{rng.getrandbits(120):030x}='/>")
+                 f"ver='{ver}'/>")
     parts.append(f"<x xmlns='vcard-temp:x:update'><photo>{rng.getrandbits(160):040x}</photo></x>")
     parts.append("</presence>")
     return "".join(parts)
 
 
 def write(path, size, presence_share, rng):
-    count = 0
+    """Writes stanzas until the file reaches `size` bytes; returns (messages, presences)."""
+    count = messages = 0
     with open(path, "w", encoding="utf-8") as out:
         out.write(HEADER)
         written = len(HEADER)
         while written < size:
-            stanza = presence(rng, count) if rng.random() < presence_share else message(rng, count)
+            if rng.random() < presence_share:
+                stanza = presence(rng, count)
+            else:
+                stanza = message(rng, count)
+                messages += 1
             if rng.random() < 0.01:
-                stanza = " \n" + stanza
+                stanza = " \n" + stanza  # a whitespace keepalive
             out.write(stanza)
             written += len(stanza.encode("utf-8"))
             count += 1
         out.write("</stream:stream>")
-    return count
+    return messages, count - messages
 
 
 def main():
     directory = sys.argv[1] if len(sys.argv) > 1 else "bench-data"
     os.makedirs(directory, exist_ok=True)
-    stanzas = write(os.path.join(directory, "stream.xml"), 50 * 1024 * 1024, 0.3, random.Random(20261124))
-    presences = write(os.path.join(directory, "presence.xml"), 5 * 1024 * 1024, 1.0, random.Random(7))
-    print(f"stream.xml: {stanzas} stanzas; presence.xml: {presences} presence stanzas")
+    messages, presences = write(os.path.join(directory, "stream.xml"), 50 * 1024 * 1024, 0.3, random.Random(20261124))
+    print(f"stream.xml: {messages + presences} stanzas ({messages} messages, {presences} presences)")
+    _, presences = write(os.path.join(directory, "presence.xml"), 5 * 1024 * 1024, 1.0, random.Random(7))
+    print(f"presence.xml: {presences} presence stanzas")
 
 
 if __name__ == "__main__":

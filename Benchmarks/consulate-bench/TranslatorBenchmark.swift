@@ -107,16 +107,3 @@ enum TranslatorBenchmark {
         return (changes, views, time)
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
-
-/// Keeps the optimizer from discarding work whose result is otherwise unused.
-@inline(never)
-func blackHole<T>(_ value: T) {
-    withExtendedLifetime(value) {}
-}
