@@ -65,24 +65,19 @@ public struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
         error.setAttribute("type", to: type.rawValue)
         if let by { error.setAttribute("by", to: by) }
         error.append(XMLElement(condition.rawValue, namespace: Namespace.stanzaErrors))
-        if let text {
-            var textElement = XMLElement("text", namespace: Namespace.stanzaErrors)
-            textElement.language = "en"
-            textElement.append(text: text)
-            error.append(textElement)
-        }
+        ErrorElements.appendText(text, namespace: Namespace.stanzaErrors, to: &error)
         return error
     }
 
     /// Reads the `<error/>` child of an error stanza; unknown conditions become `undefined-condition`.
     public init?(stanza: XMLElement) {
         guard let error = stanza.elements.first(where: { $0.name == "error" }) else { return nil }
-        let conditionElement = error.elements.first { $0.namespace == Namespace.stanzaErrors && $0.name != "text" }
+        let conditionElement = ErrorElements.condition(in: error, namespace: Namespace.stanzaErrors)
         let condition = conditionElement.flatMap { Condition(rawValue: $0.name) } ?? .undefinedCondition
         self.init(
             condition,
             type: error["type"].flatMap(ErrorType.init(rawValue:)) ?? condition.defaultType,
-            text: error.firstElement(named: "text", namespace: Namespace.stanzaErrors)?.text,
+            text: ErrorElements.text(in: error, namespace: Namespace.stanzaErrors),
             by: error["by"]
         )
     }

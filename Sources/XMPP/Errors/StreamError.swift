@@ -63,22 +63,17 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
         var condition = XMLElement(self.condition.rawValue, namespace: Namespace.streamErrors)
         if let otherHost { condition.append(text: otherHost) }
         error.append(condition)
-        if let text {
-            var textElement = XMLElement("text", namespace: Namespace.streamErrors)
-            textElement.language = "en"
-            textElement.append(text: text)
-            error.append(textElement)
-        }
+        ErrorElements.appendText(text, namespace: Namespace.streamErrors, to: &error)
         return error
     }
 
     /// Reads a `<stream:error>` the peer sent; unknown conditions become `undefined-condition`.
     public init?(element: XMLElement) {
         guard element.name == "error", element.namespace == Namespace.streams else { return nil }
-        let conditionElement = element.elements.first { $0.namespace == Namespace.streamErrors && $0.name != "text" }
+        let conditionElement = ErrorElements.condition(in: element, namespace: Namespace.streamErrors)
         self.init(
             conditionElement.flatMap { Condition(rawValue: $0.name) } ?? .undefinedCondition,
-            text: element.firstElement(named: "text", namespace: Namespace.streamErrors)?.text,
+            text: ErrorElements.text(in: element, namespace: Namespace.streamErrors),
             otherHost: conditionElement?.name == Condition.seeOtherHost.rawValue ? conditionElement?.text.nonEmpty : nil
         )
     }
