@@ -1,5 +1,8 @@
-/// An activity refines an availability range: "Busy" becomes "In a meeting", "Away" becomes "Off work".
-/// Custom states carry their own text.
+/// An activity refines an availability range: "Busy" becomes "In a meeting", "Away" becomes "Off
+/// work". Custom states carry their own text.
+///
+/// The tokens are the Lync `state/activity` tokens (plus the UCMA ones the gateway needs), so they
+/// can be used unchanged as configuration keys and in fixtures.
 public enum Activity: Sendable, Hashable, CustomStringConvertible {
     case inAMeeting
     case inAConference
@@ -9,16 +12,25 @@ public enum Activity: Sendable, Hashable, CustomStringConvertible {
     case offWork
     case urgentInterruptionsOnly
     case outToLunch
-    /// An organisation-defined state with its display text.
+    /// An organisation- or user-defined state with its display text (Lync custom presence states).
     case custom(String)
 
+    /// Every activity with a standard token, in a stable order.
     public static let known: [Activity] = [
         .inAMeeting, .inAConference, .onThePhone, .presenting, .outOfOffice, .offWork, .urgentInterruptionsOnly, .outToLunch,
     ]
 
-    /// Reads a token; any text that is not a known token is a custom state.
+    /// Reads any activity text: a standard token gives its activity, anything else is a custom
+    /// state. Never fails because Lync clients publish localized custom strings in the same place as
+    /// tokens; use `init?(knownToken:)` when only standard tokens are acceptable.
     public init(token: String) {
-        self = Self.known.first { $0.token == token } ?? .custom(token)
+        self = Activity(knownToken: token) ?? .custom(token)
+    }
+
+    /// Reads a standard token only, or `nil`.
+    public init?(knownToken token: String) {
+        guard let activity = Self.known.first(where: { $0.token == token }) else { return nil }
+        self = activity
     }
 
     /// The stable token (for custom states, their text).
@@ -38,6 +50,17 @@ public enum Activity: Sendable, Hashable, CustomStringConvertible {
 
     public var isCustom: Bool {
         if case .custom = self { true } else { false }
+    }
+
+    /// The text of a custom state, or `nil` for a standard activity.
+    public var customText: String? {
+        if case .custom(let text) = self { text } else { nil }
+    }
+
+    /// Activities that come with a meeting subject and location from the calendar (which only
+    /// Workgroup contacts may see).
+    public var carriesMeetingDetails: Bool {
+        self == .inAMeeting || self == .inAConference
     }
 
     public var description: String { token }

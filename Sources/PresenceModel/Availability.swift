@@ -1,6 +1,13 @@
-/// A Lync availability number. Clients publish representative values (3500, 6500, …); anything in a
-/// range means that range's state, which is how custom states and "idle" variants are expressed.
-public struct Availability: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
+/// A Lync availability number (the `state/availability` element).
+///
+/// The number, not an enum, is the model because Lync itself works in numbers: clients publish a
+/// representative value per state (3500, 6500, …), the server aggregates by comparing numbers, and
+/// any value inside a range means that range's state. Keeping the raw number lets the gateway pass
+/// through values it did not publish itself (for example an idle state computed elsewhere) without
+/// losing them, while `range` gives the state to map.
+public struct Availability: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible,
+    ExpressibleByIntegerLiteral
+{
     public var rawValue: UInt32
 
     public init(rawValue: UInt32) {
@@ -11,16 +18,31 @@ public struct Availability: RawRepresentable, Sendable, Hashable, Comparable, Cu
         self.rawValue = value
     }
 
+    public init(integerLiteral value: UInt32) {
+        self.rawValue = value
+    }
+
+    /// Available ("Online"), as clients publish it.
     public static let available = Availability(3500)
+    /// Available but idle. Clients never publish it (idleness is derived), so Consulate picks a value
+    /// inside the 4500–5999 range for the states it has to produce itself.
     public static let inactive = Availability(5000)
+    /// Busy, as clients publish it.
     public static let busy = Availability(6500)
+    /// Busy with "urgent interruptions only" (the DND variant Workgroup contacts may break through).
     public static let urgentInterruptionsOnly = Availability(6900)
+    /// Busy but idle. Like `inactive`, derived rather than published; a value inside 7500–8999.
     public static let busyIdle = Availability(8000)
+    /// Do not disturb, as clients publish it.
     public static let doNotDisturb = Availability(9500)
+    /// Be right back, as clients publish it.
     public static let beRightBack = Availability(12500)
+    /// Away, as clients publish it.
     public static let away = Availability(15500)
+    /// Offline or "Appear offline"; also what the Blocked container always shows.
     public static let offline = Availability(18500)
 
+    /// The state this number falls in.
     public var range: AvailabilityRange { AvailabilityRange(self) }
 
     public static func < (lhs: Availability, rhs: Availability) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -28,16 +50,24 @@ public struct Availability: RawRepresentable, Sendable, Hashable, Comparable, Cu
     public var description: String { String(rawValue) }
 }
 
-/// The Lync availability ranges (the state-availability schema).
+/// The Lync availability ranges (the state-availability schema). Raw values are the stable tokens
+/// used in configuration (`[presence.outbound.<range>]`) and fixtures.
 public enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
+    /// 0–4499.
     case available
-    /// Available but idle ("Inactive").
+    /// 4500–5999: available but idle ("Inactive").
     case inactive
+    /// 6000–7499.
     case busy
+    /// 7500–8999.
     case busyIdle = "busy-idle"
+    /// 9000–11999.
     case doNotDisturb = "do-not-disturb"
+    /// 12000–14999.
     case beRightBack = "be-right-back"
+    /// 15000–17999.
     case away
+    /// 18000 and above.
     case offline
 
     public init(_ availability: Availability) {
@@ -53,7 +83,21 @@ public enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// The value a client publishes for this range.
+    /// Every availability number that means this state, bounds included.
+    public var values: ClosedRange<UInt32> {
+        switch self {
+        case .available: 0...4499
+        case .inactive: 4500...5999
+        case .busy: 6000...7499
+        case .busyIdle: 7500...8999
+        case .doNotDisturb: 9000...11999
+        case .beRightBack: 12000...14999
+        case .away: 15000...17999
+        case .offline: 18000...UInt32.max
+        }
+    }
+
+    /// The value the gateway publishes for this range when it has no more precise number.
     public var representative: Availability {
         switch self {
         case .available: .available
@@ -67,8 +111,14 @@ public enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// Lync allows custom states only on these availabilities.
+    /// Lync allows custom states only on the available, busy and do-not-disturb availabilities, so a
+    /// custom activity on any other range is a modelling error rather than something to map.
     public var allowsCustomStates: Bool {
         self == .available || self == .busy || self == .doNotDisturb
+    }
+
+    /// The idle variants, which carry an XEP-0319 idle-since time when mapped to XMPP.
+    public var isIdle: Bool {
+        self == .inactive || self == .busyIdle
     }
 }

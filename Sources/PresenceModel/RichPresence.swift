@@ -1,15 +1,20 @@
 /// A user's rich presence, Lync style: far more than XMPP's `<show/>`, which is why every external
-/// watcher gets a view filtered by its access level (see `Translation.WatcherView`).
+/// watcher gets a view filtered by its access level before it is mapped to XMPP.
+///
+/// Also used for what internal users are shown of external contacts (built from inbound XMPP
+/// presence), which is why every field but the availability is optional.
 public struct RichPresence: Sendable, Hashable {
     public var availability: Availability
+    /// Refines the availability ("In a meeting"), or a custom state.
     public var activity: Activity?
-    /// Personal note (or out-of-office note).
+    /// Personal note (or out-of-office note). Colleagues and above only.
     public var note: String?
-    /// A short location text ("Office 4.12", "Home").
+    /// A short location text ("Office 4.12", "Home"). Colleagues and above only.
     public var location: String?
-    /// XEP-0153: SHA-1 of the photo, lowercase hex; `""` means "no photo".
+    /// XEP-0153 photo hash: the SHA-1 of the photo as 40 hex digits; `""` means "no photo" and `nil`
+    /// means "not known", which XEP-0153 keeps apart.
     public var photoHash: String?
-    /// When the user was last active, for idle states.
+    /// When the user was last active, for idle states (XEP-0319).
     public var idleSince: Timestamp?
     /// From the calendar; only Workgroup contacts may see these.
     public var meetingSubject: String?
@@ -35,17 +40,91 @@ public struct RichPresence: Sendable, Hashable {
         self.meetingLocation = meetingLocation
     }
 
+    /// Offline with nothing else known: what anyone is before their first presence, and all a
+    /// Blocked contact ever sees.
     public static let offline = RichPresence(availability: .offline)
 
-    /// Why this presence cannot be published, or `nil` if it can. Lync defines custom states only on
-    /// the available, busy and do-not-disturb availabilities.
-    public var validationFailure: String? {
-        if case .custom(let text)? = activity {
-            if text.isEmpty { return "a custom state needs a text" }
-            if !availability.range.allowsCustomStates {
-                return "custom states are only allowed on available, busy and do-not-disturb, not \(availability.range.rawValue)"
+    /// The availability's range is Offline.
+    public var isOffline: Bool { availability.range == .offline }
+
+    // MARK: - Validation
+
+    /// Why a presence cannot be published as it is.
+    public enum ValidationError: Error, Sendable, Hashable, CustomStringConvertible {
+        /// A custom state without text.
+        case emptyCustomState
+        /// A custom state on an availability Lync does not allow custom states on.
+        case customStateNotAllowed(AvailabilityRange)
+        /// A custom state whose text is a standard token, which would be read back as that activity.
+        case customStateIsStandardToken(String)
+        /// A photo hash that is neither empty nor 40 hexadecimal digits.
+        case malformedPhotoHash(String)
+
+        public var description: String {
+            switch self {
+            case .emptyCustomState:
+                "a custom state needs a text"
+            case .customStateNotAllowed(let range):
+                "custom states are only allowed on available, busy and do-not-disturb, not \(range.rawValue)"
+            case .customStateIsStandardToken(let token):
+                "custom state text '\(token)' is a standard activity token"
+            case .malformedPhotoHash(let hash):
+                "photo hash '\(hash)' is not a SHA-1 in hexadecimal"
             }
         }
-        return nil
+    }
+
+    /// Checks what Lync and XEP-0153 require: custom states only on the available, busy and
+    /// do-not-disturb ranges, with a text that cannot be mistaken for a standard token, and a photo
+    /// hash that is empty or a hexadecimal SHA-1.
+    public func validate() throws(ValidationError) {
+        if case .custom(let text)? = activity {
+            if text.isEmpty { throw .emptyCustomState }
+            if Activity(knownToken: text) != nil { throw .customStateIsStandardToken(text) }
+            if !availability.range.allowsCustomStates { throw .customStateNotAllowed(availability.range) }
+        }
+        if let photoHash, !photoHash.isEmpty, !Self.isSHA1Hex(photoHash) {
+            throw .malformedPhotoHash(photoHash)
+        }
+    }
+
+    /// `validate()` as an optional message, or `nil` if the presence can be published.
+    public var validationFailure: String? {
+        do {
+            try validate()
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    public var isValid: Bool { validationFailure == nil }
+
+    private static func isSHA1Hex(_ text: String) -> Bool {
+        text.utf8.count == 40 && text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+        }
+    }
+
+    // MARK: - Visibility
+
+    /// What a watcher with this access level may see of the presence: Blocked gets plain Offline; the
+    /// note, location and meeting details are dropped for levels that may not see them.
+    ///
+    /// This is the Lync rule for one level; combining the partner trust with the contact's level
+    /// (`PartnerTrust.effectiveLevel(for:)`) comes first.
+    public func visible(to level: AccessLevel) -> RichPresence {
+        guard level.seesRealState else { return .offline }
+        var view = self
+        if !level.canSeeNote { view.note = nil }
+        if !level.canSeeLocation { view.location = nil }
+        if !level.canSeeMeetingDetails {
+            view.meetingSubject = nil
+            view.meetingLocation = nil
+        }
+        if !level.canSeePhoto { view.photoHash = nil }
+        return view
     }
 }

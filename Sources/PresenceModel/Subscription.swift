@@ -1,33 +1,47 @@
-/// The subscription state between an internal user and one contact, from the user's side, as
-/// RFC 6121 defines it: `to` means the user receives the contact's presence, `from` means the
-/// contact receives the user's. The nine states of Appendix A are the valid combinations of these
-/// flags with the two pending flags; `preApproved` records an approval given before any request (§3.4).
+/// The subscription state between an internal user and one contact, from the user's side (the
+/// user's server is the gateway), as RFC 6121 defines it:
+/// - `to`: the user receives the contact's presence;
+/// - `from`: the contact receives the user's presence;
+/// - `pendingOut`: the user asked for the contact's presence and has no answer yet;
+/// - `pendingIn`: the contact asked for the user's presence and the user has not answered yet;
+/// - `preApproved`: the user approved a request before it arrived (§3.4), so the next `subscribe`
+///   from the contact is answered automatically.
+///
+/// The nine states of Appendix A.1 are the consistent combinations of the first four flags (see
+/// `Defined`); the initialiser drops contradictory flags, so every value is one of them. The state
+/// changes only through `outbound(_:)` and `inbound(_:)` (RFC 6121 Appendix A.2 and A.3); the flags
+/// are settable only inside this module, by those transitions.
 public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
-    public private(set) var to: Bool
-    public private(set) var from: Bool
-    /// The user asked for the contact's presence and awaits an answer.
-    public private(set) var pendingOut: Bool
-    /// The contact asked for the user's presence and awaits an answer.
-    public private(set) var pendingIn: Bool
-    public private(set) var preApproved: Bool
+    public internal(set) var to: Bool
+    public internal(set) var from: Bool
+    public internal(set) var pendingOut: Bool
+    public internal(set) var pendingIn: Bool
+    /// Only possible where the contact neither has nor has asked for a subscription ("None",
+    /// "None + Pending Out", "To"), as §3.4 defines.
+    public internal(set) var preApproved: Bool
 
-    /// Builds a state; contradictory flags (pending-out while already `to`, pending-in or pre-approval
-    /// while already `from`) are dropped, so every value is one of RFC 6121's states.
+    /// Builds a state; contradictory flags (pending-out while already `to`, pending-in or
+    /// pre-approval while already `from`, pre-approval while a request is pending in) are dropped.
     public init(to: Bool = false, from: Bool = false, pendingOut: Bool = false, pendingIn: Bool = false, preApproved: Bool = false) {
         self.to = to
         self.from = from
         self.pendingOut = pendingOut && !to
         self.pendingIn = pendingIn && !from
-        self.preApproved = preApproved && !from && !pendingIn
+        self.preApproved = preApproved && !from && !self.pendingIn
     }
 
-    public static let none = SubscriptionState()
-
-    /// The roster `subscription` attribute value.
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case none, to, from, both
+    /// One of the nine defined states, plus the pre-approval flag where it is possible.
+    public init(defined: Defined, preApproved: Bool = false) {
+        self.init(
+            to: defined.hasTo,
+            from: defined.hasFrom,
+            pendingOut: defined.hasPendingOut,
+            pendingIn: defined.hasPendingIn,
+            preApproved: preApproved
+        )
     }
 
+    /// From the roster attributes: `subscription` plus the pending flags.
     public init(_ kind: Kind, pendingOut: Bool = false, pendingIn: Bool = false, preApproved: Bool = false) {
         self.init(
             to: kind == .to || kind == .both,
@@ -38,6 +52,65 @@ public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
         )
     }
 
+    /// "None": no subscription either way, nothing pending.
+    public static let none = SubscriptionState()
+
+    /// The user is subscribed to the contact's presence.
+    public var userReceivesPresence: Bool { to }
+    /// The contact is subscribed to the user's presence.
+    public var contactReceivesPresence: Bool { from }
+
+    // MARK: - The nine states
+
+    /// The nine states of RFC 6121 Appendix A.1.
+    public enum Defined: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+        case none = "None"
+        case nonePendingOut = "None + Pending Out"
+        case nonePendingIn = "None + Pending In"
+        case nonePendingOutIn = "None + Pending Out+In"
+        case to = "To"
+        case toPendingIn = "To + Pending In"
+        case from = "From"
+        case fromPendingOut = "From + Pending Out"
+        case both = "Both"
+
+        /// The user receives the contact's presence ("To", "To + Pending In", "Both").
+        public var hasTo: Bool { self == .to || self == .toPendingIn || self == .both }
+        /// The contact receives the user's presence ("From", "From + Pending Out", "Both").
+        public var hasFrom: Bool { self == .from || self == .fromPendingOut || self == .both }
+        public var hasPendingOut: Bool { self == .nonePendingOut || self == .nonePendingOutIn || self == .fromPendingOut }
+        public var hasPendingIn: Bool { self == .nonePendingIn || self == .nonePendingOutIn || self == .toPendingIn }
+
+        /// Whether a pre-approval can exist in this state (§3.4: "None", "None + Pending Out", "To").
+        public var allowsPreApproval: Bool { !hasFrom && !hasPendingIn }
+
+        /// The RFC's name for the state, e.g. "None + Pending Out+In".
+        public var description: String { rawValue }
+    }
+
+    /// Which of the nine states this is (the pre-approval flag aside).
+    public var defined: Defined {
+        switch (to, from, pendingOut, pendingIn) {
+        case (false, false, false, false): .none
+        case (false, false, true, false): .nonePendingOut
+        case (false, false, false, true): .nonePendingIn
+        case (false, false, true, true): .nonePendingOutIn
+        case (true, false, _, false): .to
+        case (true, false, _, true): .toPendingIn
+        case (false, true, false, _): .from
+        case (false, true, true, _): .fromPendingOut
+        case (true, true, _, _): .both
+        }
+    }
+
+    // MARK: - Roster attributes (RFC 6121 §2.1.2)
+
+    /// The roster `subscription` attribute value.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case none, to, from, both
+    }
+
+    /// The roster `subscription` attribute.
     public var kind: Kind {
         switch (to, from) {
         case (true, true): .both
@@ -47,99 +120,29 @@ public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The user is subscribed to the contact's presence.
-    public var userReceivesPresence: Bool { to }
-    /// The contact is subscribed to the user's presence.
-    public var contactReceivesPresence: Bool { from }
+    /// The roster `ask='subscribe'` flag: the user's own request is pending. (A pending inbound
+    /// request is not shown in the roster item.)
+    public var askSubscribe: Bool { pendingOut }
 
+    /// The roster `approved='true'` flag.
+    public var approved: Bool { preApproved }
+
+    /// The RFC name, with " (pre-approved)" when there is a pre-approval.
     public var description: String {
-        var text = kind.rawValue
-        if pendingOut { text += "+pending-out" }
-        if pendingIn { text += "+pending-in" }
-        if preApproved { text += "+pre-approved" }
-        return text
+        preApproved ? "\(defined.rawValue) (pre-approved)" : defined.rawValue
     }
 
-    /// The four subscription presence types.
+    // MARK: - Stanzas
+
+    /// The four subscription presence types. Raw values are the XMPP `type` attribute values.
     public enum Request: String, Sendable, Hashable, CaseIterable {
-        case subscribe, subscribed, unsubscribe, unsubscribed
-    }
-
-    /// What the user's server does when the user sends a subscription stanza (RFC 6121 A.2).
-    public struct OutboundResult: Sendable, Hashable {
-        public var state: SubscriptionState
-        /// Route the stanza to the contact. Pre-approvals and no-op requests stay local.
-        public var forward: Bool
-    }
-
-    /// What the user's server does when the contact's server sends one (RFC 6121 A.3).
-    public struct InboundResult: Sendable, Hashable {
-        public var state: SubscriptionState
-        /// Tell the user (a request to approve, or a change of state).
-        public var deliver: Bool
-        /// Answer `subscribed` on the user's behalf: the contact is already subscribed or was pre-approved.
-        public var autoReplySubscribed: Bool
-    }
-
-    /// RFC 6121 Appendix A.2 (outbound subscribe, unsubscribe, subscribed, unsubscribed).
-    public func outbound(_ request: Request) -> OutboundResult {
-        var next = self
-        switch request {
-        case .subscribe:
-            guard !to else { return OutboundResult(state: self, forward: false) }
-            next.pendingOut = true
-            return OutboundResult(state: next, forward: true)
-        case .unsubscribe:
-            let changed = to || pendingOut
-            next.to = false
-            next.pendingOut = false
-            return OutboundResult(state: next, forward: changed)
-        case .subscribed:
-            if pendingIn {
-                next.pendingIn = false
-                next.from = true
-                return OutboundResult(state: next, forward: true)
-            }
-            if !from { next.preApproved = true }
-            return OutboundResult(state: next, forward: false)
-        case .unsubscribed:
-            let changed = from || pendingIn
-            next.from = false
-            next.pendingIn = false
-            next.preApproved = false
-            return OutboundResult(state: next, forward: changed)
-        }
-    }
-
-    /// RFC 6121 Appendix A.3 (inbound subscribe, unsubscribe, subscribed, unsubscribed).
-    public func inbound(_ request: Request) -> InboundResult {
-        var next = self
-        switch request {
-        case .subscribe:
-            if from { return InboundResult(state: self, deliver: false, autoReplySubscribed: true) }
-            if preApproved {
-                next.preApproved = false
-                next.from = true
-                return InboundResult(state: next, deliver: false, autoReplySubscribed: true)
-            }
-            if pendingIn { return InboundResult(state: self, deliver: false, autoReplySubscribed: false) }
-            next.pendingIn = true
-            return InboundResult(state: next, deliver: true, autoReplySubscribed: false)
-        case .unsubscribe:
-            let changed = from || pendingIn
-            next.from = false
-            next.pendingIn = false
-            return InboundResult(state: next, deliver: changed, autoReplySubscribed: false)
-        case .subscribed:
-            guard pendingOut else { return InboundResult(state: self, deliver: false, autoReplySubscribed: false) }
-            next.pendingOut = false
-            next.to = true
-            return InboundResult(state: next, deliver: true, autoReplySubscribed: false)
-        case .unsubscribed:
-            let changed = to || pendingOut
-            next.to = false
-            next.pendingOut = false
-            return InboundResult(state: next, deliver: changed, autoReplySubscribed: false)
-        }
+        /// Ask for the other side's presence.
+        case subscribe
+        /// Approve the other side's request (or pre-approve one).
+        case subscribed
+        /// Stop receiving the other side's presence, or withdraw a pending request.
+        case unsubscribe
+        /// Deny the other side's request, revoke its subscription, or cancel a pre-approval.
+        case unsubscribed
     }
 }
