@@ -8,12 +8,22 @@ public struct InternalUser: Sendable, Hashable {
     public var presence: RichPresence
     /// Keyed by the contact's bare JID (the same string as the contact's `jid`).
     public var contacts: [String: Contact]
+    /// Contact (bare JID) → resource → what that resource last sent this user, already translated.
+    /// Only online resources are kept; a contact with no entry is offline as far as the user knows.
+    public private(set) var contactPresence: [String: [String: ResourcePresence]]
 
-    public init(jid: String, name: String? = nil, presence: RichPresence = .offline, contacts: [String: Contact] = [:]) {
+    public init(
+        jid: String,
+        name: String? = nil,
+        presence: RichPresence = .offline,
+        contacts: [String: Contact] = [:],
+        contactPresence: [String: [String: ResourcePresence]] = [:]
+    ) {
         self.jid = jid
         self.name = name
         self.presence = presence
         self.contacts = contacts
+        self.contactPresence = contactPresence
     }
 
     /// The entry for a contact, if the user has one.
@@ -51,5 +61,50 @@ public struct InternalUser: Sendable, Hashable {
     /// Contacts whose presence the user receives, by JID.
     public var watchedContacts: [Contact] {
         contacts.values.filter(\.subscription.userReceivesPresence).sorted { $0.jid < $1.jid }
+    }
+
+    // MARK: - What the user sees of contacts
+
+    /// Records what one resource of a contact sent. Offline presence removes the resource instead.
+    public mutating func recordPresence(_ presence: RichPresence, priority: Int = 0, of contactJID: String, resource: String) {
+        if presence.isOffline {
+            removePresence(of: contactJID, resource: resource)
+        } else {
+            contactPresence[contactJID, default: [:]][resource] = ResourcePresence(presence, priority: priority)
+        }
+    }
+
+    /// Forgets one resource of a contact, or all of them when `resource` is `nil` (an error, the end
+    /// of the subscription, the contact removed).
+    public mutating func removePresence(of contactJID: String, resource: String? = nil) {
+        guard let resource else {
+            contactPresence[contactJID] = nil
+            return
+        }
+        contactPresence[contactJID]?[resource] = nil
+        if contactPresence[contactJID]?.isEmpty == true { contactPresence[contactJID] = nil }
+    }
+
+    /// Forgets every contact on `domain` (subdomains have links of their own); returns their JIDs, in
+    /// order. After a link went down nothing they sent can be trusted to be current.
+    @discardableResult
+    public mutating func removePresence(onDomain domain: String) -> [String] {
+        let gone = contactPresence.keys.filter { PresenceDirectory.domain(ofBareJID: $0) == domain[...] }.sorted()
+        for contactJID in gone { contactPresence[contactJID] = nil }
+        return gone
+    }
+
+    /// How a contact appears to the user: the resource with the highest priority, then the most
+    /// available one (the lowest availability number), then the first by name; Offline if none.
+    public func shownPresence(of contactJID: String) -> RichPresence {
+        guard let resources = contactPresence[contactJID] else { return .offline }
+        let best = resources.min { lhs, rhs in
+            if lhs.value.priority != rhs.value.priority { return lhs.value.priority > rhs.value.priority }
+            if lhs.value.presence.availability != rhs.value.presence.availability {
+                return lhs.value.presence.availability < rhs.value.presence.availability
+            }
+            return lhs.key < rhs.key
+        }
+        return best?.value.presence ?? .offline
     }
 }

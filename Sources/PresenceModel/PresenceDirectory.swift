@@ -1,25 +1,19 @@
-/// Everything the translator knows, as one value: the internal users (with their presence and
-/// contacts), the last presence each external contact's clients sent, and the subscription requests
-/// held back from users.
+/// Everything the translator knows, as one value: the internal users (with their presence, their
+/// contacts and what they see of them) and the subscription requests held back from users.
 ///
 /// A plain value with mutating bookkeeping and lookups only: deciding what to send, deliver or hold
 /// is the translator's policy. All JIDs are normalised bare JIDs as strings; the caller normalises.
 public struct PresenceDirectory: Sendable, Hashable {
     /// Internal users, keyed by bare JID.
     public var users: [String: InternalUser]
-    /// External contact (bare JID) → resource → the presence that resource last sent. A contact with
-    /// no entry (or no resources) is offline as far as the gateway knows.
-    public var externalPresence: [String: [String: ResourcePresence]]
     /// Subscription requests held until the user adds the contact.
     public var heldRequests: Set<HeldSubscriptionRequest>
 
     public init(
         users: [String: InternalUser] = [:],
-        externalPresence: [String: [String: ResourcePresence]] = [:],
         heldRequests: Set<HeldSubscriptionRequest> = []
     ) {
         self.users = users
-        self.externalPresence = externalPresence
         self.heldRequests = heldRequests
     }
 
@@ -68,8 +62,8 @@ public struct PresenceDirectory: Sendable, Hashable {
         return true
     }
 
-    /// Removes a user's contact and returns the entry it had. Held requests and the contact's last
-    /// presence are left alone; they are not per-contact-entry state.
+    /// Removes a user's contact and returns the entry it had. Held requests and what the user saw of
+    /// the contact are left alone; they are not per-contact-entry state.
     @discardableResult
     public mutating func removeContact(_ contactJID: String, of userJID: String) -> Contact? {
         users[userJID]?.removeContact(contactJID)
@@ -98,45 +92,6 @@ public struct PresenceDirectory: Sendable, Hashable {
                 .sorted { $0.jid < $1.jid }
                 .map { (userJID: userJID, contact: $0) }
         }
-    }
-
-    // MARK: - External contacts' presence
-
-    /// Records what one resource of an external contact sent. Offline presence removes the resource
-    /// instead, so only online resources are kept.
-    public mutating func recordPresence(_ presence: RichPresence, priority: Int = 0, of contactJID: String, resource: String) {
-        if presence.isOffline {
-            removePresence(of: contactJID, resource: resource)
-        } else {
-            externalPresence[contactJID, default: [:]][resource] = ResourcePresence(presence, priority: priority)
-        }
-    }
-
-    /// Forgets one resource of a contact (it went offline), or all of them when `resource` is `nil`
-    /// (an `unavailable` to the bare JID, or the subscription ended).
-    public mutating func removePresence(of contactJID: String, resource: String? = nil) {
-        guard let resource else {
-            externalPresence[contactJID] = nil
-            return
-        }
-        externalPresence[contactJID]?[resource] = nil
-        if externalPresence[contactJID]?.isEmpty == true { externalPresence[contactJID] = nil }
-    }
-
-    /// Forgets every contact on `domain` (subdomains have links of their own): after the link went
-    /// down nothing they sent can be trusted to be current.
-    public mutating func removePresence(onDomain domain: String) {
-        externalPresence = externalPresence.filter { Self.domain(ofBareJID: $0.key) != domain[...] }
-    }
-
-    /// The online resources of a contact and what each last sent; empty when offline.
-    public func presence(of contactJID: String) -> [String: ResourcePresence] {
-        externalPresence[contactJID] ?? [:]
-    }
-
-    /// Whether any resource of the contact is online as far as the gateway knows.
-    public func isOnline(_ contactJID: String) -> Bool {
-        !(externalPresence[contactJID]?.isEmpty ?? true)
     }
 
     // MARK: - Held subscription requests

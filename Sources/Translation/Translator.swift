@@ -13,12 +13,8 @@ public struct Translator: Sendable {
 
     /// (user, watcher) → the last presence sent, so only changed views go out.
     var sentViews: [Pair: Presence] = [:]
-    /// (user, contact) → each available resource's presence as the contact's server last sent it.
-    var contactResources: [Pair: [String: Presence]] = [:]
     /// (user, contact) → what the user was last told about the contact, so only changes are told.
-    var shownPresence: [Pair: RichPresence] = [:]
-    /// Subscription requests from PublicUnverified partners held until the user adds the contact.
-    var heldRequests: Set<Pair> = []
+    var toldPresence: [Pair: RichPresence] = [:]
 
     struct Pair: Hashable, Sendable {
         var user: JID
@@ -32,7 +28,7 @@ public struct Translator: Sendable {
 
     /// Seeds what a user already sees of a contact (fixtures and restarts), without telling anyone.
     public mutating func assumeContactPresence(user: JID, contact: JID, _ presence: RichPresence) {
-        shownPresence[Pair(user: user.bare, contact: contact.bare)] = presence
+        toldPresence[Pair(user: user.bare, contact: contact.bare)] = presence
     }
 
     /// Handles a stanza from a federated server. The caller has checked that `from` is

@@ -113,35 +113,36 @@ struct DirectoryTests {
         #expect(PresenceDirectory.domain(ofBareJID: "fabrikam.example") == "fabrikam.example")
     }
 
-    @Test("external presence is kept per online resource")
-    func externalPresence() {
-        var directory = Self.directory()
-        #expect(!directory.isOnline(Self.bob))
-        directory.recordPresence(RichPresence(availability: .available), priority: 5, of: Self.bob, resource: "laptop")
-        directory.recordPresence(RichPresence(availability: .away), of: Self.bob, resource: "phone")
-        #expect(directory.isOnline(Self.bob))
-        #expect(directory.presence(of: Self.bob)["laptop"] == ResourcePresence(RichPresence(availability: .available), priority: 5))
-        #expect(directory.presence(of: Self.bob)["phone"]?.priority == 0)
-        directory.recordPresence(.offline, of: Self.bob, resource: "laptop")
-        #expect(directory.presence(of: Self.bob).keys.sorted() == ["phone"])
-        directory.removePresence(of: Self.bob, resource: "phone")
-        #expect(!directory.isOnline(Self.bob))
-        #expect(directory.externalPresence[Self.bob] == nil)
+    @Test("what a user sees of a contact is kept per online resource")
+    func contactPresence() {
+        var alice = InternalUser(jid: Self.alice)
+        #expect(alice.shownPresence(of: Self.bob) == .offline)
+        alice.recordPresence(RichPresence(availability: .away), priority: 5, of: Self.bob, resource: "laptop")
+        alice.recordPresence(RichPresence(availability: .available), of: Self.bob, resource: "phone")
+        #expect(alice.contactPresence[Self.bob]?["laptop"] == ResourcePresence(RichPresence(availability: .away), priority: 5))
+        #expect(alice.shownPresence(of: Self.bob).availability == .away, "the higher priority wins")
+        alice.recordPresence(.offline, of: Self.bob, resource: "laptop")
+        #expect(alice.contactPresence[Self.bob]?.keys.sorted() == ["phone"])
+        #expect(alice.shownPresence(of: Self.bob).availability == .available)
+        alice.removePresence(of: Self.bob, resource: "phone")
+        #expect(alice.contactPresence[Self.bob] == nil)
+        #expect(alice.shownPresence(of: Self.bob) == .offline)
 
-        directory.recordPresence(RichPresence(availability: .busy), of: Self.bob, resource: "a")
-        directory.recordPresence(RichPresence(availability: .busy), of: Self.bob, resource: "b")
-        directory.removePresence(of: Self.bob)
-        #expect(directory.presence(of: Self.bob).isEmpty)
+        alice.recordPresence(RichPresence(availability: .busy), of: Self.bob, resource: "b")
+        alice.recordPresence(RichPresence(availability: .available), of: Self.bob, resource: "a")
+        #expect(alice.shownPresence(of: Self.bob).availability == .available, "equal priority: the most available wins")
+        alice.removePresence(of: Self.bob)
+        #expect(alice.contactPresence.isEmpty)
     }
 
-    @Test("a link going down forgets that domain's presence only")
+    @Test("a link going down forgets that domain's presence only, subdomains excluded")
     func linkDown() {
-        var directory = Self.directory()
+        var alice = InternalUser(jid: Self.alice)
         for jid in [Self.bob, Self.dave, Self.erin, "frank@contoso.example"] {
-            directory.recordPresence(RichPresence(availability: .available), of: jid, resource: "r")
+            alice.recordPresence(RichPresence(availability: .available), of: jid, resource: "r")
         }
-        directory.removePresence(onDomain: "fabrikam.example")
-        #expect(directory.externalPresence.keys.sorted() == ["erin@eu.fabrikam.example", "frank@contoso.example"])
+        #expect(alice.removePresence(onDomain: "fabrikam.example") == [Self.bob, Self.dave])
+        #expect(alice.contactPresence.keys.sorted() == ["erin@eu.fabrikam.example", "frank@contoso.example"])
     }
 
     @Test("held subscription requests")

@@ -83,60 +83,40 @@ extension Translator {
         return sendView(user: user, watcher: contact, force: true)
     }
 
-    /// Records one resource's presence and tells the user when the contact's aggregate view changed.
-    /// Presence from people the user is not subscribed to, or has blocked, is ignored.
+    /// Records one resource's presence, mapped into the internal model, and tells the user when the
+    /// contact's shown presence changed. Presence from people the user is not subscribed to, or has
+    /// blocked, is ignored.
     mutating func updateContactPresence(user: JID, from: JID, _ presence: Presence) -> [TranslatorOutput] {
         guard let contact = contact(from.bare, of: user), contact.subscription.userReceivesPresence,
             contact.accessLevel != .blocked
         else { return [] }
-        let pair = Pair(user: user, contact: from.bare)
-        var resources = contactResources[pair] ?? [:]
-        let resource = from.resourcepart ?? ""
-        switch presence.type {
-        case nil: resources[resource] = presence
-        case .error: resources.removeAll()
-        default: resources[resource] = nil
+        let contactJID = from.bare.description
+        if presence.type == .error {
+            directory.users[user.description]?.removePresence(of: contactJID)
+        } else {
+            directory.users[user.description]?.recordPresence(
+                configuration.inbound.richPresence(for: presence),
+                priority: Int(presence.priority),
+                of: contactJID,
+                resource: from.resourcepart ?? ""
+            )
         }
-        contactResources[pair] = resources.isEmpty ? nil : resources
-        return notifyContactPresence(pair)
+        return notifyContactPresence(Pair(user: user, contact: from.bare))
     }
 
-    /// The contact's presence as the user should see it: the most available of its resources.
-    func aggregatePresence(_ pair: Pair) -> RichPresence {
-        guard let resources = contactResources[pair], !resources.isEmpty else { return .offline }
-        let best = resources.min { lhs, rhs in
-            if lhs.value.priority != rhs.value.priority { return lhs.value.priority > rhs.value.priority }
-            let lhsRank = Self.showRank(lhs.value.show)
-            let rhsRank = Self.showRank(rhs.value.show)
-            if lhsRank != rhsRank { return lhsRank < rhsRank }
-            return lhs.key < rhs.key
-        }!
-        return configuration.inbound.richPresence(for: best.value)
-    }
-
-    private static func showRank(_ show: Presence.Show?) -> Int {
-        switch show {
-        case .chat: 0
-        case nil: 1
-        case .dnd: 2
-        case .away: 3
-        case .xa: 4
-        }
-    }
-
+    /// Tells the user how the contact appears now, if that differs from what they were last told.
     mutating func notifyContactPresence(_ pair: Pair) -> [TranslatorOutput] {
-        let current = aggregatePresence(pair)
-        let previous = shownPresence[pair] ?? .offline
+        let current = directory.users[pair.user.description]?.shownPresence(of: pair.contact.description) ?? .offline
+        let previous = toldPresence[pair] ?? .offline
         guard current != previous else { return [] }
-        shownPresence[pair] = current == .offline ? nil : current
+        toldPresence[pair] = current.isOffline ? nil : current
         return [.notify(user: pair.user, .contactPresence(contact: pair.contact, current))]
     }
 
     /// Forgets a contact's resources, telling the user they went offline if they were shown otherwise.
     mutating func forgetContactPresence(user: JID, contact: JID) -> [TranslatorOutput] {
-        let pair = Pair(user: user, contact: contact)
-        contactResources[pair] = nil
-        return notifyContactPresence(pair)
+        directory.users[user.description]?.removePresence(of: contact.description)
+        return notifyContactPresence(Pair(user: user, contact: contact))
     }
 
     // MARK: Links
@@ -145,10 +125,14 @@ extension Translator {
     /// told the watchers there, so everything is re-sent when the link returns.
     mutating func linkDown(_ domain: String) -> [TranslatorOutput] {
         var outputs: [TranslatorOutput] = []
-        let affected = Set(contactResources.keys.filter { $0.contact.domainpart == domain })
-            .union(shownPresence.keys.filter { $0.contact.domainpart == domain })
-        for pair in affected.sorted(by: { ($0.user.description, $0.contact.description) < ($1.user.description, $1.contact.description) }) {
-            outputs += forgetContactPresence(user: pair.user, contact: pair.contact)
+        for userJID in directory.userJIDs {
+            guard let user = try? JID(userJID) else { continue }
+            let told = toldPresence.keys.filter { $0.user == user && $0.contact.domainpart == domain }.map(\.contact.description)
+            let gone = directory.users[userJID]?.removePresence(onDomain: domain) ?? []
+            for contactJID in Set(gone + told).sorted() {
+                guard let contact = try? JID(contactJID) else { continue }
+                outputs += notifyContactPresence(Pair(user: user, contact: contact))
+            }
         }
         sentViews = sentViews.filter { $0.key.contact.domainpart != domain }
         return outputs
@@ -158,7 +142,7 @@ extension Translator {
     /// there our current presence.
     mutating func linkUp(_ domain: String) -> [TranslatorOutput] {
         var outputs: [TranslatorOutput] = []
-        for userJID in directory.users.keys.sorted() {
+        for userJID in directory.userJIDs {
             guard let user = try? JID(userJID), let internalUser = directory.users[userJID] else { continue }
             for contact in internalUser.contacts.values.sorted(by: { $0.jid < $1.jid }) {
                 guard let contactJID = try? JID(contact.jid), contactJID.domainpart == domain else { continue }

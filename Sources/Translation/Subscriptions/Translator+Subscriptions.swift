@@ -17,7 +17,7 @@ extension Translator {
         if existing == nil {
             guard request == .subscribe else { return [] }
             guard partner.trust.autoApprovesInboundSubscriptions else {
-                heldRequests.insert(Pair(user: user, contact: contact))
+                directory.holdSubscriptionRequest(from: contact.description, to: user.description)
                 return []
             }
             directory.users[user.description]?.contacts[contact.description] = Contact(jid: contact.description)
@@ -58,9 +58,7 @@ extension Translator {
     /// The user sends a subscription stanza (approve, deny, revoke, unsubscribe, or subscribe).
     mutating func sendSubscription(_ request: SubscriptionState.Request, user: JID, contact: JID) -> [TranslatorOutput] {
         guard directory.users[user.description] != nil else { return [] }
-        let pair = Pair(user: user, contact: contact)
-        if heldRequests.contains(pair) {
-            heldRequests.remove(pair)
+        if directory.releaseSubscriptionRequest(from: contact.description, to: user.description) {
             if request == .subscribed || request == .subscribe {
                 // The user acts on someone whose request was held: it is now a real request.
                 var entry = self.contact(contact, of: user) ?? Contact(jid: contact.description)
@@ -122,10 +120,9 @@ extension Translator {
             outputs.append(.send(Presence(type: .unsubscribed).element(from: user, to: contact)))
         }
         outputs += sendUnavailable(user: user, to: contact)
-        let pair = Pair(user: user, contact: contact)
-        contactResources[pair] = nil
-        shownPresence[pair] = nil
-        heldRequests.remove(pair)
+        directory.users[user.description]?.removePresence(of: contact.description)
+        toldPresence[Pair(user: user, contact: contact)] = nil
+        directory.releaseSubscriptionRequest(from: contact.description, to: user.description)
         directory.users[user.description]?.contacts[contact.description] = nil
         outputs.append(.notify(user: user, .contactRemoved(contact)))
         return outputs
