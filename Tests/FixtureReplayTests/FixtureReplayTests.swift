@@ -32,17 +32,22 @@ struct FixtureReplayTests {
         #expect(result.failure == nil, "\(result.failure ?? "")")
     }
 
+    /// Alice watched by Bob, then Alice turns Busy.
+    static let busyAlice = """
+        # Busy is dnd
+        [Setup]
+        \t<partner domain='fabrikam.example' trust='federated'/>
+        \t<user jid='alice@contoso.example'/>
+        \t<contact user='alice@contoso.example' jid='bob@fabrikam.example' subscription='both'/>
+        -----
+        alice@contoso.example does:
+        \t<set-presence availability='6500'/>
+
+        """
+
     @Test("changing one expected stanza makes a fixture fail with a readable diff")
     func mutation() throws {
-        let text = """
-            # Busy is dnd
-            [Setup]
-            \t<partner domain='fabrikam.example' trust='federated'/>
-            \t<user jid='alice@contoso.example'/>
-            \t<contact user='alice@contoso.example' jid='bob@fabrikam.example' subscription='both'/>
-            -----
-            alice@contoso.example does:
-            \t<set-presence availability='6500'/>
+        let text = Self.busyAlice + """
             fabrikam.example receives:
             \t<presence from='alice@contoso.example/consulate' to='bob@fabrikam.example'>
             \t\t<show>SHOW</show>
@@ -59,17 +64,7 @@ struct FixtureReplayTests {
 
     @Test("output nobody expected fails the fixture")
     func unexpectedOutput() throws {
-        let text = """
-            # Unconsumed output
-            [Setup]
-            \t<partner domain='fabrikam.example' trust='federated'/>
-            \t<user jid='alice@contoso.example'/>
-            \t<contact user='alice@contoso.example' jid='bob@fabrikam.example' subscription='both'/>
-            -----
-            alice@contoso.example does:
-            \t<set-presence availability='6500'/>
-            """
-        let result = FixtureRunner.run(try FixtureParser.parse(text, name: "unconsumed"))
+        let result = FixtureRunner.run(try FixtureParser.parse(Self.busyAlice, name: "unconsumed"))
         #expect(result.failure?.contains("unexpected output to fabrikam.example") == true)
     }
 
