@@ -161,10 +161,13 @@ public enum FixtureNotation {
 
     // MARK: - Pieces
 
-    static var presenceAttributes: [(String, WritableKeyPath<RichPresence, String?>)] { [
-        ("note", \.note), ("location", \.location), ("photo", \.photoHash),
-        ("meeting-subject", \.meetingSubject), ("meeting-location", \.meetingLocation),
-    ] }
+    /// The optional text fields of a presence and their attribute names in the notation.
+    static var presenceAttributes: [(String, WritableKeyPath<RichPresence, String?>)] {
+        [
+            ("note", \.note), ("location", \.location), ("photo", \.photoHash),
+            ("meeting-subject", \.meetingSubject), ("meeting-location", \.meetingLocation),
+        ]
+    }
 
     static func richPresence(_ element: XMLElement) throws(NotationError) -> RichPresence {
         var presence = RichPresence(availability: .available)

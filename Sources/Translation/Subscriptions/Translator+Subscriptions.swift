@@ -6,16 +6,20 @@ import XMPP
 /// - Federated and PublicVerified partners' users are approved automatically;
 /// - PublicUnverified partners' users are held until the internal user adds them, which counts as
 ///   the user's express approval;
-/// - Blocked contacts get nothing.
+/// - Blocked contacts cannot ask for anything; their cancellations still update the state.
 extension Translator {
     mutating func receiveSubscription(_ type: Presence.PresenceType, user: JID, contact: JID) -> [TranslatorOutput] {
         guard let request = SubscriptionState.Request(rawValue: type.rawValue) else { return [] }
         let existing = self.contact(contact, of: user)
-        if existing?.accessLevel == .blocked { return [] }
+        if existing?.accessLevel == .blocked, request == .subscribe { return [] }
         guard let partner = configuration.partner(for: contact.domainpart) else { return [] }
 
         if existing == nil {
-            guard request == .subscribe else { return [] }
+            guard request == .subscribe else {
+                // A held request the requester withdraws is simply forgotten.
+                if request == .unsubscribe { directory.releaseSubscriptionRequest(from: contact.description, to: user.description) }
+                return []
+            }
             guard partner.trust.autoApprovesInboundSubscriptions else {
                 directory.holdSubscriptionRequest(from: contact.description, to: user.description)
                 return []
