@@ -74,7 +74,7 @@ public struct Translator: Sendable {
 
     /// The full JID an internal user appears with on XMPP.
     func endpoint(of user: JID) -> JID {
-        (try? JID(localpart: user.localpart, domainpart: user.domainpart, resourcepart: configuration.resource)) ?? user
+        (try? user.withResource(configuration.resource)) ?? user
     }
 
     func isLocal(_ jid: JID) -> Bool {

@@ -14,10 +14,10 @@ extension Translator {
             .flatMap { sendView(user: user, watcher: $0, force: false) }
     }
 
-    /// The presence `watcher` should see of `user`, or `nil` when the watcher's domain may not federate.
-    func view(of user: JID, for watcher: Contact) -> Presence? {
+    /// The presence `watcher` (at `watcherJID`) should see of `user`, or `nil` when the watcher's
+    /// domain may not federate.
+    func view(of user: JID, for watcher: Contact, at watcherJID: JID) -> Presence? {
         guard let internalUser = directory.users[user.description],
-            let watcherJID = try? JID(watcher.jid),
             let partner = configuration.partner(for: watcherJID.domainpart)
         else { return nil }
         return WatcherView.presence(
@@ -31,7 +31,7 @@ extension Translator {
     /// Sends the watcher's view when it differs from what was last sent (or always, when `force`
     /// is set, as for probes and fresh approvals).
     mutating func sendView(user: JID, watcher: Contact, force: Bool) -> [TranslatorOutput] {
-        guard let watcherJID = try? JID(watcher.jid), let presence = view(of: user, for: watcher) else { return [] }
+        guard let watcherJID = try? JID(watcher.jid), let presence = view(of: user, for: watcher, at: watcherJID) else { return [] }
         let pair = Pair(user: user, contact: watcherJID)
         if !force, let previous = sentViews[pair] {
             if previous == presence { return [] }
