@@ -19,11 +19,13 @@ let package = Package(
         .library(name: "PresenceModel", targets: ["PresenceModel"]),
         .library(name: "Translation", targets: ["Translation"]),
         .library(name: "Configuration", targets: ["Configuration"]),
+        .library(name: "Federation", targets: ["Federation"]),
         .library(name: "FixtureReplay", targets: ["FixtureReplay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -40,9 +42,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Federation",
+            dependencies: ["XMPP", "XMLStreaming", "PresenceModel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "Configuration",
             dependencies: [
-                "Translation", "PresenceModel", "XMLStreaming", "XMPP",
+                "Federation", "Translation", "PresenceModel", "XMLStreaming", "XMPP",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strictSettings
@@ -75,6 +82,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strictSettings),
+        .testTarget(name: "FederationTests", dependencies: ["Federation"], swiftSettings: strictSettings),
         .testTarget(
             name: "FixtureReplayTests",
             dependencies: ["FixtureReplay"],
