@@ -74,7 +74,7 @@ enum TranslatorBenchmark {
         let trusts = PartnerTrust.allCases
         let configuration = TranslationConfiguration(
             localDomains: localDomains,
-            partners: partners.sorted().enumerated().map { Partner(domain: $0.element, trust: trusts[$0.offset % trusts.count]) }
+            partners: partners.sorted().enumerated().map { Partner(domain: DomainPattern(exactly: $0.element), trust: trusts[$0.offset % trusts.count]) }
         )
         return Translator(configuration: configuration, directory: directory)
     }

@@ -1,3 +1,4 @@
+public import Federation
 import PresenceModel
 public import Translation
 public import XMLStreaming
@@ -17,8 +18,17 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 
 /// Everything `federation.toml` configures. Every section is optional; what is left out keeps the
 /// defaults documented in the README's configuration reference.
+///
+/// Each `[[partner]]` is read once, into `federation.partners`; the translator's `Partner` list is
+/// derived from those, so trust and domains cannot disagree between the links and the translator.
 public struct GatewayConfiguration: Sendable {
     public var translation: TranslationConfiguration
+    /// Who may federate and how: mode, blocklist, partners with their negotiation, routes and
+    /// limits, and the gateway-wide limits and timers.
+    public var federation: FederationPolicy
+    /// What `load` found legal but probably unintended (for example a negotiation combination in
+    /// which dialback can never be used), one line each, for the caller to log.
+    public var warnings: [String]
     /// Parser limits while a peer negotiates.
     public var preAuthenticationLimits: XMLStreamLimits
     /// Parser limits once a peer has authenticated.
@@ -26,15 +36,25 @@ public struct GatewayConfiguration: Sendable {
 
     public init(
         translation: TranslationConfiguration = TranslationConfiguration(localDomains: []),
+        federation: FederationPolicy = FederationPolicy(),
         preAuthenticationLimits: XMLStreamLimits = .preAuthentication,
-        postAuthenticationLimits: XMLStreamLimits = .postAuthentication
+        postAuthenticationLimits: XMLStreamLimits = .postAuthentication,
+        warnings: [String] = []
     ) {
         self.translation = translation
+        self.federation = federation
         self.preAuthenticationLimits = preAuthenticationLimits
         self.postAuthenticationLimits = postAuthenticationLimits
+        self.warnings = warnings
     }
 
-    /// Reads TOML over `base`: settings present replace those of `base`, partners are appended.
+    /// Reads TOML over `base`: settings present replace those of `base`, partners are appended (to
+    /// `federation.partners`, and as derived `Partner`s to `translation.partners`).
+    ///
+    /// The resulting federation policy is validated as a whole: a partner whose TLS, SASL and
+    /// dialback settings leave no way to authenticate, a domain claimed by two partners, or a
+    /// blocklist entry that is also a partner's is refused; `warnings` is replaced by the warnings
+    /// of the result.
     public static func load(toml: String, over base: GatewayConfiguration = GatewayConfiguration()) throws(ConfigurationError) -> GatewayConfiguration {
         let root: TOMLTable
         do {
@@ -46,6 +66,11 @@ public struct GatewayConfiguration: Sendable {
         }
         var configuration = base
         try TableReader(root, path: "").read(into: &configuration)
+        do throws(PolicyError) {
+            configuration.warnings = try configuration.federation.validate().map(\.description)
+        } catch {
+            throw ConfigurationError(error.description)
+        }
         return configuration
     }
 }
@@ -80,6 +105,12 @@ struct TableReader {
         return integer
     }
 
+    func boolean(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let boolean = value.bool else { throw ConfigurationError("'\(name(key))' must be true or false") }
+        return boolean
+    }
+
     func strings(_ key: String) throws(ConfigurationError) -> [String]? {
         guard let value = table[key] else { return nil }
         guard let array = value.array else { throw ConfigurationError("'\(name(key))' must be an array of strings") }
@@ -111,7 +142,7 @@ struct TableReader {
     // MARK: - Sections
 
     func read(into configuration: inout GatewayConfiguration) throws(ConfigurationError) {
-        try expectOnly(["gateway", "limits", "partner", "presence"])
+        try expectOnly(["gateway", "limits", "federation", "partner", "presence"])
         if let gateway = try table("gateway") {
             try gateway.expectOnly(["domains", "resource"])
             if let domains = try gateway.strings("domains") {
@@ -136,8 +167,11 @@ struct TableReader {
             if let pre = try limits.table("pre-authentication") { try pre.readLimits(into: &configuration.preAuthenticationLimits) }
             if let post = try limits.table("post-authentication") { try post.readLimits(into: &configuration.postAuthenticationLimits) }
         }
+        if let federation = try table("federation") { try federation.readFederation(into: &configuration.federation) }
         for partner in try tables("partner") {
-            configuration.translation.partners.append(try partner.readPartner())
+            let policy = try partner.readPartner()
+            configuration.federation.partners.append(policy)
+            configuration.translation.partners.append(Partner(policy))
         }
         if let presence = try table("presence") {
             try presence.expectOnly(["outbound", "inbound"])
@@ -153,35 +187,6 @@ struct TableReader {
             guard value > 0 else { throw ConfigurationError("'\(name(limit.rawValue))' must be positive") }
             limits.set(limit, to: value)
         }
-    }
-
-    func readPartner() throws(ConfigurationError) -> Partner {
-        try expectOnly(["domain", "additional-domains", "trust", "description"])
-        guard let domain = try string("domain") else { throw ConfigurationError("'\(path)' needs a 'domain'") }
-        var partner = Partner(domain: try Self.domainPattern(domain, setting: name("domain")))
-        for additional in try strings("additional-domains") ?? [] {
-            partner.additionalDomains.append(try Self.domainPattern(additional, setting: name("additional-domains")))
-        }
-        if let trust = try string("trust") {
-            guard let value = PartnerTrust(rawValue: trust) else {
-                throw ConfigurationError(
-                    "'\(name("trust"))' for \(domain) is '\(trust)'; use federated, public-verified or public-unverified"
-                )
-            }
-            partner.trust = value
-        }
-        partner.description = try string("description")
-        return partner
-    }
-
-    /// A domain, or `*.` followed by a domain; normalised like a JID domainpart.
-    static func domainPattern(_ text: String, setting: String) throws(ConfigurationError) -> String {
-        let wildcard = text.hasPrefix("*.")
-        let domain = wildcard ? String(text.dropFirst(2)) : text
-        guard let jid = try? JID(domain), jid.isDomain else {
-            throw ConfigurationError("'\(setting)' = '\(text)' is not a domain (or '*.' followed by one)")
-        }
-        return wildcard ? "*." + jid.domainpart : jid.domainpart
     }
 
     func readOutbound(into mapping: inout OutboundPresenceMapping) throws(ConfigurationError) {

@@ -40,7 +40,8 @@ public enum FixtureNotation {
             switch element.name {
             case "partner":
                 let domain = try required("domain", of: element)
-                var partner = Partner(domain: domain)
+                guard let pattern = try? DomainPattern(domain) else { throw NotationError("<partner domain='\(domain)'> is not a domain pattern") }
+                var partner = Partner(domain: pattern)
                 if let trust = element["trust"] {
                     guard let value = PartnerTrust(rawValue: trust) else { throw NotationError("unknown trust '\(trust)'") }
                     partner.trust = value

@@ -72,13 +72,13 @@ struct WatcherViewTests {
 @Suite("Partner matching")
 struct PartnerMatchingTests {
     @Test("exact, wildcard, additional domains and the most specific match")
-    func matching() {
+    func matching() throws {
         let configuration = TranslationConfiguration(
             localDomains: ["contoso.example"],
             partners: [
-                Partner(domain: "*.example.org", trust: .publicUnverified),
-                Partner(domain: "*.lab.example.org", trust: .publicVerified),
-                Partner(domain: "fabrikam.example", additionalDomains: ["fabrikam.test"], trust: .federated),
+                Partner(domain: try DomainPattern("*.example.org"), trust: .publicUnverified),
+                Partner(domain: try DomainPattern("*.lab.example.org"), trust: .publicVerified),
+                Partner(domain: try DomainPattern("fabrikam.example"), additionalDomains: [try DomainPattern("fabrikam.test")], trust: .federated),
             ]
         )
         #expect(configuration.partner(for: "fabrikam.example")?.trust == .federated)
@@ -99,7 +99,7 @@ struct TranslatorTests {
         user.contacts["bob@fabrikam.example"] = Contact(jid: "bob@fabrikam.example", accessLevel: .colleagues, subscription: subscription)
         directory.add(user)
         return Translator(
-            configuration: TranslationConfiguration(localDomains: ["contoso.example"], partners: [Partner(domain: "fabrikam.example", trust: trust)]),
+            configuration: TranslationConfiguration(localDomains: ["contoso.example"], partners: [Partner(domain: DomainPattern(exactly: "fabrikam.example"), trust: trust)]),
             directory: directory
         )
     }

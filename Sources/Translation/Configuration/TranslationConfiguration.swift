@@ -1,41 +1,26 @@
 public import PresenceModel
+public import XMPP
 
 /// A federated organisation as the translator needs it: which domains are theirs and how far we
 /// trust them. (Transport policy—TLS, SASL, dialback—belongs to the federation links.)
 public struct Partner: Sendable, Hashable {
     /// The primary domain, or `*.example.org` for every subdomain of example.org.
-    public var domain: String
-    /// Other domains served by the same partner; the same pattern rules apply.
-    public var additionalDomains: [String]
+    public var domain: DomainPattern
+    /// Other domains served by the same partner.
+    public var additionalDomains: [DomainPattern]
     public var trust: PartnerTrust
     public var description: String?
 
-    public init(domain: String, additionalDomains: [String] = [], trust: PartnerTrust = .publicUnverified, description: String? = nil) {
+    public init(domain: DomainPattern, additionalDomains: [DomainPattern] = [], trust: PartnerTrust = .publicUnverified, description: String? = nil) {
         self.domain = domain
         self.additionalDomains = additionalDomains
         self.trust = trust
         self.description = description
     }
 
-    /// Whether `candidate` (a lowercase domain) is covered by one of this partner's patterns.
-    public func covers(_ candidate: String) -> Bool {
-        ([domain] + additionalDomains).contains { Self.pattern($0, matches: candidate) }
-    }
-
-    /// `*.example.org` matches `a.example.org` and `a.b.example.org`, never `example.org` itself.
-    static func pattern(_ pattern: String, matches candidate: String) -> Bool {
-        if pattern.hasPrefix("*.") {
-            return candidate.hasSuffix(pattern.dropFirst(1)) && candidate.count > pattern.count - 1
-        }
-        return pattern == candidate
-    }
-
-    /// How specific a match is: exact beats wildcard, longer wildcards beat shorter ones.
+    /// How specifically this partner covers `candidate` (a normalised domainpart), `nil` if not at all.
     func specificity(for candidate: String) -> Int? {
-        ([domain] + additionalDomains)
-            .filter { Self.pattern($0, matches: candidate) }
-            .map { $0.hasPrefix("*.") ? $0.count : Int.max }
-            .max()
+        ([domain] + additionalDomains).filter { $0.matches(candidate) }.map(\.specificity).max()
     }
 }
 

@@ -1,0 +1,41 @@
+public import XMPP
+
+/// Why a domain pair was not authorized on a stream, reported by the Initiating and Receiving
+/// Server machines so the link layer can bounce, log and retry.
+public enum DialbackRefusal: Sendable, Hashable {
+    /// The Authoritative Server judged the key bogus (`type='invalid'`).
+    case keyInvalid
+    /// A dialback error (`type='error'`, XEP-0220 §2.5), received or sent.
+    case dialbackError(StanzaError)
+    /// The stream ended while the answer was outstanding; XEP-0220 §2.1.1 treats this like a
+    /// dialback error.
+    case streamClosed
+
+    /// The stanza error to return queued stanzas with (XEP-0220 §2.1.1): `internal-server-error`
+    /// after an invalid key, `remote-server-timeout` after a dialback error or a lost stream.
+    public var bounceCondition: StanzaError.Condition {
+        switch self {
+        case .keyInvalid: .internalServerError
+        case .dialbackError, .streamClosed: .remoteServerTimeout
+        }
+    }
+}
+
+/// Why the Receiving Server could not get an answer from the Authoritative Server at all; each
+/// becomes the dialback error XEP-0220 §2.5 names for it.
+public enum DialbackVerificationFailure: Sendable, Hashable {
+    /// DNS found no server, no connection could be made, or the Authoritative Server answered
+    /// with `host-unknown`: `remote-server-not-found`.
+    case authoritativeServerNotFound
+    /// The stream to the Authoritative Server ended, or a timeout expired, before it answered:
+    /// `remote-server-timeout`.
+    case authoritativeServerTimedOut
+
+    /// The dialback error condition sent to the Initiating Server.
+    public var condition: StanzaError.Condition {
+        switch self {
+        case .authoritativeServerNotFound: .remoteServerNotFound
+        case .authoritativeServerTimedOut: .remoteServerTimeout
+        }
+    }
+}
