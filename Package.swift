@@ -81,8 +81,12 @@ let package = Package(
             dependencies: ["Translation", "XMPP", "PresenceModel"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strictSettings),
-        .testTarget(name: "FederationTests", dependencies: ["Federation"], swiftSettings: strictSettings),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "XMPP"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FederationTests",
+            dependencies: ["Federation", "XMPP", "XMLStreaming", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "FixtureReplayTests",
             dependencies: ["FixtureReplay"],
