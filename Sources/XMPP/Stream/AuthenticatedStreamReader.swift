@@ -89,28 +89,11 @@ public struct AuthenticatedStreamReader {
     }
 
     private func handleElement(_ element: XMLElement) -> Event {
-        let stanza: Stanza
-        do throws(AddressingError) {
-            guard let parsed = try Stanza(element) else {
-                return .failed(StreamError(.unsupportedStanzaType, text: "unexpected {\(element.namespace)}\(element.name)"))
-            }
-            stanza = parsed
-        } catch {
-            if error.attribute == "from" { return .failed(StreamError(.invalidFrom, text: error.description)) }
-            guard let reply = Stanza.errorReply(to: element, error: StanzaError(.jidMalformed, text: error.description)) else {
-                return .failed(StreamError(.improperAddressing, text: error.description))
-            }
-            return .reply(reply)
+        let peerDomain = self.peerDomain
+        switch InboundAddressing.check(element, localDomains: localDomains, isAuthenticated: { sender, _ in sender == peerDomain }) {
+        case .stanza(let stanza): return .stanza(stanza)
+        case .reply(let reply): return .reply(reply)
+        case .fail(let error): return .failed(error)
         }
-        guard let from = stanza.from, let to = stanza.to else {
-            return .failed(StreamError(.improperAddressing, text: "stanzas between servers need 'from' and 'to'"))
-        }
-        guard from.domainpart == peerDomain else {
-            return .failed(StreamError(.invalidFrom, text: "'\(from.domainpart)' is not authenticated on this stream"))
-        }
-        guard localDomains.contains(to.domainpart) else {
-            return .failed(StreamError(.hostUnknown, text: "this gateway does not serve '\(to.domainpart)'"))
-        }
-        return .stanza(stanza)
     }
 }
