@@ -1,0 +1,320 @@
+public import XMLStreaming
+public import XMPP
+
+/// The receiving server's side of one server-to-server connection (RFC 6120 §4–§6, XEP-0220,
+/// XEP-0178), as a pure state machine: events in, actions out, no I/O. A thin channel handler feeds
+/// it parser events and TLS results and executes its actions.
+///
+/// The path a peer takes: stream header → our header and features → STARTTLS → (restart) →
+/// SASL EXTERNAL → (restart) → stanzas; or dialback on the TLS (or, where policy allows, plain)
+/// stream, domain pair by domain pair. Nothing but negotiation is processed before authentication,
+/// and every stanza afterwards passes `InboundAddressing`.
+public struct InboundStreamStateMachine: Sendable {
+    public struct Configuration: Sendable {
+        /// The domains this gateway serves.
+        public var localDomains: Set<String>
+        /// Who may federate, and how.
+        public var policy: FederationPolicy
+        /// The secret our dialback keys derive from; the process supplies one even when the
+        /// configuration has none, so the authoritative role always works.
+        public var dialbackSecret: DialbackSecret
+
+        public init(localDomains: Set<String>, policy: FederationPolicy, dialbackSecret: DialbackSecret) {
+            self.localDomains = localDomains
+            self.policy = policy
+            self.dialbackSecret = dialbackSecret
+        }
+    }
+
+    public enum Action: Sendable, Hashable {
+        /// Write these bytes (our stream header).
+        case sendBytes([UInt8])
+        case sendElement(XMLElement)
+        /// `<proceed/>` has been queued: insert the TLS server handler after it is written. Any bytes
+        /// the peer sent after `<starttls/>` in the same read must be refused (`policy-violation`),
+        /// never parsed, as they were not protected by TLS.
+        case startTLS
+        /// Reset the parser for the peer's new stream header (after TLS or SASL success).
+        case restartStream
+        /// Authentication succeeded for `domain`: switch the parser to post-authentication limits.
+        case authenticated(domain: String, method: AuthenticationMethod)
+        /// An authenticated stanza for the router.
+        case deliver(Stanza)
+        /// Ask the authoritative server for `domain` to check a dialback key, over an outbound
+        /// connection, and report the answer with `dialbackVerificationAnswered`.
+        case requestDialbackVerification(authoritativeDomain: String, verify: DialbackVerify)
+        /// Send the stream error (if any) and `</stream:stream>`, then close the connection.
+        case close(StreamError?)
+    }
+
+    private enum Phase: Sendable {
+        case awaitingHeader
+        case open
+        case startingTLS
+        case closed
+    }
+
+    public let configuration: Configuration
+    private var phase = Phase.awaitingHeader
+    private var tlsActive = false
+    private var certificateDomains: Set<String> = []
+    private var peerDomain: String?
+    private var partner: PartnerPolicy?
+    private var offeredTLS = false
+    private var sasl: SASLExternal.Receiver?
+    private var saslDomain: String?
+    private var dialback: DialbackReceiver?
+    private var authorizedPairs: Set<DialbackDomainPair> = []
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// Whether stanzas can flow: some domain authenticated on this stream.
+    public var isAuthenticated: Bool { saslDomain != nil || !authorizedPairs.isEmpty }
+
+    // MARK: - Events
+
+    /// The peer's stream header. `streamID` is the fresh, unpredictable id for our response header
+    /// (the caller draws it, so the machine stays free of randomness).
+    public mutating func streamHeaderReceived(_ raw: XMLStreamHeader, streamID: String) -> [Action] {
+        guard case .awaitingHeader = phase else {
+            return close(StreamError(.notWellFormed, text: "a second stream header without a restart"))
+        }
+        let header: StreamHeader
+        do throws(StreamError) {
+            header = try StreamHeader(raw, expectedContentNamespace: Namespace.server)
+        } catch {
+            return openAndClose(streamID: streamID, to: nil, error: error)
+        }
+        guard let to = header.to, configuration.localDomains.contains(to.domainpart) else {
+            return openAndClose(streamID: streamID, to: header.from, error: StreamError(.hostUnknown, text: "this gateway does not serve '\(header.to?.description ?? "")'"))
+        }
+        if let from = header.from {
+            if let saslDomain, from.domainpart != saslDomain {
+                return openAndClose(streamID: streamID, to: header.from, error: StreamError(.invalidFrom, text: "the stream was authenticated for \(saslDomain)"))
+            }
+            switch configuration.policy.decision(for: from.domainpart) {
+            case .refused(let reason):
+                return openAndClose(
+                    streamID: streamID, to: header.from,
+                    error: StreamError(.policyViolation, text: "\(from.domainpart) may not federate with this gateway (\(reason))")
+                )
+            case .allowed(let partner):
+                peerDomain = from.domainpart
+                self.partner = partner
+            }
+        }
+        phase = .open
+        let response = StreamHeader(from: to.domain, to: header.from?.domain, id: streamID, version: header.version == nil ? nil : .current)
+        var actions: [Action] = [.sendBytes(response.bytes(declaringDialback: true))]
+        dialback = makeDialbackReceiver(streamID: streamID)
+        if header.version != nil {
+            actions.append(.sendElement(features()))
+        }
+        return actions
+    }
+
+    /// A complete top-level element from the peer.
+    public mutating func elementReceived(_ element: XMLElement) -> [Action] {
+        guard case .open = phase else {
+            if case .closed = phase { return [] }
+            return close(StreamError(.notAuthorized, text: "nothing may be sent while the stream is being secured"))
+        }
+        switch element.namespace {
+        case Namespace.streams where element.name == "error":
+            phase = .closed
+            return [.close(nil)]
+        case Namespace.tls:
+            return startTLS(element)
+        case Namespace.sasl:
+            return authenticateSASL(element)
+        case Namespace.dialback:
+            return handleDialback(element)
+        case Namespace.server:
+            return handleStanza(element)
+        default:
+            return close(StreamError(.unsupportedStanzaType, text: "unexpected {\(element.namespace)}\(element.name)"))
+        }
+    }
+
+    /// TLS is up after `.startTLS`; `peerCertificateDomains` are the domains the peer's certificate
+    /// was validated for (empty when it presented none, or none that validated).
+    public mutating func tlsEstablished(peerCertificateDomains: Set<String>) -> [Action] {
+        guard case .startingTLS = phase else { return close(StreamError(.internalServerError, text: "TLS finished unexpectedly")) }
+        tlsActive = true
+        certificateDomains = peerCertificateDomains
+        phase = .awaitingHeader
+        return [.restartStream]
+    }
+
+    public mutating func parseFailed(_ error: XMLStreamError) -> [Action] {
+        close(StreamError(error))
+    }
+
+    /// The peer sent `</stream:stream>`: answer in kind.
+    public mutating func peerClosedStream() -> [Action] {
+        guard phase != .closed else { return [] }
+        phase = .closed
+        return [.close(nil)]
+    }
+
+    /// The authoritative server answered a verification requested with `.requestDialbackVerification`.
+    public mutating func dialbackVerificationAnswered(_ answer: DialbackVerify) -> [Action] {
+        guard dialback != nil else { return [] }
+        return map(dialback!.verifyResponseReceived(answer))
+    }
+
+    /// The authoritative server could not be reached or did not answer in time.
+    public mutating func dialbackVerificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) -> [Action] {
+        guard dialback != nil else { return [] }
+        return map(dialback!.verificationFailed(request, failure))
+    }
+
+    // MARK: - Negotiation
+
+    /// RFC 6120 §4.3.2 features: STARTTLS until TLS is up (required when the partner requires TLS);
+    /// then SASL EXTERNAL only for a certificate valid for the claimed domain; dialback where the
+    /// partner allows it and TLS is up or not required. After SASL, nothing is left to negotiate.
+    private mutating func features() -> XMLElement {
+        var features = XMLElement("features", namespace: Namespace.streams)
+        guard saslDomain == nil else { return features }
+        let negotiation = partner?.negotiation ?? NegotiationPolicy(tls: .optional, sasl: .optional, supportDialback: true)
+        offeredTLS = !tlsActive && negotiation.tls != .notSupported
+        if offeredTLS {
+            var starttls = XMLElement("starttls", namespace: Namespace.tls)
+            if negotiation.tls == .required { starttls.append(XMLElement("required", namespace: Namespace.tls)) }
+            features.append(starttls)
+        }
+        sasl = SASLExternal.Receiver(
+            claimedDomain: tlsActive && negotiation.sasl != .notSupported ? peerDomain : nil,
+            certificateDomains: certificateDomains
+        )
+        if let mechanisms = sasl?.mechanismsFeature { features.append(mechanisms) }
+        if negotiation.supportDialback, tlsActive || negotiation.tls != .required {
+            features.append(DialbackStreamFeature(supportsErrors: true).element)
+        }
+        return features
+    }
+
+    private mutating func startTLS(_ element: XMLElement) -> [Action] {
+        guard element.name == "starttls", offeredTLS, !tlsActive else {
+            // RFC 6120 §5.4.2.2: a failure, then the stream is closed.
+            phase = .closed
+            return [.sendElement(XMLElement("failure", namespace: Namespace.tls)), .close(nil)]
+        }
+        phase = .startingTLS
+        return [.sendElement(XMLElement("proceed", namespace: Namespace.tls)), .startTLS]
+    }
+
+    private mutating func authenticateSASL(_ element: XMLElement) -> [Action] {
+        guard saslDomain == nil, sasl != nil else {
+            return close(StreamError(.policyViolation, text: "SASL is not available on this stream"))
+        }
+        switch sasl!.received(element) {
+        case .send(let reply):
+            return [.sendElement(reply)]
+        case .failed(_, let failure):
+            return [.sendElement(failure)]
+        case .authenticated(let domain, let success):
+            saslDomain = domain
+            phase = .awaitingHeader
+            return [.sendElement(success), .authenticated(domain: domain, method: .saslOverTLS), .restartStream]
+        }
+    }
+
+    private mutating func handleDialback(_ element: XMLElement) -> [Action] {
+        let parsed: DialbackElement
+        do throws(StreamError) {
+            parsed = try DialbackElement(element)
+        } catch {
+            return close(error)
+        }
+        switch parsed {
+        case .result(let result):
+            guard dialback != nil else { return close(StreamError(.notAuthorized, text: "dialback is not available on this stream")) }
+            return map(dialback!.resultReceived(result))
+        case .verify(let verify):
+            let authority = DialbackAuthority(secret: configuration.dialbackSecret, localDomains: configuration.localDomains)
+            switch authority.verifyReceived(verify) {
+            case .send(let reply): return [.sendElement(reply)]
+            case .closeStream(let error): return close(error)
+            }
+        }
+    }
+
+    /// The policy for each new dialback pair: refused domains get `forbidden`; partners that do not
+    /// do dialback get `not-authorized`; TLS first where it is required (`policy-violation`); a
+    /// sender whose certificate already validated on this TLS stream is admitted without dialing
+    /// back (the XEP-0344 idea); everyone else is dialed back.
+    private func makeDialbackReceiver(streamID: String) -> DialbackReceiver {
+        let policy = configuration.policy
+        let tlsActive = self.tlsActive
+        let certificateDomains = self.certificateDomains
+        return DialbackReceiver(streamID: streamID, localDomains: configuration.localDomains) { pair in
+            guard case .allowed(let partner) = policy.decision(for: pair.sender) else { return .refuse(.forbidden) }
+            guard partner.negotiation.supportDialback else { return .refuse(.notAuthorized) }
+            if partner.negotiation.tls == .required, !tlsActive { return .refuse(.policyViolation) }
+            if tlsActive, certificateDomains.contains(pair.sender) { return .authorizeWithoutVerification }
+            return .verifyKey
+        }
+    }
+
+    private mutating func map(_ actions: [DialbackReceiver.Action]) -> [Action] {
+        var result: [Action] = []
+        for action in actions {
+            switch action {
+            case .send(let element):
+                result.append(.sendElement(element))
+            case .requestVerification(let domain, let verify):
+                result.append(.requestDialbackVerification(authoritativeDomain: domain, verify: verify))
+            case .domainPairAuthorized(let pair):
+                authorizedPairs.insert(pair)
+                result.append(.authenticated(domain: pair.sender, method: tlsActive ? .tlsDialback : .tcpDialback))
+            case .domainPairRefused:
+                break
+            case .closeStream(let error):
+                result += close(error)
+                return result
+            }
+        }
+        return result
+    }
+
+    // MARK: - Stanzas
+
+    private mutating func handleStanza(_ element: XMLElement) -> [Action] {
+        guard isAuthenticated else {
+            if !tlsActive, partner?.negotiation.tls == .required {
+                return close(StreamError(.policyViolation, text: "TLS is required before anything else"))
+            }
+            return close(StreamError(.notAuthorized, text: "stanzas are accepted only after authentication"))
+        }
+        let saslDomain = self.saslDomain
+        let pairs = authorizedPairs
+        let verdict = InboundAddressing.check(element, localDomains: configuration.localDomains) { sender, target in
+            sender == saslDomain || pairs.contains(DialbackDomainPair(sender: sender, target: target))
+        }
+        switch verdict {
+        case .stanza(let stanza): return [.deliver(stanza)]
+        case .reply(let reply): return [.sendElement(reply)]
+        case .fail(let error): return close(error)
+        }
+    }
+
+    // MARK: - Ending
+
+    private mutating func close(_ error: StreamError) -> [Action] {
+        guard phase != .closed else { return [] }
+        phase = .closed
+        return [.close(error)]
+    }
+
+    /// RFC 6120 §4.9.1.2: an error found in the peer's header is sent after our own header.
+    private mutating func openAndClose(streamID: String, to peer: JID?, error: StreamError) -> [Action] {
+        let from = configuration.localDomains.sorted().first.flatMap { try? JID($0) }
+        let header = StreamHeader(from: from, to: peer?.domain, id: streamID)
+        phase = .closed
+        return [.sendBytes(header.bytes(declaringDialback: true)), .close(error)]
+    }
+}
