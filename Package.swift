@@ -20,12 +20,17 @@ let package = Package(
         .library(name: "Translation", targets: ["Translation"]),
         .library(name: "Configuration", targets: ["Configuration"]),
         .library(name: "Federation", targets: ["Federation"]),
+        .library(name: "FederationLinks", targets: ["FederationLinks"]),
         .library(name: "FixtureReplay", targets: ["FixtureReplay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         .systemLibrary(
@@ -44,6 +49,18 @@ let package = Package(
         .target(
             name: "Federation",
             dependencies: ["XMPP", "XMLStreaming", "PresenceModel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "FederationLinks",
+            dependencies: [
+                "Federation", "XMPP", "XMLStreaming",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -79,6 +96,19 @@ let package = Package(
         .testTarget(
             name: "TranslationTests",
             dependencies: ["Translation", "XMPP", "PresenceModel"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FederationLinksTests",
+            dependencies: [
+                "FederationLinks", "Federation", "XMPP", "XMLStreaming",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "XMPP"], swiftSettings: strictSettings),
