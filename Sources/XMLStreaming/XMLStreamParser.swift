@@ -38,6 +38,11 @@ public final class XMLStreamParser {
     /// True once `</stream:stream>` has been read.
     public var isClosed: Bool { state.pointee.streamClosedSeen }
 
+    /// Bytes fed since the end of the last complete top-level element (or whitespace): what a peer
+    /// sent beyond it. After `<starttls/>` this must be zero, or the peer slipped plaintext in
+    /// behind the TLS switch (RFC 6120 §5.4.3.3 command injection).
+    public var bytesAfterLastElement: Int { state.pointee.bytesFed - state.pointee.stanzaStart }
+
     public init(limits: XMLStreamLimits = .preAuthentication) {
         guard let parser = XML_ParserCreateNS("UTF-8", 0x01) else {
             fatalError("XML_ParserCreateNS failed: out of memory")

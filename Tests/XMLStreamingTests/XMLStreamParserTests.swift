@@ -231,3 +231,16 @@ struct XMLStreamParserTests {
         if case .streamOpened = events[0] {} else { Issue.record("expected a new header after restart") }
     }
 }
+
+@Suite("XMLStreamParser bookkeeping")
+struct XMLStreamParserBookkeepingTests {
+    @Test("bytes after the last element are counted, so STARTTLS injection can be refused")
+    func bytesAfterLastElement() throws {
+        let parser = XMLStreamParser()
+        var events: [XMLStreamEvent] = []
+        try parser.feed(Array((openStream + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").utf8), into: &events)
+        #expect(parser.bytesAfterLastElement == 0)
+        try parser.feed(Array("<presence".utf8), into: &events)
+        #expect(parser.bytesAfterLastElement == 9)
+    }
+}

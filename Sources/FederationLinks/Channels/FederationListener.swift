@@ -1,0 +1,27 @@
+public import NIOCore
+import NIOPosix
+
+/// Accepts server-to-server connections (port 5269 by default, RFC 6120 §14.7) and gives each its
+/// own `InboundStreamHandler`.
+public enum FederationListener {
+    /// Binds and starts accepting; the returned channel's `localAddress` tells the port when `port`
+    /// is 0. `makeHandler` runs on the new connection's event loop.
+    public static func bind(
+        host: String,
+        port: Int,
+        group: any EventLoopGroup,
+        makeHandler: @escaping @Sendable () -> InboundStreamHandler
+    ) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(makeHandler())
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+    }
+}

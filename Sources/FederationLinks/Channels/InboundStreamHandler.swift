@@ -1,0 +1,199 @@
+public import Federation
+public import Foundation
+public import NIOCore
+import NIOSSL
+import NIOTLS
+public import XMLStreaming
+public import XMPP
+
+/// What an inbound stream hands to the rest of the gateway.
+public struct InboundStreamCallbacks: Sendable {
+    /// An authenticated stanza for the router.
+    public var stanzaReceived: @Sendable (Stanza) -> Void
+    /// A peer authenticated a domain on this stream (for logs and the link registry).
+    public var authenticated: @Sendable (String, AuthenticationMethod) -> Void
+    /// Dialback wants the authoritative server for a domain to check a key; report the answer on
+    /// `channel` with `InboundStreamHandler.dialbackVerificationAnswered`.
+    public var verificationRequested: @Sendable (_ authoritativeDomain: String, _ verify: DialbackVerify, _ channel: any Channel) -> Void
+    /// The stream ended; the error is what we sent, if any.
+    public var closed: @Sendable (StreamError?) -> Void
+
+    public init(
+        stanzaReceived: @escaping @Sendable (Stanza) -> Void,
+        authenticated: @escaping @Sendable (String, AuthenticationMethod) -> Void = { _, _ in },
+        verificationRequested: @escaping @Sendable (String, DialbackVerify, any Channel) -> Void = { _, _, _ in },
+        closed: @escaping @Sendable (StreamError?) -> Void = { _ in }
+    ) {
+        self.stanzaReceived = stanzaReceived
+        self.authenticated = authenticated
+        self.verificationRequested = verificationRequested
+        self.closed = closed
+    }
+}
+
+/// Runs one inbound server-to-server connection: bytes through the parser into
+/// `InboundStreamStateMachine`, and the machine's actions onto the channel. All protocol decisions
+/// are the machine's; this only does I/O (writes, TLS insertion, closing).
+public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private var machine: InboundStreamStateMachine
+    private let parser: XMLStreamParser
+    private let limits: (pre: XMLStreamLimits, post: XMLStreamLimits)
+    private let tls: FederationTLS?
+    private let callbacks: InboundStreamCallbacks
+    private let makeStreamID: @Sendable () -> String
+    private let now: @Sendable () -> Date
+    private let certificateRecord = PeerCertificateRecord()
+    private var claimedDomain: String?
+    private var events: [XMLStreamEvent] = []
+    private var closed = false
+
+    private static let serializer = XMLSerializer(
+        defaultNamespace: Namespace.server,
+        prefixes: [Namespace.streams: "stream", Namespace.dialback: "db"]
+    )
+
+    /// - Parameters:
+    ///   - makeStreamID: draws the unpredictable id of each response header (randomness is injected).
+    ///   - now: the clock certificate validation uses.
+    public init(
+        configuration: InboundStreamStateMachine.Configuration,
+        limits: (pre: XMLStreamLimits, post: XMLStreamLimits),
+        tls: FederationTLS?,
+        callbacks: InboundStreamCallbacks,
+        makeStreamID: @escaping @Sendable () -> String,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.machine = InboundStreamStateMachine(configuration: configuration)
+        self.parser = XMLStreamParser(limits: limits.pre)
+        self.limits = limits
+        self.tls = tls
+        self.callbacks = callbacks
+        self.makeStreamID = makeStreamID
+        self.now = now
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }
+        let buffer = unwrapInboundIn(data)
+        var failure: XMLStreamError?
+        events.removeAll(keepingCapacity: true)
+        buffer.withUnsafeReadableBytes { bytes in
+            do throws(XMLStreamError) {
+                try parser.feed(bytes, into: &events)
+            } catch {
+                failure = error
+            }
+        }
+        for event in events {
+            guard !closed else { return }
+            let actions: [InboundStreamStateMachine.Action]
+            switch event {
+            case .streamOpened(let header):
+                claimedDomain = header.attribute("from").flatMap { try? JID($0) }?.domainpart
+                actions = machine.streamHeaderReceived(header, streamID: makeStreamID())
+            case .element(let element):
+                actions = machine.elementReceived(element)
+            case .streamClosed:
+                actions = machine.peerClosedStream()
+            }
+            run(actions, context: context)
+        }
+        if let failure, !closed {
+            run(machine.parseFailed(failure), context: context)
+        }
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            let proven = certificateRecord.validation.provenDomains(among: claimedDomain.map { [$0] } ?? [])
+            run(machine.tlsEstablished(peerCertificateDomains: proven), context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        if !closed {
+            closed = true
+            callbacks.closed(nil)
+        }
+        context.fireChannelInactive()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // TLS and socket failures: nothing more can be said on this stream.
+        closed = true
+        callbacks.closed(nil)
+        context.close(promise: nil)
+    }
+
+    /// Reports the authoritative server's answer to a `verificationRequested` callback. Call on the
+    /// channel's event loop.
+    public func dialbackVerificationAnswered(_ answer: DialbackVerify, context: ChannelHandlerContext) {
+        run(machine.dialbackVerificationAnswered(answer), context: context)
+    }
+
+    private func run(_ actions: [InboundStreamStateMachine.Action], context: ChannelHandlerContext) {
+        for action in actions {
+            guard !closed else { return }
+            switch action {
+            case .sendBytes(let bytes):
+                write(bytes, context: context)
+            case .sendElement(let element):
+                write(Self.serializer.bytes(element), context: context)
+            case .startTLS:
+                startTLS(context: context)
+            case .restartStream:
+                parser.restart()
+            case .authenticated(let domain, let method):
+                parser.limits = limits.post
+                callbacks.authenticated(domain, method)
+            case .deliver(let stanza):
+                callbacks.stanzaReceived(stanza)
+            case .requestDialbackVerification(let domain, let verify):
+                callbacks.verificationRequested(domain, verify, context.channel)
+            case .close(let error):
+                close(error, context: context)
+            }
+        }
+    }
+
+    private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
+    /// `<proceed/>` has been written (it was the previous action). Plaintext that followed
+    /// `<starttls/>` is refused; otherwise the TLS handler goes in front once `<proceed/>` is out.
+    private func startTLS(context: ChannelHandlerContext) {
+        guard parser.bytesAfterLastElement == 0 else {
+            return close(StreamError(.policyViolation, text: "data after <starttls/> before TLS"), context: context)
+        }
+        guard let tls, let sslContext = try? tls.makeServerContext() else {
+            return close(StreamError(.internalServerError, text: "TLS is not configured"), context: context)
+        }
+        let handler = NIOSSLServerHandler(
+            context: sslContext,
+            customVerificationCallback: tls.verificationCallback(record: certificateRecord, now: now)
+        )
+        do {
+            try context.pipeline.syncOperations.addHandler(handler, position: .first)
+        } catch {
+            close(StreamError(.internalServerError, text: "TLS could not start"), context: context)
+        }
+    }
+
+    private func close(_ error: StreamError?, context: ChannelHandlerContext) {
+        guard !closed else { return }
+        closed = true
+        var bytes: [UInt8] = []
+        if let error { bytes += Self.serializer.bytes(error.element) }
+        bytes += XMLSerializer.streamClose
+        let channel = context.channel
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: bytes)), promise: promise)
+        promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        callbacks.closed(error)
+    }
+}

@@ -1,0 +1,74 @@
+public import Foundation
+import NIOConcurrencyHelpers
+public import NIOCore
+public import NIOSSL
+public import X509
+
+/// Our certificate and key, the roots we trust, and the NIOSSL contexts made from them for both
+/// directions. Peer certificates never fail the handshake: a peer without a trusted certificate may
+/// still authenticate by dialback over TLS, so the handshake completes and what the certificate
+/// proved is recorded (`PeerCertificateRecord`) for SASL EXTERNAL and policy to use.
+public struct FederationTLS: Sendable {
+    public let certificateChain: [NIOSSLCertificate]
+    public let privateKey: NIOSSLPrivateKey
+    public let verifier: PeerCertificateVerifier
+    /// XEP-0368 / RFC 7590: the ALPN protocol for server-to-server XMPP.
+    public static let alpnProtocol = "xmpp-server"
+
+    public init(certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey, trustRoots: [Certificate]) {
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
+        self.verifier = PeerCertificateVerifier(trustRoots: trustRoots)
+    }
+
+    public func makeServerContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: certificateChain.map { .certificate($0) },
+            privateKey: .privateKey(privateKey)
+        )
+        configuration.certificateVerification = .optionalVerification
+        configuration.applicationProtocols = [Self.alpnProtocol]
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    public func makeClientContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateChain = certificateChain.map { .certificate($0) }
+        configuration.privateKey = .privateKey(privateKey)
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.applicationProtocols = [Self.alpnProtocol]
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The verification callback for either handler: validates the presented chain with our own
+    /// verifier (at `now()`), records the outcome in `record`, and lets the handshake go on.
+    public func verificationCallback(
+        record: PeerCertificateRecord,
+        now: @escaping @Sendable () -> Date
+    ) -> NIOSSLCustomVerificationCallback {
+        let verifier = self.verifier
+        return { presented, promise in
+            let chain = presented.compactMap { try? Certificate(derEncoded: $0.toDERBytes()) }
+            promise.completeWithTask {
+                record.set(await verifier.validate(chain, at: now()))
+                return .certificateVerified
+            }
+        }
+    }
+}
+
+/// Where the TLS verification callback leaves what the peer's certificate proved, for the stream
+/// handler to read once the handshake has completed.
+public final class PeerCertificateRecord: Sendable {
+    private let box = NIOLockedValueBox(PeerCertificateValidation.absent)
+
+    public init() {}
+
+    public var validation: PeerCertificateValidation { box.withLockedValue { $0 } }
+
+    func set(_ validation: PeerCertificateValidation) {
+        box.withLockedValue { $0 = validation }
+    }
+}
