@@ -1,6 +1,6 @@
 public import Foundation
 import NIOConcurrencyHelpers
-public import NIOCore
+import NIOCore
 public import NIOSSL
 public import X509
 

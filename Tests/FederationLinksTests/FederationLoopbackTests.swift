@@ -1,0 +1,114 @@
+import Federation
+import FederationLinks
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Testing
+import X509
+import XMLStreaming
+import XMPP
+
+/// Consulate federating with Consulate over loopback: our outbound stream (as fabrikam.example)
+/// against our listener (as contoso.example), real TLS both ways, certificates from the test CA.
+@Suite("Federation over loopback, both sides ours")
+struct FederationLoopbackTests {
+    /// Completes once the outbound stream is established or has failed.
+    final class Outcome: Sendable {
+        let promise: EventLoopPromise<Result<OutboundEstablishedStream, OutboundFailure>>
+        init(loop: any EventLoop) { promise = loop.makePromise() }
+    }
+
+    static func outboundTLS(pki: TestPKI) throws -> FederationTLS {
+        let leaf = try pki.leaf(identifiers: [.dns("fabrikam.example")], usages: [.serverAuth])
+        return FederationTLS(
+            certificateChain: [try InboundLoopbackTests.nioCertificate(leaf.certificate)],
+            privateKey: try InboundLoopbackTests.nioKey(leaf.key),
+            trustRoots: [pki.ca]
+        )
+    }
+
+    static func connect(
+        to gateway: InboundLoopbackTests.Gateway,
+        policy: NegotiationPolicy,
+        tls: FederationTLS?
+    ) async throws -> (channel: any Channel, outcome: Result<OutboundEstablishedStream, OutboundFailure>) {
+        let loop = InboundLoopbackTests.group.next()
+        let outcome = Outcome(loop: loop)
+        let machine = try OutboundStreamStateMachine(
+            localDomain: "fabrikam.example",
+            remoteDomain: "contoso.example",
+            policy: policy,
+            dialbackSecret: DialbackSecret("fabrikam's dialback secret for tests"),
+            directTLS: false
+        )
+        let channel = try await FederationConnector.connect(host: "127.0.0.1", port: gateway.port, group: loop) {
+            OutboundStreamHandler(
+                machine: machine,
+                limits: .postAuthentication,
+                tls: tls,
+                callbacks: OutboundStreamCallbacks(
+                    established: { outcome.promise.succeed(.success($0)) },
+                    failed: { outcome.promise.succeed(.failure($0)) }
+                )
+            )
+        }
+        let timeout = loop.scheduleTask(in: .seconds(10)) {
+            outcome.promise.succeed(.failure(OutboundFailure(cause: .timedOut, reason: "test deadline")))
+        }
+        let result = try await outcome.promise.futureResult.get()
+        timeout.cancel()
+        return (channel, result)
+    }
+
+    @Test("STARTTLS and SASL EXTERNAL both ways, then a stanza crosses")
+    func saslOverTLS() async throws {
+        let pki = try TestPKI()
+        let gateway = try await InboundLoopbackTests.startGateway(pki: pki, partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"))])
+        let (channel, outcome) = try await Self.connect(to: gateway, policy: .default, tls: try Self.outboundTLS(pki: pki))
+        let stream = try outcome.get()
+        #expect(stream.method == .saslOverTLS)
+        #expect(stream.security.isEncrypted)
+        #expect(stream.security.peerCertificateValidForRemote == true)
+
+        let message = XMLElement(
+            "message", namespace: Namespace.server,
+            attributes: ["from": "bob@fabrikam.example/laptop", "to": "alice@contoso.example", "type": "chat"],
+            children: [.element(XMLElement("body", namespace: Namespace.server, children: [.text("hello across the link")]))]
+        )
+        let decision = try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self).send(message)
+        }.get()
+        #expect(decision == .send(message))
+        let delivered = try await gateway.stanzas.wait(for: 1, on: channel.eventLoop)
+        #expect(Message(delivered[0].element).bodies.first?.text == "hello across the link")
+        #expect(delivered[0].from?.description == "bob@fabrikam.example/laptop")
+        try? await channel.close()
+        try await gateway.listener.close()
+    }
+
+    @Test("a partner that requires SASL refuses a peer whose certificate it does not trust")
+    func untrustedCertificate() async throws {
+        let pki = try TestPKI()
+        let stranger = try TestPKI(name: "Untrusted CA")
+        let gateway = try await InboundLoopbackTests.startGateway(
+            pki: pki,
+            partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), negotiation: NegotiationPolicy(tls: .required, sasl: .required, supportDialback: false))]
+        )
+        let (channel, outcome) = try await Self.connect(
+            to: gateway,
+            policy: NegotiationPolicy(tls: .required, sasl: .required, supportDialback: false),
+            tls: try Self.outboundTLS(pki: stranger)
+        )
+        guard case .failure(let failure) = outcome else {
+            Issue.record("an untrusted certificate must not authenticate")
+            return
+        }
+        #expect(failure.cause != .timedOut, "refused by the peer, not by the test's deadline: \(failure)")
+        #expect(failure.bounceError.condition == .remoteServerTimeout)
+        #expect(gateway.stanzas.all.isEmpty)
+        try? await channel.close()
+        try await gateway.listener.close()
+    }
+}

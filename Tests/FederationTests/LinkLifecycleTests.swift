@@ -1,0 +1,145 @@
+import Federation
+import Testing
+import XMPP
+
+@Suite("Links: link lost and back, shutdown, policy changes")
+struct LinkLifecycleTests {
+    @Test("a lost link reports linkDown, reconnects only for queued stanzas, and reports linkUp when back")
+    func lostAndBack() throws {
+        var table = try LinkPolicies.table()
+        _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
+        #expect(!table.connectionSucceeded("remote.example", now: at(1)).contains(.linkUp("remote.example")))
+
+        #expect(table.linkLost("remote.example", now: at(2)) == [.linkDown("remote.example")])
+        #expect(table.openConnections == 0)
+        #expect(table.domains.isEmpty)
+        #expect(table.linkLost("remote.example", now: at(2)) == [])
+
+        #expect(table.stanzaToSend(LinkStanzas.presence("probe"), to: "remote.example", now: at(3)) == [.connect("remote.example", attempt: 1)])
+        #expect(table.connectionSucceeded("remote.example", now: at(4)) == [
+            .send("remote.example", LinkStanzas.presence("probe")), .linkUp("remote.example"),
+        ])
+        #expect(table.linkLost("remote.example", now: at(5)) == [.linkDown("remote.example")])
+    }
+
+    @Test("linkUp waits for the link that actually comes back, through failed attempts")
+    func linkUpAfterFailures() throws {
+        var table = try LinkPolicies.table()
+        var generator = LinkTestRandom(seed: 5)
+        _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
+        _ = table.connectionSucceeded("remote.example", now: at(0))
+        _ = table.linkLost("remote.example", now: at(1))
+        _ = table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: at(1))
+        let failed = table.connectionFailed("remote.example", .temporary(reason: "reset"), now: at(2), using: &generator)
+        #expect(!failed.contains(.linkUp("remote.example")))
+        let retryAt = try #require(failed.last?.retryAt)
+        #expect(table.tick(now: retryAt) == [.connect("remote.example", attempt: 2)])
+        #expect(table.connectionSucceeded("remote.example", now: retryAt) == [.send("remote.example", LinkStanzas.message("m2")), .linkUp("remote.example")])
+    }
+
+    @Test("link lost for an attempt or an unknown domain is ignored")
+    func lostWithoutLink() throws {
+        var table = try LinkPolicies.table()
+        _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
+        #expect(table.linkLost("remote.example", now: at(1)) == [])
+        #expect(table.linkLost("other.example", now: at(1)) == [])
+        #expect(table.status(of: "remote.example")?.phase == .connecting(attempt: 1))
+    }
+
+    @Test("shutdown closes links and attempts and hands back every queued stanza, bouncing none")
+    func shutdown() throws {
+        var table = try LinkPolicies.table()
+        var generator = LinkTestRandom(seed: 6)
+        _ = table.stanzaToSend(LinkStanzas.message("up1"), to: "up.example", now: at(0))
+        _ = table.connectionSucceeded("up.example", now: at(0))
+        _ = table.stanzaToSend(LinkStanzas.message("c1"), to: "connecting.example", now: at(1))
+        _ = table.stanzaToSend(LinkStanzas.message("c2"), to: "connecting.example", now: at(2))
+        _ = table.stanzaToSend(LinkStanzas.message("r1"), to: "retry.example", now: at(3))
+        _ = table.connectionFailed("retry.example", .temporary(reason: "refused"), now: at(4), using: &generator)
+
+        let result = table.shutdown()
+        #expect(result.actions == [.close("connecting.example"), .close("up.example")])
+        #expect(result.unsent == [
+            LinkTable.QueuedStanza(domain: "connecting.example", element: LinkStanzas.message("c1"), queuedAt: at(1), size: LinkStanzas.size(LinkStanzas.message("c1"))),
+            LinkTable.QueuedStanza(domain: "connecting.example", element: LinkStanzas.message("c2"), queuedAt: at(2), size: LinkStanzas.size(LinkStanzas.message("c2"))),
+            LinkTable.QueuedStanza(domain: "retry.example", element: LinkStanzas.message("r1"), queuedAt: at(3), size: LinkStanzas.size(LinkStanzas.message("r1"))),
+        ])
+        #expect(table.domains.isEmpty)
+        #expect(table.openConnections == 0)
+        #expect(table.nextDeadline == nil)
+        #expect(table.connectionSucceeded("connecting.example", now: at(5)) == [.close("connecting.example")])
+    }
+
+    @Test("a domain the reloaded policy refuses is closed when its link comes up, and its queue bounced not-allowed")
+    func policyChangedDuringAttempt() throws {
+        var table = try LinkPolicies.table()
+        _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
+        table.policy = try LinkPolicies.open(blocklist: ["remote.example"])
+        let actions = table.connectionSucceeded("remote.example", now: at(1))
+        #expect(actions.first == .close("remote.example"))
+        #expect(actions.bouncedIDs == ["m1"])
+        #expect(actions.bounceErrors.map(\.condition) == [.notAllowed])
+        #expect(actions.sentIDs.isEmpty)
+        #expect(table.openConnections == 0)
+        #expect(table.domains.isEmpty)
+    }
+}
+
+@Suite("Links: connection limits")
+struct LinkLimitTests {
+    @Test("over the global limit stanzas wait, and a freed slot goes to the oldest waiting stanza")
+    func globalLimit() throws {
+        var table = LinkTable(policy: try LinkPolicies.open(settings: FederationSettings(connectionLimit: 2)))
+        var generator = LinkTestRandom(seed: 8)
+        #expect(table.stanzaToSend(LinkStanzas.message("a"), to: "a.example", now: at(0)) == [.connect("a.example", attempt: 1)])
+        #expect(table.stanzaToSend(LinkStanzas.message("b"), to: "b.example", now: at(1)) == [.connect("b.example", attempt: 1)])
+        #expect(table.stanzaToSend(LinkStanzas.message("d"), to: "d.example", now: at(2)) == [])
+        #expect(table.stanzaToSend(LinkStanzas.message("c"), to: "c.example", now: at(3)) == [])
+        #expect(table.status(of: "d.example")?.phase == .waitingForSlot)
+        #expect(table.openConnections == 2)
+
+        let failed = table.connectionFailed("a.example", .temporary(reason: "refused"), now: at(4), using: &generator)
+        #expect(failed.filter(\.isConnect) == [.connect("d.example", attempt: 1)])
+        #expect(table.openConnections == 2)
+
+        _ = table.connectionSucceeded("b.example", now: at(5))
+        #expect(table.linkLost("b.example", now: at(6)) == [.linkDown("b.example"), .connect("c.example", attempt: 1)])
+        #expect(table.openConnections == 2)
+    }
+
+    @Test("a due retry waits for a slot like everyone else")
+    func retryWaitsForSlot() throws {
+        var table = LinkTable(policy: try LinkPolicies.open(settings: FederationSettings(connectionLimit: 1)))
+        var generator = LinkTestRandom(seed: 10)
+        _ = table.stanzaToSend(LinkStanzas.message("a"), to: "a.example", now: at(0))
+        let retryAt = try #require(table.connectionFailed("a.example", .temporary(reason: "refused"), now: at(0), using: &generator).last?.retryAt)
+        _ = table.stanzaToSend(LinkStanzas.message("b"), to: "b.example", now: retryAt)
+        _ = table.connectionSucceeded("b.example", now: retryAt)
+        #expect(table.tick(now: retryAt + .seconds(1)).filter(\.isConnect).isEmpty)
+        #expect(table.status(of: "a.example")?.phase == .waitingForSlot)
+        #expect(table.linkLost("b.example", now: retryAt + .seconds(2)) == [.linkDown("b.example"), .connect("a.example", attempt: 2)])
+    }
+
+    @Test("a partner's own limit caps its domains together, leaving other partners alone")
+    func partnerLimit() throws {
+        let policy = try LinkPolicies.open(partners: [LinkPolicies.partner("*.fabrikam.example", connectionLimit: 1)])
+        var table = LinkTable(policy: policy)
+        #expect(table.stanzaToSend(LinkStanzas.message("1"), to: "a.fabrikam.example", now: at(0)) == [.connect("a.fabrikam.example", attempt: 1)])
+        #expect(table.stanzaToSend(LinkStanzas.message("2"), to: "b.fabrikam.example", now: at(0)) == [])
+        #expect(table.stanzaToSend(LinkStanzas.message("3"), to: "contoso.example", now: at(0)) == [.connect("contoso.example", attempt: 1)])
+        _ = table.connectionSucceeded("a.fabrikam.example", now: at(1))
+        #expect(table.linkLost("a.fabrikam.example", now: at(2)) == [.linkDown("a.fabrikam.example"), .connect("b.fabrikam.example", attempt: 1)])
+    }
+
+    @Test("the global per-partner default applies to partners without their own limit")
+    func defaultPartnerLimit() throws {
+        let settings = FederationSettings(partnerConnectionLimit: 2)
+        let policy = try LinkPolicies.open(partners: [LinkPolicies.partner("*.fabrikam.example")], settings: settings)
+        var table = LinkTable(policy: policy)
+        var connects: [LinkTable.Action] = []
+        for name in ["a", "b", "c"] {
+            connects += table.stanzaToSend(LinkStanzas.message(name), to: "\(name).fabrikam.example", now: at(0))
+        }
+        #expect(connects == [.connect("a.fabrikam.example", attempt: 1), .connect("b.fabrikam.example", attempt: 1)])
+    }
+}

@@ -1,0 +1,163 @@
+import Federation
+import Testing
+import XMLStreaming
+import XMPP
+
+/// Drives a link table with a seeded random sequence of events, playing the caller's part
+/// faithfully (it reports outcomes only for attempts the table asked for, plus some stale reports),
+/// and records what happened to every stanza.
+private struct LinkHarness {
+    static let domains = ["a.example", "b.example", "x.fabrikam.example", "y.fabrikam.example", "blocked.example", "c.example"]
+    static let connectionLimit = 3
+
+    var random: LinkTestRandom
+    var table: LinkTable
+    var now = LinkInstant.origin
+    var attempting: Set<String> = []
+    var established: Set<String> = []
+    var originals: [String: (element: XMLElement, sequence: Int)] = [:]
+    var outcomes: [String: [String]] = [:]
+    var lastSent: [String: Int] = [:]
+    var nextSequence = 0
+
+    init(seed: UInt64) throws {
+        random = LinkTestRandom(seed: seed)
+        let fabrikam = try LinkPolicies.partner("*.fabrikam.example", keepAlive: false, connectionLimit: 1)
+        let federation = FederationSettings(
+            connectionLimit: Self.connectionLimit, inactivityTimeout: .seconds(90), keepAliveInterval: .seconds(30)
+        )
+        table = LinkTable(
+            policy: try LinkPolicies.open(partners: [fabrikam], settings: federation),
+            settings: LinkSettings(
+                maxQueuedStanzas: 5, maxQueuedBytes: 1500, maxQueueAge: .seconds(60),
+                backoff: LinkBackoff(base: .milliseconds(500), cap: .seconds(20))
+            )
+        )
+    }
+
+    mutating func pick<T>(_ values: [T]) -> T {
+        values[Int.random(in: 0..<values.count, using: &random)]
+    }
+
+    mutating func randomStanza(to domain: String) -> XMLElement {
+        let id = "s\(nextSequence)"
+        let element: XMLElement =
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0: LinkStanzas.message(id, to: domain, type: "error")
+            case 1: LinkStanzas.iq(id, to: domain, type: "result")
+            case 2: LinkStanzas.message(id, to: domain, from: nil)
+            case 3: LinkStanzas.presence(id, to: domain)
+            case 4: LinkStanzas.iq(id, to: domain, type: "get")
+            default: LinkStanzas.message(id, to: domain, body: String(repeating: "z", count: Int.random(in: 0...400, using: &random)))
+            }
+        originals[id] = (element, nextSequence)
+        nextSequence += 1
+        return element
+    }
+
+    mutating func step() {
+        now = now + .milliseconds(Int.random(in: 0...4000, using: &random))
+        let roll = Int.random(in: 0..<100, using: &random)
+        let actions: [LinkTable.Action]
+        switch roll {
+        case 0..<45:
+            let domain = pick(Self.domains)
+            actions = table.stanzaToSend(randomStanza(to: domain), to: domain, now: now)
+        case 45..<60:
+            let stale = attempting.isEmpty || Int.random(in: 0..<10, using: &random) == 0
+            let domain = stale ? pick(Self.domains) : pick(attempting.sorted())
+            let wasAttempting = attempting.remove(domain) != nil
+            if wasAttempting { established.insert(domain) }
+            actions = table.connectionSucceeded(domain, now: now)
+            if !wasAttempting, !established.contains(domain) {
+                #expect(actions == [.close(domain)], "a stray success must be closed")
+            }
+        case 60..<75:
+            let stale = attempting.isEmpty || Int.random(in: 0..<10, using: &random) == 0
+            let domain = stale ? pick(Self.domains) : pick(attempting.sorted())
+            let wasAttempting = attempting.remove(domain) != nil
+            let failure: LinkFailure = Bool.random(using: &random) ? .temporary(reason: "timeout") : .notFound(reason: "NXDOMAIN")
+            actions = table.connectionFailed(domain, failure, now: now, using: &random)
+            if !wasAttempting { #expect(actions.isEmpty, "a stray failure must be ignored") }
+        case 75..<85:
+            guard let domain = established.sorted().first(where: { _ in Bool.random(using: &random) }) ?? established.sorted().first else {
+                actions = table.tick(now: now)
+                break
+            }
+            established.remove(domain)
+            actions = table.linkLost(domain, now: now)
+            #expect(actions.first == .linkDown(domain))
+        default:
+            actions = table.tick(now: now)
+        }
+        apply(actions)
+        #expect(table.openConnections == attempting.count + established.count)
+        #expect(table.openConnections <= Self.connectionLimit)
+        #expect(attempting.union(established).filter { $0.hasSuffix(".fabrikam.example") }.count <= 1)
+    }
+
+    mutating func apply(_ actions: [LinkTable.Action]) {
+        for action in actions {
+            switch action {
+            case .connect(let domain, _):
+                #expect(!attempting.contains(domain) && !established.contains(domain), "a second link to \(domain)")
+                attempting.insert(domain)
+            case .send(let domain, let element):
+                #expect(established.contains(domain), "sent on \(domain) without a link")
+                record(element["id"], "sent")
+                let sequence = originals[element["id"] ?? ""]?.sequence ?? -1
+                #expect(sequence > lastSent[domain, default: -1], "out of order on \(domain)")
+                lastSent[domain] = sequence
+            case .bounce(let reply):
+                record(reply["id"], "bounced")
+                if let original = originals[reply["id"] ?? ""]?.element {
+                    #expect(Stanza.errorReply(to: original, error: StanzaError(.undefinedCondition)) != nil, "bounced an unanswerable stanza")
+                    #expect(reply["to"] == original["from"])
+                }
+            case .discard(let element, _):
+                record(element["id"], "discarded")
+                #expect(Stanza.errorReply(to: element, error: StanzaError(.undefinedCondition)) == nil, "discarded an answerable stanza")
+            case .closeIdleLink(let domain):
+                #expect(established.remove(domain) != nil)
+            case .close(let domain):
+                attempting.remove(domain)
+                established.remove(domain)
+            case .sendKeepAlive(let domain):
+                #expect(established.contains(domain))
+                #expect(!domain.hasSuffix(".fabrikam.example"), "keep-alive for a partner that turned them off")
+            case .scheduleRetry(_, let instant):
+                #expect(instant >= now)
+            case .linkDown(let domain), .linkUp(let domain):
+                #expect(Self.domains.contains(domain))
+            }
+        }
+    }
+
+    mutating func record(_ id: String?, _ outcome: String) {
+        guard let id, originals[id] != nil else {
+            Issue.record("an outcome for a stanza never handed in: \(id ?? "nil")")
+            return
+        }
+        outcomes[id, default: []].append(outcome)
+    }
+}
+
+@Suite("Links: a seeded random walk")
+struct LinkPropertyTests {
+    @Test("every stanza is sent, bounced, discarded or handed back exactly once, in order, within the limits", arguments: UInt64(0)..<40)
+    func exactlyOnce(seed: UInt64) throws {
+        var harness = try LinkHarness(seed: seed)
+        for _ in 0..<600 { harness.step() }
+        let shutdown = harness.table.shutdown()
+        harness.apply(shutdown.actions)
+        for stanza in shutdown.unsent { harness.record(stanza.element["id"], "unsent") }
+        #expect(harness.attempting.isEmpty && harness.established.isEmpty)
+
+        #expect(harness.originals.count > 200)
+        for id in harness.originals.keys {
+            #expect(harness.outcomes[id]?.count == 1, "\(id): \(harness.outcomes[id] ?? [])")
+        }
+        let all = harness.outcomes.values.flatMap { $0 }
+        #expect(all.contains("sent") && all.contains("bounced") && all.contains("discarded"), "the walk should reach every outcome")
+    }
+}

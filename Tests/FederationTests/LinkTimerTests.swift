@@ -1,0 +1,95 @@
+import Federation
+import Testing
+
+@Suite("Links: idle links and keep-alives")
+struct LinkTimerTests {
+    /// A table with `remote.example` established at `start`.
+    private func established(policy: FederationPolicy? = nil, domain: String = "remote.example", start: LinkInstant = at(0)) throws -> LinkTable {
+        var table = LinkTable(policy: try policy ?? LinkPolicies.open())
+        _ = table.stanzaToSend(LinkStanzas.message("m1", to: domain), to: domain, now: start)
+        _ = table.connectionSucceeded(domain, now: start)
+        return table
+    }
+
+    @Test("a link that carried no stanza for the inactivity timeout is closed, without linkDown")
+    func idleClose() throws {
+        var table = try established()
+        #expect(table.tick(now: at(599)).filter { $0 == .closeIdleLink("remote.example") }.isEmpty)
+        #expect(table.tick(now: at(600)) == [.closeIdleLink("remote.example")])
+        #expect(table.openConnections == 0)
+        #expect(table.domains.isEmpty)
+        #expect(table.linkLost("remote.example", now: at(600)) == [])
+        #expect(table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: at(601)) == [.connect("remote.example", attempt: 1)])
+        #expect(!table.connectionSucceeded("remote.example", now: at(602)).contains(.linkUp("remote.example")))
+    }
+
+    @Test("sending a stanza postpones the idle close")
+    func activityPostponesClose() throws {
+        var table = try established()
+        #expect(table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: at(500)).sentIDs == ["m2"])
+        #expect(table.tick(now: at(600)).isEmpty)
+        #expect(table.tick(now: at(1100)) == [.closeIdleLink("remote.example")])
+    }
+
+    @Test("keep-alives are due every keep-alive interval after the last write, and do not count as activity")
+    func keepAlives() throws {
+        var table = try established()
+        #expect(table.nextDeadline == at(300))
+        #expect(table.tick(now: at(299)) == [])
+        #expect(table.tick(now: at(300)) == [.sendKeepAlive("remote.example")])
+        #expect(table.tick(now: at(301)) == [])
+        #expect(table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: at(350)).sentIDs == ["m2"])
+        #expect(table.tick(now: at(649)) == [])
+        #expect(table.tick(now: at(650)) == [.sendKeepAlive("remote.example")])
+        #expect(table.tick(now: at(950)) == [.closeIdleLink("remote.example")])
+    }
+
+    @Test("partners with keep-alive off never get one")
+    func keepAliveOff() throws {
+        let policy = try LinkPolicies.open(partners: [LinkPolicies.partner("quiet.example", keepAlive: false)])
+        var table = try established(policy: policy, domain: "quiet.example")
+        #expect(table.nextDeadline == at(600))
+        #expect(table.tick(now: at(300)) == [])
+        #expect(table.tick(now: at(599)) == [])
+        #expect(table.tick(now: at(600)) == [.closeIdleLink("quiet.example")])
+    }
+
+    @Test("the timers come from FederationSettings")
+    func configuredTimers() throws {
+        let settings = FederationSettings(inactivityTimeout: .seconds(50), keepAliveInterval: .seconds(20))
+        var table = try established(policy: LinkPolicies.open(settings: settings))
+        #expect(table.tick(now: at(20)) == [.sendKeepAlive("remote.example")])
+        #expect(table.tick(now: at(40)) == [.sendKeepAlive("remote.example")])
+        #expect(table.tick(now: at(50)) == [.closeIdleLink("remote.example")])
+    }
+
+    @Test("the next deadline is the earliest of expiry, retry, idle close and keep-alive")
+    func nextDeadline() throws {
+        var table = try LinkPolicies.table()
+        var generator = LinkTestRandom(seed: 9)
+        #expect(table.nextDeadline == nil)
+        _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "a.example", now: at(10))
+        #expect(table.nextDeadline == at(130))
+        let retry = table.connectionFailed("a.example", .temporary(reason: "refused"), now: at(11), using: &generator)
+        let retryAt = try #require(retry.last?.retryAt)
+        #expect(retryAt <= at(12))
+        #expect(table.nextDeadline == retryAt)
+    }
+}
+
+@Suite("Links: instants")
+struct LinkInstantTests {
+    @Test("instants order and subtract by their offset from the origin")
+    func arithmetic() {
+        #expect(at(1) < at(2))
+        #expect(at(5) - at(2) == .seconds(3))
+        #expect(at(2) + .milliseconds(500) == at(2.5))
+        #expect(at(2) - .seconds(3) == LinkInstant(sinceOrigin: .seconds(-1)))
+    }
+
+    @Test("a ContinuousClock instant is measured from the process's origin")
+    func fromContinuousClock() {
+        let origin = ContinuousClock.now
+        #expect(LinkInstant(origin.advanced(by: .seconds(42)), origin: origin) == at(42))
+    }
+}
