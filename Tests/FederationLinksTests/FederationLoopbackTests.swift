@@ -29,6 +29,8 @@ struct FederationLoopbackTests {
         )
     }
 
+    static let fabrikamSecret = DialbackSecret("fabrikam's dialback secret for tests")
+
     static func connect(
         to gateway: InboundLoopbackTests.Gateway,
         policy: NegotiationPolicy,
@@ -40,7 +42,7 @@ struct FederationLoopbackTests {
             localDomain: "fabrikam.example",
             remoteDomain: "contoso.example",
             policy: policy,
-            dialbackSecret: DialbackSecret("fabrikam's dialback secret for tests"),
+            dialbackSecret: fabrikamSecret,
             directTLS: false
         )
         let channel = try await FederationConnector.connect(host: "127.0.0.1", port: gateway.port, group: loop) {
@@ -107,6 +109,65 @@ struct FederationLoopbackTests {
         }
         #expect(failure.cause != .timedOut, "refused by the peer, not by the test's deadline: \(failure)")
         #expect(failure.bounceError.condition == .remoteServerTimeout)
+        #expect(gateway.stanzas.all.isEmpty)
+        try? await channel.close()
+        try await gateway.listener.close()
+    }
+
+    @Test("dialback over TLS when the certificate proves nothing: the key is checked with the authoritative server")
+    func dialbackOverTLS() async throws {
+        let pki = try TestPKI()
+        let stranger = try TestPKI(name: "Untrusted CA")
+        let verifications = NIOLockedValueBox(0)
+        let tlsDialback = NegotiationPolicy(tls: .required, sasl: .notSupported, supportDialback: true)
+        // The authoritative server for fabrikam.example: its real dialback authority answers the
+        // verify request (the hop there is in-process until verify-only connections exist).
+        let authority = DialbackAuthority(secret: Self.fabrikamSecret, localDomains: ["fabrikam.example"])
+        let gateway = try await InboundLoopbackTests.startGateway(
+            pki: pki,
+            partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), negotiation: tlsDialback)],
+            verificationRequested: { domain, verify, channel in
+                verifications.withLockedValue { $0 += 1 }
+                guard domain == "fabrikam.example", case .send(let element) = authority.verifyReceived(verify),
+                    case .verify(let answer)? = try? DialbackElement(element)
+                else { return }
+                InboundStreamHandler.deliverVerificationAnswer(answer, on: channel)
+            }
+        )
+        let (channel, outcome) = try await Self.connect(to: gateway, policy: tlsDialback, tls: try Self.outboundTLS(pki: stranger))
+        let stream = try outcome.get()
+        #expect(stream.method == .tlsDialback)
+        #expect(verifications.withLockedValue { $0 } == 1)
+        let presence = XMLElement("presence", namespace: Namespace.server, attributes: ["from": "bob@fabrikam.example/laptop", "to": "alice@contoso.example"])
+        _ = try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self).send(presence)
+        }.get()
+        let delivered = try await gateway.stanzas.wait(for: 1, on: channel.eventLoop)
+        #expect(delivered[0].kind == .presence)
+        try? await channel.close()
+        try await gateway.listener.close()
+    }
+
+    @Test("a forged dialback key is refused: the authoritative server does not know it")
+    func forgedKey() async throws {
+        let pki = try TestPKI()
+        let stranger = try TestPKI(name: "Untrusted CA")
+        let tlsDialback = NegotiationPolicy(tls: .required, sasl: .notSupported, supportDialback: true)
+        let authority = DialbackAuthority(secret: DialbackSecret("the real fabrikam secret, which the forger lacks"), localDomains: ["fabrikam.example"])
+        let gateway = try await InboundLoopbackTests.startGateway(
+            pki: pki,
+            partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), negotiation: tlsDialback)],
+            verificationRequested: { _, verify, channel in
+                guard case .send(let element) = authority.verifyReceived(verify), case .verify(let answer)? = try? DialbackElement(element) else { return }
+                InboundStreamHandler.deliverVerificationAnswer(answer, on: channel)
+            }
+        )
+        let (channel, outcome) = try await Self.connect(to: gateway, policy: tlsDialback, tls: try Self.outboundTLS(pki: stranger))
+        guard case .failure(let failure) = outcome else {
+            Issue.record("a forged key must not authenticate")
+            return
+        }
+        #expect(failure.cause != .timedOut, "\(failure)")
         #expect(gateway.stanzas.all.isEmpty)
         try? await channel.close()
         try await gateway.listener.close()

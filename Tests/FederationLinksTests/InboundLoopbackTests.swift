@@ -66,7 +66,11 @@ struct InboundLoopbackTests {
         try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem)
     }
 
-    static func startGateway(pki: TestPKI, partners: [PartnerPolicy]) async throws -> Gateway {
+    static func startGateway(
+        pki: TestPKI,
+        partners: [PartnerPolicy],
+        verificationRequested: @escaping @Sendable (String, DialbackVerify, any Channel) -> Void = { _, _, _ in }
+    ) async throws -> Gateway {
         let serverLeaf = try pki.leaf(identifiers: [.dns("contoso.example"), .xmppAddr("contoso.example")])
         let tls = FederationTLS(
             certificateChain: [try nioCertificate(serverLeaf.certificate)],
@@ -85,7 +89,10 @@ struct InboundLoopbackTests {
                 configuration: configuration,
                 limits: (XMLStreamLimits.preAuthentication, XMLStreamLimits.postAuthentication),
                 tls: tls,
-                callbacks: InboundStreamCallbacks(stanzaReceived: { stanza in stanzas.append(stanza) }),
+                callbacks: InboundStreamCallbacks(
+                    stanzaReceived: { stanza in stanzas.append(stanza) },
+                    verificationRequested: verificationRequested
+                ),
                 makeStreamID: { counter.withLockedValue { $0 += 1; return "loopback-\($0)" } }
             )
         }

@@ -46,6 +46,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     private let makeStreamID: @Sendable () -> String
     private let now: @Sendable () -> Date
     private let certificateRecord = PeerCertificateRecord()
+    private var context: ChannelHandlerContext?
     private var claimedDomain: String?
     private var events: [XMLStreamEvent] = []
     private var closed = false
@@ -73,6 +74,14 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         self.callbacks = callbacks
         self.makeStreamID = makeStreamID
         self.now = now
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -129,10 +138,15 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         context.close(promise: nil)
     }
 
-    /// Reports the authoritative server's answer to a `verificationRequested` callback. Call on the
-    /// channel's event loop.
-    public func dialbackVerificationAnswered(_ answer: DialbackVerify, context: ChannelHandlerContext) {
-        run(machine.dialbackVerificationAnswered(answer), context: context)
+    /// Reports the authoritative server's answer to a `verificationRequested` callback, from any
+    /// thread: the answer is handed to the handler on `channel`'s event loop.
+    public static func deliverVerificationAnswer(_ answer: DialbackVerify, on channel: any Channel) {
+        channel.eventLoop.execute {
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: InboundStreamHandler.self),
+                let context = handler.context
+            else { return }
+            handler.run(handler.machine.dialbackVerificationAnswered(answer), context: context)
+        }
     }
 
     private func run(_ actions: [InboundStreamStateMachine.Action], context: ChannelHandlerContext) {
