@@ -33,18 +33,27 @@ public struct GatewayConfiguration: Sendable {
     public var preAuthenticationLimits: XMLStreamLimits
     /// Parser limits once a peer has authenticated.
     public var postAuthenticationLimits: XMLStreamLimits
+    /// Where server-to-server connections are accepted.
+    public var listen: ListenSettings
+    /// Our certificate, key and trusted roots; `nil` when TLS is not configured (then no partner may
+    /// require TLS).
+    public var tls: TLSFiles?
 
     public init(
         translation: TranslationConfiguration = TranslationConfiguration(localDomains: []),
         federation: FederationPolicy = FederationPolicy(),
         preAuthenticationLimits: XMLStreamLimits = .preAuthentication,
         postAuthenticationLimits: XMLStreamLimits = .postAuthentication,
+        listen: ListenSettings = ListenSettings(),
+        tls: TLSFiles? = nil,
         warnings: [String] = []
     ) {
         self.translation = translation
         self.federation = federation
         self.preAuthenticationLimits = preAuthenticationLimits
         self.postAuthenticationLimits = postAuthenticationLimits
+        self.listen = listen
+        self.tls = tls
         self.warnings = warnings
     }
 
@@ -68,6 +77,13 @@ public struct GatewayConfiguration: Sendable {
         try TableReader(root, path: "").read(into: &configuration)
         do throws(PolicyError) {
             configuration.warnings = try configuration.federation.validate().map(\.description)
+            if configuration.tls == nil {
+                for partner in configuration.federation.partners where partner.negotiation.tls == .required {
+                    configuration.warnings.append(
+                        "partner \(partner.domain): TLS is required but [tls] is not configured, so no link with it can be established"
+                    )
+                }
+            }
         } catch {
             throw ConfigurationError(error.description)
         }
@@ -142,7 +158,9 @@ struct TableReader {
     // MARK: - Sections
 
     func read(into configuration: inout GatewayConfiguration) throws(ConfigurationError) {
-        try expectOnly(["gateway", "limits", "federation", "partner", "presence"])
+        try expectOnly(["gateway", "listen", "tls", "limits", "federation", "partner", "presence"])
+        if let listen = try table("listen") { try listen.readListen(into: &configuration.listen) }
+        if let tls = try table("tls") { configuration.tls = try tls.readTLS() }
         if let gateway = try table("gateway") {
             try gateway.expectOnly(["domains", "resource"])
             if let domains = try gateway.strings("domains") {

@@ -211,6 +211,7 @@ struct FederationConfigurationTests {
             "partner fabrikam.example: dialback is enabled but will never be used: with TLS and SASL both required every peer "
                 + "must authenticate with SASL EXTERNAL over TLS; make SASL optional to let partners without a usable "
                 + "certificate fall back to dialback over TLS, or turn dialback off to say so",
+            "partner fabrikam.example: TLS is required but [tls] is not configured, so no link with it can be established",
         ])
         let layered = try GatewayConfiguration.load(toml: "[gateway]\nresource = 'gw'", over: base)
         #expect(layered.warnings == base.warnings)
@@ -225,7 +226,7 @@ struct FederationConfigurationTests {
     )
     func matrix(tls: NegotiationRequirement, sasl: NegotiationRequirement, dialback: Bool) throws {
         let negotiation = NegotiationPolicy(tls: tls, sasl: sasl, supportDialback: dialback)
-        let toml = partnerTOML("tls = '\(tls)'\nsasl = '\(sasl)'\ndialback = \(dialback)")
+        let toml = "[tls]\ncertificate = 'a.pem'\nkey = 'a.key'\n" + partnerTOML("tls = '\(tls)'\nsasl = '\(sasl)'\ndialback = \(dialback)")
         if [6, 12, 14, 16, 18].contains(negotiation.matrixRow) {
             let message = refusal(toml)
             #expect(message?.hasPrefix("'partner[0]' (fabrikam.example): ") == true, "\(message ?? "accepted")")

@@ -1,0 +1,72 @@
+import XMPP
+
+/// Where the gateway accepts server-to-server connections (`[listen]`).
+public struct ListenSettings: Sendable, Hashable {
+    /// An IP address to bind (`0.0.0.0`, `::`, `127.0.0.1`…), never a host name.
+    public var address: String
+    /// STARTTLS port (RFC 6120: 5269).
+    public var port: Int
+    /// Direct TLS port (XEP-0368), or `nil` for none.
+    public var directTLSPort: Int?
+
+    public init(address: String = "0.0.0.0", port: Int = 5269, directTLSPort: Int? = nil) {
+        self.address = address
+        self.port = port
+        self.directTLSPort = directTLSPort
+    }
+}
+
+/// The files TLS is made from (`[tls]`). Only paths here: the files are read when the links start,
+/// so a configuration can be checked on a machine that does not hold the keys.
+public struct TLSFiles: Sendable, Hashable {
+    /// PEM: our certificate first, then its intermediates.
+    public var certificate: String
+    /// PEM: the private key of that certificate.
+    public var key: String
+    /// PEM bundle of the roots peer certificates are validated against.
+    public var caBundle: String
+
+    /// Debian's (and most Linux distributions') system trust store.
+    public static let systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+    public init(certificate: String, key: String, caBundle: String = Self.systemCABundle) {
+        self.certificate = certificate
+        self.key = key
+        self.caBundle = caBundle
+    }
+}
+
+extension TableReader {
+    func readListen(into settings: inout ListenSettings) throws(ConfigurationError) {
+        try expectOnly(["address", "port", "direct-tls-port"])
+        if let address = try string("address") {
+            guard let jid = try? JID(address.contains(":") && !address.hasPrefix("[") ? "[\(address)]" : address),
+                jid.isDomain, jid.domainpart.hasPrefix("[") || jid.domainpart.allSatisfy({ $0.isNumber || $0 == "." })
+            else {
+                throw ConfigurationError("'\(name("address"))' = '\(address)' must be an IP address (0.0.0.0, ::, 127.0.0.1), not a host name")
+            }
+            settings.address = address
+        }
+        if let port = try integer("port") { settings.port = try Self.port(port, setting: name("port")) }
+        if let port = try integer("direct-tls-port") { settings.directTLSPort = try Self.port(port, setting: name("direct-tls-port")) }
+        if settings.directTLSPort == settings.port {
+            throw ConfigurationError("'\(name("direct-tls-port"))' must differ from '\(name("port"))'")
+        }
+    }
+
+    func readTLS() throws(ConfigurationError) -> TLSFiles {
+        try expectOnly(["certificate", "key", "ca-bundle"])
+        guard let certificate = try string("certificate"), !certificate.isEmpty else {
+            throw ConfigurationError("'\(name("certificate"))' is required: the PEM file with our certificate chain")
+        }
+        guard let key = try string("key"), !key.isEmpty else {
+            throw ConfigurationError("'\(name("key"))' is required: the PEM file with our private key")
+        }
+        return TLSFiles(certificate: certificate, key: key, caBundle: try string("ca-bundle") ?? TLSFiles.systemCABundle)
+    }
+
+    static func port(_ value: Int, setting: String) throws(ConfigurationError) -> Int {
+        guard (1...65535).contains(value) else { throw ConfigurationError("'\(setting)' must be a port from 1 to 65535") }
+        return value
+    }
+}
