@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Configuration", targets: ["Configuration"]),
         .library(name: "Federation", targets: ["Federation"]),
         .library(name: "FederationLinks", targets: ["FederationLinks"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "FixtureReplay", targets: ["FixtureReplay"]),
     ],
     dependencies: [
@@ -65,6 +66,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Gateway",
+            dependencies: [
+                "FederationLinks", "Federation", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "Configuration",
             dependencies: [
                 "Federation", "Translation", "PresenceModel", "XMLStreaming", "XMPP",
@@ -102,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "FederationLinksTests",
             dependencies: [
-                "FederationLinks", "Federation", "XMPP", "XMLStreaming",
+                "FederationLinks", "Federation", "Gateway", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

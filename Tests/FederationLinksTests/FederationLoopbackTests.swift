@@ -51,7 +51,7 @@ struct FederationLoopbackTests {
                 limits: .postAuthentication,
                 tls: tls,
                 callbacks: OutboundStreamCallbacks(
-                    established: { outcome.promise.succeed(.success($0)) },
+                    established: { stream, _ in outcome.promise.succeed(.success(stream)) },
                     failed: { outcome.promise.succeed(.failure($0)) }
                 )
             )

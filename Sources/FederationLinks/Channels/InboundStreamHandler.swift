@@ -149,6 +149,17 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         }
     }
 
+    /// Reports that the authoritative server could not be asked, so the peer gets a dialback error
+    /// instead of waiting; from any thread.
+    public static func deliverVerificationFailure(_ request: DialbackVerify, _ failure: DialbackVerificationFailure, on channel: any Channel) {
+        channel.eventLoop.execute {
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: InboundStreamHandler.self),
+                let context = handler.context
+            else { return }
+            handler.run(handler.machine.dialbackVerificationFailed(request, failure), context: context)
+        }
+    }
+
     private func run(_ actions: [InboundStreamStateMachine.Action], context: ChannelHandlerContext) {
         for action in actions {
             guard !closed else { return }

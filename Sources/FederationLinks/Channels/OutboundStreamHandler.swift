@@ -9,13 +9,13 @@ import XMPP
 
 /// What an outbound stream tells the rest of the gateway.
 public struct OutboundStreamCallbacks: Sendable {
-    /// The stream is authenticated; stanzas may be sent with `OutboundStreamHandler.send`.
-    public var established: @Sendable (OutboundEstablishedStream) -> Void
+    /// The stream is authenticated; stanzas may be sent with `OutboundStreamHandler.send` on this channel.
+    public var established: @Sendable (OutboundEstablishedStream, any Channel) -> Void
     /// The stream failed before or after establishment; queued stanzas are bounced with
     /// `failure.bounceError`.
     public var failed: @Sendable (OutboundFailure) -> Void
 
-    public init(established: @escaping @Sendable (OutboundEstablishedStream) -> Void, failed: @escaping @Sendable (OutboundFailure) -> Void) {
+    public init(established: @escaping @Sendable (OutboundEstablishedStream, any Channel) -> Void, failed: @escaping @Sendable (OutboundFailure) -> Void) {
         self.established = established
         self.failed = failed
     }
@@ -63,6 +63,12 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
             write(Self.serializer.bytes(element), context: context)
         }
         return decision
+    }
+
+    /// Writes a whitespace keep-alive (RFC 6120 §4.6.1). Call on the channel's event loop.
+    public func sendKeepAlive() {
+        guard let context, machine.establishedStream != nil else { return }
+        write([0x20], context: context)
     }
 
     /// Ends the stream politely. Call on the channel's event loop.
@@ -139,7 +145,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
             case .restartStream:
                 parser.restart()
             case .established(let stream):
-                callbacks.established(stream)
+                callbacks.established(stream, context.channel)
             case .failed(let failure), .ended(let failure):
                 callbacks.failed(failure)
             case .close(let error):

@@ -1,0 +1,107 @@
+import Federation
+import FederationLinks
+import Foundation
+import Gateway
+import NIOConcurrencyHelpers
+import NIOPosix
+import PresenceModel
+import Testing
+import Translation
+import XMPP
+
+/// Two Consulate gateways federating over loopback: contoso.example's internal users reach
+/// fabrikam.example's through the full path — translator, link table, outbound stream with
+/// STARTTLS and SASL EXTERNAL, inbound stream, translator — with certificates from the test CA.
+@Suite("Two gateways over loopback")
+struct GatewayFederationTests {
+    static let alice = try! JID("alice@contoso.example")
+    static let bob = try! JID("bob@fabrikam.example")
+
+    static func gateway(
+        domain: String,
+        user: JID,
+        contact: JID,
+        pki: TestPKI,
+        route: ServerEndpoint?
+    ) throws -> Gateway {
+        let leaf = try pki.leaf(identifiers: [.dns(domain)])
+        let tls = FederationTLS(
+            certificateChain: [try InboundLoopbackTests.nioCertificate(leaf.certificate)],
+            privateKey: try InboundLoopbackTests.nioKey(leaf.key),
+            trustRoots: [pki.ca]
+        )
+        let partnerPattern = DomainPattern(exactly: contact.domainpart)
+        var directory = PresenceDirectory()
+        directory.add(
+            InternalUser(
+                jid: user.description,
+                contacts: [contact.description: Contact(jid: contact.description, accessLevel: .colleagues, subscription: SubscriptionState(.both))]
+            )
+        )
+        let counter = NIOLockedValueBox(0)
+        return Gateway(
+            settings: Gateway.Settings(
+                translation: TranslationConfiguration(localDomains: [domain], partners: [Partner(domain: partnerPattern, trust: .federated)]),
+                policy: FederationPolicy(partners: [PartnerPolicy(domain: partnerPattern, trust: .federated, route: route)]),
+                tls: tls,
+                dialbackSecret: DialbackSecret("\(domain) secret for the loopback test"),
+                listenAddress: "127.0.0.1",
+                listenPort: 0
+            ),
+            directory: directory,
+            group: MultiThreadedEventLoopGroup.singleton,
+            resolveTargets: { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) },
+            makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } }
+        )
+    }
+
+    /// The next event, or a failure after the deadline.
+    static func next(_ events: AsyncStream<InternalEvent>, seconds: Int = 10) async throws -> InternalEvent? {
+        try await withThrowingTaskGroup(of: InternalEvent?.self) { group in
+            group.addTask {
+                var iterator = events.makeAsyncIterator()
+                return await iterator.next()
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                throw ScriptedPeer.Timeout(marker: "an event", received: "")
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test("a message and a presence change cross from contoso to fabrikam")
+    func messageAndPresence() async throws {
+        let pki = try TestPKI()
+        let fabrikam = try Self.gateway(domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil)
+        let fabrikamPort = try await fabrikam.start()
+        let contoso = try Self.gateway(
+            domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki,
+            route: ServerEndpoint(host: EndpointHost("127.0.0.1"), port: UInt16(fabrikamPort), directTLS: false)
+        )
+        _ = try await contoso.start()
+        let bobsEvents = await fabrikam.events(for: Self.bob)
+
+        contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: "m1", bodies: [LocalizedText("hello from contoso")])))
+        guard case .message(let from, let message)? = try await Self.next(bobsEvents) else {
+            Issue.record("bob got no message")
+            return
+        }
+        #expect(from.description == "alice@contoso.example/consulate")
+        #expect(message.bodies.first?.text == "hello from contoso")
+
+        contoso.perform(.setPresence(user: Self.alice, RichPresence(availability: .busy, note: "Q3 planning")))
+        guard case .contactPresence(let contact, let presence)? = try await Self.next(bobsEvents) else {
+            Issue.record("bob saw no presence change")
+            return
+        }
+        #expect(contact == Self.alice)
+        #expect(presence.availability == .busy)
+        #expect(presence.note == "Busy — Q3 planning", "a Federated colleague sees the note")
+
+        _ = await contoso.shutdown()
+        _ = await fabrikam.shutdown()
+    }
+}
