@@ -300,3 +300,17 @@ final class ReportOnce: Sendable {
         }
     }
 }
+
+extension Gateway {
+    /// Targets from DNS (SRV, then A/AAAA) through `resolver`, which asks only its configured
+    /// nameservers; its failures become the link failures they mean (NXDOMAIN is not found, a
+    /// silent or failing server is temporary).
+    public static func targetResolver(using resolver: DNSResolver) -> TargetResolver {
+        { domain, route in
+            switch await resolver.connectionTargets(for: domain, staticRoute: route) {
+            case .success(let targets): .success(targets)
+            case .failure(let failure): .failure(LinkFailure(failure))
+            }
+        }
+    }
+}

@@ -22,7 +22,8 @@ struct GatewayFederationTests {
         user: JID,
         contact: JID,
         pki: TestPKI,
-        route: ServerEndpoint?
+        route: ServerEndpoint?,
+        resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) }
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
@@ -50,7 +51,7 @@ struct GatewayFederationTests {
             ),
             directory: directory,
             group: MultiThreadedEventLoopGroup.singleton,
-            resolveTargets: { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) },
+            resolveTargets: resolveTargets,
             makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } }
         )
     }
@@ -103,5 +104,62 @@ struct GatewayFederationTests {
 
         _ = await contoso.shutdown()
         _ = await fabrikam.shutdown()
+    }
+
+    @Test("contoso finds fabrikam through SRV records on a loopback DNS server")
+    func throughDNS() async throws {
+        let pki = try TestPKI()
+        let fabrikam = try Self.gateway(domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil)
+        let fabrikamPort = try await fabrikam.start()
+        try await DNSTestServer.with([
+            try DNSZone.srv("_xmpp-server._tcp.fabrikam.example", "xmpp.fabrikam.example", port: UInt16(fabrikamPort)),
+            try DNSZone.a("xmpp.fabrikam.example", "127.0.0.1"),
+        ]) { dns in
+            let resolver = DNSResolver(
+                configuration: try DNSResolverConfiguration(nameservers: [dns.nameserver], timeout: .milliseconds(500), attempts: 2),
+                group: MultiThreadedEventLoopGroup.singleton
+            )
+            let contoso = try Self.gateway(
+                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: nil,
+                resolveTargets: Gateway.targetResolver(using: resolver)
+            )
+            _ = try await contoso.start()
+            let bobsEvents = await fabrikam.events(for: Self.bob)
+            contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, bodies: [LocalizedText("found you in DNS")])))
+            guard case .message(_, let message)? = try await Self.next(bobsEvents) else {
+                Issue.record("bob got no message")
+                return
+            }
+            #expect(message.bodies.first?.text == "found you in DNS")
+            #expect(try dns.count("_xmpp-server._tcp.fabrikam.example", .srv) >= 1)
+            _ = await contoso.shutdown()
+        }
+        _ = await fabrikam.shutdown()
+    }
+
+    @Test("a domain DNS does not know is bounced to the sender as remote-server-not-found")
+    func unknownDomain() async throws {
+        let pki = try TestPKI()
+        try await DNSTestServer.with([]) { dns in
+            let resolver = DNSResolver(
+                configuration: try DNSResolverConfiguration(nameservers: [dns.nameserver], timeout: .milliseconds(500), attempts: 1),
+                group: MultiThreadedEventLoopGroup.singleton
+            )
+            let contoso = try Self.gateway(
+                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: nil,
+                resolveTargets: Gateway.targetResolver(using: resolver)
+            )
+            _ = try await contoso.start()
+            let alicesEvents = await contoso.events(for: Self.alice)
+            contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: "lost", bodies: [LocalizedText("anyone?")])))
+            guard case .deliveryFailed(let to, let id, let error)? = try await Self.next(alicesEvents) else {
+                Issue.record("alice was not told")
+                return
+            }
+            #expect(to.bare == Self.bob)
+            #expect(id == "lost")
+            #expect(error.condition == .remoteServerNotFound)
+            _ = await contoso.shutdown()
+        }
     }
 }
