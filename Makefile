@@ -15,7 +15,7 @@ BENCH_DATA := bench-data
 BENCH_BIN := .build/bench
 BENCH_RESULTS := $(BENCH_DATA)/results.txt
 
-.PHONY: all deps build test replay bench clean
+.PHONY: all deps build test replay bench certs clean
 
 all: build
 
@@ -69,6 +69,22 @@ $(BENCH_DATA)/stream.xml $(BENCH_DATA)/presence.xml &: Benchmarks/generate-strea
 $(BENCH_BIN)/expat_baseline: Benchmarks/expat-baseline/expat_baseline.c | deps
 	@mkdir -p $(@D)
 	cc -O2 -Wall -Wextra -Werror -o $@ $< $$(pkg-config --cflags --libs expat 2>/dev/null || echo -lexpat)
+
+## certs: a local CA and a certificate for the sample federation.toml's domain, in certs/ (not
+## committed). Partners that should accept SASL EXTERNAL from us need certs/ca.pem in their trust store.
+certs: certs/contoso.example.pem
+
+certs/contoso.example.pem:
+	@command -v openssl >/dev/null || { echo "certs: openssl is not installed (apt-get install openssl)" >&2; exit 1; }
+	mkdir -p certs
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+		-subj "/CN=Consulate local CA" -keyout certs/ca.key -out certs/ca.pem 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj "/CN=contoso.example" -keyout certs/contoso.example.key -out certs/contoso.example.csr 2>/dev/null
+	openssl x509 -req -in certs/contoso.example.csr -CA certs/ca.pem -CAkey certs/ca.key -CAcreateserial -days 825 \
+		-extfile <(printf "subjectAltName=DNS:contoso.example\nextendedKeyUsage=serverAuth,clientAuth\n") \
+		-out certs/contoso.example.pem 2>/dev/null
+	rm -f certs/contoso.example.csr
 
 clean:
 	rm -rf .build $(RELEASE_SCRATCH) $(BENCH_DATA)

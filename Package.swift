@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "FederationLinks", "Federation", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
+                "FederationLinks", "Federation", "Configuration", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "consulate",
             dependencies: [
-                "FixtureReplay", "Configuration", "Translation",
+                "FixtureReplay", "Configuration", "Translation", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

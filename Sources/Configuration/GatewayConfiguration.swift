@@ -38,6 +38,9 @@ public struct GatewayConfiguration: Sendable {
     /// Our certificate, key and trusted roots; `nil` when TLS is not configured (then no partner may
     /// require TLS).
     public var tls: TLSFiles?
+    /// The nameservers for finding partners' servers; `nil` means those of `/etc/resolv.conf` when
+    /// the gateway starts.
+    public var dns: DNSResolverConfiguration?
 
     public init(
         translation: TranslationConfiguration = TranslationConfiguration(localDomains: []),
@@ -158,7 +161,8 @@ struct TableReader {
     // MARK: - Sections
 
     func read(into configuration: inout GatewayConfiguration) throws(ConfigurationError) {
-        try expectOnly(["gateway", "listen", "tls", "limits", "federation", "partner", "presence"])
+        try expectOnly(["gateway", "listen", "tls", "dns", "limits", "federation", "partner", "presence"])
+        if let dns = try table("dns") { configuration.dns = try dns.readDNS() }
         if let listen = try table("listen") { try listen.readListen(into: &configuration.listen) }
         if let tls = try table("tls") { configuration.tls = try tls.readTLS() }
         if let gateway = try table("gateway") {

@@ -1,3 +1,4 @@
+import Federation
 import XMPP
 
 /// Where the gateway accepts server-to-server connections (`[listen]`).
@@ -6,13 +7,10 @@ public struct ListenSettings: Sendable, Hashable {
     public var address: String
     /// STARTTLS port (RFC 6120: 5269).
     public var port: Int
-    /// Direct TLS port (XEP-0368), or `nil` for none.
-    public var directTLSPort: Int?
 
-    public init(address: String = "0.0.0.0", port: Int = 5269, directTLSPort: Int? = nil) {
+    public init(address: String = "0.0.0.0", port: Int = 5269) {
         self.address = address
         self.port = port
-        self.directTLSPort = directTLSPort
     }
 }
 
@@ -38,7 +36,7 @@ public struct TLSFiles: Sendable, Hashable {
 
 extension TableReader {
     func readListen(into settings: inout ListenSettings) throws(ConfigurationError) {
-        try expectOnly(["address", "port", "direct-tls-port"])
+        try expectOnly(["address", "port"])
         if let address = try string("address") {
             guard let jid = try? JID(address.contains(":") && !address.hasPrefix("[") ? "[\(address)]" : address),
                 jid.isDomain, jid.domainpart.hasPrefix("[") || jid.domainpart.allSatisfy({ $0.isNumber || $0 == "." })
@@ -48,10 +46,6 @@ extension TableReader {
             settings.address = address
         }
         if let port = try integer("port") { settings.port = try Self.port(port, setting: name("port")) }
-        if let port = try integer("direct-tls-port") { settings.directTLSPort = try Self.port(port, setting: name("direct-tls-port")) }
-        if settings.directTLSPort == settings.port {
-            throw ConfigurationError("'\(name("direct-tls-port"))' must differ from '\(name("port"))'")
-        }
     }
 
     func readTLS() throws(ConfigurationError) -> TLSFiles {
@@ -68,5 +62,31 @@ extension TableReader {
     static func port(_ value: Int, setting: String) throws(ConfigurationError) -> Int {
         guard (1...65535).contains(value) else { throw ConfigurationError("'\(setting)' must be a port from 1 to 65535") }
         return value
+    }
+}
+
+extension TableReader {
+    /// `[dns]`: the nameservers federation lookups go to. Only IP addresses: the resolver never
+    /// asks the system resolver.
+    func readDNS() throws(ConfigurationError) -> DNSResolverConfiguration {
+        try expectOnly(["nameservers", "timeout", "attempts"])
+        guard let texts = try strings("nameservers"), !texts.isEmpty else {
+            throw ConfigurationError("'\(name("nameservers"))' is required: IP addresses such as \"127.0.0.53\" or \"[::1]:5353\"")
+        }
+        var nameservers: [DNSNameserver] = []
+        for text in texts {
+            do throws(DNSResolverConfigurationError) {
+                nameservers.append(try DNSNameserver(text))
+            } catch {
+                throw ConfigurationError("'\(name("nameservers"))': \(error)")
+            }
+        }
+        let timeout = try integer("timeout") ?? 2
+        let attempts = try integer("attempts") ?? 2
+        do throws(DNSResolverConfigurationError) {
+            return try DNSResolverConfiguration(nameservers: nameservers, timeout: .seconds(timeout), attempts: attempts)
+        } catch {
+            throw ConfigurationError("'\(path)': \(error)")
+        }
     }
 }

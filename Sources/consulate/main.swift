@@ -1,12 +1,18 @@
 import ArgumentParser
+import Configuration
+import Dispatch
 import FixtureReplay
+import Foundation
+import Gateway
+import NIOPosix
+import PresenceModel
 
 /// The `consulate` command: the gateway's single entry point for operators and CI.
 @main
-struct Consulate: ParsableCommand {
+struct Consulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An XMPP federation gateway for an organisation's internal presence and IM.",
-        subcommands: [Replay.self]
+        subcommands: [Serve.self, Replay.self]
     )
 }
 
@@ -41,4 +47,92 @@ struct Replay: ParsableCommand {
         print("\(passed) passed, \(failed) failed")
         if failed > 0 || fixtures.isEmpty { throw ExitCode.failure }
     }
+}
+
+/// Runs the gateway until SIGINT or SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway with a federation.toml.",
+        discussion: "Refuses an invalid configuration with a message naming the setting and a non-zero exit. Internal users come from the store (not yet available): until then the gateway federates with no internal users."
+    )
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = "federation.toml"
+
+    func run() async throws {
+        let configuration: GatewayConfiguration
+        do throws(LaunchError) {
+            configuration = try GatewayLauncher.loadConfiguration(path: config)
+        } catch {
+            printError("consulate: \(error.message)")
+            throw ExitCode(2)
+        }
+        for warning in configuration.warnings { printError("warning: \(warning)") }
+        let gateway: Gateway
+        do throws(LaunchError) {
+            gateway = try GatewayLauncher.makeGateway(
+                configuration: configuration,
+                directory: PresenceDirectory(),
+                group: MultiThreadedEventLoopGroup.singleton
+            )
+        } catch {
+            printError("consulate: \(error.message)")
+            throw ExitCode(2)
+        }
+        let port = try await gateway.start()
+        print("consulate: serving \(configuration.translation.localDomains.sorted().joined(separator: ", "))")
+        print("consulate: listening for server-to-server connections on \(configuration.listen.address):\(port) (STARTTLS)")
+        await waitForTerminationSignal()
+        print("consulate: shutting down")
+        let unsent = await gateway.shutdown()
+        if !unsent.isEmpty { printError("consulate: \(unsent.count) queued stanzas were not sent") }
+    }
+}
+
+/// Suspends until SIGINT or SIGTERM arrives.
+func waitForTerminationSignal() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let resumed = ResumeOnce(continuation)
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { resumed.resume() }
+            source.resume()
+            SignalSources.keep(source)
+        }
+    }
+}
+
+/// Resumes a continuation once, whichever signal comes first.
+final class ResumeOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+
+    init(_ continuation: CheckedContinuation<Void, Never>) {
+        self.continuation = continuation
+    }
+
+    func resume() {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume()
+    }
+}
+
+/// Keeps the signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+    private static let lock = NSLock()
+
+    static func keep(_ source: any DispatchSourceSignal) {
+        lock.lock()
+        sources.append(source)
+        lock.unlock()
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

@@ -3,10 +3,10 @@ import Testing
 
 @Suite("Configuration: [listen] and [tls]")
 struct ListenAndTLSConfigurationTests {
-    @Test("defaults: 0.0.0.0:5269, no direct TLS, no TLS files")
+    @Test("defaults: 0.0.0.0:5269, no TLS files")
     func defaults() throws {
         let configuration = try GatewayConfiguration.load(toml: "")
-        #expect(configuration.listen == ListenSettings(address: "0.0.0.0", port: 5269, directTLSPort: nil))
+        #expect(configuration.listen == ListenSettings(address: "0.0.0.0", port: 5269))
         #expect(configuration.tls == nil)
     }
 
@@ -17,14 +17,13 @@ struct ListenAndTLSConfigurationTests {
                 [listen]
                 address = '::1'
                 port = 15269
-                direct-tls-port = 15270
                 [tls]
                 certificate = 'a.pem'
                 key = 'a.key'
                 ca-bundle = 'ca.pem'
                 """
         )
-        #expect(configuration.listen == ListenSettings(address: "::1", port: 15269, directTLSPort: 15270))
+        #expect(configuration.listen == ListenSettings(address: "::1", port: 15269))
         #expect(configuration.tls == TLSFiles(certificate: "a.pem", key: "a.key", caBundle: "ca.pem"))
         let systemRoots = try GatewayConfiguration.load(toml: "[tls]\ncertificate = 'a.pem'\nkey = 'a.key'")
         #expect(systemRoots.tls?.caBundle == TLSFiles.systemCABundle)
@@ -34,7 +33,7 @@ struct ListenAndTLSConfigurationTests {
         ("[listen]\naddress = 'xmpp.example.org'", "'listen.address'"),
         ("[listen]\nport = 0", "'listen.port' must be a port"),
         ("[listen]\nport = 70000", "'listen.port' must be a port"),
-        ("[listen]\nport = 5269\ndirect-tls-port = 5269", "must differ"),
+        ("[listen]\ndirect-tls-port = 5270", "unknown setting 'listen.direct-tls-port'"),
         ("[listen]\nhost = '0.0.0.0'", "unknown setting 'listen.host'"),
         ("[tls]\nkey = 'a.key'", "'tls.certificate' is required"),
         ("[tls]\ncertificate = 'a.pem'", "'tls.key' is required"),
@@ -54,5 +53,31 @@ struct ListenAndTLSConfigurationTests {
         #expect(without.warnings.contains { $0.contains("[tls] is not configured") })
         let with = try GatewayConfiguration.load(toml: "[tls]\ncertificate = 'a.pem'\nkey = 'a.key'\n[[partner]]\ndomain = 'fabrikam.example'\nsasl = 'optional'")
         #expect(!with.warnings.contains { $0.contains("[tls] is not configured") })
+    }
+}
+
+@Suite("Configuration: [dns]")
+struct DNSConfigurationTests {
+    @Test("nameservers, timeout and attempts are read; nothing configured means the system's list at start")
+    func keys() throws {
+        #expect(try GatewayConfiguration.load(toml: "").dns == nil)
+        let dns = try #require(try GatewayConfiguration.load(toml: "[dns]\nnameservers = ['127.0.0.1:5353', '[::1]']\ntimeout = 1\nattempts = 3").dns)
+        #expect(dns.nameservers.map(\.description) == ["127.0.0.1:5353", "[::1]:53"])
+        #expect(dns.timeout == .seconds(1))
+        #expect(dns.attempts == 3)
+    }
+
+    @Test("host names and empty lists are refused", arguments: [
+        ("[dns]\nnameservers = ['dns.example']", "'dns.nameservers'"),
+        ("[dns]\nnameservers = []", "'dns.nameservers' is required"),
+        ("[dns]\ntimeout = 3", "'dns.nameservers' is required"),
+    ])
+    func refused(toml: String, expected: String) {
+        do {
+            _ = try GatewayConfiguration.load(toml: toml)
+            Issue.record("accepted: \(toml)")
+        } catch {
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
     }
 }

@@ -1,0 +1,91 @@
+public import Configuration
+import Federation
+import FederationLinks
+import Foundation
+public import NIOCore
+public import PresenceModel
+
+/// Why the gateway cannot start: a message for the operator naming what to fix.
+public struct LaunchError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Turns a `federation.toml` into a running `Gateway`: what `consulate serve` does, as a library
+/// function so that it is tested like the rest.
+public enum GatewayLauncher {
+    /// Reads and validates the configuration file; refusals name the file and the setting.
+    public static func loadConfiguration(path: String) throws(LaunchError) -> GatewayConfiguration {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw LaunchError(message: "cannot read the configuration file '\(path)'")
+        }
+        do throws(ConfigurationError) {
+            let configuration = try GatewayConfiguration.load(toml: text)
+            guard !configuration.translation.localDomains.isEmpty else {
+                throw ConfigurationError("'gateway.domains' is required: the domains our internal users live on")
+            }
+            return configuration
+        } catch {
+            throw LaunchError(message: "\(path): \(error.message)")
+        }
+    }
+
+    /// Builds the gateway: TLS from its files, DNS from `[dns]` or `resolvConf`, a dialback secret
+    /// from the configuration or freshly drawn, unpredictable stream ids.
+    public static func makeGateway(
+        configuration: GatewayConfiguration,
+        directory: PresenceDirectory,
+        group: any EventLoopGroup,
+        resolvConf: String = "/etc/resolv.conf"
+    ) throws(LaunchError) -> Gateway {
+        var tls: FederationTLS?
+        if let files = configuration.tls {
+            do throws(TLSFilesError) {
+                tls = try FederationTLS(certificatePath: files.certificate, keyPath: files.key, caBundlePath: files.caBundle)
+            } catch {
+                throw LaunchError(message: "[tls]: \(error.message)")
+            }
+        }
+        let dns: DNSResolverConfiguration
+        if let configured = configuration.dns { dns = configured } else { dns = try systemNameservers(resolvConf) }
+        let secret = configuration.federation.settings.dialbackSecret ?? DialbackSecret(randomHex(bytes: 32))
+        let settings = Gateway.Settings(
+            translation: configuration.translation,
+            policy: configuration.federation,
+            limits: (configuration.preAuthenticationLimits, configuration.postAuthenticationLimits),
+            tls: tls,
+            dialbackSecret: secret,
+            listenAddress: configuration.listen.address,
+            listenPort: configuration.listen.port
+        )
+        return Gateway(
+            settings: settings,
+            directory: directory,
+            group: group,
+            resolveTargets: Gateway.targetResolver(using: DNSResolver(configuration: dns, group: group)),
+            makeStreamID: { randomHex(bytes: 16) }
+        )
+    }
+
+    /// The `nameserver` lines of a resolv.conf, as the default when `[dns]` is not configured.
+    static func systemNameservers(_ path: String) throws(LaunchError) -> DNSResolverConfiguration {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        var nameservers: [DNSNameserver] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2, fields[0] == "nameserver", let server = try? DNSNameserver(String(fields[1])) else { continue }
+            nameservers.append(server)
+        }
+        do throws(DNSResolverConfigurationError) {
+            return try DNSResolverConfiguration(nameservers: nameservers)
+        } catch {
+            throw LaunchError(message: "no [dns] nameservers are configured and '\(path)' lists none usable: \(error)")
+        }
+    }
+
+    /// Hex of `bytes` random bytes from the system's secure generator: stream ids and secrets.
+    static func randomHex(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+}
