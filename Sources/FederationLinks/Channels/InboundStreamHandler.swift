@@ -39,7 +39,8 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     public typealias OutboundOut = ByteBuffer
 
     private var machine: InboundStreamStateMachine
-    private let parser: XMLStreamParser
+    private var io: StreamIO
+    private var parser: XMLStreamParser { io.parser }
     private let limits: (pre: XMLStreamLimits, post: XMLStreamLimits)
     private let tls: FederationTLS?
     private let callbacks: InboundStreamCallbacks
@@ -48,13 +49,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     private let certificateRecord = PeerCertificateRecord()
     private var context: ChannelHandlerContext?
     private var claimedDomain: String?
-    private var events: [XMLStreamEvent] = []
     private var closed = false
-
-    private static let serializer = XMLSerializer(
-        defaultNamespace: Namespace.server,
-        prefixes: [Namespace.streams: "stream", Namespace.dialback: "db"]
-    )
 
     /// - Parameters:
     ///   - makeStreamID: draws the unpredictable id of each response header (randomness is injected).
@@ -68,7 +63,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.machine = InboundStreamStateMachine(configuration: configuration)
-        self.parser = XMLStreamParser(limits: limits.pre)
+        self.io = StreamIO(limits: limits.pre)
         self.limits = limits
         self.tls = tls
         self.callbacks = callbacks
@@ -86,16 +81,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
-        let buffer = unwrapInboundIn(data)
-        var failure: XMLStreamError?
-        events.removeAll(keepingCapacity: true)
-        buffer.withUnsafeReadableBytes { bytes in
-            do throws(XMLStreamError) {
-                try parser.feed(bytes, into: &events)
-            } catch {
-                failure = error
-            }
-        }
+        let (events, failure) = io.read(unwrapInboundIn(data))
         for event in events {
             guard !closed else { return }
             let actions: [InboundStreamStateMachine.Action]
@@ -165,9 +151,9 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
             guard !closed else { return }
             switch action {
             case .sendBytes(let bytes):
-                write(bytes, context: context)
+                StreamIO.write(bytes, context: context)
             case .sendElement(let element):
-                write(Self.serializer.bytes(element), context: context)
+                StreamIO.write(element, context: context)
             case .startTLS:
                 startTLS(context: context)
             case .restartStream:
@@ -183,10 +169,6 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
                 close(error, context: context)
             }
         }
-    }
-
-    private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
     }
 
     /// `<proceed/>` has been written (it was the previous action). Plaintext that followed
@@ -212,12 +194,9 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     private func close(_ error: StreamError?, context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
-        var bytes: [UInt8] = []
-        if let error { bytes += Self.serializer.bytes(error.element) }
-        bytes += XMLSerializer.streamClose
         let channel = context.channel
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: bytes)), promise: promise)
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: StreamIO.closingBytes(error))), promise: promise)
         promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
         callbacks.closed(error)
     }

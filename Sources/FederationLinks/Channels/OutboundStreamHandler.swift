@@ -28,18 +28,13 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     public typealias OutboundOut = ByteBuffer
 
     private var machine: OutboundStreamStateMachine
-    private let parser: XMLStreamParser
+    private var io: StreamIO
+    private var parser: XMLStreamParser { io.parser }
     private let tls: FederationTLS?
     private let callbacks: OutboundStreamCallbacks
     private let now: @Sendable () -> Date
     private let certificateRecord = PeerCertificateRecord()
     private var context: ChannelHandlerContext?
-    private var events: [XMLStreamEvent] = []
-
-    private static let serializer = XMLSerializer(
-        defaultNamespace: Namespace.server,
-        prefixes: [Namespace.streams: "stream", Namespace.dialback: "db"]
-    )
 
     public init(
         machine: OutboundStreamStateMachine,
@@ -49,7 +44,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.machine = machine
-        self.parser = XMLStreamParser(limits: limits)
+        self.io = StreamIO(limits: limits)
         self.tls = tls
         self.callbacks = callbacks
         self.now = now
@@ -60,7 +55,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     public func send(_ stanza: XMLElement) -> OutboundStreamStateMachine.StanzaDecision {
         let decision = machine.stanzaSendRequested(stanza)
         if case .send(let element) = decision, let context {
-            write(Self.serializer.bytes(element), context: context)
+            StreamIO.write(element, context: context)
         }
         return decision
     }
@@ -68,7 +63,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     /// Writes a whitespace keep-alive (RFC 6120 §4.6.1). Call on the channel's event loop.
     public func sendKeepAlive() {
         guard let context, machine.establishedStream != nil else { return }
-        write([0x20], context: context)
+        StreamIO.write([0x20], context: context)
     }
 
     /// Ends the stream politely. Call on the channel's event loop.
@@ -92,16 +87,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        var failure: XMLStreamError?
-        events.removeAll(keepingCapacity: true)
-        buffer.withUnsafeReadableBytes { bytes in
-            do throws(XMLStreamError) {
-                try parser.feed(bytes, into: &events)
-            } catch {
-                failure = error
-            }
-        }
+        let (events, failure) = io.read(unwrapInboundIn(data))
         for event in events {
             run(machine.streamEventReceived(event), context: context)
         }
@@ -137,9 +123,9 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         for action in actions {
             switch action {
             case .sendBytes(let bytes):
-                write(bytes, context: context)
+                StreamIO.write(bytes, context: context)
             case .sendElement(let element):
-                write(Self.serializer.bytes(element), context: context)
+                StreamIO.write(element, context: context)
             case .startTLS(let serverName):
                 startTLS(serverName: serverName, context: context)
             case .restartStream:
@@ -149,18 +135,11 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
             case .failed(let failure), .ended(let failure):
                 callbacks.failed(failure)
             case .close(let error):
-                var bytes: [UInt8] = []
-                if let error { bytes += Self.serializer.bytes(error.element) }
-                bytes += XMLSerializer.streamClose
-                write(bytes, context: context)
+                StreamIO.write(StreamIO.closingBytes(error), context: context)
             case .closeConnection:
                 context.close(promise: nil)
             }
         }
-    }
-
-    private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
     }
 
     /// `<proceed/>` arrived: plaintext after it is refused unparsed (STARTTLS injection), the parser

@@ -1,0 +1,46 @@
+import NIOCore
+import XMLStreaming
+import XMPP
+
+/// What both stream handlers do with bytes: parse a read into stream events, and write elements
+/// with the prefixes in scope on an s2s stream (`stream:`, `db:`). One instance per connection.
+struct StreamIO {
+    let parser: XMLStreamParser
+    private var events: [XMLStreamEvent] = []
+
+    static let serializer = XMLSerializer(
+        defaultNamespace: Namespace.server,
+        prefixes: [Namespace.streams: "stream", Namespace.dialback: "db"]
+    )
+
+    init(limits: XMLStreamLimits) {
+        parser = XMLStreamParser(limits: limits)
+    }
+
+    /// The events `buffer` completed, and the parse failure that ended them, if any.
+    mutating func read(_ buffer: ByteBuffer) -> (events: [XMLStreamEvent], failure: XMLStreamError?) {
+        events.removeAll(keepingCapacity: true)
+        var failure: XMLStreamError?
+        buffer.withUnsafeReadableBytes { bytes in
+            do throws(XMLStreamError) {
+                try parser.feed(bytes, into: &events)
+            } catch {
+                failure = error
+            }
+        }
+        return (events, failure)
+    }
+
+    static func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
+    static func write(_ element: XMLElement, context: ChannelHandlerContext) {
+        write(serializer.bytes(element), context: context)
+    }
+
+    /// `<stream:error>` (if any) then `</stream:stream>`.
+    static func closingBytes(_ error: StreamError?) -> [UInt8] {
+        (error.map { serializer.bytes($0.element) } ?? []) + XMLSerializer.streamClose
+    }
+}
