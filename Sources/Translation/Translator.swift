@@ -46,8 +46,7 @@ public struct Translator: Sendable {
     public mutating func perform(_ action: InternalAction) -> [TranslatorOutput] {
         switch action {
         case .setPresence(let user, let presence):
-            guard directory.users[user.bare.description] != nil else { return [] }
-            directory.users[user.bare.description]?.presence = presence
+            guard directory.setPresence(presence, of: user.bare.description) else { return [] }
             return broadcastPresence(of: user.bare)
         case .addContact(let user, let contact, let name, let groups, let accessLevel):
             return addContact(user: user.bare, contact: contact.bare, name: name, groups: groups, accessLevel: accessLevel)
@@ -82,6 +81,6 @@ public struct Translator: Sendable {
     }
 
     func contact(_ contact: JID, of user: JID) -> Contact? {
-        directory.users[user.description]?.contacts[contact.description]
+        directory.contact(contact.description, of: user.description)
     }
 }

@@ -7,17 +7,14 @@ extension Translator {
 
     /// Sends each external watcher of `user` its view of the user's presence, where it changed.
     mutating func broadcastPresence(of user: JID) -> [TranslatorOutput] {
-        guard let internalUser = directory.users[user.description] else { return [] }
-        return internalUser.contacts.values
-            .filter { $0.subscription.contactReceivesPresence }
-            .sorted { $0.jid < $1.jid }
-            .flatMap { sendView(user: user, watcher: $0, force: false) }
+        guard let internalUser = directory.user(user.description) else { return [] }
+        return internalUser.watchers.flatMap { sendView(user: user, watcher: $0, force: false) }
     }
 
     /// The presence `watcher` (at `watcherJID`) should see of `user`, or `nil` when the watcher's
     /// domain may not federate.
     func view(of user: JID, for watcher: Contact, at watcherJID: JID) -> Presence? {
-        guard let internalUser = directory.users[user.description],
+        guard let internalUser = directory.user(user.description),
             let partner = configuration.partner(for: watcherJID.domainpart)
         else { return nil }
         return WatcherView.presence(
@@ -58,7 +55,7 @@ extension Translator {
             return stanza.errorReply(StanzaError(.badRequest, text: "unknown presence type or show value")).map { [.send($0)] } ?? []
         }
         let user = to.bare
-        guard directory.users[user.description] != nil else {
+        guard directory.user(user.description) != nil else {
             // RFC 6121 §8.5.2.2: ignore, except that a probe may learn "unsubscribed", which is also
             // what a non-contact learns, so nothing leaks about who exists.
             if presence.type == .probe { return [.send(Presence(type: .unsubscribed).element(from: user, to: from.bare))] }
@@ -106,7 +103,7 @@ extension Translator {
 
     /// Tells the user how the contact appears now, if that differs from what they were last told.
     mutating func notifyContactPresence(_ pair: Pair) -> [TranslatorOutput] {
-        let current = directory.users[pair.user.description]?.shownPresence(of: pair.contact.description) ?? .offline
+        let current = directory.user(pair.user.description)?.shownPresence(of: pair.contact.description) ?? .offline
         let previous = toldPresence[pair] ?? .offline
         guard current != previous else { return [] }
         toldPresence[pair] = current.isOffline ? nil : current
@@ -142,16 +139,13 @@ extension Translator {
     /// there our current presence.
     mutating func linkUp(_ domain: String) -> [TranslatorOutput] {
         var outputs: [TranslatorOutput] = []
-        for userJID in directory.userJIDs {
-            guard let user = try? JID(userJID), let internalUser = directory.users[userJID] else { continue }
-            for contact in internalUser.contacts.values.sorted(by: { $0.jid < $1.jid }) {
-                guard let contactJID = try? JID(contact.jid), contactJID.domainpart == domain else { continue }
-                if contact.subscription.userReceivesPresence {
-                    outputs.append(.send(Presence(type: .probe).element(from: user, to: contactJID)))
-                }
-                if contact.subscription.contactReceivesPresence {
-                    outputs += sendView(user: user, watcher: contact, force: false)
-                }
+        for (userJID, contact) in directory.contacts(onDomain: domain) {
+            guard let user = try? JID(userJID), let contactJID = try? JID(contact.jid) else { continue }
+            if contact.subscription.userReceivesPresence {
+                outputs.append(.send(Presence(type: .probe).element(from: user, to: contactJID)))
+            }
+            if contact.isWatcher {
+                outputs += sendView(user: user, watcher: contact, force: false)
             }
         }
         return outputs

@@ -24,12 +24,12 @@ extension Translator {
                 directory.holdSubscriptionRequest(from: contact.description, to: user.description)
                 return []
             }
-            directory.users[user.description]?.contacts[contact.description] = Contact(jid: contact.description)
+            directory.setContact(Contact(jid: contact.description), of: user.description)
         }
         var contactEntry = self.contact(contact, of: user)!
         let result = contactEntry.subscription.inbound(request)
         contactEntry.subscription = result.state
-        directory.users[user.description]?.contacts[contact.description] = contactEntry
+        directory.setContact(contactEntry, of: user.description)
 
         var outputs: [TranslatorOutput] = []
         if result.autoReplySubscribed {
@@ -61,20 +61,20 @@ extension Translator {
 
     /// The user sends a subscription stanza (approve, deny, revoke, unsubscribe, or subscribe).
     mutating func sendSubscription(_ request: SubscriptionState.Request, user: JID, contact: JID) -> [TranslatorOutput] {
-        guard directory.users[user.description] != nil else { return [] }
+        guard directory.user(user.description) != nil else { return [] }
         if directory.releaseSubscriptionRequest(from: contact.description, to: user.description) {
             if request == .subscribed || request == .subscribe {
                 // The user acts on someone whose request was held: it is now a real request.
                 var entry = self.contact(contact, of: user) ?? Contact(jid: contact.description)
                 entry.subscription = entry.subscription.inbound(.subscribe).state
-                directory.users[user.description]?.contacts[contact.description] = entry
+                directory.setContact(entry, of: user.description)
             }
         }
         guard var entry = self.contact(contact, of: user) else { return [] }
         let previous = entry.subscription
         let result = previous.outbound(request)
         entry.subscription = result.state
-        directory.users[user.description]?.contacts[contact.description] = entry
+        directory.setContact(entry, of: user.description)
 
         var outputs: [TranslatorOutput] = []
         if result.forward {
@@ -99,7 +99,7 @@ extension Translator {
     /// Adding a contact asks for their presence and authorises them to see ours (approving a pending
     /// or held request, or pre-approving a future one).
     mutating func addContact(user: JID, contact: JID, name: String?, groups: [String], accessLevel: AccessLevel?) -> [TranslatorOutput] {
-        guard directory.users[user.description] != nil, !isLocal(contact), contact.localpart != nil else { return [] }
+        guard directory.user(user.description) != nil, !isLocal(contact), contact.localpart != nil else { return [] }
         guard configuration.partner(for: contact.domainpart) != nil else {
             return [.notify(user: user, .deliveryFailed(to: contact, messageID: nil, StanzaError(.notAllowed, text: "\(contact.domainpart) is not a federated domain")))]
         }
@@ -107,7 +107,7 @@ extension Translator {
         if let name { entry.name = name }
         if !groups.isEmpty { entry.groups = groups }
         if let accessLevel { entry.accessLevel = accessLevel }
-        directory.users[user.description]?.contacts[contact.description] = entry
+        directory.setContact(entry, of: user.description)
         var outputs = sendSubscription(.subscribe, user: user, contact: contact)
         outputs += sendSubscription(.subscribed, user: user, contact: contact)
         return outputs
@@ -127,7 +127,7 @@ extension Translator {
         directory.users[user.description]?.removePresence(of: contact.description)
         toldPresence[Pair(user: user, contact: contact)] = nil
         directory.releaseSubscriptionRequest(from: contact.description, to: user.description)
-        directory.users[user.description]?.contacts[contact.description] = nil
+        directory.removeContact(contact.description, of: user.description)
         outputs.append(.notify(user: user, .contactRemoved(contact)))
         return outputs
     }
@@ -136,7 +136,7 @@ extension Translator {
     mutating func setAccessLevel(user: JID, contact: JID, _ level: AccessLevel) -> [TranslatorOutput] {
         guard var entry = self.contact(contact, of: user) else { return [] }
         entry.accessLevel = level
-        directory.users[user.description]?.contacts[contact.description] = entry
+        directory.setContact(entry, of: user.description)
         var outputs: [TranslatorOutput] = []
         if level == .blocked {
             outputs += forgetContactPresence(user: user, contact: contact)
