@@ -58,7 +58,9 @@ public struct InboundStreamStateMachine: Sendable {
     private var phase = Phase.awaitingHeader
     private var tlsActive = false
     private var certificateDomains: Set<String> = []
-    private var peerDomain: String?
+    /// The domain the peer claimed in its stream header, once it was allowed to federate: what its
+    /// certificate has to cover for SASL EXTERNAL.
+    public private(set) var peerDomain: String?
     private var partner: PartnerPolicy?
     private var offeredTLS = false
     private var sasl: SASLExternal.Receiver?

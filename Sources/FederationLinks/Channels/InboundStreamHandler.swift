@@ -48,7 +48,6 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     private let now: @Sendable () -> Date
     private let certificateRecord = PeerCertificateRecord()
     private var context: ChannelHandlerContext?
-    private var claimedDomain: String?
     private var closed = false
 
     /// - Parameters:
@@ -87,7 +86,6 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
             let actions: [InboundStreamStateMachine.Action]
             switch event {
             case .streamOpened(let header):
-                claimedDomain = header.attribute("from").flatMap { try? JID($0) }?.domainpart
                 actions = machine.streamHeaderReceived(header, streamID: makeStreamID())
             case .element(let element):
                 actions = machine.elementReceived(element)
@@ -103,7 +101,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
-            let proven = certificateRecord.validation.provenDomains(among: claimedDomain.map { [$0] } ?? [])
+            let proven = certificateRecord.validation.provenDomains(among: machine.peerDomain.map { [$0] } ?? [])
             run(machine.tlsEstablished(peerCertificateDomains: proven), context: context)
         }
         context.fireUserInboundEventTriggered(event)
