@@ -15,15 +15,6 @@ private func load(_ toml: String) throws -> GatewayConfiguration {
     try GatewayConfiguration.load(toml: toml)
 }
 
-private func refusal(_ toml: String) -> String? {
-    do {
-        _ = try GatewayConfiguration.load(toml: toml)
-        return nil
-    } catch {
-        return error.message
-    }
-}
-
 @Suite("Configuration: federation and partners")
 struct FederationConfigurationTests {
     @Test("the sample federation.toml loads without warnings, with its federation settings and partners")
