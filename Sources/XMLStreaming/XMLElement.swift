@@ -131,13 +131,6 @@ public struct XMLElement: Sendable, Hashable {
         children.append(.text(text))
     }
 
-    /// Removes every child element with this name and namespace.
-    public mutating func removeElements(named name: String, namespace: String) {
-        children.removeAll {
-            if case .element(let element) = $0 { element.name == name && element.namespace == namespace } else { false }
-        }
-    }
-
     /// A copy with adjacent text runs merged and, when `droppingWhitespace` is set, whitespace-only
     /// runs between child elements removed. Pretty-printed documents and compact ones then compare equal.
     public func normalized(droppingWhitespace: Bool) -> XMLElement {

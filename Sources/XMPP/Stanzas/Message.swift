@@ -69,10 +69,6 @@ public struct Message: Sendable, Hashable {
         )
     }
 
-    /// Whether there is anything for a person to read; body-less messages (chat states, receipts)
-    /// never trigger replies or notifications.
-    public var hasContent: Bool { !bodies.isEmpty || !subjects.isEmpty }
-
     /// The stanza, in the order RFC 6121 examples use: subject, body, thread, then extensions.
     public func element(from: JID, to: JID, contentNamespace: String = Namespace.server) -> XMLElement {
         var element = XMLElement("message", namespace: contentNamespace)

@@ -35,7 +35,6 @@ public struct Stanza: Sendable, Hashable {
 
     public var id: String? { element["id"] }
     public var type: String? { element["type"] }
-    public var isError: Bool { type == "error" }
 
     /// The reply that reports `error` to the sender: same kind, same `id`, addresses swapped,
     /// `type='error'` (RFC 6120 §8.3.1). `nil` when the stanza must not be answered with an error:
