@@ -12,7 +12,7 @@ import PresenceModel
 struct Consulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An XMPP federation gateway for an organisation's internal presence and IM.",
-        subcommands: [Serve.self, Replay.self]
+        subcommands: [Serve.self, Console.self, Replay.self]
     )
 }
 
@@ -60,32 +60,11 @@ struct Serve: AsyncParsableCommand {
     var config: String = "federation.toml"
 
     func run() async throws {
-        let configuration: GatewayConfiguration
-        do throws(LaunchError) {
-            configuration = try GatewayLauncher.loadConfiguration(path: config)
-        } catch {
-            printError("consulate: \(error.message)")
-            throw ExitCode(2)
-        }
-        for warning in configuration.warnings { printError("warning: \(warning)") }
-        let gateway: Gateway
-        do throws(LaunchError) {
-            gateway = try GatewayLauncher.makeGateway(
-                configuration: configuration,
-                directory: PresenceDirectory(),
-                group: MultiThreadedEventLoopGroup.singleton
-            )
-        } catch {
-            printError("consulate: \(error.message)")
-            throw ExitCode(2)
-        }
-        let port = try await gateway.start()
-        print("consulate: serving \(configuration.translation.localDomains.sorted().joined(separator: ", "))")
-        print("consulate: listening for server-to-server connections on \(configuration.listen.address):\(port) (STARTTLS)")
+        let configuration = try loadConfigurationOrExit(path: config)
+        let gateway = try await startGatewayOrExit(configuration: configuration, directory: PresenceDirectory())
         await waitForTerminationSignal()
-        print("consulate: shutting down")
-        let unsent = await gateway.shutdown()
-        if !unsent.isEmpty { printError("consulate: \(unsent.count) queued stanzas were not sent") }
+        standardOutput.write("consulate: shutting down")
+        await shutDown(gateway)
     }
 }
 

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Configuration
+import Gateway
+import NIOPosix
+import PresenceModel
+
+/// Reads and validates `federation.toml`, printing its warnings; an invalid file ends the process
+/// with exit code 2 and a message naming the setting.
+func loadConfigurationOrExit(path: String) throws -> GatewayConfiguration {
+    let configuration: GatewayConfiguration
+    do throws(LaunchError) {
+        configuration = try GatewayLauncher.loadConfiguration(path: path)
+    } catch {
+        printError("consulate: \(error.message)")
+        throw ExitCode(2)
+    }
+    for warning in configuration.warnings { printError("warning: \(warning)") }
+    return configuration
+}
+
+/// Builds and starts the gateway, then logs what it serves and where it listens.
+func startGatewayOrExit(configuration: GatewayConfiguration, directory: PresenceDirectory) async throws -> Gateway {
+    let gateway: Gateway
+    do throws(LaunchError) {
+        gateway = try GatewayLauncher.makeGateway(configuration: configuration, directory: directory, group: MultiThreadedEventLoopGroup.singleton)
+    } catch {
+        printError("consulate: \(error.message)")
+        throw ExitCode(2)
+    }
+    let port = try await gateway.start()
+    standardOutput.write("consulate: serving \(configuration.translation.localDomains.sorted().joined(separator: ", "))")
+    standardOutput.write("consulate: listening for server-to-server connections on \(configuration.listen.address):\(port) (STARTTLS)")
+    return gateway
+}
+
+/// Closes every link; stanzas still queued are reported, since nothing stores them yet.
+func shutDown(_ gateway: Gateway) async {
+    let unsent = await gateway.shutdown()
+    if !unsent.isEmpty { printError("consulate: \(unsent.count) queued stanzas were not sent") }
+}
+
+/// Whole lines to standard output, written at once and one at a time, so that log readers and a
+/// driving process see each line as soon as it is written, never two interleaved.
+final class LineWriter: Sendable {
+    private let queue = DispatchQueue(label: "consulate.output")
+
+    func write(_ line: String) {
+        queue.sync { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+    }
+}
+
+let standardOutput = LineWriter()
