@@ -1,0 +1,139 @@
+"""Consulate's interop tests: real Prosody and ejabberd servers federating with Consulate, all on
+loopback inside a private network namespace (see `run`), names resolved only by our DNS stub.
+
+Prints one line per scenario, each peer × s2s security mode, and exits non-zero if any fails.
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import traceback
+
+import dns_stub
+from gateway import ConsulateConsole
+from peers import ProsodyPeer
+from pki import TestPKI
+from scenarios import INTERNAL, PASSWORD, SCENARIOS, Context
+
+DNS_ADDRESS = "127.0.0.153"
+CONSULATE_ADDRESS = "127.0.0.10"
+TRUSTS = {"federated": "federated", "verified": "public-verified", "unverified": "public-unverified"}
+EXTERNAL_USERS = ["subscriber", "colleague", "outsider", "chatter", "mallory", "survivor"]
+MODES = ["sasl", "dialback"]
+
+
+def consulate_config(peer, mode, pki_files, secret):
+    certificate, key, ca = pki_files
+    partners = []
+    for label, trust in TRUSTS.items():
+        if mode == "sasl":
+            auth = 'sasl = "required"\ndialback = false'
+        else:
+            auth = 'sasl = "not-supported"\ndialback = true'
+        partners.append(f'''
+[[partner]]
+domain = "{label}.{peer.software}.test"
+trust = "{trust}"
+tls = "required"
+{auth}
+''')
+    return f'''
+[gateway]
+domains = ["{INTERNAL}"]
+
+[listen]
+address = "{CONSULATE_ADDRESS}"
+port = 5269
+
+[tls]
+certificate = "{certificate}"
+key = "{key}"
+ca-bundle = "{ca}"
+
+[dns]
+nameservers = ["{DNS_ADDRESS}"]
+
+[federation]
+mode = "allowlist"
+dialback-secret = "{secret}"
+''' + "".join(partners)
+
+
+def build_zone(peers):
+    zone = dns_stub.Zone(["test"])
+    for domain, address in [(INTERNAL, CONSULATE_ADDRESS)] + [(d, p.address) for p in peers for d in p.domains]:
+        zone.add_a(domain, address)
+        zone.add_srv(f"_xmpp-server._tcp.{domain}", 0, 5, 5269, domain)
+    return zone
+
+
+async def run_phase(peer, mode, binary, work, pki, consulate_files, only):
+    results = []
+    peer.configure(mode, DNS_ADDRESS)
+    peer.start()
+    gateway = ConsulateConsole(binary, os.path.join(work, f"consulate-{peer.software}-{mode}"), CONSULATE_ADDRESS, INTERNAL)
+    await gateway.start(consulate_config(peer, mode, consulate_files, "interop-dialback-secret-0123456789"),
+                        [f"{name}@{INTERNAL}" for name in ("alice", "bob", "carol", "dave")])
+    try:
+        for title, scenario in SCENARIOS:
+            if only and only not in title:
+                continue
+            ctx = Context(gateway, peer, pki.ca_certificate)
+            started = time.monotonic()
+            try:
+                await asyncio.wait_for(scenario(ctx), 180)
+                outcome = None
+            except Exception as error:
+                outcome = "".join(traceback.format_exception_only(type(error), error)).strip()
+                if not isinstance(error, AssertionError):
+                    outcome += "\n" + traceback.format_exc()
+            finally:
+                await ctx.close()
+            label = f"{peer.software:8} {mode:8} {title}"
+            elapsed = f"({time.monotonic() - started:.1f} s)"
+            print(("ok   " if outcome is None else "FAIL ") + label + " " + elapsed, flush=True)
+            if outcome:
+                print("     " + outcome.replace("\n", "\n     "), flush=True)
+            results.append(outcome is None)
+    finally:
+        await gateway.stop()
+        peer.stop()
+    if not all(results):
+        print(f"     logs: {gateway.directory}, {peer.directory}", flush=True)
+    return results
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--consulate", required=True, help="the consulate binary")
+    parser.add_argument("--work", required=True, help="a fresh directory for this run")
+    parser.add_argument("--peer", action="append", help="prosody or ejabberd (default: both)")
+    parser.add_argument("--mode", action="append", help="sasl or dialback (default: both)")
+    parser.add_argument("--only", help="run only scenarios whose title contains this")
+    arguments = parser.parse_args()
+
+    os.chmod(arguments.work, 0o755)
+    pki = TestPKI(os.path.join(arguments.work, "pki"))
+    consulate_files = pki.leaf("consulate", [INTERNAL])[:2] + (pki.ca_certificate,)
+    peers = []
+    wanted = arguments.peer or ["prosody"]
+    if "prosody" in wanted:
+        peers.append(ProsodyPeer(os.path.join(arguments.work, "prosody"), pki,
+                                 [f"{t}.prosody.test" for t in list(TRUSTS) + ["rogue"]], EXTERNAL_USERS, PASSWORD))
+    dns_log = open(os.path.join(arguments.work, "dns.log"), "a")
+    close_dns = await dns_stub.serve(build_zone(peers), DNS_ADDRESS, 53, lambda line: print(line, file=dns_log, flush=True))
+    results = []
+    try:
+        for peer in peers:
+            for mode in arguments.mode or MODES:
+                results += await run_phase(peer, mode, arguments.consulate, arguments.work, pki, consulate_files, arguments.only)
+    finally:
+        close_dns()
+    print(f"{results.count(True)} passed, {results.count(False)} failed", flush=True)
+    return 0 if results and all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
