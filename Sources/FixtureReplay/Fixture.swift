@@ -1,3 +1,4 @@
+public import Federation
 public import XMLStreaming
 
 /// One replayable transcript: who says what to the gateway and what the gateway must say back.
@@ -31,7 +32,58 @@ public struct Fixture: Sendable {
         /// The gateway must have produced nothing for the actor.
         case receivesNothing
         /// The gateway must have ended the actor's stream with this condition; when `textContains`
-        /// is given, the error text must contain it.
-        case isDisconnected(condition: String, textContains: String?)
+        /// is given, the error text must contain it. With no condition, the stream must have been
+        /// closed with `</stream:stream>` alone (negotiated streams only).
+        case isDisconnected(condition: String?, textContains: String?)
+        /// A remote server opens a connection whose stream is negotiated by the real
+        /// `InboundStreamStateMachine` instead of starting authenticated, and writes `bytes` (its
+        /// stream header, or anything; the standard header when `nil`). `directTLS` carries the
+        /// certificate of a XEP-0368 connection, whose TLS handshake comes before the first byte.
+        case connects(bytes: [UInt8]?, directTLS: Certificate?)
+        /// The remote server writes the standard stream header again, as it must after TLS or SASL
+        /// success (RFC 6120 §5.4.3.3, §6.4.6).
+        case restartsStream
+        /// The TLS handshake that `<proceed/>` started has finished with this certificate.
+        case completesTLS(Certificate)
+        /// The authoritative server of `domain` (XEP-0220 §2.2.2) answers, or fails to answer, the
+        /// oldest `<db:verify/>` the gateway sent it.
+        case authoritativeServerAnswers(domain: String, AuthoritativeReply)
+        /// The gateway must have authenticated `domain` (the actor when `nil`) on the actor's
+        /// negotiated stream with `method`.
+        case isAuthenticated(domain: String?, method: AuthenticationMethod)
+        /// The fixture's `[Config]` and `[Setup]` must be refused, with a message containing the text.
+        case configurationIsRefused(textContains: String)
+    }
+
+    /// What a peer's TLS certificate proves, as the TLS layer reports it to the stream machine.
+    public enum Certificate: Sendable, Hashable {
+        /// A certificate that validated for these domains (RFC 6125 names, already checked).
+        case validFor(Set<String>)
+        /// A certificate that did not validate (unknown issuer, expired, wrong name type…).
+        case untrusted
+        /// No client certificate at all.
+        case none
+
+        /// The domains the certificate proves among those the peer claimed, which is all the TLS
+        /// layer checks (`InboundStreamHandler` asks only about the stream header's `from`).
+        func provenDomains(claimed: String?) -> Set<String> {
+            guard case .validFor(let names) = self, let claimed, names.contains(claimed) else { return [] }
+            return [claimed]
+        }
+    }
+
+    /// How the authoritative server reacts to a `<db:verify/>` request.
+    public enum AuthoritativeReply: Sendable, Hashable {
+        /// `type='valid'`: the key is genuine.
+        case valid
+        /// `type='invalid'`: the key is not.
+        case invalid
+        /// `type='error'` with `item-not-found`, as an authoritative server that does not host the
+        /// sender domain answers (XEP-0220 §2.5).
+        case error
+        /// The connection to it ended or timed out before it answered.
+        case timesOut
+        /// It could not be found or reached at all.
+        case cannotBeReached
     }
 }

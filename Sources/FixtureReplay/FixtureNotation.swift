@@ -1,4 +1,5 @@
 import Configuration
+public import Federation
 import PresenceModel
 public import Translation
 public import XMLStreaming
@@ -19,9 +20,18 @@ public enum FixtureNotation {
     public struct World {
         public var translator: Translator
         public var parserLimits: XMLStreamLimits
+        /// The limits of a negotiated stream until it authenticates.
+        public var preAuthenticationLimits: XMLStreamLimits
+        /// What each negotiated inbound stream's machine is given: our domains, the federation
+        /// policy of `[Config]` and `[Setup]` partners, and the dialback secret.
+        public var inbound: InboundStreamStateMachine.Configuration
         public var partnerDomains: Set<String>
         public var users: Set<JID>
     }
+
+    /// The dialback secret of a fixture whose `[Config]` sets none, fixed so that replays are
+    /// reproducible (production draws a random one at start-up).
+    public static let fixtureDialbackSecret = "consulate fixture dialback secret"
 
     static func world(configuration toml: String?, setup: [XMLElement]) throws(NotationError) -> World {
         var configuration = GatewayConfiguration()
@@ -47,6 +57,9 @@ public enum FixtureNotation {
                     partner.trust = value
                 }
                 configuration.translation.partners.append(partner)
+                configuration.federation.partners.append(
+                    PartnerPolicy(domain: pattern, trust: partner.trust, negotiation: try negotiation(element))
+                )
                 partnerDomains.insert(domain)
             case "user":
                 let jid = try jidAttribute("jid", of: element)
@@ -80,6 +93,11 @@ public enum FixtureNotation {
                 throw NotationError("unknown setup element <\(element.name)>")
             }
         }
+        do throws(PolicyError) {
+            _ = try configuration.federation.validate()
+        } catch {
+            throw NotationError(error.description)
+        }
         var translator = Translator(configuration: configuration.translation, directory: directory)
         for (user, contact, presence) in contactPresence {
             translator.assumeContactPresence(user: user, contact: contact, presence)
@@ -87,9 +105,35 @@ public enum FixtureNotation {
         return World(
             translator: translator,
             parserLimits: configuration.postAuthenticationLimits,
+            preAuthenticationLimits: configuration.preAuthenticationLimits,
+            inbound: InboundStreamStateMachine.Configuration(
+                localDomains: configuration.translation.localDomains,
+                policy: configuration.federation,
+                dialbackSecret: configuration.federation.settings.dialbackSecret ?? DialbackSecret(fixtureDialbackSecret)
+            ),
             partnerDomains: partnerDomains,
             users: users
         )
+    }
+
+    /// A `<partner/>`'s `tls`, `sasl` and `dialback` attributes, with the defaults and tokens of
+    /// `[[partner]]` in `federation.toml`.
+    static func negotiation(_ element: XMLElement) throws(NotationError) -> NegotiationPolicy {
+        var negotiation = NegotiationPolicy.default
+        for (name, keyPath) in [("tls", \NegotiationPolicy.tls), ("sasl", \NegotiationPolicy.sasl)] {
+            guard let raw = element[name] else { continue }
+            guard let value = NegotiationRequirement(rawValue: raw) else {
+                throw NotationError("\(name) '\(raw)' is not one of required, optional, not-supported")
+            }
+            negotiation[keyPath: keyPath] = value
+        }
+        switch element["dialback"] {
+        case nil: break
+        case "true": negotiation.supportDialback = true
+        case "false": negotiation.supportDialback = false
+        case let raw?: throw NotationError("dialback '\(raw)' is not true or false")
+        }
+        return negotiation
     }
 
     static func action(_ element: XMLElement, user: JID) throws(NotationError) -> InternalAction {

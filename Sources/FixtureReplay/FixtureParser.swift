@@ -1,4 +1,6 @@
+import Federation
 import XMLStreaming
+import XMPP
 
 /// Why a fixture file could not be read; reported with its line so the author can fix it.
 public struct FixtureSyntaxError: Error, Sendable, CustomStringConvertible {
@@ -48,14 +50,41 @@ public enum FixtureParser {
             }
             fixture.steps.append(try parseStep(trimmed, line: line.number, reader: &reader, file: name))
         }
+        if fixture.steps.count > 1, let refusal = fixture.steps.first(where: { if case .configurationIsRefused = $0.action { true } else { false } }) {
+            throw FixtureSyntaxError(file: name, line: refusal.line, message: "a fixture whose configuration is refused has no other steps")
+        }
         return fixture
     }
 
+    /// The actor name under which the gateway's `<db:verify/>` requests to `domain`'s
+    /// authoritative server are queued, and which fixtures write before its steps.
+    public static func authoritativeServer(of domain: String) -> String { domain + authoritativeServerSuffix }
+
+    private static let authoritativeServerSuffix = "'s authoritative server"
+    private static let configurationRefusal = "the configuration is refused with "
+
     private static func parseStep(_ text: String, line: Int, reader: inout LineReader, file: String) throws(FixtureSyntaxError) -> Fixture.Step {
         func fail(_ message: String) -> FixtureSyntaxError { FixtureSyntaxError(file: file, line: line, message: message) }
+        if text.hasPrefix(configurationRefusal) {
+            guard let quoted = try quotedText(String(text.dropFirst(configurationRefusal.count)), fail: fail) else {
+                throw fail("'\(configurationRefusal.trimmingXMLWhitespace)' needs the text to look for, in double quotes")
+            }
+            return Fixture.Step(line: line, actor: "the configuration", action: .configurationIsRefused(textContains: quoted))
+        }
+        if let range = text.range(of: authoritativeServerSuffix + " ") {
+            let domain = String(text[..<range.lowerBound])
+            let verb = String(text[range.upperBound...]).trimmingXMLWhitespace
+            return Fixture.Step(
+                line: line, actor: authoritativeServer(of: domain),
+                action: try parseAuthoritativeServerStep(verb, domain: domain, reader: &reader, line: line, file: file, fail: fail)
+            )
+        }
         guard let space = text.firstIndex(of: " ") else { throw fail("expected '<actor> <verb>', found '\(text)'") }
         let actor = String(text[..<space])
         let verb = String(text[text.index(after: space)...]).trimmingXMLWhitespace
+        if verb.hasPrefix("connects") || verb.hasPrefix("completes TLS") || verb.hasPrefix("is authenticated ") {
+            return Fixture.Step(line: line, actor: actor, action: try parseNegotiationStep(verb, reader: &reader, fail: fail))
+        }
         let action: Fixture.Action
         switch verb {
         case "sends:":
@@ -70,29 +99,111 @@ public enum FixtureParser {
             action = .receives(try parseElements(block, line: line + 1, file: file, namespace: namespace))
         case "receives nothing":
             action = .receivesNothing
+        case "restarts the stream":
+            action = .restartsStream
+        case "is disconnected":
+            action = .isDisconnected(condition: nil, textContains: nil)
         case _ where verb.hasPrefix("is disconnected with "):
             let rest = verb.dropFirst("is disconnected with ".count)
             let condition = String(rest.prefix { $0 != " " })
-            let remainder = rest.dropFirst(condition.count).trimmingXMLWhitespace
-            var textContains: String?
-            if !remainder.isEmpty {
-                guard remainder.count >= 2, remainder.first == "\"", remainder.last == "\"" else {
-                    throw fail("the error text to look for must be in double quotes")
-                }
-                textContains = String(remainder.dropFirst().dropLast())
-            }
+            let textContains = try quotedText(rest.dropFirst(condition.count).trimmingXMLWhitespace, fail: fail)
             action = .isDisconnected(condition: condition, textContains: textContains)
         default:
-            throw fail("unknown step '\(verb)'; expected sends:, sends raw:, does:, receives:, receives nothing or is disconnected with <condition>")
+            throw fail(
+                "unknown step '\(verb)'; expected sends:, sends raw:, does:, receives:, receives nothing, connects, restarts the stream, "
+                    + "completes TLS with …, is authenticated by …, is disconnected or is disconnected with <condition>"
+            )
         }
         if case .sends(let bytes, _) = action, bytes.isEmpty { throw fail("'\(verb)' needs an indented block") }
         return Fixture.Step(line: line, actor: actor, action: action)
     }
 
+    /// `connects`, `connects:`, `connects with direct TLS and <certificate>[:]`,
+    /// `completes TLS with <certificate>`, `is authenticated [for <domain>] by <method>`.
+    private static func parseNegotiationStep(
+        _ verb: String, reader: inout LineReader, fail: (String) -> FixtureSyntaxError
+    ) throws(FixtureSyntaxError) -> Fixture.Action {
+        if verb.hasPrefix("connects") {
+            var rest = Substring(verb.dropFirst("connects".count))
+            let hasBlock = rest.hasSuffix(":")
+            if hasBlock { rest = rest.dropLast() }
+            var directTLS: Fixture.Certificate?
+            if !rest.isEmpty {
+                guard rest.hasPrefix(" with direct TLS and ") else {
+                    throw fail("expected 'connects', 'connects:' or 'connects with direct TLS and <certificate>', found '\(verb)'")
+                }
+                directTLS = try certificate(String(rest.dropFirst(" with direct TLS and ".count)), fail: fail)
+            }
+            guard hasBlock else { return .connects(bytes: nil, directTLS: directTLS) }
+            let bytes = try decodeEscapes(reader.block().joined(separator: "\n"), fail: fail)
+            if bytes.isEmpty { throw fail("'\(verb)' needs an indented block") }
+            return .connects(bytes: bytes, directTLS: directTLS)
+        }
+        if verb.hasPrefix("completes TLS with ") {
+            return .completesTLS(try certificate(String(verb.dropFirst("completes TLS with ".count)), fail: fail))
+        }
+        var rest = Substring(verb.dropFirst("is authenticated ".count))
+        var domain: String?
+        if rest.hasPrefix("for ") {
+            let name = rest.dropFirst("for ".count).prefix { $0 != " " }
+            domain = String(name)
+            rest = rest.dropFirst("for ".count + name.count).drop { $0 == " " }
+        }
+        let methods = AuthenticationMethod.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        guard rest.hasPrefix("by "), let method = AuthenticationMethod(rawValue: String(rest.dropFirst("by ".count))) else {
+            throw fail("expected 'is authenticated [for <domain>] by <method>' with a method of \(methods), found '\(verb)'")
+        }
+        return .isAuthenticated(domain: domain, method: method)
+    }
+
+    /// `a certificate for <domain>[, <domain>…]`, `an untrusted certificate` or `no certificate`.
+    private static func certificate(_ text: String, fail: (String) -> FixtureSyntaxError) throws(FixtureSyntaxError) -> Fixture.Certificate {
+        switch text {
+        case "an untrusted certificate": return .untrusted
+        case "no certificate": return .none
+        case _ where text.hasPrefix("a certificate for "):
+            let names = text.dropFirst("a certificate for ".count).split(separator: ",").map { String($0).trimmingXMLWhitespace }
+            guard !names.isEmpty, !names.contains(where: \.isEmpty) else { throw fail("'a certificate for' needs domains, separated by commas") }
+            return .validFor(Set(names))
+        default:
+            throw fail("expected 'a certificate for <domain>[, <domain>…]', 'an untrusted certificate' or 'no certificate', found '\(text)'")
+        }
+    }
+
+    /// The steps of `<domain>'s authoritative server`: what the gateway asked it, and its answer.
+    private static func parseAuthoritativeServerStep(
+        _ verb: String, domain: String, reader: inout LineReader, line: Int, file: String, fail: (String) -> FixtureSyntaxError
+    ) throws(FixtureSyntaxError) -> Fixture.Action {
+        switch verb {
+        case "receives:": return .receives(try parseElements(reader.block(), line: line + 1, file: file, namespace: "jabber:server"))
+        case "receives nothing": return .receivesNothing
+        case "answers valid": return .authoritativeServerAnswers(domain: domain, .valid)
+        case "answers invalid": return .authoritativeServerAnswers(domain: domain, .invalid)
+        case "answers error": return .authoritativeServerAnswers(domain: domain, .error)
+        case "does not answer": return .authoritativeServerAnswers(domain: domain, .timesOut)
+        case "cannot be reached": return .authoritativeServerAnswers(domain: domain, .cannotBeReached)
+        default:
+            throw fail(
+                "unknown authoritative server step '\(verb)'; expected receives:, receives nothing, answers valid, answers invalid, "
+                    + "answers error, does not answer or cannot be reached"
+            )
+        }
+    }
+
+    /// Text in double quotes (`nil` for none at all), as error texts to look for are written.
+    private static func quotedText(_ text: String, fail: (String) -> FixtureSyntaxError) throws(FixtureSyntaxError) -> String? {
+        guard !text.isEmpty else { return nil }
+        guard text.count >= 2, text.first == "\"", text.last == "\"" else {
+            throw fail("the error text to look for must be in double quotes")
+        }
+        return String(text.dropFirst().dropLast())
+    }
+
     /// Parses a block of zero or more elements written at top level. The block is wrapped in an
-    /// element carrying `namespace` as the default, which is how stanzas inherit `jabber:server`.
+    /// element carrying `namespace` as the default, which is how stanzas inherit `jabber:server`,
+    /// and declaring the `stream:` and `db:` prefixes an s2s stream header declares.
     static func parseElements(_ lines: [String], line: Int, file: String, namespace: String) throws(FixtureSyntaxError) -> [XMLElement] {
-        let text = "<stream:stream xmlns:stream='\(xmppStreamNamespace)' xmlns='\(namespace)'>" + lines.joined(separator: "\n") + "</stream:stream>"
+        let text = "<stream:stream xmlns:stream='\(xmppStreamNamespace)' xmlns:db='\(Namespace.dialback)' xmlns='\(namespace)'>" + lines.joined(separator: "\n") + "</stream:stream>"
         let parser = XMLStreamParser(limits: .fixtureBlocks)
         var events: [XMLStreamEvent] = []
         do throws(XMLStreamError) {

@@ -36,77 +36,136 @@ public enum FixtureRunner {
         do throws(FixtureNotation.NotationError) {
             world = try FixtureNotation.world(configuration: fixture.configuration, setup: fixture.setup)
         } catch {
+            if let step = fixture.steps.first, case .configurationIsRefused(let text) = step.action {
+                guard error.message.contains(text) else {
+                    throw ReplayFailure(line: step.line, message: "the configuration was refused with '\(error.message)', which does not contain '\(text)'")
+                }
+                return
+            }
             throw ReplayFailure(line: 1, message: "setup: \(error.message)")
         }
-        var gateway = ReplayGateway(translator: world.translator, parserLimits: world.parserLimits)
+        var gateway = ReplayGateway(world: world)
 
         for step in fixture.steps {
-            func fail(_ message: String) -> ReplayFailure { ReplayFailure(line: step.line, message: message) }
-            switch step.action {
-            case .sends(let bytes, let raw):
-                try expectNoPendingOutput(gateway, line: step.line)
-                guard world.partnerDomains.contains(step.actor) else {
-                    throw fail("'\(step.actor)' is not a partner domain of this fixture's setup")
-                }
-                if gateway.streamIsClosed(for: step.actor) { throw fail("\(step.actor)'s stream is already closed") }
+            try perform(step, on: &gateway, world: world, chunkSize: chunkSize)
+        }
+        try expectNoPendingOutput(gateway, line: (fixture.steps.last?.line ?? 0) + 1)
+    }
+
+    /// Carries out one step. Input steps first require every earlier output to have been matched.
+    private static func perform(
+        _ step: Fixture.Step, on gateway: inout ReplayGateway, world: FixtureNotation.World, chunkSize: Int?
+    ) throws(ReplayFailure) {
+        func fail(_ message: String) -> ReplayFailure { ReplayFailure(line: step.line, message: message) }
+        func script(_ body: (inout ReplayGateway) throws(ReplayGateway.ScriptError) -> Void) throws(ReplayFailure) {
+            try expectNoPendingOutput(gateway, line: step.line)
+            do throws(ReplayGateway.ScriptError) {
+                try body(&gateway)
+            } catch {
+                throw fail(error.message)
+            }
+        }
+        switch step.action {
+        case .sends(let bytes, let raw):
+            guard world.partnerDomains.contains(step.actor) || gateway.isNegotiating(step.actor) else {
+                throw fail("'\(step.actor)' is neither a partner domain of this fixture's setup nor connected")
+            }
+            if gateway.streamIsClosed(for: step.actor) { throw fail("\(step.actor)'s stream is already closed") }
+            try script { (gateway) throws(ReplayGateway.ScriptError) in
                 if !raw, !gateway.streamIsOpen(for: step.actor) {
-                    gateway.receive(gateway.standardHeader(from: step.actor), from: step.actor, chunkSize: chunkSize)
+                    try gateway.receive(gateway.standardHeader(from: step.actor), from: step.actor, chunkSize: chunkSize)
                 }
-                gateway.receive(bytes, from: step.actor, chunkSize: chunkSize)
+                try gateway.receive(bytes, from: step.actor, chunkSize: chunkSize)
+            }
 
-            case .does(let elements):
-                try expectNoPendingOutput(gateway, line: step.line)
-                guard let user = try? JID(step.actor), world.users.contains(user) else {
-                    throw fail("'\(step.actor)' is not an internal user of this fixture's setup")
-                }
-                for element in elements {
-                    do throws(FixtureNotation.NotationError) {
-                        gateway.perform(try FixtureNotation.action(element, user: user))
-                    } catch {
-                        throw fail(error.message)
-                    }
-                }
+        case .connects(let bytes, let directTLS):
+            guard let domain = try? JID(step.actor), domain.isDomain else { throw fail("'\(step.actor)' is not a domain that could connect") }
+            try script { (gateway) throws(ReplayGateway.ScriptError) in
+                try gateway.connect(step.actor, directTLS: directTLS)
+                try gateway.receive(bytes ?? gateway.standardHeader(from: step.actor), from: step.actor, chunkSize: chunkSize)
+            }
 
-            case .receives(let expected):
-                for expectedElement in expected {
-                    guard let output = gateway.takeOutput(for: step.actor) else {
-                        throw fail("\(step.actor) received nothing, but expected:\n" + indent(PrettyPrinter.string(expectedElement)))
-                    }
-                    let actual: XMLElement
-                    switch output {
-                    case .stanza(let element), .event(let element): actual = element
-                    case .streamError(let error):
-                        throw fail("\(step.actor) was disconnected with \(error) instead of receiving:\n" + indent(PrettyPrinter.string(expectedElement)))
-                    }
-                    if !XMLMatcher.matches(expected: expectedElement, actual: actual) {
-                        throw fail(
-                            "\(step.actor) received something else (- expected, + actual):\n"
-                                + indent(XMLMatcher.diff(expected: expectedElement, actual: actual))
-                        )
-                    }
-                }
+        case .restartsStream:
+            guard gateway.isNegotiating(step.actor) else { throw fail("\(step.actor) has not connected; restarts need a negotiated stream") }
+            if gateway.streamIsClosed(for: step.actor) { throw fail("\(step.actor)'s stream is already closed") }
+            try script { (gateway) throws(ReplayGateway.ScriptError) in
+                try gateway.receive(gateway.standardHeader(from: step.actor), from: step.actor, chunkSize: chunkSize)
+            }
 
-            case .receivesNothing:
-                if let output = gateway.takeOutput(for: step.actor) {
-                    throw fail("\(step.actor) should have received nothing, but received:\n" + indent(describe(output)))
-                }
+        case .completesTLS(let certificate):
+            try script { (gateway) throws(ReplayGateway.ScriptError) in try gateway.completeTLS(for: step.actor, with: certificate) }
 
-            case .isDisconnected(let condition, let textContains):
+        case .authoritativeServerAnswers(let domain, let reply):
+            try script { (gateway) throws(ReplayGateway.ScriptError) in try gateway.authoritativeServer(of: domain, replies: reply) }
+
+        case .configurationIsRefused(let text):
+            throw fail("the configuration was accepted, but the fixture expects it refused with '\(text)'")
+
+        case .does(let elements):
+            try expectNoPendingOutput(gateway, line: step.line)
+            guard let user = try? JID(step.actor), world.users.contains(user) else {
+                throw fail("'\(step.actor)' is not an internal user of this fixture's setup")
+            }
+            for element in elements {
+                do throws(FixtureNotation.NotationError) {
+                    gateway.perform(try FixtureNotation.action(element, user: user))
+                } catch {
+                    throw fail(error.message)
+                }
+            }
+
+        case .receives(let expected):
+            for expectedElement in expected {
                 guard let output = gateway.takeOutput(for: step.actor) else {
-                    throw fail("\(step.actor) is still connected; expected a \(condition) stream error")
+                    throw fail("\(step.actor) received nothing, but expected:\n" + indent(PrettyPrinter.string(expectedElement)))
                 }
-                guard case .streamError(let error) = output else {
-                    throw fail("expected a \(condition) stream error, but \(step.actor) received:\n" + indent(describe(output)))
+                let actual: XMLElement
+                switch output {
+                case .stanza(let element), .event(let element), .streamHeader(let element): actual = element
+                case .streamError, .streamClosed, .authenticated:
+                    throw fail("\(step.actor) got \(describe(output)) instead of receiving:\n" + indent(PrettyPrinter.string(expectedElement)))
                 }
+                if !XMLMatcher.matches(expected: expectedElement, actual: actual) {
+                    throw fail(
+                        "\(step.actor) received something else (- expected, + actual):\n"
+                            + indent(XMLMatcher.diff(expected: expectedElement, actual: actual))
+                    )
+                }
+            }
+
+        case .receivesNothing:
+            if let output = gateway.takeOutput(for: step.actor) {
+                throw fail("\(step.actor) should have received nothing, but received:\n" + indent(describe(output)))
+            }
+
+        case .isDisconnected(let condition, let textContains):
+            let expected = condition.map { "a \($0) stream error" } ?? "the stream closed without an error"
+            guard let output = gateway.takeOutput(for: step.actor) else {
+                throw fail("\(step.actor) is still connected; expected \(expected)")
+            }
+            switch (output, condition) {
+            case (.streamClosed, nil):
+                break
+            case (.streamError(let error), let condition?):
                 if error.condition.rawValue != condition {
                     throw fail("expected stream error \(condition), got \(error)")
                 }
                 if let textContains, !(error.text ?? "").contains(textContains) {
                     throw fail("the \(condition) stream error's text '\(error.text ?? "")' does not contain '\(textContains)'")
                 }
+            default:
+                throw fail("expected \(expected), but \(step.actor) got:\n" + indent(describe(output)))
+            }
+
+        case .isAuthenticated(let domain, let method):
+            let domain = domain ?? step.actor
+            guard let output = gateway.takeOutput(for: step.actor) else {
+                throw fail("\(step.actor) received nothing; expected \(domain) to be authenticated by \(method)")
+            }
+            guard output == .authenticated(domain: domain, method: method) else {
+                throw fail("expected \(domain) to be authenticated by \(method), but \(step.actor) got:\n" + indent(describe(output)))
             }
         }
-        try expectNoPendingOutput(gateway, line: (fixture.steps.last?.line ?? 0) + 1)
     }
 
     private static func expectNoPendingOutput(_ gateway: ReplayGateway, line: Int) throws(ReplayFailure) {
@@ -121,6 +180,9 @@ public enum FixtureRunner {
         case .stanza(let element): PrettyPrinter.string(element)
         case .event(let element): PrettyPrinter.string(element, parentNamespace: "")
         case .streamError(let error): "stream error \(error)"
+        case .streamHeader(let element): "stream header " + PrettyPrinter.string(element)
+        case .streamClosed: "</stream:stream> (closed without an error)"
+        case .authenticated(let domain, let method): "authentication of \(domain) by \(method)"
         }
     }
 
