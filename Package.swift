@@ -85,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "FixtureReplay",
-            dependencies: ["Configuration", "Translation", "XMPP", "PresenceModel", "XMLStreaming"],
+            dependencies: ["Configuration", "Federation", "Translation", "XMPP", "PresenceModel", "XMLStreaming"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -117,6 +117,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -78,6 +78,7 @@ public struct GatewayConfiguration: Sendable {
         }
         var configuration = base
         try TableReader(root, path: "").read(into: &configuration)
+        try configuration.listen.checkDirectTLS(tls: configuration.tls)
         do throws(PolicyError) {
             configuration.warnings = try configuration.federation.validate().map(\.description)
             if configuration.tls == nil {

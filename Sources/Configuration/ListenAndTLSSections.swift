@@ -7,10 +7,15 @@ public struct ListenSettings: Sendable, Hashable {
     public var address: String
     /// STARTTLS port (RFC 6120: 5269).
     public var port: Int
+    /// Direct TLS port (XEP-0368, commonly 5270), where the TLS handshake comes before the stream
+    /// header; `nil` opens none. Peers find it through `_xmpps-server._tcp` SRV records, so it
+    /// saves them the STARTTLS round trips and never shows them a plaintext stream. Needs `[tls]`.
+    public var directTLSPort: Int?
 
-    public init(address: String = "0.0.0.0", port: Int = 5269) {
+    public init(address: String = "0.0.0.0", port: Int = 5269, directTLSPort: Int? = nil) {
         self.address = address
         self.port = port
+        self.directTLSPort = directTLSPort
     }
 }
 
@@ -34,9 +39,24 @@ public struct TLSFiles: Sendable, Hashable {
     }
 }
 
+extension ListenSettings {
+    /// The direct TLS port is checked against the whole configuration, since `[tls]` may come
+    /// after `[listen]` or from the base configuration: a TLS port without a certificate could
+    /// only fail every handshake, and one shared with STARTTLS could not be bound.
+    func checkDirectTLS(tls: TLSFiles?) throws(ConfigurationError) {
+        guard let directTLSPort else { return }
+        guard tls != nil else {
+            throw ConfigurationError("'listen.direct-tls-port' needs [tls] (certificate and key): direct TLS starts with the TLS handshake")
+        }
+        guard directTLSPort != port else {
+            throw ConfigurationError("'listen.direct-tls-port' = \(directTLSPort) is also 'listen.port'; direct TLS needs a port of its own")
+        }
+    }
+}
+
 extension TableReader {
     func readListen(into settings: inout ListenSettings) throws(ConfigurationError) {
-        try expectOnly(["address", "port"])
+        try expectOnly(["address", "port", "direct-tls-port"])
         if let address = try string("address") {
             guard let jid = try? JID(address.contains(":") && !address.hasPrefix("[") ? "[\(address)]" : address),
                 jid.isDomain, jid.domainpart.hasPrefix("[") || jid.domainpart.allSatisfy({ $0.isNumber || $0 == "." })
@@ -46,6 +66,7 @@ extension TableReader {
             settings.address = address
         }
         if let port = try integer("port") { settings.port = try Self.port(port, setting: name("port")) }
+        if let port = try integer("direct-tls-port") { settings.directTLSPort = try Self.port(port, setting: name("direct-tls-port")) }
     }
 
     func readTLS() throws(ConfigurationError) -> TLSFiles {

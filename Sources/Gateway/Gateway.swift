@@ -25,6 +25,9 @@ public actor Gateway {
         public var dialbackSecret: DialbackSecret
         public var listenAddress: String
         public var listenPort: Int
+        /// The XEP-0368 direct TLS port on `listenAddress` (0: any free one), or `nil` for none;
+        /// needs `tls`.
+        public var directTLSPort: Int?
 
         public init(
             translation: TranslationConfiguration,
@@ -33,7 +36,8 @@ public actor Gateway {
             tls: FederationTLS?,
             dialbackSecret: DialbackSecret,
             listenAddress: String,
-            listenPort: Int
+            listenPort: Int,
+            directTLSPort: Int? = nil
         ) {
             self.translation = translation
             self.policy = policy
@@ -42,6 +46,20 @@ public actor Gateway {
             self.dialbackSecret = dialbackSecret
             self.listenAddress = listenAddress
             self.listenPort = listenPort
+            self.directTLSPort = directTLSPort
+        }
+    }
+
+    /// The ports `start()` bound: with port 0 in the settings, the only way to learn them.
+    public struct ListeningPorts: Sendable, Hashable {
+        /// The STARTTLS listener's port.
+        public var startTLS: Int
+        /// The direct TLS listener's port, if one was configured.
+        public var directTLS: Int?
+
+        public init(startTLS: Int, directTLS: Int?) {
+            self.startTLS = startTLS
+            self.directTLS = directTLS
         }
     }
 
@@ -52,6 +70,16 @@ public actor Gateway {
         case linkFailed(String, LinkFailure)
         case linkLost(String)
         case tick
+        /// An inbound stream needs a dialback key checked by the authoritative server for the domain.
+        case verificationRequested(authoritativeDomain: String, DialbackVerify, inbound: any Channel)
+        /// The outbound stream a request was handed to takes no more: ask over a verification-only
+        /// connection (a new one, when the one that refused is `verifier`).
+        case verificationRedirected(authoritativeDomain: String, DialbackVerify, verifier: Int?)
+        case verificationAnswered(DialbackVerify)
+        case verificationFailed(DialbackVerify, DialbackVerificationFailure)
+        case verifierConnected(DialbackDomainPair, id: Int, any Channel)
+        /// The verification-only connection could not be opened, or its channel closed.
+        case verifierEnded(DialbackDomainPair, id: Int)
     }
 
     private let settings: Settings
@@ -62,8 +90,15 @@ public actor Gateway {
     private var translator: Translator
     private var links: LinkTable
     private var channels: [String: any Channel] = [:]
+    /// Verification-only connections (XEP-0220 §2.1.2), by authoritative domain (`sender`) and
+    /// our domain asking (`target`).
+    private var verifiers: [DialbackDomainPair: Verifier] = [:]
+    private var nextVerifierID = 0
+    /// The inbound stream waiting for each outstanding `<db:verify/>` request.
+    private var verificationWaiters: [VerificationKey: any Channel] = [:]
     private var subscribers: [JID: [AsyncStream<InternalEvent>.Continuation]] = [:]
     private var listener: (any Channel)?
+    private var directTLSListener: (any Channel)?
     private let inbox: AsyncStream<Input>
     private let inboxContinuation: AsyncStream<Input>.Continuation
     private var random = SystemRandomNumberGenerator()
@@ -84,8 +119,12 @@ public actor Gateway {
         (inbox, inboxContinuation) = AsyncStream.makeStream(of: Input.self)
     }
 
-    /// Binds the listener and starts processing; returns the port actually bound.
-    public func start() async throws -> Int {
+    /// Binds the listeners (STARTTLS, and direct TLS when configured) and starts processing;
+    /// returns the ports actually bound.
+    public func start() async throws -> ListeningPorts {
+        if settings.directTLSPort != nil, settings.tls == nil {
+            throw LaunchError(message: "a direct TLS port needs TLS: configure [tls] with our certificate and key")
+        }
         let continuation = inboxContinuation
         let configuration = InboundStreamStateMachine.Configuration(
             localDomains: settings.translation.localDomains,
@@ -94,25 +133,41 @@ public actor Gateway {
         )
         let settings = self.settings
         let makeStreamID = self.makeStreamID
-        let channel = try await FederationListener.bind(host: settings.listenAddress, port: settings.listenPort, group: group) {
+        let makeHandler: @Sendable (InboundStreamStateMachine.Transport) -> InboundStreamHandler = { transport in
             InboundStreamHandler(
                 configuration: configuration,
+                transport: transport,
                 limits: settings.limits,
                 tls: settings.tls,
                 callbacks: InboundStreamCallbacks(
                     stanzaReceived: { stanza in continuation.yield(.stanza(stanza)) },
-                    verificationRequested: { _, verify, channel in
-                        // Verify-only outbound connections are not built yet: fail cleanly so the
-                        // peer gets a dialback error at once.
-                        InboundStreamHandler.deliverVerificationFailure(verify, .authoritativeServerNotFound, on: channel)
+                    verificationRequested: { domain, verify, channel in
+                        continuation.yield(.verificationRequested(authoritativeDomain: domain, verify, inbound: channel))
                     }
                 ),
                 makeStreamID: makeStreamID
             )
         }
+        let channel = try await FederationListener.bind(host: settings.listenAddress, port: settings.listenPort, group: group) {
+            makeHandler(.startTLS)
+        }
         listener = channel
+        var ports = ListeningPorts(startTLS: channel.localAddress?.port ?? settings.listenPort, directTLS: nil)
+        if let port = settings.directTLSPort {
+            do {
+                let direct = try await FederationListener.bind(host: settings.listenAddress, port: port, group: group) {
+                    makeHandler(.directTLS)
+                }
+                directTLSListener = direct
+                ports.directTLS = direct.localAddress?.port ?? port
+            } catch {
+                try? await channel.close()
+                listener = nil
+                throw error
+            }
+        }
         Task { await self.run() }
-        return channel.localAddress?.port ?? settings.listenPort
+        return ports
     }
 
     /// An internal user acts (the library API the internal HTTP API will call).
@@ -132,8 +187,10 @@ public actor Gateway {
     public func shutdown() async -> [XMLElement] {
         inboxContinuation.finish()
         try? await listener?.close()
+        try? await directTLSListener?.close()
         let remaining = links.shutdown()
         for channel in channels.values { try? await channel.close() }
+        for verifier in verifiers.values { try? await verifier.channel?.close() }
         for continuations in subscribers.values { continuations.forEach { $0.finish() } }
         return remaining.unsent.map(\.element)
     }
@@ -165,6 +222,25 @@ public actor Gateway {
             execute(links.linkLost(domain, now: now))
         case .tick:
             execute(links.tick(now: now))
+        case .verificationRequested(let domain, let verify, let inbound):
+            verificationWaiters[VerificationKey(verify)] = inbound
+            requestVerification(verify, from: domain, onLink: true)
+        case .verificationRedirected(let domain, let verify, let verifier):
+            let pair = DialbackDomainPair(sender: domain, target: verify.from)
+            if let verifier, verifiers[pair]?.id == verifier { verifiers[pair] = nil }
+            requestVerification(verify, from: domain, onLink: false)
+        case .verificationAnswered(let answer):
+            if let inbound = verificationWaiters.removeValue(forKey: VerificationKey(answer)) {
+                InboundStreamHandler.deliverVerificationAnswer(answer, on: inbound)
+            }
+        case .verificationFailed(let request, let failure):
+            verificationFailed(request, failure)
+        case .verifierConnected(let pair, let id, let channel):
+            verifierConnected(pair, id: id, channel)
+        case .verifierEnded(let pair, let id):
+            guard let verifier = verifiers[pair], verifier.id == id else { return }
+            verifiers[pair] = nil
+            for request in verifier.unsent { verificationFailed(request, .authoritativeServerNotFound) }
         }
     }
 
@@ -224,13 +300,10 @@ public actor Gateway {
         }
     }
 
-    /// Resolves the domain's targets and tries them in order until one connects; the stream then
-    /// negotiates, and reports back through the inbox.
+    /// Opens the domain's link; the stream then negotiates, and reports back through the inbox.
     private func connect(_ domain: String) {
         let continuation = inboxContinuation
         let settings = self.settings
-        let group = self.group
-        let resolveTargets = self.resolveTargets
         let local = settings.translation.localDomains.sorted().first ?? ""
         let partner = settings.policy.decision(for: domain)
         Task {
@@ -238,52 +311,177 @@ public actor Gateway {
                 continuation.yield(.linkFailed(domain, .notFound(reason: "\(domain) may not federate")))
                 return
             }
-            var targets: [ConnectionTarget] = []
-            if let route = policy.route, case .address(let address) = route.host {
-                targets = [ConnectionTarget(address: address, port: route.port, directTLS: route.directTLS, host: route.host)]
-            } else {
-                switch await resolveTargets(domain, policy.route) {
-                case .success(let found): targets = found
-                case .failure(let failure):
-                    continuation.yield(.linkFailed(domain, failure))
-                    return
-                }
+            let opened = await openConnection(to: domain, route: policy.route) { target in
+                try OutboundStreamStateMachine(
+                    localDomain: local,
+                    remoteDomain: domain,
+                    policy: policy.negotiation,
+                    dialbackSecret: settings.dialbackSecret,
+                    directTLS: target.directTLS
+                )
+            } callbacks: {
+                let reported = ReportOnce()
+                return OutboundStreamCallbacks(
+                    established: { _, channel in
+                        if reported.claim() { continuation.yield(.linkEstablished(domain, channel)) }
+                    },
+                    failed: { failure in
+                        guard reported.claim() else {
+                            continuation.yield(.linkLost(domain))
+                            return
+                        }
+                        continuation.yield(.linkFailed(domain, LinkFailure(bounceError: failure.bounceError, isTemporary: failure.isTemporary)))
+                    },
+                    verificationAnswered: { continuation.yield(.verificationAnswered($0)) },
+                    verificationFailed: { continuation.yield(.verificationFailed($0, $1)) }
+                )
             }
-            for target in targets {
-                do {
-                    let machine = try OutboundStreamStateMachine(
-                        localDomain: local,
-                        remoteDomain: domain,
-                        policy: policy.negotiation,
-                        dialbackSecret: settings.dialbackSecret,
-                        directTLS: target.directTLS
-                    )
-                    let reported = ReportOnce()
-                    _ = try await FederationConnector.connect(host: target.address.description, port: Int(target.port), group: group) {
-                        OutboundStreamHandler(
-                            machine: machine,
-                            limits: settings.limits.pre,
-                            tls: settings.tls,
-                            callbacks: OutboundStreamCallbacks(
-                                established: { _, channel in
-                                    if reported.claim() { continuation.yield(.linkEstablished(domain, channel)) }
-                                },
-                                failed: { failure in
-                                    guard reported.claim() else {
-                                        continuation.yield(.linkLost(domain))
-                                        return
-                                    }
-                                    continuation.yield(.linkFailed(domain, LinkFailure(bounceError: failure.bounceError, isTemporary: failure.isTemporary)))
-                                }
-                            )
-                        )
-                    }
-                    return
-                } catch {
-                    continue
-                }
+            if case .failure(let failure) = opened { continuation.yield(.linkFailed(domain, failure)) }
+        }
+    }
+
+    /// The one path to a remote domain's servers, for links and verification-only connections
+    /// alike: the partner's static route when it names an IP address, otherwise the injected
+    /// resolver; then each target in order until one accepts a TCP connection, with a fresh
+    /// handler running `machine(target)` under `callbacks()`. What happens on the stream is
+    /// reported through the callbacks; the result only says whether a connection was made.
+    private nonisolated func openConnection(
+        to domain: String,
+        route: ServerEndpoint?,
+        machine: (ConnectionTarget) throws -> OutboundStreamStateMachine,
+        callbacks: @escaping @Sendable () -> OutboundStreamCallbacks
+    ) async -> Result<any Channel, LinkFailure> {
+        var targets: [ConnectionTarget] = []
+        if let route, case .address(let address) = route.host {
+            targets = [ConnectionTarget(address: address, port: route.port, directTLS: route.directTLS, host: route.host)]
+        } else {
+            switch await resolveTargets(domain, route) {
+            case .success(let found): targets = found
+            case .failure(let failure): return .failure(failure)
             }
-            continuation.yield(.linkFailed(domain, .temporary(reason: "no target of \(domain) accepted a connection")))
+        }
+        let settings = self.settings
+        let timeout = TimeAmount(settings.policy.settings.streamEstablishmentTimeout)
+        for target in targets {
+            do {
+                let machine = try machine(target)
+                let channel = try await FederationConnector.connect(host: target.address.description, port: Int(target.port), group: group) {
+                    OutboundStreamHandler(machine: machine, limits: settings.limits.pre, tls: settings.tls, callbacks: callbacks(), timeout: timeout)
+                }
+                return .success(channel)
+            } catch {
+                continue
+            }
+        }
+        return .failure(.temporary(reason: "no target of \(domain) accepted a connection"))
+    }
+
+    // MARK: - Dialback verification (XEP-0220 §2.1.2)
+
+    /// A verification-only connection. Until its channel is known, `unsent` holds the request it
+    /// was opened for (already queued in its machine, so only failed here if no connection could
+    /// be made) and those that came while it connected.
+    private struct Verifier {
+        let id: Int
+        var channel: (any Channel)?
+        var unsent: [DialbackVerify]
+    }
+
+    /// Matches an answer to its request: the domain pair and the inbound stream's ID.
+    private struct VerificationKey: Hashable {
+        var pair: DialbackDomainPair
+        var streamID: String
+
+        init(_ verify: DialbackVerify) {
+            pair = verify.domainPair
+            streamID = verify.id
+        }
+    }
+
+    /// Asks the authoritative server for `domain`: on our established link to it when there is
+    /// one (and `onLink`), otherwise on a verification-only connection, opened if none is.
+    private func requestVerification(_ verify: DialbackVerify, from domain: String, onLink: Bool) {
+        if onLink, let channel = channels[domain] {
+            return hand(verify, to: channel, authoritativeDomain: domain, verifier: nil)
+        }
+        let pair = DialbackDomainPair(sender: domain, target: verify.from)
+        guard var verifier = verifiers[pair] else { return openVerifier(pair, for: verify) }
+        if let channel = verifier.channel {
+            hand(verify, to: channel, authoritativeDomain: domain, verifier: verifier.id)
+        } else {
+            verifier.unsent.append(verify)
+            verifiers[pair] = verifier
+        }
+    }
+
+    /// Gives the request to the outbound handler on `channel`; if that stream takes no more, the
+    /// request comes back through the inbox for a verification-only connection.
+    private func hand(_ verify: DialbackVerify, to channel: any Channel, authoritativeDomain domain: String, verifier: Int?) {
+        let continuation = inboxContinuation
+        channel.eventLoop.execute {
+            let handler = try? channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self)
+            if (handler?.requestVerification(verify) ?? .streamEnded) == .streamEnded {
+                continuation.yield(.verificationRedirected(authoritativeDomain: domain, verify, verifier: verifier))
+            }
+        }
+    }
+
+    /// Opens a verification-only connection for `pair` with `verify` already queued in its
+    /// machine, under the authoritative domain's partner policy. A domain that may not federate
+    /// is not dialed: the request fails as if its server could not be found.
+    private func openVerifier(_ pair: DialbackDomainPair, for verify: DialbackVerify) {
+        guard case .allowed(let partner) = settings.policy.decision(for: pair.sender) else {
+            return verificationFailed(verify, .authoritativeServerNotFound)
+        }
+        nextVerifierID += 1
+        let id = nextVerifierID
+        verifiers[pair] = Verifier(id: id, channel: nil, unsent: [verify])
+        let continuation = inboxContinuation
+        let secret = settings.dialbackSecret
+        Task {
+            let opened = await openConnection(to: pair.sender, route: partner.route) { target in
+                var machine = try OutboundStreamStateMachine(
+                    localDomain: pair.target,
+                    remoteDomain: pair.sender,
+                    policy: partner.negotiation,
+                    dialbackSecret: secret,
+                    directTLS: target.directTLS,
+                    purpose: .verification
+                )
+                _ = machine.verificationRequested(verify)
+                return machine
+            } callbacks: {
+                OutboundStreamCallbacks(
+                    established: { _, _ in },
+                    failed: { _ in },
+                    verificationAnswered: { continuation.yield(.verificationAnswered($0)) },
+                    verificationFailed: { continuation.yield(.verificationFailed($0, $1)) }
+                )
+            }
+            switch opened {
+            case .success(let channel):
+                continuation.yield(.verifierConnected(pair, id: id, channel))
+                channel.closeFuture.whenComplete { _ in continuation.yield(.verifierEnded(pair, id: id)) }
+            case .failure:
+                continuation.yield(.verifierEnded(pair, id: id))
+            }
+        }
+    }
+
+    /// The verification-only connection is up: requests that came while it connected go to its
+    /// handler (the first one is already in its machine).
+    private func verifierConnected(_ pair: DialbackDomainPair, id: Int, _ channel: any Channel) {
+        guard var verifier = verifiers[pair], verifier.id == id else { return }
+        let waiting = verifier.unsent.dropFirst()
+        verifier.channel = channel
+        verifier.unsent = []
+        verifiers[pair] = verifier
+        for verify in waiting { hand(verify, to: channel, authoritativeDomain: pair.sender, verifier: id) }
+    }
+
+    private func verificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) {
+        if let inbound = verificationWaiters.removeValue(forKey: VerificationKey(request)) {
+            InboundStreamHandler.deliverVerificationFailure(request, failure, on: inbound)
         }
     }
 }

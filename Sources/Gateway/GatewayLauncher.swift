@@ -56,7 +56,8 @@ public enum GatewayLauncher {
             tls: tls,
             dialbackSecret: secret,
             listenAddress: configuration.listen.address,
-            listenPort: configuration.listen.port
+            listenPort: configuration.listen.port,
+            directTLSPort: configuration.listen.directTLSPort
         )
         return Gateway(
             settings: settings,

@@ -29,9 +29,12 @@ func startGatewayOrExit(configuration: GatewayConfiguration, directory: Presence
         printError("consulate: \(error.message)")
         throw ExitCode(2)
     }
-    let port = try await gateway.start()
+    let ports = try await gateway.start()
     standardOutput.write("consulate: serving \(configuration.translation.localDomains.sorted().joined(separator: ", "))")
-    standardOutput.write("consulate: listening for server-to-server connections on \(configuration.listen.address):\(port) (STARTTLS)")
+    standardOutput.write("consulate: listening for server-to-server connections on \(configuration.listen.address):\(ports.startTLS) (STARTTLS)")
+    if let directTLS = ports.directTLS {
+        standardOutput.write("consulate: listening for server-to-server connections on \(configuration.listen.address):\(directTLS) (direct TLS, XEP-0368)")
+    }
     return gateway
 }
 

@@ -7,7 +7,32 @@ struct ListenAndTLSConfigurationTests {
     func defaults() throws {
         let configuration = try GatewayConfiguration.load(toml: "")
         #expect(configuration.listen == ListenSettings(address: "0.0.0.0", port: 5269))
+        #expect(configuration.listen.directTLSPort == nil, "no direct TLS listener unless configured")
         #expect(configuration.tls == nil)
+    }
+
+    static let tls = "[tls]\ncertificate = 'a.pem'\nkey = 'a.key'"
+
+    @Test("direct-tls-port is read, with [tls] before or after [listen]")
+    func directTLSPort() throws {
+        let after = try GatewayConfiguration.load(toml: "[listen]\ndirect-tls-port = 5270\n\(Self.tls)")
+        #expect(after.listen == ListenSettings(address: "0.0.0.0", port: 5269, directTLSPort: 5270))
+        let before = try GatewayConfiguration.load(toml: "\(Self.tls)\n[listen]\nport = 15269\ndirect-tls-port = 15270")
+        #expect(before.listen == ListenSettings(address: "0.0.0.0", port: 15269, directTLSPort: 15270))
+        let base = try GatewayConfiguration.load(toml: Self.tls)
+        #expect(try GatewayConfiguration.load(toml: "[listen]\ndirect-tls-port = 5270", over: base).listen.directTLSPort == 5270, "[tls] from the base counts")
+    }
+
+    @Test("direct-tls-port mistakes name the setting", arguments: [
+        ("[listen]\ndirect-tls-port = 5270", "'listen.direct-tls-port' needs [tls]"),
+        ("[listen]\ndirect-tls-port = 0\n\(tls)", "'listen.direct-tls-port' must be a port from 1 to 65535"),
+        ("[listen]\ndirect-tls-port = 65536\n\(tls)", "'listen.direct-tls-port' must be a port from 1 to 65535"),
+        ("[listen]\ndirect-tls-port = '5270'\n\(tls)", "'listen.direct-tls-port' must be an integer"),
+        ("[listen]\ndirect-tls-port = 5269\n\(tls)", "'listen.direct-tls-port' = 5269 is also 'listen.port'"),
+        ("[listen]\nport = 5270\ndirect-tls-port = 5270\n\(tls)", "direct TLS needs a port of its own"),
+    ])
+    func directTLSMistakes(toml: String, expected: String) {
+        expectRefusal(toml, containing: expected)
     }
 
     @Test("every key is read, IPv6 included")
@@ -33,7 +58,6 @@ struct ListenAndTLSConfigurationTests {
         ("[listen]\naddress = 'xmpp.example.org'", "'listen.address'"),
         ("[listen]\nport = 0", "'listen.port' must be a port"),
         ("[listen]\nport = 70000", "'listen.port' must be a port"),
-        ("[listen]\ndirect-tls-port = 5270", "unknown setting 'listen.direct-tls-port'"),
         ("[listen]\nhost = '0.0.0.0'", "unknown setting 'listen.host'"),
         ("[tls]\nkey = 'a.key'", "'tls.certificate' is required"),
         ("[tls]\ncertificate = 'a.pem'", "'tls.key' is required"),

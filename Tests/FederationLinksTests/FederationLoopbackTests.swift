@@ -121,7 +121,8 @@ struct FederationLoopbackTests {
         let verifications = NIOLockedValueBox(0)
         let tlsDialback = NegotiationPolicy(tls: .required, sasl: .notSupported, supportDialback: true)
         // The authoritative server for fabrikam.example: its real dialback authority answers the
-        // verify request (the hop there is in-process until verify-only connections exist).
+        // verify request in-process, so that this tests the inbound side alone
+        // (GatewayDialbackTests makes the hop over the network).
         let authority = DialbackAuthority(secret: Self.fabrikamSecret, localDomains: ["fabrikam.example"])
         let gateway = try await InboundLoopbackTests.startGateway(
             pki: pki,
@@ -171,5 +172,49 @@ struct FederationLoopbackTests {
         #expect(gateway.stanzas.all.isEmpty)
         try? await channel.close()
         try await gateway.listener.close()
+    }
+
+    @Test("a verification-only connection to a peer that never answers fails its request when the timer expires")
+    func verificationTimesOut() async throws {
+        let server = try await ServerBootstrap(group: InboundLoopbackTests.group).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(server.localAddress?.port)
+        let loop = InboundLoopbackTests.group.next()
+        let failed = loop.makePromise(of: (DialbackVerify, DialbackVerificationFailure).self)
+        let request = DialbackVerify.request(
+            for: DialbackDomainPair(sender: "contoso.example", target: "fabrikam.example"),
+            streamID: "inbound-1",
+            key: DialbackKey(rawValue: "a key contoso never answers for")
+        )
+        var machine = try OutboundStreamStateMachine(
+            localDomain: "fabrikam.example",
+            remoteDomain: "contoso.example",
+            policy: NegotiationPolicy(tls: .optional, sasl: .optional, supportDialback: true),
+            dialbackSecret: nil,
+            directTLS: false,
+            purpose: .verification
+        )
+        #expect(machine.verificationRequested(request) == .queued)
+        let queued = machine
+        let channel = try await FederationConnector.connect(host: "127.0.0.1", port: port, group: loop) {
+            OutboundStreamHandler(
+                machine: queued,
+                limits: .preAuthentication,
+                tls: nil,
+                callbacks: OutboundStreamCallbacks(
+                    established: { _, _ in },
+                    failed: { _ in },
+                    verificationAnswered: { _ in failed.fail(ScriptedPeer.Timeout(marker: "no answer", received: "an answer")) },
+                    verificationFailed: { failed.succeed(($0, $1)) }
+                ),
+                timeout: .milliseconds(200)
+            )
+        }
+        let deadline = loop.scheduleTask(in: .seconds(10)) { failed.fail(ScriptedPeer.Timeout(marker: "the request's failure", received: "")) }
+        let (failedRequest, failure) = try await failed.futureResult.get()
+        deadline.cancel()
+        #expect(failedRequest == request)
+        #expect(failure == .authoritativeServerTimedOut)
+        try await channel.closeFuture.get()
+        try await server.close()
     }
 }

@@ -23,6 +23,9 @@ struct GatewayFederationTests {
         contact: JID,
         pki: TestPKI,
         route: ServerEndpoint?,
+        directTLSPort: Int? = nil,
+        negotiation: NegotiationPolicy = .default,
+        dialbackSecret: String? = nil,
         resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) }
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
@@ -43,11 +46,12 @@ struct GatewayFederationTests {
         return Gateway(
             settings: Gateway.Settings(
                 translation: TranslationConfiguration(localDomains: [domain], partners: [Partner(domain: partnerPattern, trust: .federated)]),
-                policy: FederationPolicy(partners: [PartnerPolicy(domain: partnerPattern, trust: .federated, route: route)]),
+                policy: FederationPolicy(partners: [PartnerPolicy(domain: partnerPattern, trust: .federated, negotiation: negotiation, route: route)]),
                 tls: tls,
-                dialbackSecret: DialbackSecret("\(domain) secret for the loopback test"),
+                dialbackSecret: DialbackSecret(dialbackSecret ?? "\(domain) secret for the loopback test"),
                 listenAddress: "127.0.0.1",
-                listenPort: 0
+                listenPort: 0,
+                directTLSPort: directTLSPort
             ),
             directory: directory,
             group: MultiThreadedEventLoopGroup.singleton,
@@ -77,7 +81,7 @@ struct GatewayFederationTests {
     func messageAndPresence() async throws {
         let pki = try TestPKI()
         let fabrikam = try Self.gateway(domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil)
-        let fabrikamPort = try await fabrikam.start()
+        let fabrikamPort = try await fabrikam.start().startTLS
         let contoso = try Self.gateway(
             domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki,
             route: ServerEndpoint(host: EndpointHost("127.0.0.1"), port: UInt16(fabrikamPort), directTLS: false)
@@ -110,7 +114,7 @@ struct GatewayFederationTests {
     func throughDNS() async throws {
         let pki = try TestPKI()
         let fabrikam = try Self.gateway(domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil)
-        let fabrikamPort = try await fabrikam.start()
+        let fabrikamPort = try await fabrikam.start().startTLS
         try await DNSTestServer.with([
             try DNSZone.srv("_xmpp-server._tcp.fabrikam.example", "xmpp.fabrikam.example", port: UInt16(fabrikamPort)),
             try DNSZone.a("xmpp.fabrikam.example", "127.0.0.1"),

@@ -49,7 +49,7 @@ struct GatewayLauncherTests {
         }
     }
 
-    @Test("a good configuration with TLS files starts listening")
+    @Test("a good configuration with TLS files starts listening, on the direct TLS port too")
     func starts() async throws {
         let pki = try TestPKI()
         let leaf = try pki.leaf(identifiers: [.dns("contoso.example")])
@@ -65,6 +65,7 @@ struct GatewayLauncherTests {
             domains = ['contoso.example']
             [listen]
             address = '127.0.0.1'
+            direct-tls-port = 5270
             [tls]
             certificate = '\(directory.appendingPathComponent("chain.pem").path)'
             key = '\(directory.appendingPathComponent("key.pem").path)'
@@ -77,10 +78,14 @@ struct GatewayLauncherTests {
         )
         defer { try? FileManager.default.removeItem(atPath: path) }
         var configuration = try GatewayLauncher.loadConfiguration(path: path)
+        #expect(configuration.listen.directTLSPort == 5270)
         configuration.listen.port = 0
+        configuration.listen.directTLSPort = 0
         let gateway = try GatewayLauncher.makeGateway(configuration: configuration, directory: PresenceDirectory(), group: MultiThreadedEventLoopGroup.singleton)
-        let port = try await gateway.start()
+        let ports = try await gateway.start()
+        let port = ports.startTLS
         #expect(port > 0)
+        #expect((ports.directTLS ?? 0) > 0, "the direct TLS listener is started too")
         let peer = try await ScriptedPeer.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
         try await peer.send(InboundLoopbackTests.header())
         let features = try await peer.receive(until: "</stream:features>")

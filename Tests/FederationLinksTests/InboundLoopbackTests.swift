@@ -19,6 +19,8 @@ struct InboundLoopbackTests {
     struct Gateway {
         let listener: any Channel
         let stanzas: StanzaSink
+        /// The ALPN protocol of each completed server-side handshake, in order.
+        let negotiatedProtocols: NIOLockedValueBox<[String?]>
         var port: Int { listener.localAddress?.port ?? 0 }
     }
 
@@ -69,6 +71,7 @@ struct InboundLoopbackTests {
     static func startGateway(
         pki: TestPKI,
         partners: [PartnerPolicy],
+        transport: InboundStreamStateMachine.Transport = .startTLS,
         verificationRequested: @escaping @Sendable (String, DialbackVerify, any Channel) -> Void = { _, _, _ in }
     ) async throws -> Gateway {
         let serverLeaf = try pki.leaf(identifiers: [.dns("contoso.example"), .xmppAddr("contoso.example")])
@@ -78,6 +81,7 @@ struct InboundLoopbackTests {
             trustRoots: [pki.ca]
         )
         let stanzas = StanzaSink()
+        let negotiatedProtocols = NIOLockedValueBox<[String?]>([])
         let counter = NIOLockedValueBox(0)
         let configuration = InboundStreamStateMachine.Configuration(
             localDomains: ["contoso.example"],
@@ -87,16 +91,18 @@ struct InboundLoopbackTests {
         let listener = try await FederationListener.bind(host: "127.0.0.1", port: 0, group: group) {
             InboundStreamHandler(
                 configuration: configuration,
+                transport: transport,
                 limits: (XMLStreamLimits.preAuthentication, XMLStreamLimits.postAuthentication),
                 tls: tls,
                 callbacks: InboundStreamCallbacks(
                     stanzaReceived: { stanza in stanzas.append(stanza) },
+                    tlsEstablished: { negotiated in negotiatedProtocols.withLockedValue { $0.append(negotiated) } },
                     verificationRequested: verificationRequested
                 ),
                 makeStreamID: { counter.withLockedValue { $0 += 1; return "loopback-\($0)" } }
             )
         }
-        return Gateway(listener: listener, stanzas: stanzas)
+        return Gateway(listener: listener, stanzas: stanzas, negotiatedProtocols: negotiatedProtocols)
     }
 
     static func header(from: String = "fabrikam.example") -> String {

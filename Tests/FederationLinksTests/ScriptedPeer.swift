@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// A remote server played by the test over a real loopback socket: it writes what the script
 /// says and waits (with a deadline, never a sleep) for text from the gateway.
@@ -24,6 +25,26 @@ final class ScriptedPeer: Sendable {
             .get()
         return ScriptedPeer(channel: channel, collector: collector)
     }
+
+    /// Connects with TLS from the first byte (XEP-0368 direct TLS) and waits for the handshake.
+    static func connectDirectTLS(port: Int, group: any EventLoopGroup, context: NIOSSLContext, serverHostname: String) async throws -> ScriptedPeer {
+        let collector = Collector()
+        let channel = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverHostname))
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
+            }
+            .connect(host: "127.0.0.1", port: port)
+            .get()
+        let peer = ScriptedPeer(channel: channel, collector: collector)
+        _ = try await peer.receive(until: Collector.handshakeMarker)
+        return peer
+    }
+
+    /// The ALPN protocol the server chose in the last TLS handshake, if any.
+    var negotiatedProtocol: String? { collector.negotiatedProtocol }
 
     func send(_ text: String) async throws {
         try await channel.writeAndFlush(channel.allocator.buffer(string: text)).get()
@@ -61,8 +82,25 @@ final class ScriptedPeer: Sendable {
         private struct State {
             var text = ""
             var waiting: (marker: String, promise: EventLoopPromise<String>)?
+            var negotiatedProtocol: String?
         }
         private let state = NIOLockedValueBox(State())
+
+        /// Put into the received text when a TLS handshake completes, so a script can wait for it.
+        static let handshakeMarker = "<!--tls-->"
+
+        var negotiatedProtocol: String? { state.withLockedValue { $0.negotiatedProtocol } }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event {
+                state.withLockedValue {
+                    $0.negotiatedProtocol = negotiated
+                    $0.text += Self.handshakeMarker
+                }
+                satisfy()
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)

@@ -11,13 +11,14 @@ struct InboundHarness {
 
     static let secret = DialbackSecret("a shared secret for the test gateway")
 
-    init(partners: [PartnerPolicy]) {
+    init(partners: [PartnerPolicy], transport: InboundStreamStateMachine.Transport = .startTLS) {
         machine = InboundStreamStateMachine(
             configuration: .init(
                 localDomains: ["contoso.example"],
                 policy: FederationPolicy(partners: partners),
                 dialbackSecret: Self.secret
-            )
+            ),
+            transport: transport
         )
     }
 

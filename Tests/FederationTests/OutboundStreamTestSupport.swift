@@ -79,6 +79,22 @@ enum OutboundPeer {
         let key = DialbackKey(secret: secret, receivingServer: F.montague, originatingServer: F.capulet, streamID: streamID)
         return DialbackResult.request(for: F.capuletToMontague, key: key).element
     }
+
+    /// Our `<db:verify/>` request as the Receiving Server: montague.example's key from XEP-0220
+    /// Example 5, received on our inbound stream `streamID`, for the peer to check as the
+    /// Authoritative Server.
+    static func verifyRequest(streamID: String = F.montagueToCapuletStreamID) -> DialbackVerify {
+        DialbackVerify.request(
+            for: DialbackDomainPair(sender: F.montague, target: F.capulet),
+            streamID: streamID,
+            key: DialbackKey(rawValue: F.montagueKey)
+        )
+    }
+
+    /// The peer's answer to `verifyRequest(streamID:)`, as wire text.
+    static func verifyAnswer(_ type: String, streamID: String = F.montagueToCapuletStreamID) -> String {
+        "<db:verify from='\(F.montague)' to='\(F.capulet)' id='\(streamID)' type='\(type)'/>"
+    }
 }
 
 /// One outbound stream driven by a scripted peer. The peer's text goes through a real
@@ -92,14 +108,16 @@ struct OutboundConversation {
     init(
         policy: NegotiationPolicy = .default,
         secret: DialbackSecret? = OutboundPeer.secret,
-        directTLS: Bool = false
+        directTLS: Bool = false,
+        purpose: OutboundStreamStateMachine.Purpose = .link
     ) throws {
         machine = try OutboundStreamStateMachine(
             localDomain: DialbackFixtures.capulet,
             remoteDomain: DialbackFixtures.montague,
             policy: policy,
             dialbackSecret: secret,
-            directTLS: directTLS
+            directTLS: directTLS,
+            purpose: purpose
         )
     }
 
@@ -132,7 +150,9 @@ struct OutboundConversation {
 
     /// A conversation left in `phase`, under a policy that lets every phase be reached (TLS
     /// required, SASL optional, dialback on): STARTTLS, EXTERNAL refused, dialback authorized.
+    /// `.verifying` is reached on a verification-only connection instead, with one request out.
     static func inPhase(_ phase: OutboundStreamStateMachine.Phase) throws -> OutboundConversation {
+        if phase == .verifying { return try verifying() }
         var conversation = try OutboundConversation(policy: NegotiationPolicy(tls: .required, sasl: .optional, supportDialback: true))
         let script: [(inout OutboundConversation) -> Void] = [
             { _ = $0.connect() },
@@ -158,6 +178,25 @@ struct OutboundConversation {
         try #require(conversation.machine.phase == phase)
         return conversation
     }
+
+    /// A verification-only connection under the same policy, past STARTTLS and the features, with
+    /// `requests` (by default `OutboundPeer.verifyRequest()`) sent and unanswered.
+    static func verifying(requests: [DialbackVerify] = [OutboundPeer.verifyRequest()]) throws -> OutboundConversation {
+        var conversation = try OutboundConversation(
+            policy: NegotiationPolicy(tls: .required, sasl: .optional, supportDialback: true),
+            purpose: .verification
+        )
+        for request in requests { _ = conversation.machine.verificationRequested(request) }
+        _ = conversation.connect()
+        _ = conversation.peer(OutboundPeer.header(id: "plain-1"))
+        _ = conversation.peer(OutboundPeer.features(starttls: true, dialback: true))
+        _ = conversation.peer(OutboundPeer.proceed)
+        _ = conversation.tlsEstablished()
+        _ = conversation.peer(OutboundPeer.header())
+        _ = conversation.peer(OutboundPeer.features(external: true, dialback: true))
+        try #require(conversation.machine.phase == .verifying)
+        return conversation
+    }
 }
 
 extension OutboundStreamStateMachine.Action {
@@ -181,6 +220,10 @@ extension OutboundStreamStateMachine.Action {
         if case .established(let stream) = self { stream } else { nil }
     }
 
+    var verificationFailure: (DialbackVerify, DialbackVerificationFailure)? {
+        if case .verificationFailed(let request, let failure) = self { (request, failure) } else { nil }
+    }
+
     /// The stream error written by a `.close`, `.some(nil)` for a bare closing tag, `nil` if this
     /// is not a `.close`.
     var closeError: StreamError?? {
@@ -192,4 +235,7 @@ extension Array where Element == OutboundStreamStateMachine.Action {
     var failures: [OutboundFailure] { compactMap(\.failure) }
     var endings: [OutboundFailure] { compactMap(\.ending) }
     var closes: [StreamError?] { compactMap(\.closeError) }
+    /// The `.verificationFailed` actions, as comparable values.
+    var verificationFailures: [DialbackVerificationFailure] { compactMap(\.verificationFailure).map(\.1) }
+    var failedVerifications: [DialbackVerify] { compactMap(\.verificationFailure).map(\.0) }
 }

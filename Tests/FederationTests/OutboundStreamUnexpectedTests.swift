@@ -65,7 +65,7 @@ struct OutboundStreamUnexpectedTests {
     }
 
     @Test("events the handler should not report here abandon the stream as an internal error", arguments: [
-        Phase.awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established,
+        Phase.awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established, .verifying,
     ])
     func misplacedLocalEvents(phase: Phase) throws {
         var tls = try OutboundConversation.inPhase(phase)

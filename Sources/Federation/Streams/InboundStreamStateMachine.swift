@@ -7,8 +7,9 @@ public import XMPP
 ///
 /// The path a peer takes: stream header → our header and features → STARTTLS → (restart) →
 /// SASL EXTERNAL → (restart) → stanzas; or dialback on the TLS (or, where policy allows, plain)
-/// stream, domain pair by domain pair. Nothing but negotiation is processed before authentication,
-/// and every stanza afterwards passes `InboundAddressing`.
+/// stream, domain pair by domain pair. On a direct TLS connection (XEP-0368) the handshake comes
+/// first and the STARTTLS step is skipped; the rest is the same. Nothing but negotiation is
+/// processed before authentication, and every stanza afterwards passes `InboundAddressing`.
 public struct InboundStreamStateMachine: Sendable {
     public struct Configuration: Sendable {
         /// The domains this gateway serves.
@@ -26,6 +27,16 @@ public struct InboundStreamStateMachine: Sendable {
         }
     }
 
+    /// How the connection reached us, which decides how TLS comes about.
+    public enum Transport: Sendable, Hashable {
+        /// Plain TCP (port 5269): TLS, where used, is negotiated with STARTTLS (RFC 6120 §5).
+        case startTLS
+        /// TLS from the first byte (XEP-0368, the port `_xmpps-server._tcp` points to): the handshake
+        /// comes before the stream header, so STARTTLS is never offered and the stream counts as
+        /// TLS-protected for policy from the start.
+        case directTLS
+    }
+
     public enum Action: Sendable, Hashable {
         /// Write these bytes (our stream header).
         case sendBytes([UInt8])
@@ -36,6 +47,10 @@ public struct InboundStreamStateMachine: Sendable {
         case startTLS
         /// Reset the parser for the peer's new stream header (after TLS or SASL success).
         case restartStream
+        /// Direct TLS only: the peer claims `domain` in its first stream header, after the handshake.
+        /// Report which domains its certificate validated for with `peerCertificateChecked`; our
+        /// header and features wait for the answer, as SASL EXTERNAL is offered only on it.
+        case checkPeerCertificate(domain: String)
         /// Authentication succeeded for `domain`: switch the parser to post-authentication limits.
         case authenticated(domain: String, method: AuthenticationMethod)
         /// An authenticated stanza for the router.
@@ -47,17 +62,30 @@ public struct InboundStreamStateMachine: Sendable {
         case close(StreamError?)
     }
 
+    /// A stream header that is allowed but not yet answered, while the certificate is checked.
+    private struct PendingOpen: Sendable {
+        var streamID: String
+        var header: StreamHeader
+        var to: JID
+    }
+
     private enum Phase: Sendable {
+        case awaitingTLSHandshake
         case awaitingHeader
+        case checkingCertificate(PendingOpen)
         case open
         case startingTLS
         case closed
     }
 
     public let configuration: Configuration
-    private var phase = Phase.awaitingHeader
+    /// Whether TLS is negotiated with STARTTLS or came before the first byte.
+    public let transport: Transport
+    private var phase: Phase
     private var tlsActive = false
     private var certificateDomains: Set<String> = []
+    /// Direct TLS: whether `.checkPeerCertificate` has been answered (once per connection).
+    private var certificateChecked = false
     /// The domain the peer claimed in its stream header, once it was allowed to federate: what its
     /// certificate has to cover for SASL EXTERNAL.
     public private(set) var peerDomain: String?
@@ -68,8 +96,11 @@ public struct InboundStreamStateMachine: Sendable {
     private var dialback: DialbackReceiver?
     private var authorizedPairs: Set<DialbackDomainPair> = []
 
-    public init(configuration: Configuration) {
+    /// A `.directTLS` machine accepts nothing until `directTLSEstablished()`.
+    public init(configuration: Configuration, transport: Transport = .startTLS) {
         self.configuration = configuration
+        self.transport = transport
+        phase = transport == .directTLS ? .awaitingTLSHandshake : .awaitingHeader
     }
 
     /// Whether stanzas can flow: some domain authenticated on this stream.
@@ -80,7 +111,12 @@ public struct InboundStreamStateMachine: Sendable {
     /// The peer's stream header. `streamID` is the fresh, unpredictable id for our response header
     /// (the caller draws it, so the machine stays free of randomness).
     public mutating func streamHeaderReceived(_ raw: XMLStreamHeader, streamID: String) -> [Action] {
-        guard case .awaitingHeader = phase else {
+        switch phase {
+        case .awaitingHeader:
+            break
+        case .awaitingTLSHandshake:
+            return close(StreamError(.policyViolation, text: "data before the TLS handshake"))
+        case .checkingCertificate, .open, .startingTLS, .closed:
             return close(StreamError(.notWellFormed, text: "a second stream header without a restart"))
         }
         let header: StreamHeader
@@ -103,10 +139,25 @@ public struct InboundStreamStateMachine: Sendable {
                     error: StreamError(.policyViolation, text: "\(from.domainpart) may not federate with this gateway (\(reason))")
                 )
             case .allowed(let partner):
+                if transport == .directTLS, partner.negotiation.tls == .notSupported {
+                    return openAndClose(
+                        streamID: streamID, to: header.from,
+                        error: StreamError(.policyViolation, text: "\(from.domainpart) is set to tls = not-supported, so it may not connect with direct TLS")
+                    )
+                }
                 peerDomain = from.domainpart
                 self.partner = partner
             }
         }
+        if transport == .directTLS, !certificateChecked, let peerDomain {
+            phase = .checkingCertificate(PendingOpen(streamID: streamID, header: header, to: to))
+            return [.checkPeerCertificate(domain: peerDomain)]
+        }
+        return open(streamID: streamID, header: header, to: to)
+    }
+
+    /// Answers a header that passed every check: our header, then the features.
+    private mutating func open(streamID: String, header: StreamHeader, to: JID) -> [Action] {
         phase = .open
         let response = StreamHeader(from: to.domain, to: header.from?.domain, id: streamID, version: header.version == nil ? nil : .current)
         var actions: [Action] = [.sendBytes(response.bytes(declaringDialback: true))]
@@ -150,13 +201,35 @@ public struct InboundStreamStateMachine: Sendable {
         return [.restartStream]
     }
 
+    /// The handshake of a `.directTLS` connection completed: the peer's stream header may come. Its
+    /// certificate is asked about once the header says which domain it claims
+    /// (`.checkPeerCertificate`).
+    public mutating func directTLSEstablished() -> [Action] {
+        guard case .awaitingTLSHandshake = phase else { return close(StreamError(.internalServerError, text: "TLS finished unexpectedly")) }
+        tlsActive = true
+        phase = .awaitingHeader
+        return []
+    }
+
+    /// The answer to `.checkPeerCertificate`: the domains the certificate from the handshake was
+    /// validated for (empty when the peer presented none, or none that validated). The same rule as
+    /// after STARTTLS then decides on SASL EXTERNAL and dialback without dialing back.
+    public mutating func peerCertificateChecked(provenDomains: Set<String>) -> [Action] {
+        guard case .checkingCertificate(let pending) = phase else {
+            return close(StreamError(.internalServerError, text: "a certificate check that was not asked for"))
+        }
+        certificateDomains = provenDomains
+        certificateChecked = true
+        return open(streamID: pending.streamID, header: pending.header, to: pending.to)
+    }
+
     public mutating func parseFailed(_ error: XMLStreamError) -> [Action] {
         close(StreamError(error))
     }
 
     /// The peer sent `</stream:stream>`: answer in kind.
     public mutating func peerClosedStream() -> [Action] {
-        guard phase != .closed else { return [] }
+        if case .closed = phase { return [] }
         phase = .closed
         return [.close(nil)]
     }
@@ -307,7 +380,7 @@ public struct InboundStreamStateMachine: Sendable {
     // MARK: - Ending
 
     private mutating func close(_ error: StreamError) -> [Action] {
-        guard phase != .closed else { return [] }
+        if case .closed = phase { return [] }
         phase = .closed
         return [.close(error)]
     }

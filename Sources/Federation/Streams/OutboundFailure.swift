@@ -64,6 +64,14 @@ public struct OutboundFailure: Error, Sendable, Hashable, CustomStringConvertibl
 
     public var description: String { reason }
 
+    /// What inbound streams are told whose `<db:verify/>` requests this stream was carrying
+    /// (XEP-0220 §2.5): the Authoritative Server was not found when the peer said the domain is
+    /// not served there (the failures that bounce with `remote-server-not-found`), and timed out
+    /// otherwise, since §2.1.2 treats a stream that ends before the answer like an error.
+    public var verificationFailure: DialbackVerificationFailure {
+        bounce.0 == .remoteServerNotFound ? .authoritativeServerNotFound : .authoritativeServerTimedOut
+    }
+
     private var bounce: (StanzaError.Condition, StanzaError.ErrorType) {
         switch cause {
         case .policy, .protocolViolation:

@@ -18,22 +18,26 @@ extension OutboundStreamStateMachine {
     }
 
     /// Ends the stream with a failure: `.failed` before establishment, `.ended` after it, after
-    /// the actions that tear the connection down.
+    /// the actions that tear the connection down and the failures of outstanding verification
+    /// requests.
     mutating func fail(_ cause: OutboundFailure.Cause, _ reason: String, streamError: StreamError? = nil, _ teardown: Teardown) -> [Action] {
         let wasEstablished = phase == .established
         let (actions, sent, waiting) = tearDown(streamError: streamError, teardown)
         let failure = OutboundFailure(cause: cause, reason: reason, sentStreamError: sent ? streamError : nil)
         let ending = Ending(failure: failure, wasEstablished: wasEstablished)
         state = waiting ? .closing(ending) : .closed(ending)
-        return actions + [wasEstablished ? .ended(failure) : .failed(failure)]
+        return actions + abandonVerifications(failure.verificationFailure) + [wasEstablished ? .ended(failure) : .failed(failure)]
     }
 
-    /// The link layer closes an established stream: no failure to report.
-    mutating func closeEstablishedStream() -> [Action] {
+    /// Ends the stream with no failure to report: the link layer closes an established stream, or
+    /// a verification-only connection has had every answer. Requests still outstanding (only on a
+    /// closed link) fail as on a stream that ended early.
+    mutating func closeWithoutFailure() -> [Action] {
+        let wasEstablished = phase == .established
         let (actions, _, waiting) = tearDown(streamError: nil, .awaitPeerClose)
-        let ending = Ending(failure: nil, wasEstablished: true)
+        let ending = Ending(failure: nil, wasEstablished: wasEstablished)
         state = waiting ? .closing(ending) : .closed(ending)
-        return actions
+        return actions + abandonVerifications(.authoritativeServerTimedOut)
     }
 
     /// The teardown actions, whether `.close` was among them, and whether the peer's closing tag

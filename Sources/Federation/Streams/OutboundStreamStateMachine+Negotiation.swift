@@ -17,7 +17,8 @@ extension OutboundStreamStateMachine {
     }
 
     /// RFC 6120 §4.7.5: a peer without version 1.0 has no stream features, hence no TLS and no
-    /// SASL; dialback is all it can do (XEP-0220 §2.6 calls this the legacy case).
+    /// SASL; dialback is all it can do (XEP-0220 §2.6 calls this the legacy case). A
+    /// verification-only connection sends its requests right after the header.
     mutating func legacyStreamOpened(_ stream: OpenStream) -> [Action] {
         if stream.authenticated { return establish(.saslOverTLS, on: stream) }
         if policy.tls == .required && !stream.security.isEncrypted {
@@ -28,12 +29,14 @@ extension OutboundStreamStateMachine {
                 .awaitPeerClose
             )
         }
+        guard purpose == .link else { return startVerifying() }
         return authenticate(on: stream, features: nil, dialbackOffered: true, saslRefusal: nil)
     }
 
     /// The order of Prosody and ejabberd (reference `federation-servers.md` §1.2, §2.2): STARTTLS
     /// first when offered and allowed, then SASL EXTERNAL, then dialback. After SASL success, the
-    /// features of the restarted stream complete negotiation, whatever they list.
+    /// features of the restarted stream complete negotiation, whatever they list. A
+    /// verification-only connection stops where authentication would start.
     mutating func featuresReceived(_ features: XMLElement, on stream: OpenStream) -> [Action] {
         if stream.authenticated { return establish(.saslOverTLS, on: stream) }
         if !stream.security.isEncrypted {
@@ -61,6 +64,7 @@ extension OutboundStreamStateMachine {
                 )
             }
         }
+        guard purpose == .link else { return startVerifying() }
         let dialbackOffered = DialbackStreamFeature(in: features) != nil
         return authenticate(on: stream, features: features, dialbackOffered: dialbackOffered, saslRefusal: nil)
     }
@@ -210,6 +214,6 @@ extension OutboundStreamStateMachine {
             streamID: stream.header.id
         )
         state = .established(established)
-        return [.established(established)]
+        return [.established(established)] + sendQueuedVerifications()
     }
 }

@@ -22,6 +22,9 @@ extension OutboundStreamStateMachine {
         case dialback(DialbackNegotiation)
         /// Stanzas may flow.
         case established(OutboundEstablishedStream)
+        /// A verification-only connection is ready: `<db:verify/>` requests go out, answers come
+        /// back, and nothing else is negotiated.
+        case verifying
         /// Our closing tag is out; the peer's is awaited.
         case closing(Ending)
         /// Nothing more happens on this connection.
@@ -74,6 +77,7 @@ extension OutboundStreamStateMachine.State {
         case .authenticatingSASL: .authenticatingSASL
         case .dialback: .dialback
         case .established: .established
+        case .verifying: .verifying
         case .closing: .closing
         case .closed: .closed
         }
@@ -83,7 +87,7 @@ extension OutboundStreamStateMachine.State {
     /// connection is up, not during the TLS handshake, not after our closing tag.
     var ourStreamIsOpen: Bool {
         switch self {
-        case .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established:
+        case .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established, .verifying:
             true
         case .idle, .awaitingTLSHandshake, .closing, .closed:
             false

@@ -20,7 +20,28 @@ public import XMPP
 /// The peer never authenticates on this stream (no XEP-0288 bidi), so it may send nothing but
 /// negotiation: any stanza from it is `not-authorized`, any other element out of place ends the
 /// stream with the stream error that names the problem.
+///
+/// The stream also carries our `<db:verify/>` requests as the Receiving Server (XEP-0220 §2.1.2),
+/// through the `DialbackVerificationRequests` sub-machine: on an established link to the
+/// Authoritative Server, or on a connection opened only for them (`Purpose.verification`), which
+/// negotiates up to the point where it could authenticate, never authenticates, and closes once
+/// every request is answered. Requests handed in before the stream can carry them wait in the
+/// machine; when the stream ends, every outstanding one fails, so that no inbound stream waits for
+/// an answer that cannot come.
 public struct OutboundStreamStateMachine: Sendable {
+    /// What the connection is for.
+    public enum Purpose: Sendable, Hashable {
+        /// A link: authenticate our domain to the peer, then carry stanzas (and, once established,
+        /// `<db:verify/>` requests too, which XEP-0220 §2.1.2 allows on any stream to the
+        /// Authoritative Server).
+        case link
+        /// A verification-only connection (XEP-0220 §2.1.2): STARTTLS where the policy says so,
+        /// then `<db:verify/>` requests without authenticating, since we only ask and the peer
+        /// only answers; closed politely once none is outstanding. Never established, never
+        /// carries stanzas.
+        case verification
+    }
+
     /// What the handler must do, in order.
     public enum Action: Sendable, Hashable {
         /// Write these bytes: one of our stream headers.
@@ -51,6 +72,13 @@ public struct OutboundStreamStateMachine: Sendable {
         case close(StreamError?)
         /// Close the connection now.
         case closeConnection
+        /// The Authoritative Server answered one of our `<db:verify/>` requests: hand it to the
+        /// inbound stream whose ID is `answer.id` (`DialbackReceiver.verifyResponseReceived`).
+        case deliverVerificationAnswer(DialbackVerify)
+        /// No answer will come on this stream for `request`: tell the inbound stream whose ID is
+        /// `request.id` (`DialbackReceiver.verificationFailed`), which refuses the pair with the
+        /// dialback error the failure names.
+        case verificationFailed(DialbackVerify, DialbackVerificationFailure)
     }
 
     /// The machine's step, without its data: for logs, metrics and tests.
@@ -63,6 +91,9 @@ public struct OutboundStreamStateMachine: Sendable {
         case authenticatingSASL = "authenticating-sasl"
         case dialback
         case established
+        /// A verification-only connection has negotiated what it needs: `<db:verify/>` requests
+        /// go out and answers come back.
+        case verifying
         case closing
         case closed
 
@@ -78,7 +109,24 @@ public struct OutboundStreamStateMachine: Sendable {
         case queue
         /// Negotiation failed on this stream: return the stanza with this error.
         case bounce(StanzaError)
-        /// The established stream has ended or is ending: send the stanza on a new stream.
+        /// The established stream has ended or is ending, or this is a verification-only
+        /// connection, which carries no stanzas: send the stanza on another stream.
+        case streamEnded
+    }
+
+    /// What happens to a `<db:verify/>` request handed to this stream.
+    public enum VerificationDecision: Sendable, Hashable {
+        /// Write this request now; its answer (or its failure) comes later as an action.
+        case send(XMLElement)
+        /// The stream cannot carry requests yet: the machine keeps it and sends it once it can
+        /// (after `.established`, or on a verification-only connection once TLS and the features
+        /// are settled), or fails it if the stream never gets there.
+        case queued
+        /// Nothing to send: an identical request (same `from`, `to` and `id`) is already
+        /// outstanding here and its answer settles both, or the element carries no key.
+        case ignored
+        /// The stream is ending or over and will carry no more requests: ask over another
+        /// connection. Nothing was recorded, so no failure will be reported for it here.
         case streamEnded
     }
 
@@ -91,10 +139,16 @@ public struct OutboundStreamStateMachine: Sendable {
     public let policy: NegotiationPolicy
     /// Whether TLS is up before the first byte (XEP-0368), so there is no STARTTLS step.
     public let directTLS: Bool
+    /// A link, or a connection only for dialback verification requests.
+    public let purpose: Purpose
     /// Without a secret, dialback cannot be used.
     let dialbackSecret: DialbackSecret?
     let streamHeaderBytes: [UInt8]
     var state = State.idle
+    /// Our `<db:verify/>` requests sent on this stream and not yet answered.
+    var verifications = DialbackVerificationRequests()
+    /// Requests handed in before the stream could carry them, oldest first.
+    var queuedVerifications: [DialbackVerify] = []
 
     /// - Parameters:
     ///   - localDomain: our domain; must be a bare domain.
@@ -102,6 +156,7 @@ public struct OutboundStreamStateMachine: Sendable {
     ///   - policy: the partner's negotiation policy. An invalid one fails the stream at once.
     ///   - dialbackSecret: the secret our dialback keys derive from; `nil` rules dialback out.
     ///   - directTLS: whether the connection is direct TLS (XEP-0368).
+    ///   - purpose: a link (the default), or a verification-only connection.
     /// - Throws: `JIDError` when a domain is malformed or not a bare domain, since both go into
     ///   stream headers and dialback keys.
     public init(
@@ -109,7 +164,8 @@ public struct OutboundStreamStateMachine: Sendable {
         remoteDomain: String,
         policy: NegotiationPolicy,
         dialbackSecret: DialbackSecret?,
-        directTLS: Bool
+        directTLS: Bool,
+        purpose: Purpose = .link
     ) throws(JIDError) {
         let local = try Self.domain(localDomain)
         let remote = try Self.domain(remoteDomain)
@@ -118,6 +174,7 @@ public struct OutboundStreamStateMachine: Sendable {
         self.policy = policy
         self.dialbackSecret = dialbackSecret
         self.directTLS = directTLS
+        self.purpose = purpose
         streamHeaderBytes = StreamHeader(from: local, to: remote, version: .current, contentNamespace: Namespace.server)
             .bytes(declaringDialback: true)
     }
@@ -136,9 +193,16 @@ public struct OutboundStreamStateMachine: Sendable {
         if case .established(let stream) = state { stream } else { nil }
     }
 
-    /// Why the stream ended, once it has; `nil` while it runs and after a requested close of an
-    /// established stream.
+    /// Why the stream ended, once it has; `nil` while it runs, after a requested close of an
+    /// established stream, and after a verification-only connection closed with every request
+    /// answered.
     public var failure: OutboundFailure? { state.ending?.failure }
+
+    /// `<db:verify/>` requests not yet answered: those sent first, then those waiting for the
+    /// stream to be able to carry them.
+    public var outstandingVerifications: [DialbackVerify] {
+        verifications.pendingRequests + queuedVerifications
+    }
 
     /// The Sender Domain → Target Domain pair dialback asks for.
     var domainPair: DialbackDomainPair { DialbackDomainPair(sender: localDomain, target: remoteDomain) }
@@ -155,7 +219,7 @@ public struct OutboundStreamStateMachine: Sendable {
             break
         case .closing, .closed:
             return []
-        case .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established:
+        case .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established, .verifying:
             return fail(
                 .internalError,
                 "the connection to \(remoteDomain) was reported established twice",
@@ -199,7 +263,7 @@ public struct OutboundStreamStateMachine: Sendable {
                 "\(remoteDomain) opened a stream after <proceed/>, before TLS was set up; unprotected data is refused",
                 .abort
             )
-        case .idle, .awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established:
+        case .idle, .awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established, .verifying:
             return fail(
                 .internalError,
                 "a stream header from \(remoteDomain) was reported while \(phase), where none can come without a restart",
@@ -209,8 +273,9 @@ public struct OutboundStreamStateMachine: Sendable {
         }
     }
 
-    /// A depth-1 element from the peer: features, TLS, SASL or dialback answers, a stream error,
-    /// or something that ends the stream.
+    /// A depth-1 element from the peer: features, TLS, SASL or dialback answers (to our
+    /// `<db:result/>` or, once requests can be sent, to our `<db:verify/>`), a stream error, or
+    /// something that ends the stream.
     public mutating func elementReceived(_ element: XMLElement) -> [Action] {
         switch state {
         case .closing, .closed:
@@ -223,7 +288,7 @@ public struct OutboundStreamStateMachine: Sendable {
                 "\(remoteDomain) sent <\(element.name)/> after <proceed/>, before TLS was set up; unprotected data is refused",
                 .abort
             )
-        case .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established:
+        case .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established, .verifying:
             break
         }
         if let peerError = StreamError(element: element) {
@@ -242,6 +307,9 @@ public struct OutboundStreamStateMachine: Sendable {
             return saslElementReceived(element, sasl)
         case .dialback(let dialback) where element.name == "result" && element.namespace == Namespace.dialback:
             return dialbackResultReceived(element, dialback)
+        case .established where element.name == "verify" && element.namespace == Namespace.dialback,
+            .verifying where element.name == "verify" && element.namespace == Namespace.dialback:
+            return verifyElementReceived(element)
         default:
             return unexpectedElementReceived(element)
         }
@@ -258,7 +326,7 @@ public struct OutboundStreamStateMachine: Sendable {
             return [.sendBytes(streamHeaderBytes)]
         case .closing, .closed:
             return []
-        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established:
+        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .authenticatingSASL, .dialback, .established, .verifying:
             return fail(.internalError, "TLS with \(remoteDomain) was reported set up while \(phase), where none was asked for", .abort)
         }
     }
@@ -271,7 +339,7 @@ public struct OutboundStreamStateMachine: Sendable {
             return [.closeConnection]
         case .closed:
             return []
-        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established:
+        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established, .verifying:
             return fail(.tlsFailed, "TLS with \(remoteDomain) failed: \(reason)", .abort)
         }
     }
@@ -284,7 +352,7 @@ public struct OutboundStreamStateMachine: Sendable {
             return [.closeConnection]
         case .closed:
             return []
-        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established:
+        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established, .verifying:
             return fail(.closedByPeer, "\(remoteDomain) closed its stream while \(phase)", .closeNow)
         }
     }
@@ -298,7 +366,7 @@ public struct OutboundStreamStateMachine: Sendable {
             return [.closeConnection]
         case .closed:
             return []
-        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established:
+        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established, .verifying:
             return fail(
                 .protocolViolation,
                 "\(remoteDomain)'s stream could not be parsed: \(error)",
@@ -308,8 +376,9 @@ public struct OutboundStreamStateMachine: Sendable {
         }
     }
 
-    /// The handler's timer expired: the stream-establishment timer while negotiating
-    /// (`connection-timeout`), or the close timer while waiting for the peer's closing tag. An
+    /// The handler's timer expired: the stream-establishment timer while negotiating, or while a
+    /// verification-only connection still waits for answers (`connection-timeout`, and what is
+    /// outstanding fails), or the close timer while waiting for the peer's closing tag. An
     /// established stream ignores it.
     public mutating func timedOut() -> [Action] {
         switch state {
@@ -318,6 +387,13 @@ public struct OutboundStreamStateMachine: Sendable {
             return [.closeConnection]
         case .closed, .established:
             return []
+        case .verifying:
+            return fail(
+                .timedOut,
+                "\(remoteDomain) did not answer \(verifications.pendingRequests.count) dialback verification request(s) in time",
+                streamError: StreamError(.connectionTimeout, text: "dialback verification took too long"),
+                .closeNow
+            )
         case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback:
             return fail(
                 .timedOut,
@@ -336,14 +412,15 @@ public struct OutboundStreamStateMachine: Sendable {
             return []
         case .closed:
             return []
-        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established:
+        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .established, .verifying:
             return fail(.connectionLost, "the connection to \(remoteDomain) was lost while \(phase)", .alreadyClosed)
         }
     }
 
     /// The link layer has a stanza for this stream. Only an established stream sends; before that
-    /// the answer is to queue, after it to bounce or to use a new stream. Never refuses by
-    /// crashing, whatever the state.
+    /// the answer is to queue (on a link) or to use another stream (on a verification-only
+    /// connection), after it to bounce or to use a new stream. Never refuses by crashing, whatever
+    /// the state.
     public func stanzaSendRequested(_ stanza: XMLElement) -> StanzaDecision {
         switch state {
         case .established:
@@ -351,20 +428,40 @@ public struct OutboundStreamStateMachine: Sendable {
         case .closing(let ending), .closed(let ending):
             if !ending.wasEstablished, let failure = ending.failure { return .bounce(failure.bounceError) }
             return .streamEnded
+        case .verifying:
+            return .streamEnded
         case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback:
-            return .queue
+            return purpose == .link ? .queue : .streamEnded
+        }
+    }
+
+    /// An inbound stream needs a dialback key checked by the peer, the Authoritative Server for
+    /// the key's Sender Domain (the request's `to`). Sent at once on an established link or a
+    /// verification-only connection that is ready; kept until then while negotiating; refused with
+    /// `.streamEnded` once the stream is ending, so the caller can ask over another connection.
+    public mutating func verificationRequested(_ request: DialbackVerify) -> VerificationDecision {
+        guard case .key = request.payload else { return .ignored }
+        switch state {
+        case .closing, .closed:
+            return .streamEnded
+        case .established, .verifying:
+            return Self.verificationDecision(verifications.verificationRequested(request))
+        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback:
+            queuedVerifications.append(request)
+            return .queued
         }
     }
 
     /// The link layer wants the stream closed (idle link, shutdown, policy change). Before
-    /// establishment this is a failure, so that queued stanzas are bounced.
+    /// establishment (and a verification-only connection never gets there) this is a failure, so
+    /// that queued stanzas are bounced; outstanding verification requests fail in every case.
     public mutating func closeRequested() -> [Action] {
         switch state {
         case .closing, .closed:
             return []
         case .established:
-            return closeEstablishedStream()
-        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback:
+            return closeWithoutFailure()
+        case .idle, .awaitingStreamHeader, .awaitingFeatures, .negotiatingTLS, .awaitingTLSHandshake, .authenticatingSASL, .dialback, .verifying:
             return fail(.closeRequested, "the stream to \(remoteDomain) was closed on request while \(phase)", .awaitPeerClose)
         }
     }

@@ -1,11 +1,13 @@
 public import NIOCore
 import NIOPosix
 
-/// Accepts server-to-server connections (port 5269 by default, RFC 6120 §14.7) and gives each its
-/// own `InboundStreamHandler`.
+/// Accepts server-to-server connections (port 5269 by default, RFC 6120 §14.7, or a direct TLS
+/// port, XEP-0368) and gives each its own `InboundStreamHandler`.
 public enum FederationListener {
     /// Binds and starts accepting; the returned channel's `localAddress` tells the port when `port`
-    /// is 0. `makeHandler` runs on the new connection's event loop.
+    /// is 0. `makeHandler` runs on the new connection's event loop. Handlers made for `.directTLS`
+    /// get their TLS server handler in front, so that not one byte is read in the clear; a peer that
+    /// fails the handshake is closed.
     public static func bind(
         host: String,
         port: Int,
@@ -18,7 +20,11 @@ public enum FederationListener {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(makeHandler())
+                    let handler = makeHandler()
+                    if handler.transport == .directTLS {
+                        try channel.pipeline.syncOperations.addHandler(handler.makeTLSHandler())
+                    }
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
             .bind(host: host, port: port)

@@ -12,8 +12,12 @@ public struct InboundStreamCallbacks: Sendable {
     public var stanzaReceived: @Sendable (Stanza) -> Void
     /// A peer authenticated a domain on this stream (for logs and the link registry).
     public var authenticated: @Sendable (String, AuthenticationMethod) -> Void
+    /// The TLS handshake completed (after STARTTLS or, on direct TLS, before the stream), with the
+    /// ALPN protocol it agreed on, if any (`xmpp-server` when the peer asked for it): for logs.
+    public var tlsEstablished: @Sendable (_ negotiatedProtocol: String?) -> Void
     /// Dialback wants the authoritative server for a domain to check a key; report the answer on
-    /// `channel` with `InboundStreamHandler.dialbackVerificationAnswered`.
+    /// `channel` with `InboundStreamHandler.deliverVerificationAnswer`, or the failure to get one
+    /// with `deliverVerificationFailure`.
     public var verificationRequested: @Sendable (_ authoritativeDomain: String, _ verify: DialbackVerify, _ channel: any Channel) -> Void
     /// The stream ended; the error is what we sent, if any.
     public var closed: @Sendable (StreamError?) -> Void
@@ -21,11 +25,13 @@ public struct InboundStreamCallbacks: Sendable {
     public init(
         stanzaReceived: @escaping @Sendable (Stanza) -> Void,
         authenticated: @escaping @Sendable (String, AuthenticationMethod) -> Void = { _, _ in },
+        tlsEstablished: @escaping @Sendable (String?) -> Void = { _ in },
         verificationRequested: @escaping @Sendable (String, DialbackVerify, any Channel) -> Void = { _, _, _ in },
         closed: @escaping @Sendable (StreamError?) -> Void = { _ in }
     ) {
         self.stanzaReceived = stanzaReceived
         self.authenticated = authenticated
+        self.tlsEstablished = tlsEstablished
         self.verificationRequested = verificationRequested
         self.closed = closed
     }
@@ -33,7 +39,9 @@ public struct InboundStreamCallbacks: Sendable {
 
 /// Runs one inbound server-to-server connection: bytes through the parser into
 /// `InboundStreamStateMachine`, and the machine's actions onto the channel. All protocol decisions
-/// are the machine's; this only does I/O (writes, TLS insertion, closing).
+/// are the machine's; this only does I/O (writes, TLS insertion, closing). On a direct TLS
+/// connection `FederationListener` puts this handler's `makeTLSHandler()` in front before the
+/// first byte, and the machine starts once the handshake completes.
 public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -51,17 +59,19 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     private var closed = false
 
     /// - Parameters:
+    ///   - transport: `.directTLS` for connections to the XEP-0368 port, which need `tls`.
     ///   - makeStreamID: draws the unpredictable id of each response header (randomness is injected).
     ///   - now: the clock certificate validation uses.
     public init(
         configuration: InboundStreamStateMachine.Configuration,
+        transport: InboundStreamStateMachine.Transport = .startTLS,
         limits: (pre: XMLStreamLimits, post: XMLStreamLimits),
         tls: FederationTLS?,
         callbacks: InboundStreamCallbacks,
         makeStreamID: @escaping @Sendable () -> String,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.machine = InboundStreamStateMachine(configuration: configuration)
+        self.machine = InboundStreamStateMachine(configuration: configuration, transport: transport)
         self.io = StreamIO(limits: limits.pre)
         self.limits = limits
         self.tls = tls
@@ -69,6 +79,9 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         self.makeStreamID = makeStreamID
         self.now = now
     }
+
+    /// Whether this connection negotiates TLS with STARTTLS or starts with it.
+    public var transport: InboundStreamStateMachine.Transport { machine.transport }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -100,9 +113,15 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
-            let proven = certificateRecord.validation.provenDomains(among: machine.peerDomain.map { [$0] } ?? [])
-            run(machine.tlsEstablished(peerCertificateDomains: proven), context: context)
+        if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiatedProtocol) = event {
+            callbacks.tlsEstablished(negotiatedProtocol)
+            switch machine.transport {
+            case .startTLS:
+                let proven = certificateRecord.validation.provenDomains(among: machine.peerDomain.map { [$0] } ?? [])
+                run(machine.tlsEstablished(peerCertificateDomains: proven), context: context)
+            case .directTLS:
+                run(machine.directTLSEstablished(), context: context)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -156,6 +175,9 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
                 startTLS(context: context)
             case .restartStream:
                 parser.restart()
+            case .checkPeerCertificate(let domain):
+                let proven = certificateRecord.validation.provenDomains(among: [domain])
+                run(machine.peerCertificateChecked(provenDomains: proven), context: context)
             case .authenticated(let domain, let method):
                 parser.limits = limits.post
                 callbacks.authenticated(domain, method)
@@ -175,18 +197,25 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         guard parser.bytesAfterLastElement == 0 else {
             return close(StreamError(.policyViolation, text: "data after <starttls/> before TLS"), context: context)
         }
-        guard let tls, let sslContext = try? tls.makeServerContext() else {
+        guard let handler = try? makeTLSHandler() else {
             return close(StreamError(.internalServerError, text: "TLS is not configured"), context: context)
         }
-        let handler = NIOSSLServerHandler(
-            context: sslContext,
-            customVerificationCallback: tls.verificationCallback(record: certificateRecord, now: now)
-        )
         do {
             try context.pipeline.syncOperations.addHandler(handler, position: .first)
         } catch {
             close(StreamError(.internalServerError, text: "TLS could not start"), context: context)
         }
+    }
+
+    /// The TLS server side for this connection, after STARTTLS or in front of a direct TLS one: our
+    /// certificate and ALPN `xmpp-server` (`FederationTLS`), the peer's certificate requested and
+    /// what it proves recorded for the machine. Throws when TLS is not configured.
+    func makeTLSHandler() throws -> NIOSSLServerHandler {
+        guard let tls else { throw TLSNotConfigured() }
+        return NIOSSLServerHandler(
+            context: try tls.makeServerContext(),
+            customVerificationCallback: tls.verificationCallback(record: certificateRecord, now: now)
+        )
     }
 
     private func close(_ error: StreamError?, context: ChannelHandlerContext) {
@@ -198,4 +227,9 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
         callbacks.closed(error)
     }
+}
+
+/// TLS was needed (STARTTLS or direct TLS, either direction) on a handler made without `FederationTLS`.
+struct TLSNotConfigured: Error, CustomStringConvertible {
+    var description: String { "TLS is not configured" }
 }

@@ -14,15 +14,31 @@ public struct OutboundStreamCallbacks: Sendable {
     /// The stream failed before or after establishment; queued stanzas are bounced with
     /// `failure.bounceError`.
     public var failed: @Sendable (OutboundFailure) -> Void
+    /// The peer answered a `<db:verify/>` request made with
+    /// `OutboundStreamHandler.requestVerification`: hand it to the inbound stream that asked
+    /// (`InboundStreamHandler.deliverVerificationAnswer`).
+    public var verificationAnswered: @Sendable (DialbackVerify) -> Void
+    /// No answer will come for a request on this stream (it ended, failed or timed out first):
+    /// tell the inbound stream that asked (`InboundStreamHandler.deliverVerificationFailure`).
+    public var verificationFailed: @Sendable (DialbackVerify, DialbackVerificationFailure) -> Void
 
-    public init(established: @escaping @Sendable (OutboundEstablishedStream, any Channel) -> Void, failed: @escaping @Sendable (OutboundFailure) -> Void) {
+    public init(
+        established: @escaping @Sendable (OutboundEstablishedStream, any Channel) -> Void,
+        failed: @escaping @Sendable (OutboundFailure) -> Void,
+        verificationAnswered: @escaping @Sendable (DialbackVerify) -> Void = { _ in },
+        verificationFailed: @escaping @Sendable (DialbackVerify, DialbackVerificationFailure) -> Void = { _, _ in }
+    ) {
         self.established = established
         self.failed = failed
+        self.verificationAnswered = verificationAnswered
+        self.verificationFailed = verificationFailed
     }
 }
 
 /// Runs one outbound server-to-server connection: `OutboundStreamStateMachine` decides, this does
-/// the I/O (writes, the TLS client handler after `<proceed/>`, closing).
+/// the I/O (writes, the TLS client handler after `<proceed/>`, closing) and keeps the machine's
+/// one timer: from the connection until establishment, and again while our closing tag waits
+/// for the peer's.
 public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -33,20 +49,28 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     private let tls: FederationTLS?
     private let callbacks: OutboundStreamCallbacks
     private let now: @Sendable () -> Date
+    private let timeout: TimeAmount?
+    private var timer: Scheduled<Void>?
     private let certificateRecord = PeerCertificateRecord()
     private var context: ChannelHandlerContext?
 
+    /// - Parameters:
+    ///   - timeout: the stream-establishment timeout (`FederationSettings`), also used for the wait
+    ///     for the peer's closing tag; `nil` arms no timer. A verification-only connection is never
+    ///     established, so its requests are bounded by this too.
     public init(
         machine: OutboundStreamStateMachine,
         limits: XMLStreamLimits,
         tls: FederationTLS?,
         callbacks: OutboundStreamCallbacks,
+        timeout: TimeAmount? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.machine = machine
         self.io = StreamIO(limits: limits)
         self.tls = tls
         self.callbacks = callbacks
+        self.timeout = timeout
         self.now = now
     }
 
@@ -54,6 +78,18 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     /// channel's event loop.
     public func send(_ stanza: XMLElement) -> OutboundStreamStateMachine.StanzaDecision {
         let decision = machine.stanzaSendRequested(stanza)
+        if case .send(let element) = decision, let context {
+            StreamIO.write(element, context: context)
+        }
+        return decision
+    }
+
+    /// Hands a `<db:verify/>` request to this stream (XEP-0220 §2.1.2): written now if the stream
+    /// can carry it, kept by the machine until it can; the answer or the failure comes through
+    /// the callbacks. `.streamEnded` means this stream takes no more: ask over another connection.
+    /// Call on the channel's event loop.
+    public func requestVerification(_ request: DialbackVerify) -> OutboundStreamStateMachine.VerificationDecision {
+        let decision = machine.verificationRequested(request)
         if case .send(let element) = decision, let context {
             StreamIO.write(element, context: context)
         }
@@ -74,16 +110,32 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { run(machine.connectionEstablished(), context: context) }
+        if context.channel.isActive { connected(context: context) }
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimer()
         self.context = nil
     }
 
     public func channelActive(context: ChannelHandlerContext) {
-        run(machine.connectionEstablished(), context: context)
+        connected(context: context)
         context.fireChannelActive()
+    }
+
+    /// A direct TLS connection (XEP-0368) first completes the handshake; the stream starts when
+    /// it has, in `userInboundEventTriggered`.
+    private func connected(context: ChannelHandlerContext) {
+        armTimer(context: context)
+        if machine.directTLS {
+            do {
+                try addTLSClient(serverName: machine.remoteDomain, context: context)
+            } catch {
+                run(machine.tlsFailed(reason: "TLS could not start: \(error)"), context: context)
+            }
+            return
+        }
+        run(machine.connectionEstablished(), context: context)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -100,7 +152,11 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
             let remote = machine.remoteDomain
             let valid = certificateRecord.validation.provenDomains(among: [remote]).contains(remote)
-            run(machine.tlsEstablished(peerCertificateValidForRemote: valid), context: context)
+            if machine.directTLS && machine.phase == .idle {
+                run(machine.connectionEstablished(peerCertificateValidForRemote: valid), context: context)
+            } else {
+                run(machine.tlsEstablished(peerCertificateValidForRemote: valid), context: context)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -115,6 +171,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        cancelTimer()
         run(machine.connectionClosed(), context: context)
         context.fireChannelInactive()
     }
@@ -131,15 +188,38 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
             case .restartStream:
                 parser.restart()
             case .established(let stream):
+                cancelTimer()
                 callbacks.established(stream, context.channel)
             case .failed(let failure), .ended(let failure):
                 callbacks.failed(failure)
             case .close(let error):
                 StreamIO.write(StreamIO.closingBytes(error), context: context)
+                armTimer(context: context)
             case .closeConnection:
+                cancelTimer()
                 context.close(promise: nil)
+            case .deliverVerificationAnswer(let answer):
+                callbacks.verificationAnswered(answer)
+            case .verificationFailed(let request, let failure):
+                callbacks.verificationFailed(request, failure)
             }
         }
+    }
+
+    /// (Re)starts the machine's timer; on expiry the machine decides (`timedOut`).
+    private func armTimer(context: ChannelHandlerContext) {
+        cancelTimer()
+        guard let timeout else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+            timer = nil
+            guard let context = self.context else { return }
+            run(machine.timedOut(), context: context)
+        }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
     }
 
     /// `<proceed/>` arrived: plaintext after it is refused unparsed (STARTTLS injection), the parser
@@ -149,19 +229,22 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
             return run(machine.tlsFailed(reason: "the peer sent data after <proceed/> before TLS"), context: context)
         }
         parser.restart()
-        guard let tls else {
-            return run(machine.tlsFailed(reason: "TLS is not configured"), context: context)
-        }
         do {
-            let handler = try NIOSSLClientHandler(
-                context: try tls.makeClientContext(),
-                serverHostname: serverName,
-                customVerificationCallback: tls.verificationCallback(record: certificateRecord, now: now)
-            )
-            try context.pipeline.syncOperations.addHandler(handler, position: .first)
+            try addTLSClient(serverName: serverName, context: context)
         } catch {
             run(machine.tlsFailed(reason: "TLS could not start: \(error)"), context: context)
         }
+    }
+
+    /// Puts the TLS client in front, with SNI and ALPN, recording the peer's certificate.
+    private func addTLSClient(serverName: String, context: ChannelHandlerContext) throws {
+        guard let tls else { throw TLSNotConfigured() }
+        let handler = try NIOSSLClientHandler(
+            context: try tls.makeClientContext(),
+            serverHostname: serverName,
+            customVerificationCallback: tls.verificationCallback(record: certificateRecord, now: now)
+        )
+        try context.pipeline.syncOperations.addHandler(handler, position: .first)
     }
 }
 
