@@ -51,7 +51,13 @@ struct DirectTLSLoopbackTests {
     func untrustedCertificate() async throws {
         let pki = try TestPKI()
         let stranger = try TestPKI(name: "Someone Else's CA")
-        let gateway = try await InboundLoopbackTests.startGateway(pki: pki, partners: Self.fabrikam, transport: .directTLS)
+        let saslOptional = [
+            PartnerPolicy(
+                domain: DomainPattern(exactly: "fabrikam.example"),
+                negotiation: NegotiationPolicy(tls: .required, sasl: .optional, supportDialback: true)
+            ),
+        ]
+        let gateway = try await InboundLoopbackTests.startGateway(pki: pki, partners: saslOptional, transport: .directTLS)
         let peer = try await ScriptedPeer.connectDirectTLS(
             port: gateway.port, group: Self.group,
             context: try InboundLoopbackTests.clientContext(pki: pki, leaf: try stranger.leaf(identifiers: [.dns("fabrikam.example")])),
@@ -61,7 +67,7 @@ struct DirectTLSLoopbackTests {
         let features = try await peer.receive(until: "</stream:features>")
         #expect(!features.contains("EXTERNAL"))
         #expect(!features.contains("starttls"))
-        #expect(features.contains("urn:xmpp:features:dialback"), "TLS is up, so dialback is offered though TLS is required")
+        #expect(features.contains("urn:xmpp:features:dialback"), "TLS is up and SASL only optional, so dialback is offered")
         await peer.close()
         try await gateway.listener.close()
     }

@@ -126,8 +126,7 @@ struct FixtureReplayTests {
             .replacingOccurrences(of: "connects\n", with: "connects with direct TLS and a certificate for fabrikam.example\n")
             .replacingOccurrences(of: "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>", with: "")
         let restart = direct.replacingOccurrences(of: "<stream:features></stream:features>", with: """
-            <stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism></mechanisms>\
-            <dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback></stream:features>
+            <stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism></mechanisms></stream:features>
             """)
             + "fabrikam.example sends:\n\t<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>"
             + "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' to='contoso.example' version='1.0'>\n"

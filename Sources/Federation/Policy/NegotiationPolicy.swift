@@ -72,6 +72,13 @@ public struct NegotiationPolicy: Sendable, Hashable, CustomStringConvertible {
         return methods
     }
 
+    /// Whether a peer may authenticate by dialback on a stream that is (or is not) protected by TLS.
+    /// Both stream directions ask this one question, so that a partner for whom SASL is required is
+    /// never admitted by dialback.
+    public func allowsDialback(overTLS: Bool) -> Bool {
+        expectedAuthentication.contains(overTLS ? .tlsDialback : .tcpDialback)
+    }
+
     /// Whether a peer can authenticate at all. False for exactly rows 6, 12, 14, 16 and 18: dialback
     /// off and no usable SASL-over-TLS path.
     public var isValid: Bool { !expectedAuthentication.isEmpty }

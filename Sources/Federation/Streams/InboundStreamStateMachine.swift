@@ -266,7 +266,7 @@ public struct InboundStreamStateMachine: Sendable {
             certificateDomains: certificateDomains
         )
         if let mechanisms = sasl?.mechanismsFeature { features.append(mechanisms) }
-        if negotiation.supportDialback, tlsActive || negotiation.tls != .required {
+        if negotiation.allowsDialback(overTLS: tlsActive) {
             features.append(DialbackStreamFeature(supportsErrors: true).element)
         }
         return features
@@ -319,7 +319,8 @@ public struct InboundStreamStateMachine: Sendable {
     }
 
     /// The policy for each new dialback pair: refused domains get `forbidden`; partners that do not
-    /// do dialback get `not-authorized`; TLS first where it is required (`policy-violation`); a
+    /// do dialback, or must use SASL, get `not-authorized`; TLS first where it is required
+    /// (`policy-violation`); a
     /// sender whose certificate already validated on this TLS stream is admitted without dialing
     /// back (the XEP-0344 idea); everyone else is dialed back.
     private func makeDialbackReceiver(streamID: String) -> DialbackReceiver {
@@ -330,6 +331,7 @@ public struct InboundStreamStateMachine: Sendable {
             guard case .allowed(let partner) = policy.decision(for: pair.sender) else { return .refuse(.forbidden) }
             guard partner.negotiation.supportDialback else { return .refuse(.notAuthorized) }
             if partner.negotiation.tls == .required, !tlsActive { return .refuse(.policyViolation) }
+            guard partner.negotiation.allowsDialback(overTLS: tlsActive) else { return .refuse(.notAuthorized) }
             if tlsActive, certificateDomains.contains(pair.sender) { return .authorizeWithoutVerification }
             return .verifyKey
         }
