@@ -67,7 +67,7 @@ struct DNSResolverTransportTests {
         silent.silent = true
         try await DNSTestServer.with(try dnsExampleZone(), behaviour: silent) { first in
             try await DNSTestServer.with(try dnsExampleZone()) { second in
-                let resolver = try makeDNSResolver([first, second], timeout: .milliseconds(100), attempts: 2)
+                let resolver = try makeDNSResolver([first, second], timeout: .seconds(1), attempts: 2)
                 let result = await resolver.connectionTargets(for: "example.test", staticRoute: nil)
                 #expect(dnsSummary(result) == dnsExampleTargets)
                 #expect(first.received.count == 8, "each of the 8 questions went to the first nameserver once")
