@@ -15,43 +15,69 @@ BENCH_DATA := bench-data
 BENCH_BIN := .build/bench
 BENCH_RESULTS := $(BENCH_DATA)/results.txt
 
-.PHONY: all deps build test replay bench certs clean
+# The real federation peers and the tools the interop tests and the relay benchmark run: Prosody
+# with libunbound (how it resolves names), ejabberd, slixmpp for external users, iproute2 and
+# util-linux for the private network namespace, openssl for the test CA.
+INTEROP_PACKAGES := prosody lua-unbound ejabberd python3-slixmpp iproute2 util-linux openssl
+# Root is needed to create the namespace and to start Prosody and ejabberd as their own users.
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo$(if $(shell [ -t 0 ] && echo tty),, -n))
+
+.PHONY: all deps interop-deps build test interop replay bench bench-relay certs clean
 
 all: build
 
-## deps: install the system packages the build needs — only those missing, with one `apt-get update`.
-## Quick and silent when everything is there. sudo only when not root, and never prompting without a terminal.
-deps:
+# $(call install-missing,<label>,<packages>): apt-get installs only the packages not yet there, with
+# one `apt-get update`; quick and silent when everything is. sudo only when not root, never
+# prompting without a terminal.
+define install-missing
 	@missing=""; \
-	for p in $(SYSTEM_PACKAGES); do \
+	for p in $(2); do \
 		dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "deps: installing$$missing"; \
-		sudo=""; \
-		if [ "$$(id -u)" -ne 0 ]; then sudo="sudo"; [ -t 0 ] || sudo="sudo -n"; fi; \
-		$$sudo apt-get update -q; \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		echo "$(1): installing$$missing"; \
+		$(AS_ROOT) apt-get update -q; \
+		$(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+
+## deps: the system packages the build needs.
+deps:
+	$(call install-missing,deps,$(SYSTEM_PACKAGES))
 	@command -v $(SWIFT) >/dev/null || { echo "deps: swift not found on PATH nor in /opt/swift/usr/bin" >&2; exit 1; }
+
+## interop-deps: the peers and tools of the interop tests and the relay benchmark.
+interop-deps:
+	$(call install-missing,interop-deps,$(INTEROP_PACKAGES))
 
 ## build: debug build of every product.
 build: deps
 	$(SWIFT) build
 
 ## test: build everything (tests and the consulate CLI) once, run the unit tests (which include every
-## fixture, whole and one byte at a time), then the CLI replay of every fixture.
-test: deps
+## fixture, whole and one byte at a time), the CLI replay of every fixture, then the interop scenarios
+## against real Prosody and ejabberd.
+test: deps interop-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) run --skip-build consulate replay Fixtures
+	$(AS_ROOT) Tests/Interop/run .build/debug/consulate
+
+## interop: only the interop scenarios (Tests/Interop): Prosody and ejabberd federating with Consulate,
+## each in the SASL EXTERNAL and the dialback mode, inside a private network namespace where only
+## loopback exists. Narrow it down with INTEROP_OPTIONS="--peer prosody --mode dialback --only messages".
+INTEROP_OPTIONS ?=
+interop: deps interop-deps
+	$(SWIFT) build --product consulate
+	$(AS_ROOT) Tests/Interop/run .build/debug/consulate $(INTEROP_OPTIONS)
 
 ## replay: just the fixture transcripts, through the CLI.
 replay: deps
 	$(SWIFT) run consulate replay Fixtures
 
 ## bench: parser (and translator) throughput, with the parser as a ratio to raw expat measured in
-## the same run on the same input. Release build in its own scratch path, away from the debug one.
+## the same run on the same input; then the relay benchmark (bench-relay). Release builds in their
+## own scratch path, away from the debug one.
 bench: deps $(BENCH_DATA)/stream.xml $(BENCH_BIN)/expat_baseline
 	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH) --product consulate-bench
 	@bench=$(RELEASE_SCRATCH)/release/consulate-bench; \
@@ -61,6 +87,18 @@ bench: deps $(BENCH_DATA)/stream.xml $(BENCH_BIN)/expat_baseline
 		$$bench --translator $(BENCH_DATA)/presence.xml; \
 	} | tee $(BENCH_RESULTS)
 	@python3 Benchmarks/report.py $(BENCH_RESULTS)
+	@$(MAKE) --no-print-directory bench-relay
+
+## bench-relay: the same external load through Prosody→Prosody and Prosody→Consulate in one run
+## (Tests/Interop/bench_relay.py): messages/s, CPU per relayed message of each server, RTT p50/p99.
+## Runs in the interop tests' private network namespace (as root, like them).
+## Options for the script: make bench-relay RELAY_OPTIONS="--messages 50000 --rounds 5"
+RELAY_OPTIONS ?=
+bench-relay: deps interop-deps
+	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH) --product consulate
+	@mkdir -p $(BENCH_DATA)
+	$(AS_ROOT) env CONSULATE_INTEROP_SCRIPT=bench_relay.py Tests/Interop/run $(RELEASE_SCRATCH)/release/consulate \
+		--json $(abspath $(BENCH_DATA))/relay.json $(RELAY_OPTIONS) | tee $(BENCH_DATA)/relay.txt
 
 # Both inputs come from one deterministic run of the generator; regenerated when it changes.
 $(BENCH_DATA)/stream.xml $(BENCH_DATA)/presence.xml &: Benchmarks/generate-stream.py

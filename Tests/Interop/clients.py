@@ -46,8 +46,12 @@ class ExternalUser(slixmpp.ClientXMPP):
         await asyncio.wait_for(self._online.wait(), timeout)
 
     async def offline(self):
-        self.disconnect()
-        await self.disconnected
+        if self.is_connected():
+            self.disconnect()
+            await self.disconnected
+        # slixmpp leaves its output filter task running after a disconnect; end it with the client.
+        if self._run_out_filters is not None and not self._run_out_filters.done():
+            self._run_out_filters.cancel()
 
     async def expect(self, predicate, what, timeout=20):
         deadline = asyncio.get_running_loop().time() + timeout

@@ -13,19 +13,24 @@ import traceback
 
 import dns_stub
 from gateway import ConsulateConsole
-from peers import ProsodyPeer
+from peers import EjabberdPeer, ProsodyPeer
 from pki import TestPKI
 from scenarios import INTERNAL, PASSWORD, SCENARIOS, Context
 
 DNS_ADDRESS = "127.0.0.153"
 CONSULATE_ADDRESS = "127.0.0.10"
 TRUSTS = {"federated": "federated", "verified": "public-verified", "unverified": "public-unverified"}
-EXTERNAL_USERS = ["subscriber", "colleague", "outsider", "chatter", "mallory", "survivor"]
+# Each scenario's external users, by the trust label of their domain (see scenarios.py).
+ACCOUNTS = [("subscriber", trust) for trust in ("federated", "verified", "unverified")] + \
+    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor")] + [("mallory", "rogue")]
 MODES = ["sasl", "dialback"]
 
 
-def consulate_config(peer, mode, pki_files, secret):
-    certificate, key, ca = pki_files
+def consulate_config(peer, mode, pki, secret):
+    """Consulate for `mode`: in "sasl" it trusts the test CA and requires SASL EXTERNAL; in
+    "dialback" it trusts an unrelated CA, so that every key must be verified by dialing back."""
+    certificate, key, _ = pki.leaf("consulate", [INTERNAL])
+    ca = pki.ca_certificate if mode == "sasl" else pki.unrelated_ca_certificate
     partners = []
     for label, trust in TRUSTS.items():
         if mode == "sasl":
@@ -69,12 +74,12 @@ def build_zone(peers):
     return zone
 
 
-async def run_phase(peer, mode, binary, work, pki, consulate_files, only):
+async def run_phase(peer, mode, binary, work, pki, only):
     results = []
     peer.configure(mode, DNS_ADDRESS)
     peer.start()
     gateway = ConsulateConsole(binary, os.path.join(work, f"consulate-{peer.software}-{mode}"), CONSULATE_ADDRESS, INTERNAL)
-    await gateway.start(consulate_config(peer, mode, consulate_files, "interop-dialback-secret-0123456789"),
+    await gateway.start(consulate_config(peer, mode, pki, "interop-dialback-secret-0123456789"),
                         [f"{name}@{INTERNAL}" for name in ("alice", "bob", "carol", "dave")])
     try:
         for title, scenario in SCENARIOS:
@@ -116,19 +121,19 @@ async def main():
 
     os.chmod(arguments.work, 0o755)
     pki = TestPKI(os.path.join(arguments.work, "pki"))
-    consulate_files = pki.leaf("consulate", [INTERNAL])[:2] + (pki.ca_certificate,)
     peers = []
-    wanted = arguments.peer or ["prosody"]
-    if "prosody" in wanted:
-        peers.append(ProsodyPeer(os.path.join(arguments.work, "prosody"), pki,
-                                 [f"{t}.prosody.test" for t in list(TRUSTS) + ["rogue"]], EXTERNAL_USERS, PASSWORD))
+    for kind in arguments.peer or ["prosody", "ejabberd"]:
+        software = {"prosody": ProsodyPeer, "ejabberd": EjabberdPeer}[kind]
+        peers.append(software(os.path.join(arguments.work, kind), pki,
+                              [f"{label}.{kind}.test" for label in list(TRUSTS) + ["rogue"]],
+                              [(user, f"{label}.{kind}.test") for user, label in ACCOUNTS], PASSWORD))
     dns_log = open(os.path.join(arguments.work, "dns.log"), "a")
     close_dns = await dns_stub.serve(build_zone(peers), DNS_ADDRESS, 53, lambda line: print(line, file=dns_log, flush=True))
     results = []
     try:
         for peer in peers:
             for mode in arguments.mode or MODES:
-                results += await run_phase(peer, mode, arguments.consulate, arguments.work, pki, consulate_files, arguments.only)
+                results += await run_phase(peer, mode, arguments.consulate, arguments.work, pki, arguments.only)
     finally:
         close_dns()
     print(f"{results.count(True)} passed, {results.count(False)} failed", flush=True)

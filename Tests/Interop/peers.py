@@ -42,10 +42,10 @@ class Peer:
     software = "?"
     address = "?"
 
-    def __init__(self, directory, pki, domains, users, password):
+    def __init__(self, directory, pki, domains, accounts, password):
         self.directory = directory
         self.domains = domains
-        self.users = users
+        self.accounts = accounts
         self.password = password
         self.pki = pki
         self.process = None
@@ -122,10 +122,9 @@ log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{self.log}" }
 ''')
         subprocess.run(["chown", "-R", "prosody:prosody", self.directory], check=True)
         os.chmod(key, 0o600)
-        for domain in self.domains:
-            for user in self.users:
-                subprocess.run(["prosodyctl", "--config", self.config, "register", user, domain, self.password],
-                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for user, domain in self.accounts:
+            subprocess.run(["prosodyctl", "--config", self.config, "register", user, domain, self.password],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self):
         """Starts (or restarts, keeping its data) the instance as user prosody, which it insists on."""
@@ -138,6 +137,142 @@ log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{self.log}" }
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
+
+    def authentication_evidence(self, mode):
+        """Log patterns (regular expressions) that must appear, and must not, if s2s authenticated as
+        `mode` says, both ways. Prosody logs attributes in no fixed order."""
+        if mode == "sasl":
+            return ([("Prosody authenticated to Consulate with SASL EXTERNAL", "SASL EXTERNAL with contoso.test succeeded"),
+                     ("Consulate authenticated to Prosody with SASL EXTERNAL", "mechanism='EXTERNAL'")],
+                    [("dialback", "<db:result")])
+        return ([("Consulate accepted Prosody's dialback key", r"Received\[s2sout_unauthed\]: <result [^>]*type='valid'"),
+                 ("Consulate dialled back to verify Prosody's key", r"verified dialback key\.\.\. it is valid"),
+                 ("Prosody verified Consulate's key with Consulate", r"Received\[s2sout\]: <verify [^>]*type='valid'")],
+                [("SASL EXTERNAL", "mechanism='EXTERNAL'")])
+
+
+class EjabberdPeer(Peer):
+    """ejabberd 23.01. It resolves SRV with Erlang's resolver (pointed at the stub by `inetrc`) and
+    target addresses with glibc's getaddrinfo, which the namespace's /etc/resolv.conf sends to the
+    stub on port 53. Its users are registered through the running node after the first start; the
+    instance is rebuilt for every mode, so that no roster from an earlier mode is left over."""
+
+    software = "ejabberd"
+    address = "127.0.0.3"
+
+    def configure(self, mode, dns):
+        self.mode = mode
+        self.config_dir = os.path.join(self.directory, "config")
+        self.spool = os.path.join(self.directory, "spool")
+        self.logs = os.path.join(self.directory, "logs")
+        self.log = os.path.join(self.logs, "ejabberd.log")
+        if os.path.exists(self.directory):
+            shutil.rmtree(self.directory)
+        for folder in (self.config_dir, self.spool, self.logs):
+            os.makedirs(folder)
+        self.registered = False
+        _, _, combined = self.pki.leaf("ejabberd", ["ejabberd.test", "*.ejabberd.test"])
+        certificate = shutil.copy(combined, os.path.join(self.config_dir, "ejabberd.pem"))
+        trusted = self.pki.ca_certificate if mode == "sasl" else self.pki.unrelated_ca_certificate
+        hosts = "\n".join(f"  - {domain}" for domain in self.domains)
+        with open(os.path.join(self.config_dir, "ejabberd.yml"), "w") as f:
+            f.write(f"""
+hosts:
+{hosts}
+loglevel: debug
+log_rotate_count: 0
+certfiles:
+  - {certificate}
+s2s_cafile: {trusted}
+c2s_cafile: {self.pki.ca_certificate}
+s2s_use_starttls: required
+s2s_dns_timeout: 5
+s2s_dns_retries: 1
+s2s_max_retry_delay: 5
+outgoing_s2s_families: [ipv4]
+auth_method: internal
+listen:
+  - port: 5222
+    ip: "{self.address}"
+    module: ejabberd_c2s
+    starttls_required: true
+  - port: 5269
+    ip: "{self.address}"
+    module: ejabberd_s2s_in
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  local:
+    allow: local
+  c2s:
+    allow: all
+  s2s:
+    allow: all
+shaper_rules:
+  max_user_offline_messages: 1000
+modules:
+  mod_roster: {{}}
+  mod_disco: {{}}
+  mod_ping: {{}}
+  mod_offline: {{}}
+  mod_s2s_dialback: {{}}
+""")
+        address = ",".join(dns.split("."))
+        with open(os.path.join(self.config_dir, "inetrc"), "w") as f:
+            f.write(f"""{{resolv_conf, ""}}.
+{{hosts_file, ""}}.
+{{nameserver, {{{address}}}, 53}}.
+{{host, {{127,0,0,1}}, ["localhost"]}}.
+{{lookup, [file, dns]}}.
+""")
+        with open(os.path.join(self.config_dir, "ejabberdctl.cfg"), "w") as f:
+            f.write('ERLANG_NODE=ejabberd@localhost\n')
+        subprocess.run(["chown", "-R", "ejabberd:ejabberd", self.directory], check=True)
+        os.chmod(certificate, 0o600)
+
+    def _ctl(self, *arguments):
+        # The node's Erlang cookie lives in $HOME, which must be ejabberd's own: this instance's directory.
+        return ["env", f"HOME={self.directory}", "setpriv", "--reuid=ejabberd", "--regid=ejabberd", "--init-groups", "--inh-caps=-all",
+                "ejabberdctl", "--config-dir", self.config_dir, "--logs", self.logs, "--spool", self.spool,
+                *arguments]
+
+    def start(self):
+        self.process = subprocess.Popen(self._ctl("foreground"), cwd=self.spool, start_new_session=True,
+                                        stdout=subprocess.DEVNULL,
+                                        stderr=open(os.path.join(self.directory, "stderr.log"), "a"))
+        wait_for_listeners(self.endpoints, timeout=60, process=self.process, log=self.log)
+        if not self.registered:
+            for user, domain in self.accounts:
+                subprocess.run(self._ctl("register", user, domain, self.password), cwd=self.spool, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.registered = True
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            subprocess.run(self._ctl("stop"), cwd=self.spool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def authentication_evidence(self, mode):
+        method, other = ("EXTERNAL", "dialback") if mode == "sasl" else ("dialback", "EXTERNAL")
+        return ([(f"ejabberd authenticated to Consulate with {method}", rf"Accepted outbound s2s {method} authentication federated\.ejabberd\.test -> contoso\.test"),
+                 (f"Consulate authenticated to ejabberd with {method}", f"Accepted inbound s2s {method} authentication contoso.test -> federated.ejabberd.test")],
+                [(other, f"Accepted inbound s2s {other} authentication")])
+
+    def kill(self):
+        """SIGKILL to the whole node (the shell and the Erlang VM it started)."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
 
 
 async def restart(peer):

@@ -14,13 +14,18 @@ class TestPKI:
     def __init__(self, directory):
         self.directory = directory
         os.makedirs(directory, exist_ok=True)
-        self.ca_certificate = os.path.join(directory, "ca.pem")
-        ca_key = os.path.join(directory, "ca.key")
-        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", self.ca_certificate,
-                 "-days", "30", "-subj", "/CN=Consulate interop test CA",
+        self.ca_certificate, self._ca_key = self._authority("ca", "Consulate interop test CA")
+        # Trusting only this one means trusting none of the test certificates: the dialback mode.
+        self.unrelated_ca_certificate, _ = self._authority("unrelated-ca", "An unrelated CA")
+
+    def _authority(self, name, common_name):
+        certificate = os.path.join(self.directory, f"{name}.pem")
+        key = os.path.join(self.directory, f"{name}.key")
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
+                 "-days", "30", "-subj", f"/CN={common_name}",
                  "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                 cwd=directory)
-        self._ca_key = ca_key
+                 cwd=self.directory)
+        return certificate, key
 
     def leaf(self, name, domains):
         """Issues a certificate for `domains`; returns (certificate path, key path, combined PEM path)."""
