@@ -9,7 +9,7 @@ import XMPP
 extension TableReader {
     static let federationKeys: Set<String> = [
         "mode", "blocklist", "connection-limit", "partner-connection-limit", "stream-establishment-timeout",
-        "inactivity-timeout", "keep-alive-interval", "dialback-secret",
+        "inactivity-timeout", "keep-alive-interval", "ping-timeout", "dialback-secret",
     ]
 
     static let partnerKeys: Set<String> = [
@@ -47,6 +47,7 @@ extension TableReader {
         if let timeout = try seconds("stream-establishment-timeout") { policy.settings.streamEstablishmentTimeout = timeout }
         if let timeout = try seconds("inactivity-timeout") { policy.settings.inactivityTimeout = timeout }
         if let interval = try seconds("keep-alive-interval") { policy.settings.keepAliveInterval = interval }
+        if let timeout = try seconds("ping-timeout", from: 0) { policy.settings.pingTimeout = timeout == .zero ? nil : timeout }
         if let secret = try string("dialback-secret") {
             let minimum = 16
             guard secret.utf8.count >= minimum else {
@@ -184,10 +185,11 @@ extension TableReader {
         return value
     }
 
-    private func seconds(_ key: String) throws(ConfigurationError) -> Duration? {
+    /// A timer in whole seconds; `minimum` is 0 only where 0 means off.
+    private func seconds(_ key: String, from minimum: Int = 1) throws(ConfigurationError) -> Duration? {
         guard let value = table[key] else { return nil }
-        guard let seconds = value.int, (1...Self.maximumSeconds).contains(seconds) else {
-            throw ConfigurationError("'\(name(key))' must be a whole number of seconds from 1 to \(Self.maximumSeconds)")
+        guard let seconds = value.int, (minimum...Self.maximumSeconds).contains(seconds) else {
+            throw ConfigurationError("'\(name(key))' must be a whole number of seconds from \(minimum) to \(Self.maximumSeconds)")
         }
         return .seconds(seconds)
     }

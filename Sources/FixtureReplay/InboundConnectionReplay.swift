@@ -150,7 +150,7 @@ struct InboundConnectionReplay {
             case .close:
                 isClosed = true
                 rest.append(action)
-            case .sendBytes, .sendElement, .deliver, .requestDialbackVerification:
+            case .sendBytes, .sendElement, .deliver, .requestDialbackVerification, .dialbackRefused:
                 rest.append(action)
             }
         }

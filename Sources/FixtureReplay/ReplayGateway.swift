@@ -183,7 +183,7 @@ public struct ReplayGateway {
                 append(.stanza(verify.element), for: FixtureParser.authoritativeServer(of: authoritative))
             case .close(let error):
                 append(error.map(Output.streamError) ?? .streamClosed, for: domain)
-            case .startTLS, .restartStream, .checkPeerCertificate:
+            case .startTLS, .restartStream, .checkPeerCertificate, .dialbackRefused:
                 break
             }
         }

@@ -1,5 +1,6 @@
 public import Federation
 public import FederationLinks
+public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
@@ -86,6 +87,7 @@ public actor Gateway {
     private let group: any EventLoopGroup
     private let resolveTargets: TargetResolver
     private let makeStreamID: @Sendable () -> String
+    private let logger: Logger
     private let clockOrigin = ContinuousClock.now
     private var translator: Translator
     private var links: LinkTable
@@ -103,17 +105,23 @@ public actor Gateway {
     private let inboxContinuation: AsyncStream<Input>.Continuation
     private var random = SystemRandomNumberGenerator()
 
+    /// - Parameter logger: the operator's log. The gateway logs what happens to links (connection
+    ///   attempts, failures before a stream exists, retries, bounces, links going down and up) and
+    ///   dialback verification results; the stream handlers it starts log each stream's
+    ///   negotiation, refusal and end, each with its connection's metadata.
     public init(
         settings: Settings,
         directory: PresenceDirectory,
         group: any EventLoopGroup,
         resolveTargets: @escaping TargetResolver,
-        makeStreamID: @escaping @Sendable () -> String
+        makeStreamID: @escaping @Sendable () -> String,
+        logger: Logger = Logger(label: "consulate.gateway")
     ) {
         self.settings = settings
         self.group = group
         self.resolveTargets = resolveTargets
         self.makeStreamID = makeStreamID
+        self.logger = logger
         self.translator = Translator(configuration: settings.translation, directory: directory)
         self.links = LinkTable(policy: settings.policy)
         (inbox, inboxContinuation) = AsyncStream.makeStream(of: Input.self)
@@ -133,6 +141,7 @@ public actor Gateway {
         )
         let settings = self.settings
         let makeStreamID = self.makeStreamID
+        let logger = self.logger
         let makeHandler: @Sendable (InboundStreamStateMachine.Transport) -> InboundStreamHandler = { transport in
             InboundStreamHandler(
                 configuration: configuration,
@@ -145,7 +154,8 @@ public actor Gateway {
                         continuation.yield(.verificationRequested(authoritativeDomain: domain, verify, inbound: channel))
                     }
                 ),
-                makeStreamID: makeStreamID
+                makeStreamID: makeStreamID,
+                logger: logger
             )
         }
         let channel = try await FederationListener.bind(host: settings.listenAddress, port: settings.listenPort, group: group) {
@@ -189,6 +199,8 @@ public actor Gateway {
         try? await listener?.close()
         try? await directTLSListener?.close()
         let remaining = links.shutdown()
+        // Each link's stream ends with its closing tag first, so its handler does not log it as lost.
+        for domain in channels.keys { onHandler(of: domain) { $0.close() } }
         for channel in channels.values { try? await channel.close() }
         for verifier in verifiers.values { try? await verifier.channel?.close() }
         for continuations in subscribers.values { continuations.forEach { $0.finish() } }
@@ -208,6 +220,8 @@ public actor Gateway {
     private func handle(_ input: Input) {
         switch input {
         case .stanza(let stanza):
+            // An answer to one of our pings is the link table's; anything else goes to the translator.
+            if let answer = LinkPing.answer(in: stanza), links.pongReceived(from: answer.domain, id: answer.id) { return }
             deliver(translator.receive(stanza))
         case .action(let action):
             deliver(translator.perform(action))
@@ -230,6 +244,7 @@ public actor Gateway {
             if let verifier, verifiers[pair]?.id == verifier { verifiers[pair] = nil }
             requestVerification(verify, from: domain, onLink: false)
         case .verificationAnswered(let answer):
+            logVerificationAnswer(answer)
             if let inbound = verificationWaiters.removeValue(forKey: VerificationKey(answer)) {
                 InboundStreamHandler.deliverVerificationAnswer(answer, on: inbound)
             }
@@ -257,6 +272,7 @@ public actor Gateway {
     }
 
     private func execute(_ actions: [LinkTable.Action]) {
+        log(actions)
         for action in actions {
             switch action {
             case .connect(let domain, _):
@@ -275,6 +291,8 @@ public actor Gateway {
                 channels[domain] = nil
             case .sendKeepAlive(let domain):
                 onHandler(of: domain) { $0.sendKeepAlive() }
+            case .sendPing(let domain, let id):
+                onHandler(of: domain) { $0.sendPing(id: id) }
             case .linkDown(let domain):
                 deliver(translator.perform(.linkDown(domain: domain)))
             case .linkUp(let domain):
@@ -282,6 +300,55 @@ public actor Gateway {
             }
         }
         if let deadline = links.nextDeadline { scheduleTick(at: deadline) }
+    }
+
+    /// Logs what the link table decided that an operator wants to know. Bounces are counted per
+    /// domain and condition, so that a failed link with a long queue makes one record, not one
+    /// per stanza (and nothing of a stanza but its error condition is logged).
+    private func log(_ actions: [LinkTable.Action]) {
+        var bounced: [String: [String: Int]] = [:]
+        for action in actions {
+            switch action {
+            case .connect(let domain, let attempt):
+                logger.debug("connecting", metadata: ["peer": "\(domain)", "attempt": "\(attempt)"])
+            case .scheduleRetry(let domain, let at):
+                logger.debug("link retry scheduled", metadata: ["peer": "\(domain)", "delay": "\(at - now)"])
+            case .bounce(let reply):
+                let domain = (try? JID.parse(reply["from"]))??.domainpart ?? "unknown"
+                bounced[domain, default: [:]][StanzaError(stanza: reply)?.condition.rawValue ?? "unknown", default: 0] += 1
+            case .discard(_, let error):
+                logger.debug("undeliverable stanza dropped without an error reply", metadata: ["condition": "\(error.condition.rawValue)"])
+            case .closeIdleLink(let domain):
+                logger.debug("closing an idle link", metadata: ["peer": "\(domain)"])
+            case .linkDown(let domain):
+                logger.notice("link down: the domain's contacts are shown unavailable", metadata: ["peer": "\(domain)"])
+            case .linkUp(let domain):
+                logger.info("link up again: the domain's contacts are probed", metadata: ["peer": "\(domain)"])
+            default:
+                break
+            }
+        }
+        for (domain, conditions) in bounced.sorted(by: { $0.key < $1.key }) {
+            for (condition, count) in conditions.sorted(by: { $0.key < $1.key }) {
+                logger.notice("stanzas bounced", metadata: ["peer": "\(domain)", "count": "\(count)", "condition": "\(condition)"])
+            }
+        }
+    }
+
+    /// The authoritative server's verdict on a key an inbound stream asked about; `stream-id` is
+    /// that inbound stream's, as in its handler's records.
+    private func logVerificationAnswer(_ answer: DialbackVerify) {
+        guard case .answer(let verdict) = answer.payload else { return }
+        var metadata: Logger.Metadata = ["peer": "\(answer.from)", "target": "\(answer.to)", "stream-id": "\(answer.id)"]
+        switch verdict {
+        case .valid:
+            logger.info("dialback key verified by the authoritative server", metadata: metadata)
+        case .invalid:
+            logger.warning("the authoritative server judged a dialback key invalid", metadata: metadata)
+        case .error(let error):
+            metadata["condition"] = "\(error.condition.rawValue)"
+            logger.warning("the authoritative server could not verify a dialback key", metadata: metadata)
+        }
     }
 
     private func onHandler(of domain: String, _ body: @escaping @Sendable (OutboundStreamHandler) -> Void) {
@@ -308,7 +375,7 @@ public actor Gateway {
         let partner = settings.policy.decision(for: domain)
         Task {
             guard case .allowed(let policy) = partner else {
-                continuation.yield(.linkFailed(domain, .notFound(reason: "\(domain) may not federate")))
+                continuation.yield(failedBeforeStream(domain, .notFound(reason: "\(domain) may not federate")))
                 return
             }
             let opened = await openConnection(to: domain, route: policy.route) { target in
@@ -336,8 +403,22 @@ public actor Gateway {
                     verificationFailed: { continuation.yield(.verificationFailed($0, $1)) }
                 )
             }
-            if case .failure(let failure) = opened { continuation.yield(.linkFailed(domain, failure)) }
+            if case .failure(let failure) = opened { continuation.yield(failedBeforeStream(domain, failure)) }
         }
+    }
+
+    /// A link attempt that ended before any stream existed (the domain may not federate, DNS, no
+    /// target accepted a connection) is logged here, since no stream handler saw it; failures on a
+    /// stream are logged by `OutboundStreamHandler`, once.
+    private nonisolated func failedBeforeStream(_ domain: String, _ failure: LinkFailure) -> Input {
+        logger.warning(
+            "outbound link failed",
+            metadata: [
+                "peer": "\(domain)", "reason": "\(failure.reason)",
+                "bounce-condition": "\(failure.bounceError.condition.rawValue)", "temporary": "\(failure.isTemporary)",
+            ]
+        )
+        return .linkFailed(domain, failure)
     }
 
     /// The one path to a remote domain's servers, for links and verification-only connections
@@ -361,15 +442,20 @@ public actor Gateway {
             }
         }
         let settings = self.settings
+        let logger = self.logger
         let timeout = TimeAmount(settings.policy.settings.streamEstablishmentTimeout)
         for target in targets {
             do {
                 let machine = try machine(target)
                 let channel = try await FederationConnector.connect(host: target.address.description, port: Int(target.port), group: group) {
-                    OutboundStreamHandler(machine: machine, limits: settings.limits.pre, tls: settings.tls, callbacks: callbacks(), timeout: timeout)
+                    OutboundStreamHandler(machine: machine, limits: settings.limits.pre, tls: settings.tls, callbacks: callbacks(), timeout: timeout, logger: logger)
                 }
                 return .success(channel)
             } catch {
+                logger.debug(
+                    "could not connect to a target",
+                    metadata: ["peer": "\(domain)", "target": "\(target.address):\(target.port)", "error": "\(error)"]
+                )
                 continue
             }
         }
@@ -462,7 +548,11 @@ public actor Gateway {
             case .success(let channel):
                 continuation.yield(.verifierConnected(pair, id: id, channel))
                 channel.closeFuture.whenComplete { _ in continuation.yield(.verifierEnded(pair, id: id)) }
-            case .failure:
+            case .failure(let failure):
+                logger.warning(
+                    "could not open a dialback verification connection",
+                    metadata: ["peer": "\(pair.sender)", "target": "\(pair.target)", "reason": "\(failure.reason)"]
+                )
                 continuation.yield(.verifierEnded(pair, id: id))
             }
         }
@@ -480,6 +570,13 @@ public actor Gateway {
     }
 
     private func verificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) {
+        logger.warning(
+            "dialback key could not be verified",
+            metadata: [
+                "peer": "\(request.to)", "target": "\(request.from)", "stream-id": "\(request.id)",
+                "condition": "\(failure.condition.rawValue)",
+            ]
+        )
         if let inbound = verificationWaiters.removeValue(forKey: VerificationKey(request)) {
             InboundStreamHandler.deliverVerificationFailure(request, failure, on: inbound)
         }

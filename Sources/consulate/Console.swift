@@ -18,7 +18,8 @@ struct Console: AsyncParsableCommand {
             Each input line is '<user JID> <action/>' in the fixture notation (Fixtures/README.md, "Internal actions"), \
             for example: alice@contoso.example <send-message to='bob@fabrikam.example'><body>Hi</body></send-message>. \
             Each event for a user is printed as one line '<user JID> <event/>' ("Internal events"). \
-            A line that cannot be read is answered with 'error: …'. End of input shuts the gateway down.
+            A line that cannot be read is answered with 'error: …'. End of input shuts the gateway down. \
+            Logs go to standard error.
             """
     )
 
@@ -28,7 +29,10 @@ struct Console: AsyncParsableCommand {
     @Option(name: .customLong("user"), help: "An internal user (bare JID on one of our domains); repeat for several.")
     var users: [String] = []
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
+        logging.bootstrap()
         let configuration = try loadConfigurationOrExit(path: config)
         var directory = PresenceDirectory()
         var userJIDs: [JID] = []

@@ -53,13 +53,16 @@ struct Replay: ParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the gateway with a federation.toml.",
-        discussion: "Refuses an invalid configuration with a message naming the setting and a non-zero exit. Internal users come from the store (not yet available): until then the gateway federates with no internal users."
+        discussion: "Refuses an invalid configuration with a message naming the setting and a non-zero exit. Internal users come from the store (not yet available): until then the gateway federates with no internal users. Status lines go to standard output, the log to standard error."
     )
 
     @Option(name: .long, help: "The configuration file.")
     var config: String = "federation.toml"
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
+        logging.bootstrap()
         let configuration = try loadConfigurationOrExit(path: config)
         let gateway = try await startGatewayOrExit(configuration: configuration, directory: PresenceDirectory())
         await waitForTerminationSignal()

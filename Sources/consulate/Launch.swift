@@ -3,8 +3,36 @@ import Dispatch
 import Foundation
 import Configuration
 import Gateway
+import Logging
 import NIOPosix
 import PresenceModel
+
+/// `--log-level`, shared by the commands that run the gateway. Logs go to standard error: the
+/// console's standard output is a protocol channel, and `serve`'s few status lines stay apart from
+/// the log.
+struct LoggingOptions: ParsableArguments {
+    @Option(
+        name: .customLong("log-level"),
+        help: "The lowest level logged to standard error: trace, debug, info, notice, warning, error or critical (default: info).",
+        transform: { text in
+            guard let level = Logger.Level(rawValue: text) else {
+                throw ValidationError("'\(text)' is not a log level: use trace, debug, info, notice, warning, error or critical")
+            }
+            return level
+        }
+    )
+    var logLevel: Logger.Level = .info
+
+    /// Sends every logger of the process to standard error at `logLevel`. Call once, first.
+    func bootstrap() {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
 
 /// Reads and validates `federation.toml`, printing its warnings; an invalid file ends the process
 /// with exit code 2 and a message naming the setting.

@@ -28,6 +28,7 @@ struct FederationConfigurationTests {
         #expect(federation.settings.streamEstablishmentTimeout == .seconds(60))
         #expect(federation.settings.inactivityTimeout == .seconds(600))
         #expect(federation.settings.keepAliveInterval == .seconds(300))
+        #expect(federation.settings.pingTimeout == .seconds(60))
         #expect(federation.settings.dialbackSecret == nil)
         #expect(federation.partners.map(\.domain.description) == ["fabrikam.example", "*.partners.example"])
         let fabrikam = federation.partners[0]
@@ -143,6 +144,7 @@ struct FederationConfigurationTests {
             stream-establishment-timeout = 30
             inactivity-timeout = 900
             keep-alive-interval = 120
+            ping-timeout = 20
             dialback-secret = '0123456789abcdef0123456789abcdef'
             """
         )
@@ -157,6 +159,7 @@ struct FederationConfigurationTests {
         #expect(federation.settings.streamEstablishmentTimeout == .seconds(30))
         #expect(federation.settings.inactivityTimeout == .seconds(900))
         #expect(federation.settings.keepAliveInterval == .seconds(120))
+        #expect(federation.settings.pingTimeout == .seconds(20))
         #expect(federation.settings.dialbackSecret != nil)
         #expect(configuration.warnings == [])
         if case .refused(let reason) = federation.decision(for: "a.spam.example") {
@@ -164,6 +167,16 @@ struct FederationConfigurationTests {
         } else {
             Issue.record("a.spam.example was not blocked")
         }
+    }
+
+    @Test("ping-timeout = 0 turns pings off, and a later layer can turn them back on")
+    func pingsOff() throws {
+        let off = try load("[federation]\nping-timeout = 0")
+        #expect(off.federation.settings.pingTimeout == nil)
+        let on = try GatewayConfiguration.load(toml: "[federation]\nping-timeout = 30", over: off)
+        #expect(on.federation.settings.pingTimeout == .seconds(30))
+        let untouched = try GatewayConfiguration.load(toml: "[federation]\nkeep-alive-interval = 60", over: off)
+        #expect(untouched.federation.settings.pingTimeout == nil)
     }
 
     @Test("the dialback secret never appears in output")
@@ -246,6 +259,9 @@ struct FederationConfigurationTests {
         ("[federation]\ninactivity-timeout = 86401", "'federation.inactivity-timeout' must be a whole number of seconds"),
         ("[federation]\nkeep-alive-interval = 1.5", "'federation.keep-alive-interval' must be a whole number of seconds"),
         ("[federation]\nkeep-alive-interval = '300'", "'federation.keep-alive-interval' must be a whole number of seconds"),
+        ("[federation]\nping-timeout = -1", "'federation.ping-timeout' must be a whole number of seconds from 0 to 86400"),
+        ("[federation]\nping-timeout = 86401", "'federation.ping-timeout' must be a whole number of seconds from 0 to 86400"),
+        ("[federation]\nping-timeout = 'off'", "'federation.ping-timeout' must be a whole number of seconds"),
         ("[federation]\ndialback-secret = 'short'", "'federation.dialback-secret' is 5 bytes, too short"),
         ("[federation]\ndialback-secret = 42", "'federation.dialback-secret' must be a string"),
         ("[federation]\nconnection-limits = 5", "unknown setting 'federation.connection-limits'"),

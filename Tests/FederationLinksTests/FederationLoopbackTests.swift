@@ -90,6 +90,29 @@ struct FederationLoopbackTests {
         try await gateway.listener.close()
     }
 
+    @Test("a keep-alive ping goes out from the domain the stream authenticated as, and the answer to it is recognised")
+    func ping() async throws {
+        let pki = try TestPKI()
+        let gateway = try await InboundLoopbackTests.startGateway(pki: pki, partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"))])
+        let (channel, outcome) = try await Self.connect(to: gateway, policy: .default, tls: try Self.outboundTLS(pki: pki))
+        _ = try outcome.get()
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self).sendPing(id: "ping-1")
+        }.get()
+        let delivered = try await gateway.stanzas.wait(for: 1, on: channel.eventLoop)
+        let ping = try #require(delivered.first)
+        #expect(ping.from?.description == "fabrikam.example")
+        #expect(ping.to?.description == "contoso.example")
+        let iq = try #require(IQ(ping.element))
+        #expect(iq.type == .get && iq.id == "ping-1")
+        #expect(iq.payload?.name == "ping" && iq.payload?.namespace == Namespace.ping)
+        let answer = try #require(try Stanza(IQ.result(to: ping)))
+        let pong = try #require(LinkPing.answer(in: answer))
+        #expect(pong.domain == "contoso.example" && pong.id == "ping-1")
+        try? await channel.close()
+        try await gateway.listener.close()
+    }
+
     @Test("a partner that requires SASL refuses a peer whose certificate it does not trust")
     func untrustedCertificate() async throws {
         let pki = try TestPKI()

@@ -2,6 +2,7 @@ import Federation
 import FederationLinks
 import Foundation
 import Gateway
+import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 import PresenceModel
@@ -26,7 +27,8 @@ struct GatewayFederationTests {
         directTLSPort: Int? = nil,
         negotiation: NegotiationPolicy = .default,
         dialbackSecret: String? = nil,
-        resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) }
+        resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) },
+        logger: Logger = CapturedLog.silent
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
@@ -56,7 +58,8 @@ struct GatewayFederationTests {
             directory: directory,
             group: MultiThreadedEventLoopGroup.singleton,
             resolveTargets: resolveTargets,
-            makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } }
+            makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } },
+            logger: logger
         )
     }
 

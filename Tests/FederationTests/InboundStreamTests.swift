@@ -186,6 +186,20 @@ struct InboundStreamTests {
         let actions = harness.peer("<db:result from='fabrikam.example' to='contoso.example'>abc</db:result>")
         #expect(!actions.contains { if case .requestDialbackVerification = $0 { true } else { false } })
         #expect(actions.sentElements.first?["type"] == "error")
+        let pair = DialbackDomainPair(sender: "fabrikam.example", target: "contoso.example")
+        #expect(actions.last == .dialbackRefused(pair, .dialbackError(StanzaError(.policyViolation))))
+    }
+
+    @Test("a sender that may not federate, named only in <db:result/>, is refused and reported for the log")
+    func dialbackFromRefusedDomain() {
+        var harness = InboundHarness(partners: [partner("fabrikam.example", tls: .optional, sasl: .optional)])
+        let opened = harness.peer("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' to='contoso.example' version='1.0'>")
+        #expect(opened.closeError == nil, "a header without 'from' is answered")
+        let actions = harness.peer("<db:result from='evil.example' to='contoso.example'>abc</db:result>")
+        #expect(actions.sentElements.first?["type"] == "error")
+        let pair = DialbackDomainPair(sender: "evil.example", target: "contoso.example")
+        #expect(actions.last == .dialbackRefused(pair, .dialbackError(StanzaError(.forbidden))))
+        #expect(!harness.machine.isAuthenticated)
     }
 
     @Test("a certificate valid for the sender makes dialback over TLS immediate (no dial-back)")

@@ -15,6 +15,11 @@ private struct LinkHarness {
     var now = LinkInstant.origin
     var attempting: Set<String> = []
     var established: Set<String> = []
+    /// The ping outstanding on each established link.
+    var pings: [String: String] = [:]
+    var pingIDs: Set<String> = []
+    var pingsAnswered = 0
+    var pingsTimedOut = 0
     var originals: [String: (element: XMLElement, sequence: Int)] = [:]
     var outcomes: [String: [String]] = [:]
     var lastSent: [String: Int] = [:]
@@ -85,8 +90,19 @@ private struct LinkHarness {
                 break
             }
             established.remove(domain)
+            pings[domain] = nil
             actions = table.linkLost(domain, now: now)
             #expect(actions.first == .linkDown(domain))
+        case 85..<90:
+            guard let (domain, id) = pings.sorted(by: { $0.key < $1.key }).first else {
+                actions = table.tick(now: now)
+                break
+            }
+            pings[domain] = nil
+            pingsAnswered += 1
+            #expect(table.pongReceived(from: domain, id: id) == true, "the ping outstanding on \(domain) was not recognised")
+            #expect(table.pongReceived(from: domain, id: id) == false, "an answer counted twice")
+            actions = []
         default:
             actions = table.tick(now: now)
         }
@@ -119,12 +135,20 @@ private struct LinkHarness {
                 #expect(Stanza.errorReply(to: element, error: StanzaError(.undefinedCondition)) == nil, "discarded an answerable stanza")
             case .closeIdleLink(let domain):
                 #expect(established.remove(domain) != nil)
+                pings[domain] = nil
             case .close(let domain):
                 attempting.remove(domain)
-                established.remove(domain)
+                if established.remove(domain) != nil, pings.removeValue(forKey: domain) != nil { pingsTimedOut += 1 }
             case .sendKeepAlive(let domain):
                 #expect(established.contains(domain))
                 #expect(!domain.hasSuffix(".fabrikam.example"), "keep-alive for a partner that turned them off")
+                #expect(pings[domain] != nil, "whitespace instead of a ping with none outstanding")
+            case .sendPing(let domain, let id):
+                #expect(established.contains(domain), "a ping on \(domain) without a link")
+                #expect(!domain.hasSuffix(".fabrikam.example"), "a ping for a partner that turned keep-alives off")
+                #expect(pings[domain] == nil, "a second ping outstanding on \(domain)")
+                #expect(pingIDs.insert(id).inserted, "ping id \(id) used twice")
+                pings[domain] = id
             case .scheduleRetry(_, let instant):
                 #expect(instant >= now)
             case .linkDown(let domain), .linkUp(let domain):
@@ -159,5 +183,18 @@ struct LinkPropertyTests {
         }
         let all = harness.outcomes.values.flatMap { $0 }
         #expect(all.contains("sent") && all.contains("bounced") && all.contains("discarded"), "the walk should reach every outcome")
+    }
+
+    @Test("over the seeds, the walks send pings, answer some and let others time out")
+    func pingsCovered() throws {
+        var sent = 0, answered = 0, timedOut = 0
+        for seed in UInt64(0)..<40 {
+            var harness = try LinkHarness(seed: seed)
+            for _ in 0..<600 { harness.step() }
+            sent += harness.pingIDs.count
+            answered += harness.pingsAnswered
+            timedOut += harness.pingsTimedOut
+        }
+        #expect(sent > 100 && answered > 20 && timedOut > 2, "sent \(sent), answered \(answered), timed out \(timedOut)")
     }
 }

@@ -89,6 +89,14 @@ enum LinkPolicies {
     static func table(settings: LinkSettings = .defaults, federation: FederationSettings = .defaults) throws -> LinkTable {
         LinkTable(policy: try open(settings: federation), settings: settings)
     }
+
+    /// A table with `domain`'s link established at `start` (its first stanza, `m1`, sent).
+    static func established(policy: FederationPolicy? = nil, domain: String = "remote.example", start: LinkInstant = at(0)) throws -> LinkTable {
+        var table = LinkTable(policy: try policy ?? open())
+        _ = table.stanzaToSend(LinkStanzas.message("m1", to: domain), to: domain, now: start)
+        _ = table.connectionSucceeded(domain, now: start)
+        return table
+    }
 }
 
 /// Ways to read actions in expectations.
@@ -108,6 +116,12 @@ extension LinkTable.Action {
     var isConnect: Bool {
         if case .connect = self { return true }
         return false
+    }
+
+    /// The id of the ping asked for.
+    var pingID: String? {
+        if case .sendPing(_, let id) = self { return id }
+        return nil
     }
 
     var retryAt: LinkInstant? {

@@ -3,17 +3,9 @@ import Testing
 
 @Suite("Links: idle links and keep-alives")
 struct LinkTimerTests {
-    /// A table with `remote.example` established at `start`.
-    private func established(policy: FederationPolicy? = nil, domain: String = "remote.example", start: LinkInstant = at(0)) throws -> LinkTable {
-        var table = LinkTable(policy: try policy ?? LinkPolicies.open())
-        _ = table.stanzaToSend(LinkStanzas.message("m1", to: domain), to: domain, now: start)
-        _ = table.connectionSucceeded(domain, now: start)
-        return table
-    }
-
     @Test("a link that carried no stanza for the inactivity timeout is closed, without linkDown")
     func idleClose() throws {
-        var table = try established()
+        var table = try LinkPolicies.established()
         #expect(table.tick(now: at(599)).filter { $0 == .closeIdleLink("remote.example") }.isEmpty)
         #expect(table.tick(now: at(600)) == [.closeIdleLink("remote.example")])
         #expect(table.openConnections == 0)
@@ -25,7 +17,7 @@ struct LinkTimerTests {
 
     @Test("sending a stanza postpones the idle close")
     func activityPostponesClose() throws {
-        var table = try established()
+        var table = try LinkPolicies.established()
         #expect(table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: at(500)).sentIDs == ["m2"])
         #expect(table.tick(now: at(600)).isEmpty)
         #expect(table.tick(now: at(1100)) == [.closeIdleLink("remote.example")])
@@ -33,33 +25,46 @@ struct LinkTimerTests {
 
     @Test("keep-alives are due every keep-alive interval after the last write, and do not count as activity")
     func keepAlives() throws {
-        var table = try established()
+        var table = try LinkPolicies.established()
         #expect(table.nextDeadline == at(300))
         #expect(table.tick(now: at(299)) == [])
-        #expect(table.tick(now: at(300)) == [.sendKeepAlive("remote.example")])
+        #expect(table.tick(now: at(300)) == [.sendPing("remote.example", id: "ping-1")])
+        #expect(table.pongReceived(from: "remote.example", id: "ping-1") == true)
         #expect(table.tick(now: at(301)) == [])
         #expect(table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: at(350)).sentIDs == ["m2"])
         #expect(table.tick(now: at(649)) == [])
-        #expect(table.tick(now: at(650)) == [.sendKeepAlive("remote.example")])
+        #expect(table.tick(now: at(650)) == [.sendPing("remote.example", id: "ping-2")])
+        #expect(table.pongReceived(from: "remote.example", id: "ping-2") == true)
         #expect(table.tick(now: at(950)) == [.closeIdleLink("remote.example")])
+    }
+
+    @Test("with pings off, keep-alives are whitespace")
+    func whitespaceWithPingsOff() throws {
+        let settings = FederationSettings(pingTimeout: nil)
+        var table = try LinkPolicies.established(policy: LinkPolicies.open(settings: settings))
+        #expect(table.tick(now: at(300)) == [.sendKeepAlive("remote.example")])
+        #expect(table.nextDeadline == at(600))
+        #expect(table.tick(now: at(600)) == [.closeIdleLink("remote.example")])
     }
 
     @Test("partners with keep-alive off never get one")
     func keepAliveOff() throws {
         let policy = try LinkPolicies.open(partners: [LinkPolicies.partner("quiet.example", keepAlive: false)])
-        var table = try established(policy: policy, domain: "quiet.example")
+        var table = try LinkPolicies.established(policy: policy, domain: "quiet.example")
         #expect(table.nextDeadline == at(600))
         #expect(table.tick(now: at(300)) == [])
         #expect(table.tick(now: at(599)) == [])
         #expect(table.tick(now: at(600)) == [.closeIdleLink("quiet.example")])
     }
 
-    @Test("the timers come from FederationSettings")
+    @Test("the timers come from FederationSettings; a keep-alive due while a ping is outstanding is whitespace")
     func configuredTimers() throws {
-        let settings = FederationSettings(inactivityTimeout: .seconds(50), keepAliveInterval: .seconds(20))
-        var table = try established(policy: LinkPolicies.open(settings: settings))
-        #expect(table.tick(now: at(20)) == [.sendKeepAlive("remote.example")])
+        let settings = FederationSettings(inactivityTimeout: .seconds(50), keepAliveInterval: .seconds(20), pingTimeout: .seconds(45))
+        var table = try LinkPolicies.established(policy: LinkPolicies.open(settings: settings))
+        #expect(table.tick(now: at(20)) == [.sendPing("remote.example", id: "ping-1")])
+        #expect(table.nextDeadline == at(40))
         #expect(table.tick(now: at(40)) == [.sendKeepAlive("remote.example")])
+        #expect(table.nextDeadline == at(50))
         #expect(table.tick(now: at(50)) == [.closeIdleLink("remote.example")])
     }
 

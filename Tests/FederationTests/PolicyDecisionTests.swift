@@ -230,6 +230,7 @@ struct PolicyValidationTests {
         (FederationSettings(streamEstablishmentTimeout: .zero), "stream establishment timeout"),
         (FederationSettings(inactivityTimeout: .seconds(-1)), "inactivity timeout"),
         (FederationSettings(keepAliveInterval: .zero), "keep-alive interval"),
+        (FederationSettings(pingTimeout: .zero), "ping timeout"),
     ])
     func badSettings(settings: FederationSettings, subject: String) {
         let error = #expect(throws: PolicyError.self) { try FederationPolicy(settings: settings).validate() }
@@ -267,6 +268,7 @@ struct PolicyValidationTests {
         #expect(settings.streamEstablishmentTimeout == .seconds(60))
         #expect(settings.inactivityTimeout == .seconds(600))
         #expect(settings.keepAliveInterval == .seconds(300))
+        #expect(settings.pingTimeout == .seconds(60))
         #expect(settings.dialbackSecret == nil)
         if case .allowlist = FederationPolicy().mode {} else { Issue.record("the default mode is not allowlist") }
     }

@@ -2,7 +2,7 @@ public import XMPP
 
 /// Why a domain pair was not authorized on a stream, reported by the Initiating and Receiving
 /// Server machines so the link layer can bounce, log and retry.
-public enum DialbackRefusal: Sendable, Hashable {
+public enum DialbackRefusal: Sendable, Hashable, CustomStringConvertible {
     /// The Authoritative Server judged the key bogus (`type='invalid'`).
     case keyInvalid
     /// A dialback error (`type='error'`, XEP-0220 §2.5), received or sent.
@@ -17,6 +17,15 @@ public enum DialbackRefusal: Sendable, Hashable {
         switch self {
         case .keyInvalid: .internalServerError
         case .dialbackError, .streamClosed: .remoteServerTimeout
+        }
+    }
+
+    /// What happened, for logs and failure reasons; never the key itself.
+    public var description: String {
+        switch self {
+        case .keyInvalid: "the key was judged invalid"
+        case .dialbackError(let error): "dialback error \(error)"
+        case .streamClosed: "the stream ended before the answer"
         }
     }
 }

@@ -24,9 +24,15 @@ extension LinkTable {
         /// no `linkDown` is reported: the peer did nothing wrong and no presence is lost.
         case closeIdleLink(String)
         /// `FederationSettings.keepAliveInterval` has passed since anything was written on the
-        /// domain's link: write a keep-alive (a single space between stanzas) to detect a dead link
-        /// and keep middleboxes from dropping it.
+        /// domain's link, and a ping is already outstanding or pings are off: write a keep-alive (a
+        /// single space between stanzas) to keep middleboxes from dropping the link.
         case sendKeepAlive(String)
+        /// `FederationSettings.keepAliveInterval` has passed since anything was written on the
+        /// domain's link: write the XEP-0199 ping `LinkPing.request(id:from:to:)` on it, from the
+        /// domain the link authenticated as. The answer comes back on the peer's own stream to us
+        /// and goes to `pongReceived`; without one within `FederationSettings.pingTimeout` the
+        /// table gives the link up (`.close`, `.linkDown`).
+        case sendPing(String, id: String)
         /// The domain's link went down: its contacts' presence can no longer be trusted (the
         /// translator reports them unavailable).
         case linkDown(String)

@@ -7,10 +7,31 @@ extension LinkTable {
             /// Nothing running. With stanzas queued, the domain waits for a connection slot.
             case idle
             case connecting(attempt: Int)
-            /// `lastStanza` drives the inactivity timeout, `lastWrite` (stanzas and keep-alives)
-            /// the keep-alive interval.
-            case established(lastStanza: LinkInstant, lastWrite: LinkInstant)
+            case established(Established)
             case retryScheduled(at: LinkInstant)
+        }
+
+        /// An established link's timers.
+        struct Established: Sendable {
+            /// The last stanza written: drives the inactivity timeout. Keep-alives and pings do not
+            /// count, so a link kept open only by them is still closed as idle.
+            var lastStanza: LinkInstant
+            /// The last write of any kind (stanza, ping, whitespace): drives the keep-alive interval.
+            var lastWrite: LinkInstant
+            /// The XEP-0199 ping written on the link and not yet answered, if any.
+            var ping: OutstandingPing?
+
+            /// A link that has just come up: nothing outstanding, every timer starting now.
+            init(now: LinkInstant) {
+                lastStanza = now
+                lastWrite = now
+            }
+        }
+
+        /// A ping awaiting its answer: the link is presumed dead at `deadline`.
+        struct OutstandingPing: Sendable {
+            var id: String
+            var deadline: LinkInstant
         }
 
         /// The partner the policy matched, for its keep-alive switch and connection limit.

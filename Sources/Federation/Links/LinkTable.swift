@@ -26,6 +26,9 @@ import XMPP
 ///   one (`FederationPolicy.connectionLimit(for:)`, `FederationSettings.connectionLimit`; inbound
 ///   connections are counted by whoever accepts them). Over a limit stanzas wait in the queue, and
 ///   the domain with the oldest waiting stanza gets the next free slot.
+/// - A link that writes nothing for the keep-alive interval gets an XEP-0199 ping (see `tick`); an
+///   answer (`pongReceived`) must come within `FederationSettings.pingTimeout`, or the peer is
+///   presumed dead and the link handled as lost, instead of waiting minutes for TCP to notice.
 public struct LinkTable: Sendable {
     /// Who may federate, per-partner limits and keep-alive switches, and the gateway timers. A
     /// reloaded configuration can be swapped in; stanzas and new attempts follow the new policy.
@@ -38,6 +41,9 @@ public struct LinkTable: Sendable {
     private var downDomains: Set<String> = []
     private var openConnectionCount = 0
     private var openConnectionsByPartner: [DomainPattern: Int] = [:]
+    /// Pings asked for so far: each ping's id is `ping-<count>`, unique for the table's lifetime
+    /// and repeatable in tests, with no randomness in the table.
+    private var pingsSent = 0
 
     /// Measures queued stanzas as they will be written inside an s2s stream.
     private static let serializer = XMLSerializer(defaultNamespace: Namespace.server)
@@ -75,17 +81,18 @@ public struct LinkTable: Sendable {
     }
 
     /// The earliest instant at which `tick` has something to do (a retry, an expiring stanza, an
-    /// idle link, a keep-alive), or `nil` if nothing is pending; the driver arms one timer for it
-    /// after each event.
+    /// idle link, a keep-alive, an unanswered ping), or `nil` if nothing is pending; the driver
+    /// arms one timer for it after each event.
     public var nextDeadline: LinkInstant? {
         var earliest: LinkInstant?
         for entry in entries.values {
             var candidates: [LinkInstant] = []
             if let first = entry.queue.first { candidates.append(first.queuedAt + settings.maxQueueAge) }
             switch entry.phase {
-            case .established(let lastStanza, let lastWrite):
-                candidates.append(lastStanza + policy.settings.inactivityTimeout)
-                if entry.partner.keepAlive { candidates.append(lastWrite + policy.settings.keepAliveInterval) }
+            case .established(let link):
+                candidates.append(link.lastStanza + policy.settings.inactivityTimeout)
+                if entry.partner.keepAlive { candidates.append(link.lastWrite + policy.settings.keepAliveInterval) }
+                if let ping = link.ping { candidates.append(ping.deadline) }
             case .retryScheduled(let at):
                 candidates.append(at)
             case .idle, .connecting:
@@ -117,8 +124,10 @@ public struct LinkTable: Sendable {
         entry.partner = partner
         var actions: [Action] = []
         expire(key, &entry, now: now, into: &actions)
-        if case .established = entry.phase {
-            entry.phase = .established(lastStanza: now, lastWrite: now)
+        if case .established(var link) = entry.phase {
+            link.lastStanza = now
+            link.lastWrite = now
+            entry.phase = .established(link)
             actions.append(.send(key, element))
         } else {
             enqueue(element, for: key, in: &entry, now: now, into: &actions)
@@ -161,7 +170,7 @@ public struct LinkTable: Sendable {
         }
         expire(domain, &entry, now: now, into: &actions)
         entry.consecutiveFailures = 0
-        entry.phase = .established(lastStanza: now, lastWrite: now)
+        entry.phase = .established(Entry.Established(now: now))
         for stanza in entry.queue.removeAll() { actions.append(.send(domain, stanza.element)) }
         if downDomains.remove(domain) != nil { actions.append(.linkUp(domain)) }
         store(entry, for: domain)
@@ -209,36 +218,68 @@ public struct LinkTable: Sendable {
             entries[domain] = entry
             return []
         }
-        releaseSlot(&entry)
-        entry.phase = .idle
-        downDomains.insert(domain)
-        var actions: [Action] = [.linkDown(domain)]
+        var actions: [Action] = []
+        markDown(domain, &entry, into: &actions)
         expire(domain, &entry, now: now, into: &actions)
         store(entry, for: domain)
         startWaitingAttempts(into: &actions)
         return actions
     }
 
-    /// Does what is due at `now`, domain by domain in name order: bounces expired stanzas, closes
-    /// links idle for `FederationSettings.inactivityTimeout`, asks for keep-alives on links of
-    /// partners with `keepAlive` that wrote nothing for `keepAliveInterval`, and turns due retries
-    /// into `.connect` (only if something is still queued: a retry with nothing to send is
-    /// dropped, and the domain forgotten). Connection attempts come last, oldest waiting stanza
-    /// first.
+    /// `domain`'s server answered the ping `id` (`.sendPing`), with a result or with an error:
+    /// either proves that it still reads our link and processes stanzas (XEP-0199 §4.2: a server
+    /// without ping support answers `service-unavailable`), so the link's ping deadline is
+    /// cleared. Returns whether `id` was the ping outstanding on the domain's established link;
+    /// when it was not, the answer is somebody else's (or came after the link was given up) and
+    /// the caller routes the stanza on as usual.
+    public mutating func pongReceived(from domain: String, id: String) -> Bool {
+        let key = DomainPattern.normalisedDomain(domain) ?? domain
+        guard var entry = entries[key], case .established(var link) = entry.phase, link.ping?.id == id else { return false }
+        link.ping = nil
+        entry.phase = .established(link)
+        entries[key] = entry
+        return true
+    }
+
+    /// Does what is due at `now`, domain by domain in name order: bounces expired stanzas, gives
+    /// up links whose ping went unanswered for `FederationSettings.pingTimeout` (`.close`, then
+    /// what `linkLost` does), closes links idle for `FederationSettings.inactivityTimeout`, asks
+    /// for keep-alives on links of partners with `keepAlive` that wrote nothing for
+    /// `keepAliveInterval`, and turns due retries into `.connect` (only if something is still
+    /// queued: a retry with nothing to send is dropped, and the domain forgotten). Connection
+    /// attempts come last, oldest waiting stanza first.
+    ///
+    /// A keep-alive is a ping (`.sendPing`) when pings are on and none is outstanding, and a
+    /// whitespace `.sendKeepAlive` otherwise. The ping replaces the space rather than joining it:
+    /// its bytes refresh NAT and firewall state just as well, and its answer also proves that the
+    /// peer is alive, which a space cannot (TCP may take minutes to notice a vanished peer).
+    /// Whitespace remains for keep-alives due while a ping is outstanding, so that a short
+    /// interval keeps middleboxes fed without piling up pings, and for when pings are off.
     public mutating func tick(now: LinkInstant) -> [Action] {
         var actions: [Action] = []
         for domain in entries.keys.sorted() {
             guard var entry = entries.removeValue(forKey: domain) else { continue }
             expire(domain, &entry, now: now, into: &actions)
             switch entry.phase {
-            case .established(let lastStanza, let lastWrite):
-                if now - lastStanza >= policy.settings.inactivityTimeout {
+            case .established(var link):
+                if let ping = link.ping, ping.deadline <= now {
+                    actions.append(.close(domain))
+                    markDown(domain, &entry, into: &actions)
+                } else if now - link.lastStanza >= policy.settings.inactivityTimeout {
                     releaseSlot(&entry)
                     entry.phase = .idle
                     actions.append(.closeIdleLink(domain))
-                } else if entry.partner.keepAlive, now - lastWrite >= policy.settings.keepAliveInterval {
-                    entry.phase = .established(lastStanza: lastStanza, lastWrite: now)
-                    actions.append(.sendKeepAlive(domain))
+                } else if entry.partner.keepAlive, now - link.lastWrite >= policy.settings.keepAliveInterval {
+                    link.lastWrite = now
+                    if link.ping == nil, let timeout = policy.settings.pingTimeout {
+                        pingsSent += 1
+                        let id = "ping-\(pingsSent)"
+                        link.ping = Entry.OutstandingPing(id: id, deadline: now + timeout)
+                        actions.append(.sendPing(domain, id: id))
+                    } else {
+                        actions.append(.sendKeepAlive(domain))
+                    }
+                    entry.phase = .established(link)
                 }
             case .retryScheduled(let at) where at <= now:
                 entry.phase = .idle
@@ -270,6 +311,16 @@ public struct LinkTable: Sendable {
         openConnectionCount = 0
         openConnectionsByPartner = [:]
         return Shutdown(actions: actions, unsent: unsent)
+    }
+
+    /// An established link is gone (lost, or given up for an unanswered ping): its slot is
+    /// freed, and `.linkDown` tells the translator that the domain's presence can no longer be
+    /// trusted. Whatever is queued for the domain later waits for a new attempt.
+    private mutating func markDown(_ domain: String, _ entry: inout Entry, into actions: inout [Action]) {
+        releaseSlot(&entry)
+        entry.phase = .idle
+        downDomains.insert(domain)
+        actions.append(.linkDown(domain))
     }
 
     // MARK: - Queue

@@ -13,9 +13,17 @@ public struct FederationSettings: Sendable {
     public var streamEstablishmentTimeout: Duration
     /// An established stream that carries nothing for this long is closed.
     public var inactivityTimeout: Duration
-    /// Longest a peer may stay silent before a keep-alive is due; a silent link past this is
-    /// presumed dead and closed.
+    /// How long a link may go without our writing anything before a keep-alive is due (for
+    /// partners with keep-alive on): an XEP-0199 ping, or a space while a ping is outstanding or
+    /// pings are off. Short enough that NATs and firewalls keep the connection's state.
     public var keepAliveInterval: Duration
+    /// How long a ping may go unanswered before the link is presumed dead, closed and reported
+    /// down (`LinkTable.tick`). It lives here, beside the keep-alive interval it pairs with,
+    /// because both are gateway timers read from the policy. `nil` turns pings off, leaving
+    /// whitespace keep-alives: for gateways that share their domains with other instances (the
+    /// peer's answer may reach another one) or peers that cannot open a stream back to us, since
+    /// the answer travels on the peer's own stream.
+    public var pingTimeout: Duration?
     /// The secret dialback keys are derived from. Policy code never generates one, having no
     /// randomness: `nil` leaves it to the process that runs the links, which generates a random one
     /// at start-up; that is enough for a single gateway, while several gateways serving the same
@@ -28,6 +36,7 @@ public struct FederationSettings: Sendable {
         streamEstablishmentTimeout: Duration = .seconds(60),
         inactivityTimeout: Duration = .seconds(600),
         keepAliveInterval: Duration = .seconds(300),
+        pingTimeout: Duration? = .seconds(60),
         dialbackSecret: DialbackSecret? = nil
     ) {
         self.connectionLimit = connectionLimit
@@ -35,24 +44,29 @@ public struct FederationSettings: Sendable {
         self.streamEstablishmentTimeout = streamEstablishmentTimeout
         self.inactivityTimeout = inactivityTimeout
         self.keepAliveInterval = keepAliveInterval
+        self.pingTimeout = pingTimeout
         self.dialbackSecret = dialbackSecret
     }
 
     /// Lync's defaults: 1000 connections, 20 per partner, 60 s to establish, 600 s idle, 300 s
-    /// keep-alive, no configured dialback secret.
+    /// keep-alive, no configured dialback secret; and (not Lync's) 60 s for a ping's answer, ample
+    /// for a peer that first has to open and authenticate its stream back to us, which takes
+    /// seconds.
     public static let defaults = FederationSettings()
 
-    /// Refuses limits below 1 and timers that are not positive, which would refuse or cut every
-    /// link; warns when the per-partner limit exceeds the total, which can then never be reached.
+    /// Refuses limits below 1 and timers that are not positive (a ping timeout may be off, but not
+    /// zero), which would refuse or cut every link; warns when the per-partner limit exceeds the
+    /// total, which can then never be reached.
     public func validate() throws(PolicyError) -> [PolicyWarning] {
         for (name, limit) in [("connection limit", connectionLimit), ("partner connection limit", partnerConnectionLimit)] where limit < 1 {
             throw PolicyError(subject: name, problem: "\(limit) would refuse every link; use 1 or more")
         }
-        let timers = [
+        var timers = [
             ("stream establishment timeout", streamEstablishmentTimeout),
             ("inactivity timeout", inactivityTimeout),
             ("keep-alive interval", keepAliveInterval),
         ]
+        if let pingTimeout { timers.append(("ping timeout", pingTimeout)) }
         for (name, duration) in timers where duration <= .zero {
             throw PolicyError(subject: name, problem: "\(duration) would close every stream at once; use a positive duration")
         }

@@ -58,6 +58,10 @@ public struct InboundStreamStateMachine: Sendable {
         /// Ask the authoritative server for `domain` to check a dialback key, over an outbound
         /// connection, and report the answer with `dialbackVerificationAnswered`.
         case requestDialbackVerification(authoritativeDomain: String, verify: DialbackVerify)
+        /// A dialback domain pair was refused; the `<db:result/>` answer saying so is among the
+        /// actions before it. Nothing is queued on an inbound stream, so this is for the operator's
+        /// log: a peer whose header named no `from` is refused here, not at the stream level.
+        case dialbackRefused(DialbackDomainPair, DialbackRefusal)
         /// Send the stream error (if any) and `</stream:stream>`, then close the connection.
         case close(StreamError?)
     }
@@ -348,8 +352,8 @@ public struct InboundStreamStateMachine: Sendable {
             case .domainPairAuthorized(let pair):
                 authorizedPairs.insert(pair)
                 result.append(.authenticated(domain: pair.sender, method: tlsActive ? .tlsDialback : .tcpDialback))
-            case .domainPairRefused:
-                break
+            case .domainPairRefused(let pair, let refusal):
+                result.append(.dialbackRefused(pair, refusal))
             case .closeStream(let error):
                 result += close(error)
                 return result

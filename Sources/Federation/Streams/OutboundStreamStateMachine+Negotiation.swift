@@ -188,21 +188,13 @@ extension OutboundStreamStateMachine {
             case .domainPairRefused(let pair, let refusal):
                 // After `invalid` the peer is expected to close (XEP-0220 §2.1.1); after an error
                 // the stream could stay, but it has nothing left to carry.
-                let reason = "\(remoteDomain) did not authorize \(pair) with dialback: \(Self.describe(refusal))"
+                let reason = "\(remoteDomain) did not authorize \(pair) with dialback: \(refusal)"
                 return actions + fail(.dialbackRefused(refusal), reason, .awaitPeerClose)
             case .closeStream(let error):
                 return actions + fail(.protocolViolation, "\(remoteDomain) broke dialback: \(error)", streamError: error, .awaitPeerClose)
             }
         }
         return actions
-    }
-
-    private static func describe(_ refusal: DialbackRefusal) -> String {
-        switch refusal {
-        case .keyInvalid: "the key was judged invalid"
-        case .dialbackError(let error): "dialback error \(error)"
-        case .streamClosed: "the stream ended before the answer"
-        }
     }
 
     mutating func establish(_ method: AuthenticationMethod, on stream: OpenStream) -> [Action] {

@@ -1,5 +1,6 @@
 public import Federation
 public import Foundation
+public import Logging
 public import NIOCore
 import NIOSSL
 import NIOTLS
@@ -42,6 +43,12 @@ public struct InboundStreamCallbacks: Sendable {
 /// are the machine's; this only does I/O (writes, TLS insertion, closing). On a direct TLS
 /// connection `FederationListener` puts this handler's `makeTLSHandler()` in front before the
 /// first byte, and the machine starts once the handshake completes.
+///
+/// The handler logs what the operator needs about the stream, since the machine only returns it:
+/// refusals and stream errors with the condition and the machine's reason, authentications with
+/// their method, dialback refusals, TLS and connection failures. Records carry `direction` (`in`),
+/// `remote-address`, `stream-id` (our header's id) and `peer` (the domain the header claims, once
+/// it is a valid JID). Nothing from stanzas and no dialback key is ever logged.
 public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -57,11 +64,13 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     private let certificateRecord = PeerCertificateRecord()
     private var context: ChannelHandlerContext?
     private var closed = false
+    private var logger: Logger
 
     /// - Parameters:
     ///   - transport: `.directTLS` for connections to the XEP-0368 port, which need `tls`.
     ///   - makeStreamID: draws the unpredictable id of each response header (randomness is injected).
     ///   - now: the clock certificate validation uses.
+    ///   - logger: where this connection's records go; the handler adds the connection's metadata.
     public init(
         configuration: InboundStreamStateMachine.Configuration,
         transport: InboundStreamStateMachine.Transport = .startTLS,
@@ -69,7 +78,8 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         tls: FederationTLS?,
         callbacks: InboundStreamCallbacks,
         makeStreamID: @escaping @Sendable () -> String,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "consulate.federation")
     ) {
         self.machine = InboundStreamStateMachine(configuration: configuration, transport: transport)
         self.io = StreamIO(limits: limits.pre)
@@ -78,6 +88,8 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         self.callbacks = callbacks
         self.makeStreamID = makeStreamID
         self.now = now
+        self.logger = logger
+        self.logger[metadataKey: "direction"] = "in"
     }
 
     /// Whether this connection negotiates TLS with STARTTLS or starts with it.
@@ -85,6 +97,8 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        logger[metadataKey: "remote-address"] = StreamIO.remoteAddress(of: context.channel)
+        logger.debug("inbound connection accepted", metadata: ["transport": "\(transport == .directTLS ? "direct TLS" : "STARTTLS")"])
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
@@ -99,7 +113,12 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
             let actions: [InboundStreamStateMachine.Action]
             switch event {
             case .streamOpened(let header):
-                actions = machine.streamHeaderReceived(header, streamID: makeStreamID())
+                let streamID = makeStreamID()
+                logger[metadataKey: "stream-id"] = "\(streamID)"
+                if let claimed = header.attribute("from").flatMap({ try? JID($0) }) {
+                    logger[metadataKey: "peer"] = "\(claimed.domainpart)"
+                }
+                actions = machine.streamHeaderReceived(header, streamID: streamID)
             case .element(let element):
                 actions = machine.elementReceived(element)
             case .streamClosed:
@@ -108,12 +127,13 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
             run(actions, context: context)
         }
         if let failure, !closed {
-            run(machine.parseFailed(failure), context: context)
+            run(machine.parseFailed(failure), context: context, closeLevel: .warning)
         }
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiatedProtocol) = event {
+            logger.debug("inbound TLS established", metadata: ["alpn": "\(negotiatedProtocol ?? "none")"])
             callbacks.tlsEstablished(negotiatedProtocol)
             switch machine.transport {
             case .startTLS:
@@ -129,6 +149,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     public func channelInactive(context: ChannelHandlerContext) {
         if !closed {
             closed = true
+            logger.debug("inbound connection closed by the peer")
             callbacks.closed(nil)
         }
         context.fireChannelInactive()
@@ -136,6 +157,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // TLS and socket failures: nothing more can be said on this stream.
+        if !closed { logger.warning("inbound connection failed", metadata: ["error": "\(error)"]) }
         closed = true
         callbacks.closed(nil)
         context.close(promise: nil)
@@ -163,7 +185,9 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         }
     }
 
-    private func run(_ actions: [InboundStreamStateMachine.Action], context: ChannelHandlerContext) {
+    /// Carries out the machine's actions; `closeLevel` is the level a stream error is logged at
+    /// (`.warning` when the peer's input could not be parsed).
+    private func run(_ actions: [InboundStreamStateMachine.Action], context: ChannelHandlerContext, closeLevel: Logger.Level = .notice) {
         for action in actions {
             guard !closed else { return }
             switch action {
@@ -180,13 +204,20 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
                 run(machine.peerCertificateChecked(provenDomains: proven), context: context)
             case .authenticated(let domain, let method):
                 parser.limits = limits.post
+                logger.info("inbound stream authenticated", metadata: ["peer": "\(domain)", "method": "\(method)"])
                 callbacks.authenticated(domain, method)
             case .deliver(let stanza):
                 callbacks.stanzaReceived(stanza)
             case .requestDialbackVerification(let domain, let verify):
+                logger.debug("asking the authoritative server to verify a dialback key", metadata: ["peer": "\(domain)", "target": "\(verify.from)"])
                 callbacks.verificationRequested(domain, verify, context.channel)
+            case .dialbackRefused(let pair, let refusal):
+                logger.notice(
+                    "inbound dialback refused",
+                    metadata: ["peer": "\(pair.sender)", "target": "\(pair.target)", "reason": "\(refusal)"]
+                )
             case .close(let error):
-                close(error, context: context)
+                close(error, context: context, level: closeLevel)
             }
         }
     }
@@ -218,9 +249,20 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         )
     }
 
-    private func close(_ error: StreamError?, context: ChannelHandlerContext) {
+    /// Sends the error (if any) and our closing tag, then closes; a stream error is logged at
+    /// `level` (`.error` when it is our own failure), with the machine's reason.
+    private func close(_ error: StreamError?, context: ChannelHandlerContext, level: Logger.Level = .notice) {
         guard !closed else { return }
         closed = true
+        if let error {
+            logger.log(
+                level: error.condition == .internalServerError ? .error : level,
+                machine.isAuthenticated ? "inbound stream closed with a stream error" : "inbound stream refused",
+                metadata: ["condition": "\(error.condition.rawValue)", "reason": "\(error.text ?? "")"]
+            )
+        } else {
+            logger.debug("inbound stream closed")
+        }
         let channel = context.channel
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: StreamIO.closingBytes(error))), promise: promise)

@@ -1,5 +1,6 @@
 public import Federation
 public import Foundation
+public import Logging
 public import NIOCore
 import NIOPosix
 import NIOSSL
@@ -39,6 +40,12 @@ public struct OutboundStreamCallbacks: Sendable {
 /// the I/O (writes, the TLS client handler after `<proceed/>`, closing) and keeps the machine's
 /// one timer: from the connection until establishment, and again while our closing tag waits
 /// for the peer's.
+///
+/// The handler logs how the stream ends up, since the machine only returns it: established (with
+/// the authentication method and TLS), failed, lost (with the failure's reason and the condition
+/// queued stanzas bounce with). Records carry `direction` (`out`), `peer` (the remote domain),
+/// `remote-address`, `stream-id` (the peer's, once established) and, for verification-only
+/// connections, `purpose`.
 public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -53,18 +60,21 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     private var timer: Scheduled<Void>?
     private let certificateRecord = PeerCertificateRecord()
     private var context: ChannelHandlerContext?
+    private var logger: Logger
 
     /// - Parameters:
     ///   - timeout: the stream-establishment timeout (`FederationSettings`), also used for the wait
     ///     for the peer's closing tag; `nil` arms no timer. A verification-only connection is never
     ///     established, so its requests are bounded by this too.
+    ///   - logger: where this connection's records go; the handler adds the connection's metadata.
     public init(
         machine: OutboundStreamStateMachine,
         limits: XMLStreamLimits,
         tls: FederationTLS?,
         callbacks: OutboundStreamCallbacks,
         timeout: TimeAmount? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "consulate.federation")
     ) {
         self.machine = machine
         self.io = StreamIO(limits: limits)
@@ -72,6 +82,10 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         self.callbacks = callbacks
         self.timeout = timeout
         self.now = now
+        self.logger = logger
+        self.logger[metadataKey: "direction"] = "out"
+        self.logger[metadataKey: "peer"] = "\(machine.remoteDomain)"
+        if machine.purpose == .verification { self.logger[metadataKey: "purpose"] = "dialback verification" }
     }
 
     /// Sends a stanza if the stream is established; otherwise says what to do with it. Call on the
@@ -102,6 +116,14 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         StreamIO.write([0x20], context: context)
     }
 
+    /// Writes the XEP-0199 ping `id` (`LinkPing.request`) from the domain this stream authenticated
+    /// as to the peer's, if the stream is established; the answer comes back on the peer's own
+    /// stream to us. Call on the channel's event loop.
+    public func sendPing(id: String) {
+        guard let context, let stream = machine.establishedStream else { return }
+        StreamIO.write(LinkPing.request(id: id, from: stream.localDomain, to: stream.remoteDomain), context: context)
+    }
+
     /// Ends the stream politely. Call on the channel's event loop.
     public func close() {
         guard let context else { return }
@@ -126,6 +148,8 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     /// A direct TLS connection (XEP-0368) first completes the handshake; the stream starts when
     /// it has, in `userInboundEventTriggered`.
     private func connected(context: ChannelHandlerContext) {
+        logger[metadataKey: "remote-address"] = StreamIO.remoteAddress(of: context.channel)
+        logger.debug("outbound connection opened", metadata: ["transport": "\(machine.directTLS ? "direct TLS" : "STARTTLS")"])
         armTimer(context: context)
         if machine.directTLS {
             do {
@@ -189,8 +213,19 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
                 parser.restart()
             case .established(let stream):
                 cancelTimer()
+                if let streamID = stream.streamID { logger[metadataKey: "stream-id"] = "\(streamID)" }
+                logger.info(
+                    "outbound link established",
+                    metadata: ["method": "\(stream.method)", "tls": "\(stream.security.isEncrypted ? "yes" : "no")", "security": "\(stream.security)"]
+                )
                 callbacks.established(stream, context.channel)
-            case .failed(let failure), .ended(let failure):
+            case .failed(let failure):
+                logger.warning("outbound stream failed", metadata: Self.metadata(failure))
+                callbacks.failed(failure)
+            case .ended(let failure):
+                // A peer closing an idle link is ordinary; anything else lost a working link.
+                let level: Logger.Level = failure.cause == .closedByPeer ? .notice : .warning
+                logger.log(level: level, "outbound link lost", metadata: Self.metadata(failure))
                 callbacks.failed(failure)
             case .close(let error):
                 StreamIO.write(StreamIO.closingBytes(error), context: context)
@@ -204,6 +239,17 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
                 callbacks.verificationFailed(request, failure)
             }
         }
+    }
+
+    /// The failure's reason, the stream error we sent, and what queued stanzas bounce with.
+    private static func metadata(_ failure: OutboundFailure) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "reason": "\(failure.reason)",
+            "bounce-condition": "\(failure.bounceError.condition.rawValue)",
+            "temporary": "\(failure.isTemporary)",
+        ]
+        if let sent = failure.sentStreamError { metadata["sent-stream-error"] = "\(sent.condition.rawValue)" }
+        return metadata
     }
 
     /// (Re)starts the machine's timer; on expiry the machine decides (`timedOut`).

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import XMLStreaming
 import XMPP
@@ -37,6 +38,16 @@ struct StreamIO {
 
     static func write(_ element: XMLElement, context: ChannelHandlerContext) {
         write(serializer.bytes(element), context: context)
+    }
+
+    /// The peer's `address:port` (`[address]:port` for IPv6), the `remote-address` of both
+    /// handlers' log records, so that a stream in the logs can be matched to a connection.
+    static func remoteAddress(of channel: any Channel) -> Logger.MetadataValue {
+        guard let address = channel.remoteAddress, let ip = address.ipAddress, let port = address.port else {
+            return "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")"
+        }
+        if case .v6 = address { return "[\(ip)]:\(port)" }
+        return "\(ip):\(port)"
     }
 
     /// `<stream:error>` (if any) then `</stream:stream>`.
