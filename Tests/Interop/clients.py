@@ -46,9 +46,14 @@ class ExternalUser(slixmpp.ClientXMPP):
         await asyncio.wait_for(self._online.wait(), timeout)
 
     async def offline(self):
+        """Leaves for good: a polite close when connected; otherwise (the server died) any
+        connection attempt still under way is cancelled, so this user never comes back on its own."""
         if self.is_connected():
             self.disconnect()
             await self.disconnected
+        else:
+            self.cancel_connection_attempt()
+            self.abort()
         # slixmpp leaves its output filter task running after a disconnect; end it with the client.
         if self._run_out_filters is not None and not self._run_out_filters.done():
             self._run_out_filters.cancel()

@@ -55,6 +55,21 @@ class Peer:
     def endpoints(self):
         return [(self.address, 5222), (self.address, 5269)]
 
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    async def wait_for_log(self, pattern, what, timeout=30):
+        """Waits until the peer's own log shows `pattern` (a regular expression): how a test learns
+        that the peer has received something while none of its users is online to see it."""
+        import asyncio
+        import re
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.log_text()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the {self.software} log never showed {what} ({pattern!r})")
+            await asyncio.sleep(0.05)
+
     def stop(self):
         """SIGTERM, as an operator would: the peer closes its streams politely."""
         if self.process and self.process.poll() is None:
@@ -133,10 +148,6 @@ log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{self.log}" }
              "prosody", "-F", "--config", self.config],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.directory, "stderr.log"), "a"))
         wait_for_listeners(self.endpoints, process=self.process, log=self.log)
-
-    def log_text(self):
-        with open(self.log, errors="replace") as f:
-            return f.read()
 
     def authentication_evidence(self, mode):
         """Log patterns (regular expressions) that must appear, and must not, if s2s authenticated as
@@ -256,10 +267,6 @@ modules:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.process = None
-
-    def log_text(self):
-        with open(self.log, errors="replace") as f:
-            return f.read()
 
     def authentication_evidence(self, mode):
         method, other = ("EXTERNAL", "dialback") if mode == "sasl" else ("dialback", "EXTERNAL")
