@@ -346,39 +346,6 @@ def make_prosody_class():
     return BenchProsody
 
 
-def consulate_config(mode, pki, certificate, key, internal, address, dns):
-    if mode == "sasl":
-        ca, auth = pki.ca_certificate, 'sasl = "required"\ndialback = false'
-    else:
-        ca, auth = pki.unrelated_ca_certificate, 'sasl = "not-supported"\ndialback = true'
-    return f'''
-[gateway]
-domains = ["{internal}"]
-
-[listen]
-address = "{address}"
-port = 5269
-
-[tls]
-certificate = "{certificate}"
-key = "{key}"
-ca-bundle = "{ca}"
-
-[dns]
-nameservers = ["{dns}"]
-
-[federation]
-mode = "allowlist"
-dialback-secret = "bench-dialback-secret-0123456789"
-
-[[partner]]
-domain = "{DOMAIN_A}"
-trust = "federated"
-tls = "required"
-{auth}
-'''
-
-
 class Path:
     def __init__(self, name, receiver_name, to, receiver):
         self.name = name
@@ -501,6 +468,7 @@ def column_latency(path, key):
 
 async def orchestrate(arguments):
     import dns_stub
+    from gateway import federation_toml
     from interop import CONSULATE_ADDRESS, DNS_ADDRESS, build_zone
     from pki import TestPKI
     from scenarios import INTERNAL
@@ -522,9 +490,9 @@ async def orchestrate(arguments):
         for peer in (prosody_a, prosody_b):
             peer.configure(arguments.mode, DNS_ADDRESS)
             peer.start()
-        certificate, key, _ = pki.leaf("consulate", [INTERNAL])
-        await console.start(consulate_config(arguments.mode, pki, certificate, key, INTERNAL, CONSULATE_ADDRESS,
-                                             DNS_ADDRESS), [bob_consulate])
+        config = federation_toml(INTERNAL, CONSULATE_ADDRESS, DNS_ADDRESS, pki, arguments.mode,
+                                 [(DOMAIN_A, "federated")], "bench-dialback-secret-0123456789")
+        await console.start(config, [bob_consulate])
         console.do(bob_consulate, "<set-presence availability='3500'/>")
         await alice.start(ALICE, ADDRESS_A, pki.ca_certificate, work)
         await bob.start(BOB_PROSODY, ADDRESS_B, pki.ca_certificate, work)

@@ -9,6 +9,47 @@ import xml.etree.ElementTree as ET
 from peers import wait_for_listeners
 
 
+def federation_toml(domain, address, dns, pki, mode, partners, secret):
+    """Consulate's configuration for one s2s security mode. In "sasl" Consulate trusts the test CA
+    and requires SASL EXTERNAL of every partner; in "dialback" it trusts an unrelated CA and does
+    not offer SASL, so that every key must be verified by dialing back. `partners` are
+    (domain, trust) pairs."""
+    certificate, key, _ = pki.leaf("consulate", [domain])
+    if mode == "sasl":
+        ca, auth = pki.ca_certificate, 'sasl = "required"\ndialback = false'
+    else:
+        ca, auth = pki.unrelated_ca_certificate, 'sasl = "not-supported"\ndialback = true'
+    text = f'''
+[gateway]
+domains = ["{domain}"]
+
+[listen]
+address = "{address}"
+port = 5269
+
+[tls]
+certificate = "{certificate}"
+key = "{key}"
+ca-bundle = "{ca}"
+
+[dns]
+nameservers = ["{dns}"]
+
+[federation]
+mode = "allowlist"
+dialback-secret = "{secret}"
+'''
+    for partner, trust in partners:
+        text += f'''
+[[partner]]
+domain = "{partner}"
+trust = "{trust}"
+tls = "required"
+{auth}
+'''
+    return text
+
+
 class Event:
     def __init__(self, user, element):
         self.user = user

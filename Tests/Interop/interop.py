@@ -12,7 +12,7 @@ import time
 import traceback
 
 import dns_stub
-from gateway import ConsulateConsole
+from gateway import ConsulateConsole, federation_toml
 from peers import EjabberdPeer, ProsodyPeer
 from pki import TestPKI
 from scenarios import INTERNAL, PASSWORD, SCENARIOS, Context
@@ -24,46 +24,6 @@ TRUSTS = {"federated": "federated", "verified": "public-verified", "unverified":
 ACCOUNTS = [("subscriber", trust) for trust in ("federated", "verified", "unverified")] + \
     [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor")] + [("mallory", "rogue")]
 MODES = ["sasl", "dialback"]
-
-
-def consulate_config(peer, mode, pki, secret):
-    """Consulate for `mode`: in "sasl" it trusts the test CA and requires SASL EXTERNAL; in
-    "dialback" it trusts an unrelated CA, so that every key must be verified by dialing back."""
-    certificate, key, _ = pki.leaf("consulate", [INTERNAL])
-    ca = pki.ca_certificate if mode == "sasl" else pki.unrelated_ca_certificate
-    partners = []
-    for label, trust in TRUSTS.items():
-        if mode == "sasl":
-            auth = 'sasl = "required"\ndialback = false'
-        else:
-            auth = 'sasl = "not-supported"\ndialback = true'
-        partners.append(f'''
-[[partner]]
-domain = "{label}.{peer.software}.test"
-trust = "{trust}"
-tls = "required"
-{auth}
-''')
-    return f'''
-[gateway]
-domains = ["{INTERNAL}"]
-
-[listen]
-address = "{CONSULATE_ADDRESS}"
-port = 5269
-
-[tls]
-certificate = "{certificate}"
-key = "{key}"
-ca-bundle = "{ca}"
-
-[dns]
-nameservers = ["{DNS_ADDRESS}"]
-
-[federation]
-mode = "allowlist"
-dialback-secret = "{secret}"
-''' + "".join(partners)
 
 
 def build_zone(peers):
@@ -79,7 +39,10 @@ async def run_phase(peer, mode, binary, work, pki, only):
     peer.configure(mode, DNS_ADDRESS)
     peer.start()
     gateway = ConsulateConsole(binary, os.path.join(work, f"consulate-{peer.software}-{mode}"), CONSULATE_ADDRESS, INTERNAL)
-    await gateway.start(consulate_config(peer, mode, pki, "interop-dialback-secret-0123456789"),
+    partners = [(f"{label}.{peer.software}.test", trust) for label, trust in TRUSTS.items()]
+    config = federation_toml(INTERNAL, CONSULATE_ADDRESS, DNS_ADDRESS, pki, mode, partners,
+                             "interop-dialback-secret-0123456789")
+    await gateway.start(config,
                         [f"{name}@{INTERNAL}" for name in ("alice", "bob", "carol", "dave")])
     try:
         for title, scenario in SCENARIOS:
