@@ -7,7 +7,9 @@ for one s2s security mode at a time:
   authenticates inside TLS.
 """
 
+import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -62,8 +64,6 @@ class Peer:
     async def wait_for_log(self, pattern, what, timeout=30):
         """Waits until the peer's own log shows `pattern` (a regular expression): how a test learns
         that the peer has received something while none of its users is online to see it."""
-        import asyncio
-        import re
         deadline = time.monotonic() + timeout
         while not re.search(pattern, self.log_text()):
             if time.monotonic() > deadline:
@@ -284,5 +284,4 @@ modules:
 
 async def restart(peer):
     """Starts a stopped or killed peer again with the same data, without blocking the event loop."""
-    import asyncio
     await asyncio.to_thread(peer.start)
