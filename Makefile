@@ -9,7 +9,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 SWIFT := swift
-SYSTEM_PACKAGES := libexpat1-dev libxml2-dev libssl-dev pkg-config
+SYSTEM_PACKAGES := libexpat1-dev libxml2-dev libssl-dev libsqlite3-dev pkg-config
 RELEASE_SCRATCH := .build-release
 BENCH_DATA := bench-data
 BENCH_BIN := .build/bench

@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "FederationLinks", targets: ["FederationLinks"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "FixtureReplay", targets: ["FixtureReplay"]),
+        .library(name: "Storage", targets: ["Storage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +35,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         // 1.16: `InMemoryLogging`, which the tests capture log records with.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        // Operator metrics (`FederationMetrics`), rendered for Prometheus by `PrometheusExposition`.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        // The durable store: SQLite (the system library, libsqlite3-dev) through GRDB.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -65,6 +71,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -76,6 +83,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -92,10 +101,19 @@ let package = Package(
             dependencies: ["Configuration", "Federation", "Translation", "XMPP", "PresenceModel", "XMLStreaming"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "PresenceModel", "XMPP", "XMLStreaming", "Federation",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "consulate",
             dependencies: [
-                "FixtureReplay", "Configuration", "Translation", "Gateway",
+                "FixtureReplay", "Configuration", "Translation", "Gateway", "FederationLinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -128,6 +146,8 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -135,6 +155,11 @@ let package = Package(
         .testTarget(
             name: "FederationTests",
             dependencies: ["Federation", "XMPP", "XMLStreaming", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "PresenceModel", "XMPP", "XMLStreaming", "Federation"],
             swiftSettings: strictSettings
         ),
         .testTarget(

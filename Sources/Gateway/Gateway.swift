@@ -88,6 +88,7 @@ public actor Gateway {
     private let resolveTargets: TargetResolver
     private let makeStreamID: @Sendable () -> String
     private let logger: Logger
+    private let metrics: FederationMetrics
     private let clockOrigin = ContinuousClock.now
     private var translator: Translator
     private var links: LinkTable
@@ -109,19 +110,24 @@ public actor Gateway {
     ///   attempts, failures before a stream exists, retries, bounces, links going down and up) and
     ///   dialback verification results; the stream handlers it starts log each stream's
     ///   negotiation, refusal and end, each with its connection's metadata.
+    /// - Parameter metrics: where the gateway and its stream handlers count links, queues,
+    ///   stanzas, bounces, refusals, parse errors, dialback verifications and unanswered pings,
+    ///   next to the log records; by default in the bootstrapped `MetricsSystem`.
     public init(
         settings: Settings,
         directory: PresenceDirectory,
         group: any EventLoopGroup,
         resolveTargets: @escaping TargetResolver,
         makeStreamID: @escaping @Sendable () -> String,
-        logger: Logger = Logger(label: "consulate.gateway")
+        logger: Logger = Logger(label: "consulate.gateway"),
+        metrics: FederationMetrics = FederationMetrics()
     ) {
         self.settings = settings
         self.group = group
         self.resolveTargets = resolveTargets
         self.makeStreamID = makeStreamID
         self.logger = logger
+        self.metrics = metrics
         self.translator = Translator(configuration: settings.translation, directory: directory)
         self.links = LinkTable(policy: settings.policy)
         (inbox, inboxContinuation) = AsyncStream.makeStream(of: Input.self)
@@ -142,6 +148,7 @@ public actor Gateway {
         let settings = self.settings
         let makeStreamID = self.makeStreamID
         let logger = self.logger
+        let metrics = self.metrics
         let makeHandler: @Sendable (InboundStreamStateMachine.Transport) -> InboundStreamHandler = { transport in
             InboundStreamHandler(
                 configuration: configuration,
@@ -155,7 +162,8 @@ public actor Gateway {
                     }
                 ),
                 makeStreamID: makeStreamID,
-                logger: logger
+                logger: logger,
+                metrics: metrics
             )
         }
         let channel = try await FederationListener.bind(host: settings.listenAddress, port: settings.listenPort, group: group) {
@@ -199,6 +207,7 @@ public actor Gateway {
         try? await listener?.close()
         try? await directTLSListener?.close()
         let remaining = links.shutdown()
+        metrics.outboundLinks(links)
         // Each link's stream ends with its closing tag first, so its handler does not log it as lost.
         for domain in channels.keys { onHandler(of: domain) { $0.close() } }
         for channel in channels.values { try? await channel.close() }
@@ -235,7 +244,9 @@ public actor Gateway {
             channels[domain] = nil
             execute(links.linkLost(domain, now: now))
         case .tick:
-            execute(links.tick(now: now))
+            let actions = links.tick(now: now)
+            logUnansweredPings(actions)
+            execute(actions)
         case .verificationRequested(let domain, let verify, let inbound):
             verificationWaiters[VerificationKey(verify)] = inbound
             requestVerification(verify, from: domain, onLink: true)
@@ -300,11 +311,13 @@ public actor Gateway {
             }
         }
         if let deadline = links.nextDeadline { scheduleTick(at: deadline) }
+        metrics.outboundLinks(links)
     }
 
-    /// Logs what the link table decided that an operator wants to know. Bounces are counted per
-    /// domain and condition, so that a failed link with a long queue makes one record, not one
-    /// per stanza (and nothing of a stanza but its error condition is logged).
+    /// Logs what the link table decided that an operator wants to know, and counts bounces and
+    /// drops in `metrics` by condition. Bounces are logged per domain and condition, so that a
+    /// failed link with a long queue makes one record, not one per stanza (and nothing of a stanza
+    /// but its error condition is logged).
     private func log(_ actions: [LinkTable.Action]) {
         var bounced: [String: [String: Int]] = [:]
         for action in actions {
@@ -315,8 +328,11 @@ public actor Gateway {
                 logger.debug("link retry scheduled", metadata: ["peer": "\(domain)", "delay": "\(at - now)"])
             case .bounce(let reply):
                 let domain = (try? JID.parse(reply["from"]))??.domainpart ?? "unknown"
-                bounced[domain, default: [:]][StanzaError(stanza: reply)?.condition.rawValue ?? "unknown", default: 0] += 1
+                let condition = StanzaError(stanza: reply)?.condition
+                bounced[domain, default: [:]][condition?.rawValue ?? "unknown", default: 0] += 1
+                metrics.bounced(condition ?? .undefinedCondition)
             case .discard(_, let error):
+                metrics.dropped(error.condition)
                 logger.debug("undeliverable stanza dropped without an error reply", metadata: ["condition": "\(error.condition.rawValue)"])
             case .closeIdleLink(let domain):
                 logger.debug("closing an idle link", metadata: ["peer": "\(domain)"])
@@ -342,12 +358,25 @@ public actor Gateway {
         var metadata: Logger.Metadata = ["peer": "\(answer.from)", "target": "\(answer.to)", "stream-id": "\(answer.id)"]
         switch verdict {
         case .valid:
+            metrics.dialbackVerification(.valid)
             logger.info("dialback key verified by the authoritative server", metadata: metadata)
         case .invalid:
+            metrics.dialbackVerification(.invalid)
             logger.warning("the authoritative server judged a dialback key invalid", metadata: metadata)
         case .error(let error):
+            metrics.dialbackVerification(.error)
             metadata["condition"] = "\(error.condition.rawValue)"
             logger.warning("the authoritative server could not verify a dialback key", metadata: metadata)
+        }
+    }
+
+    /// `tick` closes an established link only when its ping went unanswered within
+    /// `ping-timeout` (its `.linkDown` follows): that is logged and counted here, since the link
+    /// table says it only through that `.close`.
+    private func logUnansweredPings(_ actions: [LinkTable.Action]) {
+        for case .close(let domain) in actions {
+            metrics.pingTimedOut()
+            logger.warning("no answer to a ping: the link is given up", metadata: ["peer": "\(domain)"])
         }
     }
 
@@ -443,12 +472,13 @@ public actor Gateway {
         }
         let settings = self.settings
         let logger = self.logger
+        let metrics = self.metrics
         let timeout = TimeAmount(settings.policy.settings.streamEstablishmentTimeout)
         for target in targets {
             do {
                 let machine = try machine(target)
                 let channel = try await FederationConnector.connect(host: target.address.description, port: Int(target.port), group: group) {
-                    OutboundStreamHandler(machine: machine, limits: settings.limits.pre, tls: settings.tls, callbacks: callbacks(), timeout: timeout, logger: logger)
+                    OutboundStreamHandler(machine: machine, limits: settings.limits.pre, tls: settings.tls, callbacks: callbacks(), timeout: timeout, logger: logger, metrics: metrics)
                 }
                 return .success(channel)
             } catch {
@@ -570,6 +600,7 @@ public actor Gateway {
     }
 
     private func verificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) {
+        metrics.dialbackVerification(.failed)
         logger.warning(
             "dialback key could not be verified",
             metadata: [

@@ -1,6 +1,6 @@
 public import Configuration
 import Federation
-import FederationLinks
+public import FederationLinks
 import Foundation
 public import NIOCore
 public import PresenceModel
@@ -31,12 +31,14 @@ public enum GatewayLauncher {
     }
 
     /// Builds the gateway: TLS from its files, DNS from `[dns]` or `resolvConf`, a dialback secret
-    /// from the configuration or freshly drawn, unpredictable stream ids.
+    /// from the configuration or freshly drawn, unpredictable stream ids, and `metrics` to count
+    /// in (the command passes its `PrometheusExposition`'s).
     public static func makeGateway(
         configuration: GatewayConfiguration,
         directory: PresenceDirectory,
         group: any EventLoopGroup,
-        resolvConf: String = "/etc/resolv.conf"
+        resolvConf: String = "/etc/resolv.conf",
+        metrics: FederationMetrics = FederationMetrics()
     ) throws(LaunchError) -> Gateway {
         var tls: FederationTLS?
         if let files = configuration.tls {
@@ -64,7 +66,8 @@ public enum GatewayLauncher {
             directory: directory,
             group: group,
             resolveTargets: Gateway.targetResolver(using: DNSResolver(configuration: dns, group: group)),
-            makeStreamID: { randomHex(bytes: 16) }
+            makeStreamID: { randomHex(bytes: 16) },
+            metrics: metrics
         )
     }
 

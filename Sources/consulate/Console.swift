@@ -33,6 +33,8 @@ struct Console: AsyncParsableCommand {
 
     func run() async throws {
         logging.bootstrap()
+        // Kept for the Prometheus endpoint of the internal HTTP API, which will serve `metrics.render()`.
+        let metrics = PrometheusExposition.bootstrap()
         let configuration = try loadConfigurationOrExit(path: config)
         var directory = PresenceDirectory()
         var userJIDs: [JID] = []
@@ -46,7 +48,7 @@ struct Console: AsyncParsableCommand {
             directory.add(InternalUser(jid: jid.description))
             userJIDs.append(jid)
         }
-        let gateway = try await startGatewayOrExit(configuration: configuration, directory: directory)
+        let gateway = try await startGatewayOrExit(configuration: configuration, directory: directory, metrics: metrics)
         for user in userJIDs {
             let events = await gateway.events(for: user)
             Task {

@@ -63,8 +63,10 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         logging.bootstrap()
+        // Kept for the Prometheus endpoint of the internal HTTP API, which will serve `metrics.render()`.
+        let metrics = PrometheusExposition.bootstrap()
         let configuration = try loadConfigurationOrExit(path: config)
-        let gateway = try await startGatewayOrExit(configuration: configuration, directory: PresenceDirectory())
+        let gateway = try await startGatewayOrExit(configuration: configuration, directory: PresenceDirectory(), metrics: metrics)
         await waitForTerminationSignal()
         standardOutput.write("consulate: shutting down")
         await shutDown(gateway)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Configuration
+import FederationLinks
 import Gateway
 import Logging
 import NIOPosix
@@ -48,11 +49,17 @@ func loadConfigurationOrExit(path: String) throws -> GatewayConfiguration {
     return configuration
 }
 
-/// Builds and starts the gateway, then logs what it serves and where it listens.
-func startGatewayOrExit(configuration: GatewayConfiguration, directory: PresenceDirectory) async throws -> Gateway {
+/// Builds and starts the gateway, counting in `metrics`, then logs what it serves and where it
+/// listens.
+func startGatewayOrExit(configuration: GatewayConfiguration, directory: PresenceDirectory, metrics: PrometheusExposition) async throws -> Gateway {
     let gateway: Gateway
     do throws(LaunchError) {
-        gateway = try GatewayLauncher.makeGateway(configuration: configuration, directory: directory, group: MultiThreadedEventLoopGroup.singleton)
+        gateway = try GatewayLauncher.makeGateway(
+            configuration: configuration,
+            directory: directory,
+            group: MultiThreadedEventLoopGroup.singleton,
+            metrics: FederationMetrics(factory: metrics.factory)
+        )
     } catch {
         printError("consulate: \(error.message)")
         throw ExitCode(2)

@@ -28,7 +28,8 @@ struct GatewayFederationTests {
         negotiation: NegotiationPolicy = .default,
         dialbackSecret: String? = nil,
         resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) },
-        logger: Logger = CapturedLog.silent
+        logger: Logger = CapturedLog.silent,
+        metrics: FederationMetrics = FederationMetrics()
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
@@ -59,7 +60,8 @@ struct GatewayFederationTests {
             group: MultiThreadedEventLoopGroup.singleton,
             resolveTargets: resolveTargets,
             makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } },
-            logger: logger
+            logger: logger,
+            metrics: metrics
         )
     }
 

@@ -48,7 +48,9 @@ public struct InboundStreamCallbacks: Sendable {
 /// refusals and stream errors with the condition and the machine's reason, authentications with
 /// their method, dialback refusals, TLS and connection failures. Records carry `direction` (`in`),
 /// `remote-address`, `stream-id` (our header's id) and `peer` (the domain the header claims, once
-/// it is a valid JID). Nothing from stanzas and no dialback key is ever logged.
+/// it is a valid JID). Nothing from stanzas and no dialback key is ever logged. Next to those
+/// records it counts the stream in `FederationMetrics`: its phase, the stanzas it delivers,
+/// refusals and parse errors.
 public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -65,12 +67,16 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     private var context: ChannelHandlerContext?
     private var closed = false
     private var logger: Logger
+    private let metrics: FederationMetrics
+    /// The phase this connection is counted in (`consulate_links{direction="in"}`), until it is gone.
+    private var linkState: FederationMetrics.LinkState?
 
     /// - Parameters:
     ///   - transport: `.directTLS` for connections to the XEP-0368 port, which need `tls`.
     ///   - makeStreamID: draws the unpredictable id of each response header (randomness is injected).
     ///   - now: the clock certificate validation uses.
     ///   - logger: where this connection's records go; the handler adds the connection's metadata.
+    ///   - metrics: where this connection is counted.
     public init(
         configuration: InboundStreamStateMachine.Configuration,
         transport: InboundStreamStateMachine.Transport = .startTLS,
@@ -79,8 +85,10 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         callbacks: InboundStreamCallbacks,
         makeStreamID: @escaping @Sendable () -> String,
         now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "consulate.federation")
+        logger: Logger = Logger(label: "consulate.federation"),
+        metrics: FederationMetrics = FederationMetrics()
     ) {
+        self.metrics = metrics
         self.machine = InboundStreamStateMachine(configuration: configuration, transport: transport)
         self.io = StreamIO(limits: limits.pre)
         self.limits = limits
@@ -99,10 +107,19 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         self.context = context
         logger[metadataKey: "remote-address"] = StreamIO.remoteAddress(of: context.channel)
         logger.debug("inbound connection accepted", metadata: ["transport": "\(transport == .directTLS ? "direct TLS" : "STARTTLS")"])
+        moveLink(to: .connecting)
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        moveLink(to: nil)
+    }
+
+    /// Counts this connection in its new phase (`nil`: gone), once per change.
+    private func moveLink(to state: FederationMetrics.LinkState?) {
+        guard state != linkState else { return }
+        metrics.inboundStream(from: linkState, to: state)
+        linkState = state
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -127,6 +144,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
             run(actions, context: context)
         }
         if let failure, !closed {
+            metrics.parseError(.inbound, StreamError(failure).condition)
             run(machine.parseFailed(failure), context: context, closeLevel: .warning)
         }
     }
@@ -205,8 +223,10 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
             case .authenticated(let domain, let method):
                 parser.limits = limits.post
                 logger.info("inbound stream authenticated", metadata: ["peer": "\(domain)", "method": "\(method)"])
+                moveLink(to: .established)
                 callbacks.authenticated(domain, method)
             case .deliver(let stanza):
+                metrics.stanza(.inbound, stanza.element)
                 callbacks.stanzaReceived(stanza)
             case .requestDialbackVerification(let domain, let verify):
                 logger.debug("asking the authoritative server to verify a dialback key", metadata: ["peer": "\(domain)", "target": "\(verify.from)"])
@@ -255,6 +275,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         guard !closed else { return }
         closed = true
         if let error {
+            if !machine.isAuthenticated { metrics.streamRefused(error.condition) }
             logger.log(
                 level: error.condition == .internalServerError ? .error : level,
                 machine.isAuthenticated ? "inbound stream closed with a stream error" : "inbound stream refused",

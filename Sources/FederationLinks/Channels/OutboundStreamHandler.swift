@@ -45,7 +45,9 @@ public struct OutboundStreamCallbacks: Sendable {
 /// the authentication method and TLS), failed, lost (with the failure's reason and the condition
 /// queued stanzas bounce with). Records carry `direction` (`out`), `peer` (the remote domain),
 /// `remote-address`, `stream-id` (the peer's, once established) and, for verification-only
-/// connections, `purpose`.
+/// connections, `purpose`. It counts in `FederationMetrics` the stanzas it writes (pings
+/// included) and the peer's input it could not parse; the link's phase is the link table's, which
+/// the gateway reports.
 public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -61,12 +63,14 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     private let certificateRecord = PeerCertificateRecord()
     private var context: ChannelHandlerContext?
     private var logger: Logger
+    private let metrics: FederationMetrics
 
     /// - Parameters:
     ///   - timeout: the stream-establishment timeout (`FederationSettings`), also used for the wait
     ///     for the peer's closing tag; `nil` arms no timer. A verification-only connection is never
     ///     established, so its requests are bounded by this too.
     ///   - logger: where this connection's records go; the handler adds the connection's metadata.
+    ///   - metrics: where this connection's stanzas and parse errors are counted.
     public init(
         machine: OutboundStreamStateMachine,
         limits: XMLStreamLimits,
@@ -74,8 +78,10 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         callbacks: OutboundStreamCallbacks,
         timeout: TimeAmount? = nil,
         now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "consulate.federation")
+        logger: Logger = Logger(label: "consulate.federation"),
+        metrics: FederationMetrics = FederationMetrics()
     ) {
+        self.metrics = metrics
         self.machine = machine
         self.io = StreamIO(limits: limits)
         self.tls = tls
@@ -93,6 +99,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     public func send(_ stanza: XMLElement) -> OutboundStreamStateMachine.StanzaDecision {
         let decision = machine.stanzaSendRequested(stanza)
         if case .send(let element) = decision, let context {
+            metrics.stanza(.outbound, element)
             StreamIO.write(element, context: context)
         }
         return decision
@@ -121,7 +128,9 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     /// stream to us. Call on the channel's event loop.
     public func sendPing(id: String) {
         guard let context, let stream = machine.establishedStream else { return }
-        StreamIO.write(LinkPing.request(id: id, from: stream.localDomain, to: stream.remoteDomain), context: context)
+        let ping = LinkPing.request(id: id, from: stream.localDomain, to: stream.remoteDomain)
+        metrics.stanza(.outbound, ping)
+        StreamIO.write(ping, context: context)
     }
 
     /// Ends the stream politely. Call on the channel's event loop.
@@ -168,6 +177,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
             run(machine.streamEventReceived(event), context: context)
         }
         if let failure {
+            metrics.parseError(.outbound, StreamError(failure).condition)
             run(machine.parseFailed(failure), context: context)
         }
     }

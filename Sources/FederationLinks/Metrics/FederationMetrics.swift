@@ -1,0 +1,158 @@
+public import CoreMetrics
+public import Federation
+public import XMLStreaming
+public import XMPP
+
+/// Every metric Consulate reports, in one place, so that their names, types and labels (the
+/// operator's contract, listed in the README) are defined once and the runtime only says what
+/// happened. The pure machines never see this: the stream handlers and the gateway, which carry
+/// out the machines' actions and already log them, record here next to their log records.
+///
+/// Labels are bounded sets only (directions, stanza kinds, link phases, RFC 6120 condition names,
+/// verification results): never a JID, and never a remote domain, since in open federation any
+/// domain on the internet could mint a new series.
+///
+/// The metrics come from the `MetricsFactory` given (by default the one `MetricsSystem` was
+/// bootstrapped with), so tests count with swift-metrics' `TestMetrics` and `consulate serve`
+/// with a Prometheus registry (`PrometheusExposition`).
+public struct FederationMetrics: Sendable {
+    /// Which way a stream or stanza goes, as the `direction` label (and the logs' `direction`).
+    public enum Direction: String, Sendable, CaseIterable {
+        case inbound = "in"
+        case outbound = "out"
+    }
+
+    /// The phases a link is counted in, as the `state` label of `consulate_links`.
+    public enum LinkState: String, Sendable, CaseIterable {
+        /// Outbound stanzas are queued but the connection limits leave no slot for an attempt yet.
+        case waiting
+        /// Connected or connecting, not yet authenticated.
+        case connecting
+        case established
+        /// An outbound attempt failed and the next one is scheduled.
+        case backingOff = "backing_off"
+    }
+
+    /// The `result` label of `consulate_dialback_verifications_total`: the authoritative server's
+    /// verdict, or `failed` when none could be had.
+    public enum VerificationResult: String, Sendable, CaseIterable {
+        case valid, invalid, error, failed
+    }
+
+    private let factory: any MetricsFactory
+    private let stanzas: [Direction: [Stanza.Kind: Counter]]
+    private let links: [Direction: [LinkState: Meter]]
+    private let queuedStanzas: Meter
+    private let queuedBytes: Meter
+    private let pingsTimedOut: Counter
+
+    /// - Parameter factory: where the metrics are created; the bootstrapped `MetricsSystem` by
+    ///   default, a `TestMetrics` in tests.
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+        var stanzas: [Direction: [Stanza.Kind: Counter]] = [:]
+        var links: [Direction: [LinkState: Meter]] = [:]
+        for direction in Direction.allCases {
+            for kind in Stanza.Kind.allCases {
+                stanzas[direction, default: [:]][kind] = Counter(
+                    label: "consulate_stanzas_total",
+                    dimensions: [("direction", direction.rawValue), ("type", kind.rawValue)],
+                    factory: factory
+                )
+            }
+            // Inbound streams are never waiting or backing off: those are the link table's phases.
+            let states: [LinkState] = direction == .outbound ? LinkState.allCases : [.connecting, .established]
+            for state in states {
+                links[direction, default: [:]][state] = Meter(
+                    label: "consulate_links",
+                    dimensions: [("direction", direction.rawValue), ("state", state.rawValue)],
+                    factory: factory
+                )
+            }
+        }
+        self.stanzas = stanzas
+        self.links = links
+        queuedStanzas = Meter(label: "consulate_outbound_queue_stanzas", factory: factory)
+        queuedBytes = Meter(label: "consulate_outbound_queue_bytes", factory: factory)
+        pingsTimedOut = Counter(label: "consulate_pings_timed_out_total", factory: factory)
+    }
+
+    // MARK: - Streams (recorded by the stream handlers)
+
+    /// A stanza crossed a stream: delivered from an authenticated inbound stream, or written on an
+    /// established outbound one (pings included). Anything that is not a stanza is not counted.
+    public func stanza(_ direction: Direction, _ element: XMLElement) {
+        guard let kind = Stanza.Kind(rawValue: element.name) else { return }
+        stanzas[direction]?[kind]?.increment()
+    }
+
+    /// An inbound connection moved from `old` (`nil`: it was just accepted) to `new` (`nil`: it
+    /// is gone); keeps `consulate_links{direction="in"}` equal to the live inbound streams.
+    public func inboundStream(from old: LinkState?, to new: LinkState?) {
+        if let old { links[.inbound]?[old]?.decrement() }
+        if let new { links[.inbound]?[new]?.increment() }
+    }
+
+    /// An inbound stream was closed with a stream error before it authenticated.
+    public func streamRefused(_ condition: StreamError.Condition) {
+        count("consulate_streams_refused_total", [("condition", condition.rawValue)])
+    }
+
+    /// The peer's bytes could not be parsed (or broke a limit), ending the stream with `condition`.
+    public func parseError(_ direction: Direction, _ condition: StreamError.Condition) {
+        count("consulate_parse_errors_total", [("direction", direction.rawValue), ("condition", condition.rawValue)])
+    }
+
+    // MARK: - Links (recorded by the gateway)
+
+    /// The link table's outbound links by phase and the stanzas and bytes queued for them, as the
+    /// table reports them after an event.
+    public func outboundLinks(_ table: LinkTable) {
+        var counts: [LinkState: Int] = [:]
+        var stanzas = 0
+        var bytes = 0
+        for domain in table.domains {
+            guard let status = table.status(of: domain) else { continue }
+            let state: LinkState =
+                switch status.phase {
+                case .waitingForSlot: .waiting
+                case .connecting: .connecting
+                case .established: .established
+                case .retryScheduled: .backingOff
+                }
+            counts[state, default: 0] += 1
+            stanzas += status.queuedStanzas
+            bytes += status.queuedBytes
+        }
+        for (state, meter) in links[.outbound] ?? [:] { meter.set(counts[state] ?? 0) }
+        queuedStanzas.set(stanzas)
+        queuedBytes.set(bytes)
+    }
+
+    /// A stanza that could not go out was answered with an error carrying `condition`.
+    public func bounced(_ condition: StanzaError.Condition) {
+        count("consulate_stanzas_bounced_total", [("condition", condition.rawValue)])
+    }
+
+    /// A stanza that could not go out was dropped without an error reply (errors, IQ results,
+    /// stanzas without `from`).
+    public func dropped(_ condition: StanzaError.Condition) {
+        count("consulate_stanzas_dropped_total", [("condition", condition.rawValue)])
+    }
+
+    /// An inbound stream's dialback key was checked with the authoritative server.
+    public func dialbackVerification(_ result: VerificationResult) {
+        count("consulate_dialback_verifications_total", [("result", result.rawValue)])
+    }
+
+    /// A link was given up because a ping went unanswered.
+    public func pingTimedOut() {
+        pingsTimedOut.increment()
+    }
+
+    /// Counters whose label values are only known when they happen (conditions) are looked up per
+    /// event: the factory hands back the same series for the same labels, and these are rare.
+    private func count(_ label: String, _ dimensions: [(String, String)]) {
+        Counter(label: label, dimensions: dimensions, factory: factory).increment()
+    }
+}

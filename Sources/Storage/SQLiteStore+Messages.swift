@@ -1,0 +1,227 @@
+public import Foundation
+import GRDB
+public import PresenceModel
+public import XMLStreaming
+public import XMPP
+
+extension SQLiteStore {
+    // MARK: - Outbound queue
+
+    public func enqueue(_ stanza: XMLElement, from: JID, to: JID, at time: Timestamp) async throws(StorageError) -> Int64 {
+        let text = StanzaText.encode(stanza)
+        let arguments: StatementArguments = [to.domainpart, from.description, to.description, text, time.storedValue]
+        return try await write { db in
+            try db.execute(
+                sql: "INSERT INTO outbound_queue (domain, from_jid, to_jid, stanza, accepted_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: arguments
+            )
+            return db.lastInsertedRowID
+        }
+    }
+
+    @discardableResult
+    public func markDelivered(_ sequence: Int64) async throws(StorageError) -> Bool {
+        try await dequeue(sequence)
+    }
+
+    @discardableResult
+    public func markBounced(_ sequence: Int64) async throws(StorageError) -> Bool {
+        try await dequeue(sequence)
+    }
+
+    public func pending(for domain: String) async throws(StorageError) -> [QueuedStanza] {
+        try await read { db in
+            let sql = "SELECT * FROM outbound_queue WHERE domain = ? ORDER BY sequence"
+            return try Row.fetchAll(db, sql: sql, arguments: [domain]).map { row in
+                QueuedStanza(
+                    sequence: row["sequence"], domain: row["domain"], from: try Self.storedJID(row["from_jid"]),
+                    to: try Self.storedJID(row["to_jid"]), stanza: try StanzaText.decode(row["stanza"]),
+                    acceptedAt: Timestamp(storedValue: row["accepted_at"])
+                )
+            }
+        }
+    }
+
+    public func pendingDomains() async throws(StorageError) -> [String] {
+        try await read { db in try String.fetchAll(db, sql: "SELECT DISTINCT domain FROM outbound_queue ORDER BY domain") }
+    }
+
+    /// Delivered and bounced both end the stanza's stay: the queue holds only what is still owed.
+    private func dequeue(_ sequence: Int64) async throws(StorageError) -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM outbound_queue WHERE sequence = ?", arguments: [sequence])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: - Offline messages
+
+    @discardableResult
+    public func appendOfflineMessage(_ stanza: XMLElement, for user: JID, from: JID, at time: Timestamp)
+        async throws(StorageError) -> Int64
+    {
+        try Validate.bare(user, field: "user")
+        let userKey = user.description
+        let arguments: StatementArguments = [userKey, from.description, StanzaText.encode(stanza), time.storedValue]
+        return try await write { db in
+            try Self.requireUser(db, userKey)
+            try db.execute(
+                sql: "INSERT INTO offline_message (user_jid, from_jid, stanza, received_at) VALUES (?, ?, ?, ?)",
+                arguments: arguments
+            )
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func offlineMessages(for user: JID) async throws(StorageError) -> [OfflineMessage] {
+        let key = user.description
+        return try await read { db in
+            let sql = "SELECT * FROM offline_message WHERE user_jid = ? ORDER BY sequence"
+            return try Row.fetchAll(db, sql: sql, arguments: [key]).map { row in
+                OfflineMessage(
+                    sequence: row["sequence"], user: user, from: try Self.storedJID(row["from_jid"]),
+                    stanza: try StanzaText.decode(row["stanza"]), receivedAt: Timestamp(storedValue: row["received_at"])
+                )
+            }
+        }
+    }
+
+    @discardableResult
+    public func deleteOfflineMessages(for user: JID, through sequence: Int64) async throws(StorageError) -> Int {
+        let key = user.description
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM offline_message WHERE user_jid = ? AND sequence <= ?", arguments: [key, sequence])
+            return db.changesCount
+        }
+    }
+
+    // MARK: - History and the compliance archive
+
+    @discardableResult
+    public func recordMessage(_ message: MessageRecord) async throws(StorageError) -> Int64 {
+        try Validate.bare(message.user, field: "user")
+        try Validate.bare(message.contact, field: "contact")
+        let userKey = message.user.description
+        let arguments: StatementArguments = [
+            userKey, message.contact.description, message.direction.rawValue, message.body, message.messageID,
+            message.at.storedValue,
+        ]
+        let archived = archivePolicy.covers(message.user)
+        return try await write { db in
+            try Self.requireUser(db, userKey)
+            try db.execute(
+                sql: "INSERT INTO history (user_jid, contact_jid, direction, body, message_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: arguments
+            )
+            let id = db.lastInsertedRowID
+            if archived {
+                try db.execute(
+                    sql: "INSERT INTO archive (user_jid, contact_jid, direction, body, message_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: arguments
+                )
+            }
+            return id
+        }
+    }
+
+    public func history(_ query: HistoryQuery) async throws(StorageError) -> [MessageRecord] {
+        var conditions = ["user_jid = ?"]
+        var arguments: StatementArguments = [query.user.description]
+        if let contact = query.contact {
+            conditions.append("contact_jid = ?")
+            arguments += [contact.description]
+        }
+        if let since = query.since {
+            conditions.append("at >= ?")
+            arguments += [since.storedValue]
+        }
+        if let until = query.until {
+            conditions.append("at < ?")
+            arguments += [until.storedValue]
+        }
+        if let text = query.text {
+            // Words only: FTS5 syntax in the text is not interpreted. Text with no word in it
+            // (punctuation only) matches nothing rather than everything.
+            guard let pattern = FTS5Pattern(matchingAllPrefixesIn: text) else { return [] }
+            conditions.append("id IN (SELECT rowid FROM history_fts WHERE history_fts MATCH ?)")
+            arguments += [pattern]
+        }
+        var sql = "SELECT * FROM history WHERE " + conditions.joined(separator: " AND ") + " ORDER BY at DESC, id DESC"
+        if let limit = query.limit {
+            sql += " LIMIT ?"
+            arguments += [max(0, limit)]
+        }
+        let finalSQL = sql
+        let finalArguments = arguments
+        return try await read { db in
+            try Row.fetchAll(db, sql: finalSQL, arguments: finalArguments).reversed().map { try Self.messageRecord(from: $0) }
+        }
+    }
+
+    @discardableResult
+    public func purgeArchive(before cutoff: Timestamp) async throws(StorageError) -> Int {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM archive WHERE at < ?", arguments: [cutoff.storedValue])
+            return db.changesCount
+        }
+    }
+
+    @discardableResult
+    public func exportArchive(to output: FileHandle, since: Timestamp?, until: Timestamp?) async throws(StorageError) -> Int {
+        let lowest = since?.storedValue ?? Int64.min
+        let highest = until?.storedValue ?? Int64.max
+        return try await read { db in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT * FROM archive WHERE at >= ? AND at < ? ORDER BY at, id", arguments: [lowest, highest]
+            )
+            var count = 0
+            while let row = try rows.next() {
+                var line = try encoder.encode(ArchiveLine(try Self.messageRecord(from: row)))
+                line.append(0x0A)
+                try output.write(contentsOf: line)
+                count += 1
+            }
+            return count
+        }
+    }
+
+    private static func messageRecord(from row: Row) throws -> MessageRecord {
+        let directionText: String = row["direction"]
+        guard let direction = MessageDirection(rawValue: directionText) else {
+            throw StorageError.corrupt("message direction '\(directionText)'")
+        }
+        return MessageRecord(
+            id: row["id"], user: try storedJID(row["user_jid"]), contact: try storedJID(row["contact_jid"]),
+            direction: direction, body: row["body"], messageID: row["message_id"], at: Timestamp(storedValue: row["at"])
+        )
+    }
+}
+
+/// One line of the archive export. The field names are the export format, documented in
+/// ARCHITECTURE.md: changing them breaks whoever reads the exports.
+struct ArchiveLine: Encodable {
+    var id: Int64
+    var at: String
+    var user: String
+    var contact: String
+    var direction: String
+    var body: String
+    var messageID: String?
+
+    init(_ record: MessageRecord) {
+        id = record.id
+        at = record.at.xmppDateTime
+        user = record.user.description
+        contact = record.contact.description
+        direction = record.direction.rawValue
+        body = record.body
+        messageID = record.messageID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, at, user, contact, direction, body
+        case messageID = "message_id"
+    }
+}
