@@ -74,6 +74,17 @@ final class DNSTestServer: Sendable {
     /// Every query received so far, in arrival order.
     var received: [ReceivedQuery] { responder.received }
 
+    /// Every query received, once at least `count` have been read. A resolver that gave up on a
+    /// silent server has sent its last query, but on a loaded machine this server's event loop may
+    /// not have read it yet; waiting for the count (bounded) keeps exact-count checks honest.
+    func received(atLeast count: Int, within limit: Duration = .seconds(5)) async -> [ReceivedQuery] {
+        let deadline = ContinuousClock.now + limit
+        while responder.received.count < count, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return responder.received
+    }
+
     /// How many times `name`/`type` was asked, over `transport` or either.
     func count(_ name: String, _ type: DNSRecordType, over transport: Transport? = nil) throws -> Int {
         let question = DNSQuestion(name: try DNSName(name), type: type)
