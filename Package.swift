@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 /// Modules follow the data flow: bytes → XML events (`XMLStreaming`, over `CExpat`) → stanzas and
@@ -24,6 +24,8 @@ let package = Package(
         .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "FixtureReplay", targets: ["FixtureReplay"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "Administration", targets: ["Administration"]),
+        .library(name: "InternalAPI", targets: ["InternalAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         // The durable store: SQLite (the system library, libsqlite3-dev) through GRDB.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The internal users' HTTP API (`InternalAPI`). Without its default `ConfigurationSupport`
+        // trait: that pulls in apple/swift-configuration, whose `Configuration` module clashes with ours.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: ["FullFoundation"]),
     ],
     targets: [
         .systemLibrary(
@@ -110,10 +115,25 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "InternalAPI",
+            dependencies: [
+                "Gateway", "Storage", "Translation", "PresenceModel", "XMPP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Administration",
+            dependencies: ["Storage", "Configuration", "Gateway", "FederationLinks", "Federation", "PresenceModel", "XMPP"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "consulate",
             dependencies: [
-                "FixtureReplay", "Configuration", "Translation", "Gateway", "FederationLinks",
+                "FixtureReplay", "Configuration", "Translation", "Gateway", "FederationLinks", "Administration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -160,6 +180,24 @@ let package = Package(
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "PresenceModel", "XMPP", "XMLStreaming", "Federation"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "InternalAPITests",
+            dependencies: [
+                "InternalAPI", "Gateway", "Storage", "Federation", "Translation", "PresenceModel", "XMPP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                // HummingbirdTesting's HTTP client brings swift-configuration's `Configuration` module,
+                // which would clash with ours.
+                .product(name: "HummingbirdTesting", package: "hummingbird", moduleAliases: ["Configuration": "SwiftConfiguration"]),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AdministrationTests",
+            dependencies: ["Administration", "Storage", "Configuration", "Federation", "PresenceModel", "XMPP"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -41,6 +41,8 @@ public struct GatewayConfiguration: Sendable {
     /// The nameservers for finding partners' servers; `nil` means those of `/etc/resolv.conf` when
     /// the gateway starts.
     public var dns: DNSResolverConfiguration?
+    /// The durable store's file and the compliance archive's scope and retention.
+    public var store: StoreSettings
 
     public init(
         translation: TranslationConfiguration = TranslationConfiguration(localDomains: []),
@@ -49,6 +51,7 @@ public struct GatewayConfiguration: Sendable {
         postAuthenticationLimits: XMLStreamLimits = .postAuthentication,
         listen: ListenSettings = ListenSettings(),
         tls: TLSFiles? = nil,
+        store: StoreSettings = StoreSettings(),
         warnings: [String] = []
     ) {
         self.translation = translation
@@ -57,6 +60,7 @@ public struct GatewayConfiguration: Sendable {
         self.postAuthenticationLimits = postAuthenticationLimits
         self.listen = listen
         self.tls = tls
+        self.store = store
         self.warnings = warnings
     }
 
@@ -99,13 +103,17 @@ public struct GatewayConfiguration: Sendable {
 struct TableReader {
     let table: TOMLTable
     let path: String
+    /// What to call a key in messages instead of `path.key`: the command-line option it came from,
+    /// when the table was built from options (`PartnerSettings`).
+    var displayNames: [String: String] = [:]
 
-    init(_ table: TOMLTable, path: String) {
+    init(_ table: TOMLTable, path: String, displayNames: [String: String] = [:]) {
         self.table = table
         self.path = path
+        self.displayNames = displayNames
     }
 
-    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    func name(_ key: String) -> String { displayNames[key] ?? (path.isEmpty ? key : "\(path).\(key)") }
 
     func expectOnly(_ keys: Set<String>) throws(ConfigurationError) {
         for key in table.keys where !keys.contains(key) {
@@ -162,7 +170,7 @@ struct TableReader {
     // MARK: - Sections
 
     func read(into configuration: inout GatewayConfiguration) throws(ConfigurationError) {
-        try expectOnly(["gateway", "listen", "tls", "dns", "limits", "federation", "partner", "presence"])
+        try expectOnly(["gateway", "listen", "tls", "dns", "store", "limits", "federation", "partner", "presence"])
         if let dns = try table("dns") { configuration.dns = try dns.readDNS() }
         if let listen = try table("listen") { try listen.readListen(into: &configuration.listen) }
         if let tls = try table("tls") { configuration.tls = try tls.readTLS() }
@@ -184,6 +192,10 @@ struct TableReader {
                 }
                 configuration.translation.resource = normalised
             }
+        }
+        // After [gateway]: the archive's users must be on its domains.
+        if let store = try table("store") {
+            try store.readStore(into: &configuration.store, localDomains: configuration.translation.localDomains)
         }
         if let limits = try table("limits") {
             try limits.expectOnly(["pre-authentication", "post-authentication"])

@@ -67,6 +67,8 @@ public actor Gateway {
     enum Input: Sendable {
         case stanza(Stanza)
         case action(InternalAction)
+        /// Resumed once everything yielded before it has been handled: how `apply(_:)` waits.
+        case barrier(CheckedContinuation<Void, Never>)
         case linkEstablished(String, any Channel)
         case linkFailed(String, LinkFailure)
         case linkLost(String)
@@ -193,6 +195,24 @@ public actor Gateway {
         inboxContinuation.yield(.action(action))
     }
 
+    /// Performs `action` and returns once the inbox has handled it, so that what the caller reads
+    /// next (`user(_:)`) reflects it: the internal API answers a change with the state it led to.
+    /// Call it after `start()`, which starts the inbox; it returns at once after `shutdown()`, when
+    /// the inbox takes nothing more.
+    public func apply(_ action: InternalAction) async {
+        inboxContinuation.yield(.action(action))
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            if case .terminated = inboxContinuation.yield(.barrier(done)) { done.resume() }
+        }
+    }
+
+    /// The internal user as the translator now knows them (presence, contacts with their
+    /// subscription states, what contacts show), or `nil` for a JID that is not an internal user:
+    /// what the internal API reads back.
+    public func user(_ jid: JID) -> InternalUser? {
+        translator.directory.user(jid.bare.description)
+    }
+
     /// Everything the translator tells `user`, from now on.
     public func events(for user: JID) -> AsyncStream<InternalEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: InternalEvent.self)
@@ -234,6 +254,8 @@ public actor Gateway {
             deliver(translator.receive(stanza))
         case .action(let action):
             deliver(translator.perform(action))
+        case .barrier(let done):
+            done.resume()
         case .linkEstablished(let domain, let channel):
             channels[domain] = channel
             execute(links.connectionSucceeded(domain, now: now))

@@ -40,14 +40,7 @@ public enum GatewayLauncher {
         resolvConf: String = "/etc/resolv.conf",
         metrics: FederationMetrics = FederationMetrics()
     ) throws(LaunchError) -> Gateway {
-        var tls: FederationTLS?
-        if let files = configuration.tls {
-            do throws(TLSFilesError) {
-                tls = try FederationTLS(certificatePath: files.certificate, keyPath: files.key, caBundlePath: files.caBundle)
-            } catch {
-                throw LaunchError(message: "[tls]: \(error.message)")
-            }
-        }
+        let tls = try configuration.tls.map { files throws(LaunchError) in try loadTLS(files) }
         let dns: DNSResolverConfiguration
         if let configured = configuration.dns { dns = configured } else { dns = try systemNameservers(resolvConf) }
         let secret = configuration.federation.settings.dialbackSecret ?? DialbackSecret(randomHex(bytes: 32))
@@ -69,6 +62,16 @@ public enum GatewayLauncher {
             makeStreamID: { randomHex(bytes: 16) },
             metrics: metrics
         )
+    }
+
+    /// Reads the certificate chain, key and trusted roots of `[tls]`: what `makeGateway` uses, and
+    /// what `consulate check` runs to report unreadable or malformed files before a start fails.
+    public static func loadTLS(_ files: TLSFiles) throws(LaunchError) -> FederationTLS {
+        do throws(TLSFilesError) {
+            return try FederationTLS(certificatePath: files.certificate, keyPath: files.key, caBundlePath: files.caBundle)
+        } catch {
+            throw LaunchError(message: "[tls]: \(error.message)")
+        }
     }
 
     /// The `nameserver` lines of a resolv.conf, as the default when `[dns]` is not configured.

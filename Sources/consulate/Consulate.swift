@@ -12,7 +12,7 @@ import PresenceModel
 struct Consulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An XMPP federation gateway for an organisation's internal presence and IM.",
-        subcommands: [Serve.self, Console.self, Replay.self]
+        subcommands: [Serve.self, Console.self, Replay.self, Users.self, Domains.self, Check.self]
     )
 }
 

@@ -1,0 +1,45 @@
+import Administration
+import ArgumentParser
+import Configuration
+import Gateway
+
+/// `--config`, shared by the admin commands: the store they change is the one `federation.toml`
+/// names, so `serve` and the admin commands cannot disagree about which file it is.
+struct AdminOptions: ParsableArguments {
+    @Option(name: .long, help: "The configuration file; its [store] path says which store to change.")
+    var config: String = "federation.toml"
+
+    /// The configuration and the store it names; an invalid file or an unopenable store ends the
+    /// process with exit code 2 or 1 and the message. The file's warnings are left to `serve` and
+    /// `check`, so that they do not drown every admin command's output.
+    func open() throws -> (GatewayConfiguration, Administration) {
+        let configuration: GatewayConfiguration
+        do throws(LaunchError) {
+            configuration = try GatewayLauncher.loadConfiguration(path: config)
+        } catch {
+            printError("consulate: \(error.message)")
+            throw ExitCode(AdminError.invalidInput)
+        }
+        return (configuration, try orExit { () throws(AdminError) in try Administration.open(configuration) })
+    }
+}
+
+/// Runs an admin operation; a refusal is printed to standard error and becomes the exit code.
+func orExit<T>(_ operation: () async throws(AdminError) -> T) async throws -> T {
+    do throws(AdminError) {
+        return try await operation()
+    } catch {
+        printError("consulate: \(error.message)")
+        throw ExitCode(error.exitCode)
+    }
+}
+
+/// The synchronous form of `orExit`, for opening the store.
+func orExit<T>(_ operation: () throws(AdminError) -> T) throws -> T {
+    do throws(AdminError) {
+        return try operation()
+    } catch {
+        printError("consulate: \(error.message)")
+        throw ExitCode(error.exitCode)
+    }
+}
