@@ -10,6 +10,10 @@ endif
 
 SWIFT := swift
 SYSTEM_PACKAGES := libexpat1-dev libxml2-dev libssl-dev libsqlite3-dev pkg-config
+# What `make serve` needs besides the build: openssl for the sample's certificates (`make certs`),
+# and the system trust store the sample's [tls] ca-bundle names.
+SERVE_PACKAGES := openssl ca-certificates
+SAMPLE_CONFIG := federation.toml
 RELEASE_SCRATCH := .build-release
 BENCH_DATA := bench-data
 BENCH_BIN := .build/bench
@@ -22,7 +26,7 @@ INTEROP_PACKAGES := prosody lua-unbound ejabberd python3-slixmpp iproute2 util-l
 # Root is needed to create the namespace and to start Prosody and ejabberd as their own users.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo$(if $(shell [ -t 0 ] && echo tty),, -n))
 
-.PHONY: all deps interop-deps build test interop replay bench bench-relay certs clean
+.PHONY: all deps interop-deps serve-deps build serve test interop replay bench bench-relay certs clean
 
 all: build
 
@@ -50,9 +54,23 @@ deps:
 interop-deps:
 	$(call install-missing,interop-deps,$(INTEROP_PACKAGES))
 
+## serve-deps: what `make serve` needs besides the build.
+serve-deps:
+	$(call install-missing,serve-deps,$(SERVE_PACKAGES))
+
 ## build: debug build of every product.
 build: deps
 	$(SWIFT) build
+
+## serve: Consulate with the sample federation.toml, its certificates (`make certs`) and the
+## embedded SQLite store ([store] path), built in release mode in its own scratch path like `make
+## bench`. The first start creates an admin token and prints it with the internal API's address;
+## later starts keep the token already issued. Stop with Ctrl-C (SIGINT): the API stops, then the
+## links close and the last changes are stored.
+serve: deps serve-deps certs
+	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH) --product consulate
+	@$(RELEASE_SCRATCH)/release/consulate admin-token --if-none --config $(SAMPLE_CONFIG)
+	exec $(RELEASE_SCRATCH)/release/consulate serve --config $(SAMPLE_CONFIG)
 
 ## test: build everything (tests and the consulate CLI) once, run the unit tests (which include every
 ## fixture, whole and one byte at a time), the CLI replay of every fixture, then the interop scenarios
@@ -112,7 +130,8 @@ $(BENCH_BIN)/expat_baseline: Benchmarks/expat-baseline/expat_baseline.c | deps
 ## committed). Partners that should accept SASL EXTERNAL from us need certs/ca.pem in their trust store.
 certs: certs/contoso.example.pem
 
-certs/contoso.example.pem:
+# serve-deps first (order only), so that openssl is there on a fresh machine.
+certs/contoso.example.pem: | serve-deps
 	@command -v openssl >/dev/null || { echo "certs: openssl is not installed (apt-get install openssl)" >&2; exit 1; }
 	mkdir -p certs
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \

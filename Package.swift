@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Administration", targets: ["Administration"]),
         .library(name: "InternalAPI", targets: ["InternalAPI"]),
+        .library(name: "GatewayServer", targets: ["GatewayServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +46,13 @@ let package = Package(
         // The internal users' HTTP API (`InternalAPI`). Without its default `ConfigurationSupport`
         // trait: that pulls in apple/swift-configuration, whose `Configuration` module clashes with ours.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: ["FullFoundation"]),
+        // The internal API's event stream (`GET /v1/me/events`) is a WebSocket.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
+        // `consulate serve` runs the internal API and the gateway as one service group: signals and
+        // an ordered graceful shutdown (`GatewayServer`).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // The request type Hummingbird routes (`HTTPRequest`), which the event stream's upgrade check builds.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -83,7 +91,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "FederationLinks", "Federation", "Configuration", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
+                "FederationLinks", "Federation", "Configuration", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -118,11 +126,26 @@ let package = Package(
         .target(
             name: "InternalAPI",
             dependencies: [
-                "Gateway", "Storage", "Translation", "PresenceModel", "XMPP",
+                "Gateway", "Storage", "Administration", "Federation", "Translation", "PresenceModel", "XMPP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/openapi.yaml")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "GatewayServer",
+            dependencies: [
+                "Gateway", "InternalAPI", "Storage", "Administration", "Configuration", "FederationLinks", "PresenceModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -133,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "consulate",
             dependencies: [
-                "FixtureReplay", "Configuration", "Translation", "Gateway", "FederationLinks", "Administration",
+                "FixtureReplay", "Configuration", "Translation", "Gateway", "GatewayServer", "FederationLinks", "Administration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -190,7 +213,22 @@ let package = Package(
                 // HummingbirdTesting's HTTP client brings swift-configuration's `Configuration` module,
                 // which would clash with ours.
                 .product(name: "HummingbirdTesting", package: "hummingbird", moduleAliases: ["Configuration": "SwiftConfiguration"]),
+                // A real WebSocket client for the event stream.
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: [
+                "GatewayServer", "Gateway", "Storage", "Configuration", "Translation", "PresenceModel", "XMPP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                // The `.live` client only (`TestClient`); aliased like InternalAPITests' for the same clash.
+                .product(name: "HummingbirdTesting", package: "hummingbird", moduleAliases: ["Configuration": "SwiftConfiguration"]),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

@@ -1,12 +1,27 @@
 /// Why an admin operation did nothing, with the exit code the command ends with: 2 for input the
 /// operator can correct (the same code as an invalid `federation.toml`), 1 when the store failed.
 public struct AdminError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of refusal this is, so that the admin HTTP API can answer with the right status
+    /// (the command only needs the exit code).
+    public enum Kind: Sendable, Hashable {
+        /// The input is malformed or breaks a rule.
+        case invalid
+        /// The user or domain named does not exist.
+        case notFound
+        /// It exists already, and replacing it would lose something.
+        case conflict
+        /// The store failed.
+        case failure
+    }
+
     public var message: String
     public var exitCode: Int32
+    public var kind: Kind
 
-    public init(_ message: String, exitCode: Int32 = AdminError.invalidInput) {
+    public init(_ message: String, exitCode: Int32 = AdminError.invalidInput, kind: Kind? = nil) {
         self.message = message
         self.exitCode = exitCode
+        self.kind = kind ?? (exitCode == AdminError.failure ? .failure : .invalid)
     }
 
     /// Refused input: nothing was written.

@@ -31,12 +31,20 @@ extension Administration {
     /// Allows (or re-configures) a partner at runtime. The settings go through the `[[partner]]`
     /// reader and `PartnerPolicy.validate()`, so what the file would refuse is refused here too,
     /// before anything is written. Returns the policy stored and its warnings.
+    /// - Parameters:
+    ///   - source: what refusals say the settings came from.
+    ///   - optionNames: how refusals name each `[[partner]]` key, so that the admin HTTP API can
+    ///     name its JSON fields where the command names its options.
     @discardableResult
-    public func allow(_ settings: PartnerSettings) async throws(AdminError) -> (partner: PartnerPolicy, warnings: [String]) {
+    public func allow(
+        _ settings: PartnerSettings,
+        source: String = "consulate domains allow",
+        optionNames: [String: String] = Administration.partnerOptionNames
+    ) async throws(AdminError) -> (partner: PartnerPolicy, warnings: [String]) {
         let partner: PartnerPolicy
         let warnings: [String]
         do {
-            partner = try settings.policy(source: "consulate domains allow", optionNames: Self.partnerOptionNames)
+            partner = try settings.policy(source: source, optionNames: optionNames)
             warnings = try partner.validate().map(\.description)
         } catch let error as ConfigurationError {
             throw AdminError(error.message)

@@ -9,7 +9,7 @@ extension Administration {
     public func addUser(_ text: String, name: String?) async throws(AdminError) -> String {
         let jid = try internalUser(text)
         if try await storing({ () async throws(StorageError) in try await store.user(jid) }) != nil {
-            throw AdminError("\(jid) is already a user; use 'consulate users token \(jid)' for a new token")
+            throw AdminError("\(jid) is already a user; use 'consulate users token \(jid)' for a new token", kind: .conflict)
         }
         let user = InternalUser(jid: jid.description, name: name)
         try await storing { () async throws(StorageError) in try await store.saveUser(user) }
@@ -20,7 +20,7 @@ extension Administration {
     public func removeUser(_ text: String) async throws(AdminError) {
         let jid = try bareJID(text)
         guard try await storing({ () async throws(StorageError) in try await store.removeUser(jid) }) else {
-            throw AdminError("no internal user \(jid)")
+            throw AdminError("no internal user \(jid)", kind: .notFound)
         }
     }
 
@@ -35,7 +35,7 @@ extension Administration {
     public func replaceToken(of text: String) async throws(AdminError) -> String {
         let jid = try bareJID(text)
         if try await storing({ () async throws(StorageError) in try await store.user(jid) }) == nil {
-            throw AdminError("no internal user \(jid); add one with 'consulate users add \(jid)'")
+            throw AdminError("no internal user \(jid); add one with 'consulate users add \(jid)'", kind: .notFound)
         }
         try await storing { () async throws(StorageError) in try await store.revokeTokens(of: .user(jid)) }
         return try await storing { () async throws(StorageError) in try await store.issueToken(for: .user(jid), at: now()) }
@@ -63,5 +63,15 @@ extension Administration {
             throw AdminError("'\(text)' is not a bare user JID such as alice@contoso.example")
         }
         return jid
+    }
+}
+
+extension Administration {
+    /// Issues an admin API token, shown this once. With `onlyIfNone`, issues one only when the
+    /// store has no admin token yet and returns `nil` otherwise: what `make serve` runs on every
+    /// start, so the first start prints a token and later ones keep the one the operator holds.
+    public func issueAdminToken(onlyIfNone: Bool) async throws(AdminError) -> String? {
+        if onlyIfNone, try await storing({ () async throws(StorageError) in try await store.hasAdminToken() }) { return nil }
+        return try await storing { () async throws(StorageError) in try await store.issueToken(for: .admin, at: now()) }
     }
 }

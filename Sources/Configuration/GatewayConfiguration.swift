@@ -43,6 +43,8 @@ public struct GatewayConfiguration: Sendable {
     public var dns: DNSResolverConfiguration?
     /// The durable store's file and the compliance archive's scope and retention.
     public var store: StoreSettings
+    /// Where the internal users' HTTP API listens.
+    public var api: APISettings
 
     public init(
         translation: TranslationConfiguration = TranslationConfiguration(localDomains: []),
@@ -52,6 +54,7 @@ public struct GatewayConfiguration: Sendable {
         listen: ListenSettings = ListenSettings(),
         tls: TLSFiles? = nil,
         store: StoreSettings = StoreSettings(),
+        api: APISettings = APISettings(),
         warnings: [String] = []
     ) {
         self.translation = translation
@@ -61,6 +64,7 @@ public struct GatewayConfiguration: Sendable {
         self.listen = listen
         self.tls = tls
         self.store = store
+        self.api = api
         self.warnings = warnings
     }
 
@@ -83,6 +87,7 @@ public struct GatewayConfiguration: Sendable {
         var configuration = base
         try TableReader(root, path: "").read(into: &configuration)
         try configuration.listen.checkDirectTLS(tls: configuration.tls)
+        try configuration.api.checkPorts(against: configuration.listen)
         do throws(PolicyError) {
             configuration.warnings = try configuration.federation.validate().map(\.description)
             if configuration.tls == nil {
@@ -95,6 +100,7 @@ public struct GatewayConfiguration: Sendable {
         } catch {
             throw ConfigurationError(error.description)
         }
+        if let warning = configuration.api.warning { configuration.warnings.append(warning) }
         return configuration
     }
 }
@@ -170,9 +176,10 @@ struct TableReader {
     // MARK: - Sections
 
     func read(into configuration: inout GatewayConfiguration) throws(ConfigurationError) {
-        try expectOnly(["gateway", "listen", "tls", "dns", "store", "limits", "federation", "partner", "presence"])
+        try expectOnly(["gateway", "listen", "tls", "dns", "store", "api", "limits", "federation", "partner", "presence"])
         if let dns = try table("dns") { configuration.dns = try dns.readDNS() }
         if let listen = try table("listen") { try listen.readListen(into: &configuration.listen) }
+        if let api = try table("api") { try api.readAPI(into: &configuration.api) }
         if let tls = try table("tls") { configuration.tls = try tls.readTLS() }
         if let gateway = try table("gateway") {
             try gateway.expectOnly(["domains", "resource"])

@@ -57,14 +57,7 @@ extension ListenSettings {
 extension TableReader {
     func readListen(into settings: inout ListenSettings) throws(ConfigurationError) {
         try expectOnly(["address", "port", "direct-tls-port"])
-        if let address = try string("address") {
-            guard let jid = try? JID(address.contains(":") && !address.hasPrefix("[") ? "[\(address)]" : address),
-                jid.isDomain, jid.domainpart.hasPrefix("[") || jid.domainpart.allSatisfy({ $0.isNumber || $0 == "." })
-            else {
-                throw ConfigurationError("'\(name("address"))' = '\(address)' must be an IP address (0.0.0.0, ::, 127.0.0.1), not a host name")
-            }
-            settings.address = address
-        }
+        if let address = try ipAddress("address") { settings.address = address }
         if let port = try integer("port") { settings.port = try Self.port(port, setting: name("port")) }
         if let port = try integer("direct-tls-port") { settings.directTLSPort = try Self.port(port, setting: name("direct-tls-port")) }
     }
@@ -78,6 +71,18 @@ extension TableReader {
             throw ConfigurationError("'\(name("key"))' is required: the PEM file with our private key")
         }
         return TLSFiles(certificate: certificate, key: key, caBundle: try string("ca-bundle") ?? TLSFiles.systemCABundle)
+    }
+
+    /// An IPv4 or IPv6 address to bind (IPv6 with or without brackets), never a host name: a name
+    /// would be resolved at start-up, and could bind somewhere other than the operator meant.
+    func ipAddress(_ key: String) throws(ConfigurationError) -> String? {
+        guard let address = try string(key) else { return nil }
+        guard let jid = try? JID(address.contains(":") && !address.hasPrefix("[") ? "[\(address)]" : address),
+            jid.isDomain, jid.domainpart.hasPrefix("[") || jid.domainpart.allSatisfy({ $0.isNumber || $0 == "." })
+        else {
+            throw ConfigurationError("'\(name(key))' = '\(address)' must be an IP address (0.0.0.0, ::, 127.0.0.1), not a host name")
+        }
+        return address
     }
 
     static func port(_ value: Int, setting: String) throws(ConfigurationError) -> Int {

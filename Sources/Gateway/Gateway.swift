@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
 public import PresenceModel
+public import Storage
 public import Translation
 public import XMLStreaming
 public import XMPP
@@ -101,11 +102,17 @@ public actor Gateway {
     private var nextVerifierID = 0
     /// The inbound stream waiting for each outstanding `<db:verify/>` request.
     private var verificationWaiters: [VerificationKey: any Channel] = [:]
-    private var subscribers: [JID: [AsyncStream<InternalEvent>.Continuation]] = [:]
+    private var subscribers: [JID: [UInt64: AsyncStream<InternalEvent>.Continuation]] = [:]
+    private var nextSubscriberID: UInt64 = 0
     private var listener: (any Channel)?
     private var directTLSListener: (any Channel)?
     private let inbox: AsyncStream<Input>
     private let inboxContinuation: AsyncStream<Input>.Continuation
+    /// The inbox's loop, awaited by `shutdown()` so that what was already accepted is handled (and
+    /// stored) before the store is closed.
+    private var inboxTask: Task<Void, Never>?
+    /// Stores what internal users' actions and subscription stanzas change; `nil` without a store.
+    private let storeWriter: StoreWriter?
     private var random = SystemRandomNumberGenerator()
 
     /// - Parameter logger: the operator's log. The gateway logs what happens to links (connection
@@ -115,6 +122,9 @@ public actor Gateway {
     /// - Parameter metrics: where the gateway and its stream handlers count links, queues,
     ///   stanzas, bounces, refusals, parse errors, dialback verifications and unanswered pings,
     ///   next to the log records; by default in the bootstrapped `MetricsSystem`.
+    /// - Parameter store: where the changes to internal users (presence, contacts, held requests)
+    ///   are written after each input the inbox handles, so a restart that loads `directory` from
+    ///   it finds them; `nil` keeps everything in memory (tests of the links need no store).
     public init(
         settings: Settings,
         directory: PresenceDirectory,
@@ -122,7 +132,8 @@ public actor Gateway {
         resolveTargets: @escaping TargetResolver,
         makeStreamID: @escaping @Sendable () -> String,
         logger: Logger = Logger(label: "consulate.gateway"),
-        metrics: FederationMetrics = FederationMetrics()
+        metrics: FederationMetrics = FederationMetrics(),
+        store: (any GatewayStore)? = nil
     ) {
         self.settings = settings
         self.group = group
@@ -132,6 +143,7 @@ public actor Gateway {
         self.metrics = metrics
         self.translator = Translator(configuration: settings.translation, directory: directory)
         self.links = LinkTable(policy: settings.policy)
+        self.storeWriter = store.map { StoreWriter(store: $0, logger: logger) }
         (inbox, inboxContinuation) = AsyncStream.makeStream(of: Input.self)
     }
 
@@ -186,7 +198,7 @@ public actor Gateway {
                 throw error
             }
         }
-        Task { await self.run() }
+        inboxTask = Task { await self.run() }
         return ports
     }
 
@@ -197,6 +209,8 @@ public actor Gateway {
 
     /// Performs `action` and returns once the inbox has handled it, so that what the caller reads
     /// next (`user(_:)`) reflects it: the internal API answers a change with the state it led to.
+    /// With a store, it returns once the change is stored too, so an acknowledged change survives a
+    /// restart.
     /// Call it after `start()`, which starts the inbox; it returns at once after `shutdown()`, when
     /// the inbox takes nothing more.
     public func apply(_ action: InternalAction) async {
@@ -216,23 +230,44 @@ public actor Gateway {
     /// Everything the translator tells `user`, from now on.
     public func events(for user: JID) -> AsyncStream<InternalEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: InternalEvent.self)
-        subscribers[user.bare, default: []].append(continuation)
+        let user = user.bare
+        let id = nextSubscriberID
+        nextSubscriberID += 1
+        subscribers[user, default: [:]][id] = continuation
+        // A subscriber that goes away (a closed WebSocket, say) is forgotten, not fed until shutdown.
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.unsubscribe(user, id) }
+        }
         return stream
     }
 
+    /// How many event streams are open for `user` (one per connected API client): diagnostics, and
+    /// proof that closed ones are forgotten.
+    public func eventStreamCount(for user: JID) -> Int {
+        subscribers[user.bare]?.count ?? 0
+    }
+
+    private func unsubscribe(_ user: JID, _ id: UInt64) {
+        subscribers[user]?[id] = nil
+        if subscribers[user]?.isEmpty == true { subscribers[user] = nil }
+    }
+
     /// Stops accepting, closes every link and returns what was still queued (nothing is lost: the
-    /// caller persists it).
+    /// caller persists it). What the inbox had already accepted is handled first, and with a store
+    /// the changes it made are written before this returns.
     public func shutdown() async -> [XMLElement] {
         inboxContinuation.finish()
         try? await listener?.close()
         try? await directTLSListener?.close()
+        await inboxTask?.value
         let remaining = links.shutdown()
         metrics.outboundLinks(links)
         // Each link's stream ends with its closing tag first, so its handler does not log it as lost.
         for domain in channels.keys { onHandler(of: domain) { $0.close() } }
         for channel in channels.values { try? await channel.close() }
         for verifier in verifiers.values { try? await verifier.channel?.close() }
-        for continuations in subscribers.values { continuations.forEach { $0.finish() } }
+        for continuations in subscribers.values { continuations.values.forEach { $0.finish() } }
+        await storeWriter?.finish()
         return remaining.unsent.map(\.element)
     }
 
@@ -251,11 +286,17 @@ public actor Gateway {
         case .stanza(let stanza):
             // An answer to one of our pings is the link table's; anything else goes to the translator.
             if let answer = LinkPing.answer(in: stanza), links.pongReceived(from: answer.domain, id: answer.id) { return }
-            deliver(translator.receive(stanza))
+            let held = translator.directory.heldRequests
+            let outputs = translator.receive(stanza)
+            persist(after: nil, outputs, heldBefore: held)
+            deliver(outputs)
         case .action(let action):
-            deliver(translator.perform(action))
+            let held = translator.directory.heldRequests
+            let outputs = translator.perform(action)
+            persist(after: action, outputs, heldBefore: held)
+            deliver(outputs)
         case .barrier(let done):
-            done.resume()
+            if let storeWriter { storeWriter.flush(done) } else { done.resume() }
         case .linkEstablished(let domain, let channel):
             channels[domain] = channel
             execute(links.connectionSucceeded(domain, now: now))
@@ -292,6 +333,16 @@ public actor Gateway {
         }
     }
 
+    /// Hands what the input changed to the store writer. Only the held-request set is copied
+    /// beforehand (small, and copied on write only when it changes); the rest is read from the
+    /// directory afterwards.
+    private func persist(after action: InternalAction?, _ outputs: [TranslatorOutput], heldBefore: Set<HeldSubscriptionRequest>) {
+        guard let storeWriter else { return }
+        storeWriter.write(
+            DirectoryPersistence.writes(after: action, outputs: outputs, heldBefore: heldBefore, directory: translator.directory)
+        )
+    }
+
     private func deliver(_ outputs: [TranslatorOutput]) {
         for output in outputs {
             switch output {
@@ -299,7 +350,7 @@ public actor Gateway {
                 guard let domain = (try? JID.parse(element["to"]))??.domainpart else { continue }
                 execute(links.stanzaToSend(element, to: domain, now: now))
             case .notify(let user, let event):
-                subscribers[user.bare]?.forEach { $0.yield(event) }
+                subscribers[user.bare]?.values.forEach { $0.yield(event) }
             }
         }
     }

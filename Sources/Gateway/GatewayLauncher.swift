@@ -2,13 +2,21 @@ public import Configuration
 import Federation
 public import FederationLinks
 import Foundation
+public import Logging
 public import NIOCore
 public import PresenceModel
+public import Storage
 
 /// Why the gateway cannot start: a message for the operator naming what to fix.
 public struct LaunchError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    /// Public so that what launches more than the gateway (`GatewayServer`: the store, the API)
+    /// reports its own refusals the same way.
+    public init(message: String) {
+        self.message = message
+    }
 }
 
 /// Turns a `federation.toml` into a running `Gateway`: what `consulate serve` does, as a library
@@ -32,13 +40,16 @@ public enum GatewayLauncher {
 
     /// Builds the gateway: TLS from its files, DNS from `[dns]` or `resolvConf`, a dialback secret
     /// from the configuration or freshly drawn, unpredictable stream ids, and `metrics` to count
-    /// in (the command passes its `PrometheusExposition`'s).
+    /// in (the command passes its `PrometheusExposition`'s). With `store`, what internal users
+    /// change is written to it (`directory` is then what it loaded).
     public static func makeGateway(
         configuration: GatewayConfiguration,
         directory: PresenceDirectory,
         group: any EventLoopGroup,
         resolvConf: String = "/etc/resolv.conf",
-        metrics: FederationMetrics = FederationMetrics()
+        metrics: FederationMetrics = FederationMetrics(),
+        logger: Logger = Logger(label: "consulate.gateway"),
+        store: (any GatewayStore)? = nil
     ) throws(LaunchError) -> Gateway {
         let tls = try configuration.tls.map { files throws(LaunchError) in try loadTLS(files) }
         let dns: DNSResolverConfiguration
@@ -60,7 +71,9 @@ public enum GatewayLauncher {
             group: group,
             resolveTargets: Gateway.targetResolver(using: DNSResolver(configuration: dns, group: group)),
             makeStreamID: { randomHex(bytes: 16) },
-            metrics: metrics
+            logger: logger,
+            metrics: metrics,
+            store: store
         )
     }
 

@@ -62,7 +62,7 @@ struct PresenceRequest: Decodable {
     }
 }
 
-struct PresenceBody: Encodable {
+struct PresenceBody: Codable, Hashable, Sendable {
     var availability: UInt32
     /// The range the number falls in: what clients show.
     var state: String
@@ -89,8 +89,8 @@ struct ContactRequest: Decodable {
     var access: String?
 }
 
-struct ContactBody: Encodable {
-    struct Subscription: Encodable {
+struct ContactBody: Codable, Hashable, Sendable {
+    struct Subscription: Codable, Hashable, Sendable {
         /// `none`, `to`, `from` or `both` (RFC 6121).
         var state: String
         var pendingOut: Bool
@@ -103,10 +103,15 @@ struct ContactBody: Encodable {
     var groups: [String]
     var access: String
     var subscription: Subscription
-    /// How the contact appears to the user now.
-    var presence: PresenceBody
+    /// How the contact appears to the user now; left out of `contact-updated` events, where the
+    /// presence comes separately as `contact-presence`.
+    var presence: PresenceBody?
 
     init(_ contact: Contact, in user: InternalUser) {
+        self.init(contact, presence: user.shownPresence(of: contact.jid))
+    }
+
+    init(_ contact: Contact, presence: RichPresence?) {
         jid = contact.jid
         name = contact.name
         groups = contact.groups
@@ -117,7 +122,7 @@ struct ContactBody: Encodable {
             pendingIn: contact.subscription.pendingIn,
             preApproved: contact.subscription.preApproved
         )
-        presence = PresenceBody(user.shownPresence(of: contact.jid))
+        self.presence = presence.map(PresenceBody.init)
     }
 }
 

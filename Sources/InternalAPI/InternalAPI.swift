@@ -1,6 +1,10 @@
+import Administration
+public import Configuration
+public import Federation
 import Foundation
 public import Gateway
 public import Hummingbird
+public import HummingbirdWebSocket
 public import PresenceModel
 public import Storage
 public import Translation
@@ -14,6 +18,8 @@ public protocol InternalUserGateway: Sendable {
     func apply(_ action: InternalAction) async
     /// The internal user as the gateway now knows them, or `nil` when it knows no such user.
     func user(_ jid: JID) async -> InternalUser?
+    /// Everything the gateway tells the user from now on: what `GET /v1/me/events` streams.
+    func events(for user: JID) async -> AsyncStream<InternalEvent>
 }
 
 extension Gateway: InternalUserGateway {}
@@ -33,12 +39,36 @@ public enum InternalAPI {
         }
     }
 
+    /// What the admin routes need besides the store: the same inputs `consulate users` and
+    /// `consulate domains` read from `federation.toml`, so that both apply the same rules.
+    public struct AdminSettings: Sendable {
+        /// The domains internal users may live on (`gateway.domains`).
+        public var localDomains: Set<String>
+        /// The `[[partner]]` entries of the file, which runtime changes override.
+        public var filePartners: [PartnerPolicy]
+
+        public init(localDomains: Set<String>, filePartners: [PartnerPolicy]) {
+            self.localDomains = localDomains
+            self.filePartners = filePartners
+        }
+
+        /// The settings of a loaded `federation.toml`.
+        public init(_ configuration: GatewayConfiguration) {
+            self.init(localDomains: configuration.translation.localDomains, filePartners: configuration.federation.partners)
+        }
+    }
+
     /// The routes, with bearer-token authentication through `store` and JSON errors for every
-    /// failure (unknown routes included), ready for a Hummingbird `Application`.
-    public static func router(
-        gateway: some InternalUserGateway,
+    /// failure (unknown routes included), ready for a Hummingbird `Application`; serve them with
+    /// `server(router:)` so that `GET /v1/me/events` can upgrade to a WebSocket.
+    /// - Parameter admin: what the `/v1/admin` routes need; without it they answer 503
+    ///   `admin-unavailable` (after checking the admin token), so a server started without the
+    ///   configuration cannot apply changes under rules it does not know.
+    public static func router<G: InternalUserGateway>(
+        gateway: G,
         store: any GatewayStore,
-        limits: Limits = Limits()
+        limits: Limits = Limits(),
+        admin: AdminSettings? = nil
     ) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
@@ -56,6 +86,21 @@ public enum InternalAPI {
         me.post("subscriptions/{jid}/approve", use: routes.approve)
         me.post("subscriptions/{jid}/deny", use: routes.deny)
         me.post("messages", use: routes.sendMessage)
+        me.ws("events", shouldUpgrade: routes.shouldUpgrade) { inbound, outbound, context in
+            try await EventStream.run(gateway: gateway, inbound: inbound, outbound: outbound, context: context)
+        }
+
+        let administration = admin.map { Administration(store: store, localDomains: $0.localDomains) }
+        let adminGroup = router.group("v1/admin").add(middleware: AdminAuthentication(store: store))
+        let adminRoutes = AdminRoutes(administration: administration, filePartners: admin?.filePartners ?? [], limits: limits)
+        adminGroup.get("domains", use: adminRoutes.domains)
+        adminGroup.put("domains/{domain}", use: adminRoutes.allowDomain)
+        adminGroup.post("domains/{domain}/block", use: adminRoutes.blockDomain)
+        adminGroup.delete("domains/{domain}", use: adminRoutes.removeDomain)
+        adminGroup.get("users", use: adminRoutes.users)
+        adminGroup.post("users", use: adminRoutes.addUser)
+        adminGroup.delete("users/{jid}", use: adminRoutes.removeUser)
+        adminGroup.post("users/{jid}/token", use: adminRoutes.replaceToken)
         return router
     }
 
@@ -70,13 +115,16 @@ public enum InternalAPI {
 
 /// The request context of the internal API: Hummingbird's core storage plus the internal user the
 /// request's bearer token speaks for, set by the authentication middleware before any user route.
-public struct APIRequestContext: RequestContext {
+public struct APIRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated internal user; `nil` until authentication, and on routes that need none.
     public var user: JID?
+    /// Where the event stream route leaves its WebSocket handler for the upgrade to pick up.
+    public let webSocket: WebSocketHandlerReference<APIRequestContext>
 
     public init(source: Source) {
         coreContext = CoreRequestContextStorage(source: source)
         user = nil
+        webSocket = WebSocketHandlerReference()
     }
 }

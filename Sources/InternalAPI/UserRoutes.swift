@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import PresenceModel
 import Translation
 import XMPP
@@ -84,6 +85,18 @@ struct UserRoutes<G: InternalUserGateway>: Sendable {
         let message = try body.message(defaultID: UUID().uuidString.lowercased())
         await gateway.apply(.sendMessage(user: userJID, to: to, message))
         return JSONBody.response(MessageAccepted(id: message.id ?? ""), status: .accepted)
+    }
+
+    // MARK: - Events
+
+    /// Whether `GET /v1/me/events` may become the user's event stream: only as a WebSocket upgrade,
+    /// and only for a user the gateway knows (whose events would otherwise never come).
+    @Sendable func shouldUpgrade(_ request: Request, context: APIRequestContext) async throws -> RouterShouldUpgrade {
+        _ = try await knownUser(context)
+        guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+            throw APIError(.upgradeRequired, code: "websocket-required", "the event stream is a WebSocket: send the upgrade request")
+        }
+        return .upgrade([:])
     }
 
     // MARK: - The user

@@ -66,6 +66,10 @@ public protocol GatewayStore: Sendable {
     @discardableResult
     func revokeTokens(of owner: TokenOwner) async throws(StorageError) -> Int
 
+    /// Whether any admin token exists: the first one is created only when none does, so a restart
+    /// neither prints a new one nor invalidates the one the operator already holds.
+    func hasAdminToken() async throws(StorageError) -> Bool
+
     // MARK: - Outbound queue
 
     /// Stores a stanza accepted from an internal user for `to`'s domain and returns its sequence.

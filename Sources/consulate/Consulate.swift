@@ -1,18 +1,18 @@
 import ArgumentParser
 import Configuration
-import Dispatch
+import FederationLinks
 import FixtureReplay
 import Foundation
 import Gateway
+import GatewayServer
 import NIOPosix
-import PresenceModel
 
 /// The `consulate` command: the gateway's single entry point for operators and CI.
 @main
 struct Consulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An XMPP federation gateway for an organisation's internal presence and IM.",
-        subcommands: [Serve.self, Console.self, Replay.self, Users.self, Domains.self, Check.self]
+        subcommands: [Serve.self, Console.self, Replay.self, Users.self, Domains.self, AdminToken.self, Check.self]
     )
 }
 
@@ -49,11 +49,11 @@ struct Replay: ParsableCommand {
     }
 }
 
-/// Runs the gateway until SIGINT or SIGTERM.
+/// Runs the gateway and the internal API until SIGINT or SIGTERM.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the gateway with a federation.toml.",
-        discussion: "Refuses an invalid configuration with a message naming the setting and a non-zero exit. Internal users come from the store (not yet available): until then the gateway federates with no internal users. Status lines go to standard output, the log to standard error."
+        abstract: "Run the gateway and the internal API with a federation.toml.",
+        discussion: "Opens the store of [store] path and serves its internal users: federation on [listen], the internal HTTP API on [api]. Refuses an invalid configuration, an unreadable store or a taken port with a message naming the setting and a non-zero exit. SIGINT or SIGTERM stops the API first, then closes the links and writes the last changes to the store. Status lines go to standard output, the log to standard error."
     )
 
     @Option(name: .long, help: "The configuration file.")
@@ -66,54 +66,27 @@ struct Serve: AsyncParsableCommand {
         // Kept for the Prometheus endpoint of the internal HTTP API, which will serve `metrics.render()`.
         let metrics = PrometheusExposition.bootstrap()
         let configuration = try loadConfigurationOrExit(path: config)
-        let gateway = try await startGatewayOrExit(configuration: configuration, directory: PresenceDirectory(), metrics: metrics)
-        await waitForTerminationSignal()
-        standardOutput.write("consulate: shutting down")
-        await shutDown(gateway)
-    }
-}
-
-/// Suspends until SIGINT or SIGTERM arrives.
-func waitForTerminationSignal() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let resumed = ResumeOnce(continuation)
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { resumed.resume() }
-            source.resume()
-            SignalSources.keep(source)
+        let server = try await launchOrExit { () async throws(LaunchError) in
+            try await GatewayLauncher.launch(
+                configuration: configuration,
+                group: MultiThreadedEventLoopGroup.singleton,
+                metrics: FederationMetrics(factory: metrics.factory)
+            )
         }
-    }
-}
-
-/// Resumes a continuation once, whichever signal comes first.
-final class ResumeOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
-
-    init(_ continuation: CheckedContinuation<Void, Never>) {
-        self.continuation = continuation
-    }
-
-    func resume() {
-        lock.lock()
-        let pending = continuation
-        continuation = nil
-        lock.unlock()
-        pending?.resume()
-    }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
-    private static let lock = NSLock()
-
-    static func keep(_ source: any DispatchSourceSignal) {
-        lock.lock()
-        sources.append(source)
-        lock.unlock()
+        announce(configuration, listeningOn: server.ports)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run() }
+                if let address = await server.apiAddress(), let port = address.port {
+                    standardOutput.write("consulate: internal API on \(apiURL(address: configuration.api.address, port: port))")
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            printError("consulate: the internal API could not be served on [api] \(configuration.api.address):\(configuration.api.port): \(error)")
+            throw ExitCode.failure
+        }
+        standardOutput.write("consulate: stopped")
     }
 }
 

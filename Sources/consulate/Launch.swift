@@ -35,16 +35,31 @@ struct LoggingOptions: ParsableArguments {
     }
 }
 
-/// Reads and validates `federation.toml`, printing its warnings; an invalid file ends the process
-/// with exit code 2 and a message naming the setting.
-func loadConfigurationOrExit(path: String) throws -> GatewayConfiguration {
-    let configuration: GatewayConfiguration
+/// Runs a launch step; a refusal is printed and ends the process with exit code 2, the code of an
+/// invalid configuration, since every launch refusal names a setting to fix.
+func launchOrExit<T>(_ step: () async throws(LaunchError) -> T) async throws -> T {
     do throws(LaunchError) {
-        configuration = try GatewayLauncher.loadConfiguration(path: path)
+        return try await step()
     } catch {
         printError("consulate: \(error.message)")
         throw ExitCode(2)
     }
+}
+
+/// The synchronous form of `launchOrExit`.
+func launchOrExit<T>(_ step: () throws(LaunchError) -> T) throws -> T {
+    do throws(LaunchError) {
+        return try step()
+    } catch {
+        printError("consulate: \(error.message)")
+        throw ExitCode(2)
+    }
+}
+
+/// Reads and validates `federation.toml`, printing its warnings; an invalid file ends the process
+/// with exit code 2 and a message naming the setting.
+func loadConfigurationOrExit(path: String) throws -> GatewayConfiguration {
+    let configuration = try launchOrExit { () throws(LaunchError) in try GatewayLauncher.loadConfiguration(path: path) }
     for warning in configuration.warnings { printError("warning: \(warning)") }
     return configuration
 }
@@ -52,25 +67,31 @@ func loadConfigurationOrExit(path: String) throws -> GatewayConfiguration {
 /// Builds and starts the gateway, counting in `metrics`, then logs what it serves and where it
 /// listens.
 func startGatewayOrExit(configuration: GatewayConfiguration, directory: PresenceDirectory, metrics: PrometheusExposition) async throws -> Gateway {
-    let gateway: Gateway
-    do throws(LaunchError) {
-        gateway = try GatewayLauncher.makeGateway(
+    let gateway = try launchOrExit { () throws(LaunchError) in
+        try GatewayLauncher.makeGateway(
             configuration: configuration,
             directory: directory,
             group: MultiThreadedEventLoopGroup.singleton,
             metrics: FederationMetrics(factory: metrics.factory)
         )
-    } catch {
-        printError("consulate: \(error.message)")
-        throw ExitCode(2)
     }
-    let ports = try await gateway.start()
+    announce(configuration, listeningOn: try await gateway.start())
+    return gateway
+}
+
+/// The status lines of a started gateway: the domains it serves and where it listens.
+func announce(_ configuration: GatewayConfiguration, listeningOn ports: Gateway.ListeningPorts) {
     standardOutput.write("consulate: serving \(configuration.translation.localDomains.sorted().joined(separator: ", "))")
     standardOutput.write("consulate: listening for server-to-server connections on \(configuration.listen.address):\(ports.startTLS) (STARTTLS)")
     if let directTLS = ports.directTLS {
         standardOutput.write("consulate: listening for server-to-server connections on \(configuration.listen.address):\(directTLS) (direct TLS, XEP-0368)")
     }
-    return gateway
+}
+
+/// `http://address:port/`, with IPv6 addresses in brackets.
+func apiURL(address: String, port: Int) -> String {
+    let host = address.contains(":") && !address.hasPrefix("[") ? "[\(address)]" : address
+    return "http://\(host):\(port)/"
 }
 
 /// Closes every link; stanzas still queued are reported, since nothing stores them yet.

@@ -82,6 +82,18 @@ func refusal(_ operation: () async throws(AdminError) -> Void) async -> AdminErr
             #expect(failure?.message.contains("no internal user bob@contoso.example") == true)
         }
     }
+
+    @Test func theFirstAdminTokenIsIssuedOnceAndLaterOnesOnRequest() async throws {
+        try await withAdministration { admin, store in
+            #expect(try await !store.hasAdminToken())
+            let first = try #require(try await admin.issueAdminToken(onlyIfNone: true))
+            #expect(try await store.owner(ofToken: first) == .admin)
+            #expect(try await admin.issueAdminToken(onlyIfNone: true) == nil, "a restart keeps the token the operator holds")
+            let second = try #require(try await admin.issueAdminToken(onlyIfNone: false))
+            #expect(second != first)
+            #expect(try await store.owner(ofToken: first) == .admin, "issuing another admin token revokes none")
+        }
+    }
 }
 
 @Suite struct DomainAdministrationTests {

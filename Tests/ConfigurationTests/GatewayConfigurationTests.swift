@@ -22,6 +22,7 @@ struct GatewayConfigurationTests {
         #expect(configuration.postAuthenticationLimits == .postAuthentication)
         #expect(configuration.translation.outbound == .defaults)
         #expect(configuration.translation.inbound == .defaults)
+        #expect(configuration.api == APISettings(address: "127.0.0.1", port: 8080), "`make serve` prints this address")
     }
 
     @Test("overrides replace single mapping rows and limits")

@@ -86,7 +86,26 @@ struct APIHarness: Sendable {
 
     /// The application under test, on contoso.example's gateway.
     func application(limits: InternalAPI.Limits = InternalAPI.Limits()) -> some ApplicationProtocol {
-        Application(router: InternalAPI.router(gateway: contoso, store: store, limits: limits))
+        Application(router: InternalAPI.router(gateway: contoso, store: store, limits: limits, admin: adminSettings))
+    }
+
+    /// The application as `consulate serve` runs it, with the WebSocket upgrade, on a free loopback
+    /// port: for `.live` tests, which the event stream needs.
+    func liveApplication() -> some ApplicationProtocol {
+        let router = InternalAPI.router(gateway: contoso, store: store, admin: adminSettings)
+        return Application(
+            router: router,
+            server: InternalAPI.server(router: router),
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0))
+        )
+    }
+
+    /// What contoso.example's `federation.toml` would say: its domain, and fabrikam.example as a partner.
+    var adminSettings: InternalAPI.AdminSettings {
+        InternalAPI.AdminSettings(
+            localDomains: ["contoso.example"],
+            filePartners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), trust: .federated)]
+        )
     }
 
     var aliceAuthorization: HTTPFields { [.authorization: "Bearer \(aliceToken)", .contentType: "application/json"] }

@@ -1,0 +1,58 @@
+/// Where the internal users' HTTP API listens (`[api]`).
+///
+/// Loopback by default: the API speaks plain HTTP with bearer tokens, so it should only be reached
+/// from this machine or through a TLS-terminating proxy placed in front of it on purpose.
+public struct APISettings: Sendable, Hashable {
+    /// An IP address to bind (`127.0.0.1`, `::1`, `0.0.0.0`…), never a host name.
+    public var address: String
+    /// The HTTP port.
+    public var port: Int
+
+    public static let defaultAddress = "127.0.0.1"
+    public static let defaultPort = 8080
+
+    public init(address: String = Self.defaultAddress, port: Int = Self.defaultPort) {
+        self.address = address
+        self.port = port
+    }
+
+    /// Whether the API is reachable from this machine only, which the default keeps it to.
+    public var isLoopback: Bool {
+        address.hasPrefix("127.") || address == "::1" || address == "[::1]"
+    }
+}
+
+extension APISettings {
+    /// Checked against `[listen]` once both are read, whichever comes first in the file: one socket
+    /// address cannot serve both the API and server-to-server connections.
+    func checkPorts(against listen: ListenSettings) throws(ConfigurationError) {
+        guard Self.overlap(address, listen.address) else { return }
+        if port == listen.port {
+            throw ConfigurationError("'api.port' = \(port) is also 'listen.port'; the internal API needs a port of its own")
+        }
+        if port == listen.directTLSPort {
+            throw ConfigurationError("'api.port' = \(port) is also 'listen.direct-tls-port'; the internal API needs a port of its own")
+        }
+    }
+
+    /// A wildcard address binds every address of its family, so it collides with any other.
+    private static func overlap(_ one: String, _ other: String) -> Bool {
+        let wildcards: Set<String> = ["0.0.0.0", "::", "[::]"]
+        return one == other || wildcards.contains(one) || wildcards.contains(other)
+    }
+
+    /// What `load` warns about: a legal setting that sends tokens over plain HTTP beyond this machine.
+    var warning: String? {
+        guard !isLoopback else { return nil }
+        return "'api.address' = '\(address)' exposes the internal API (plain HTTP, bearer tokens) beyond this machine; "
+            + "keep it on 127.0.0.1 behind a TLS reverse proxy unless the network is trusted"
+    }
+}
+
+extension TableReader {
+    func readAPI(into settings: inout APISettings) throws(ConfigurationError) {
+        try expectOnly(["address", "port"])
+        if let address = try ipAddress("address") { settings.address = address }
+        if let port = try integer("port") { settings.port = try Self.port(port, setting: name("port")) }
+    }
+}

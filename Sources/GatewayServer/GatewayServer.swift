@@ -1,0 +1,171 @@
+import Administration
+public import Configuration
+public import FederationLinks
+public import Gateway
+import Hummingbird
+import InternalAPI
+public import Logging
+public import NIOCore
+import PresenceModel
+import ServiceLifecycle
+public import Storage
+
+/// The whole of what `consulate serve` runs: the store, the gateway that loaded its directory from
+/// it (federation listeners already bound), and the internal API on Hummingbird, as one unit with
+/// one ordered shutdown. A library type so that tests start and stop it exactly as the command does.
+///
+/// `run()` serves until SIGINT or SIGTERM (when launched with `handlesSignals`) or `stop()`; then
+/// the API stops accepting and finishes its requests first, and only then does the gateway close
+/// its links and write the last changes to the store, so no acknowledged change is lost.
+public struct GatewayServer: Sendable {
+    /// The running gateway.
+    public let gateway: Gateway
+    /// The store the directory came from and changes go to.
+    public let store: any GatewayStore
+    /// The federation listeners' ports, bound by the launch.
+    public let ports: Gateway.ListeningPorts
+    private let serviceGroup: ServiceGroup
+    private let apiBinding: APIBinding
+
+    fileprivate init(gateway: Gateway, store: any GatewayStore, ports: Gateway.ListeningPorts, serviceGroup: ServiceGroup, apiBinding: APIBinding) {
+        self.gateway = gateway
+        self.store = store
+        self.ports = ports
+        self.serviceGroup = serviceGroup
+        self.apiBinding = apiBinding
+    }
+
+    /// Serves the internal API next to the federation listeners until a termination signal or
+    /// `stop()`, then shuts both down in order; throws when the API cannot be served (its address
+    /// is taken, say), after shutting the gateway down all the same.
+    public func run() async throws {
+        do {
+            try await serviceGroup.run()
+            await apiBinding.end()
+        } catch {
+            await apiBinding.end()
+            throw error
+        }
+    }
+
+    /// The address the internal API listens on, once it does; `nil` if `run()` ended before it
+    /// could bind. With port 0 in `[api]`, the only way to learn the port.
+    public func apiAddress() async -> SocketAddress? {
+        await apiBinding.address()
+    }
+
+    /// Starts the ordered shutdown `run()` performs on a termination signal.
+    public func stop() async {
+        await serviceGroup.triggerGracefulShutdown()
+    }
+}
+
+extension GatewayLauncher {
+    /// Opens the store `[store]` names, loads the internal users from it into a new gateway that
+    /// writes their changes back, binds the federation listeners, and prepares the internal API on
+    /// `[api]`: everything that can fail on a bad configuration fails here, before anything is
+    /// served. Serve with `run()` on the result.
+    /// - Parameter handlesSignals: whether SIGINT and SIGTERM stop the server (the command), or
+    ///   only `stop()` does (tests, which must not take the process's signals).
+    public static func launch(
+        configuration: GatewayConfiguration,
+        group: any EventLoopGroup,
+        resolvConf: String = "/etc/resolv.conf",
+        metrics: FederationMetrics = FederationMetrics(),
+        logger: Logger = Logger(label: "consulate.gateway"),
+        handlesSignals: Bool = true
+    ) async throws(LaunchError) -> GatewayServer {
+        let store: SQLiteStore
+        do throws(StorageError) {
+            store = try SQLiteStore(path: configuration.store.path, archivePolicy: ArchivePolicy(configuration.store.archive))
+        } catch {
+            throw LaunchError(message: "[store]: cannot open '\(configuration.store.path)': \(error)")
+        }
+        let directory: PresenceDirectory
+        do throws(StorageError) {
+            directory = try await store.loadDirectory()
+        } catch {
+            throw LaunchError(message: "[store]: cannot read the internal users from '\(configuration.store.path)': \(error)")
+        }
+        let gateway = try makeGateway(
+            configuration: configuration, directory: directory, group: group, resolvConf: resolvConf,
+            metrics: metrics, logger: logger, store: store
+        )
+        let ports: Gateway.ListeningPorts
+        do {
+            ports = try await gateway.start()
+        } catch let error as LaunchError {
+            _ = await gateway.shutdown()
+            throw error
+        } catch {
+            _ = await gateway.shutdown()
+            throw LaunchError(message: "[listen]: cannot listen on \(configuration.listen.address):\(configuration.listen.port): \(error)")
+        }
+        let binding = APIBinding()
+        let router = InternalAPI.router(gateway: gateway, store: store, admin: InternalAPI.AdminSettings(configuration))
+        let application = Application(
+            router: router,
+            server: InternalAPI.server(router: router),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.api.address, port: configuration.api.port)),
+            services: [GatewayShutdown(gateway: gateway, logger: logger)],
+            onServerRunning: { channel in await binding.bound(channel.localAddress) },
+            eventLoopGroupProvider: .shared(group),
+            logger: logger
+        )
+        let serviceGroup = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [application],
+                gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
+                logger: logger
+            )
+        )
+        return GatewayServer(gateway: gateway, store: store, ports: ports, serviceGroup: serviceGroup, apiBinding: binding)
+    }
+}
+
+/// The gateway as a service of the API's service group: it is already running when the group
+/// starts, and is shut down when the group shuts down gracefully (or is cancelled, after a failure
+/// of the API). Hummingbird puts its own HTTP server after the application's services, and a group
+/// shuts its services down in reverse order, so the API stops before the gateway does.
+struct GatewayShutdown: Service {
+    let gateway: Gateway
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let unsent = await gateway.shutdown()
+        if !unsent.isEmpty {
+            logger.warning("queued stanzas were not sent before shutdown", metadata: ["count": "\(unsent.count)"])
+        }
+    }
+}
+
+/// Where the API's server bound, for callers waiting on it before it has; resolved once.
+actor APIBinding {
+    private var boundAddress: SocketAddress?
+    private var ended = false
+    private var waiters: [CheckedContinuation<SocketAddress?, Never>] = []
+
+    func bound(_ address: SocketAddress?) {
+        guard let address else { return end() }
+        boundAddress = address
+        resume(with: address)
+    }
+
+    /// The server stopped (or never started): nobody waits for an address any more.
+    func end() {
+        ended = true
+        resume(with: boundAddress)
+    }
+
+    func address() async -> SocketAddress? {
+        if let boundAddress { return boundAddress }
+        if ended { return nil }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func resume(with address: SocketAddress?) {
+        waiters.forEach { $0.resume(returning: address) }
+        waiters = []
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import PresenceModel
+import Translation
+import XMPP
+
+/// One message on the event stream (`GET /v1/me/events`): a stable `type` and the fields that type
+/// carries, the others left out. One flat shape rather than one per type so that a client decodes
+/// every message the same way and branches on `type`; `openapi.yaml` documents the fields of each.
+struct EventBody: Codable, Hashable, Sendable {
+    /// Stable across releases: clients branch on it.
+    enum Kind: String, Codable, Hashable, Sendable {
+        /// The first message: the stream is subscribed, so nothing that happens from now on is missed.
+        case ready
+        case message
+        case contactPresence = "contact-presence"
+        case subscriptionRequest = "subscription-request"
+        case contactUpdated = "contact-updated"
+        case contactRemoved = "contact-removed"
+        case deliveryFailed = "delivery-failed"
+    }
+
+    var type: Kind
+    /// `ready`: whose events these are.
+    var user: String?
+    /// `message` (a full JID: the sender's resource matters for replies) and `subscription-request`.
+    var from: String?
+    /// `delivery-failed`: the recipient of the message that failed.
+    var to: String?
+    /// `contact-presence`, `contact-removed`: the contact's bare JID.
+    var jid: String?
+    /// `delivery-failed`: the id of the message that failed, when it had one.
+    var id: String?
+    var message: MessageEventBody?
+    var presence: PresenceBody?
+    /// `contact-updated`: the contact as it now is (without `presence`: that comes as `contact-presence`).
+    var contact: ContactBody?
+    var error: DeliveryErrorBody?
+
+    init(type: Kind) {
+        self.type = type
+    }
+
+    static func ready(_ user: JID) -> EventBody {
+        var body = EventBody(type: .ready)
+        body.user = user.description
+        return body
+    }
+
+    init(_ event: InternalEvent) {
+        switch event {
+        case .message(let from, let message):
+            self.init(type: .message)
+            self.from = from.description
+            self.message = MessageEventBody(message)
+        case .contactPresence(let contact, let presence):
+            self.init(type: .contactPresence)
+            jid = contact.description
+            self.presence = PresenceBody(presence)
+        case .subscriptionRequest(let from):
+            self.init(type: .subscriptionRequest)
+            self.from = from.description
+        case .contactUpdated(let contact):
+            self.init(type: .contactUpdated)
+            self.contact = ContactBody(contact, presence: nil)
+        case .contactRemoved(let contact):
+            self.init(type: .contactRemoved)
+            jid = contact.description
+        case .deliveryFailed(let to, let messageID, let error):
+            self.init(type: .deliveryFailed)
+            self.to = to.description
+            id = messageID
+            self.error = DeliveryErrorBody(error)
+        }
+    }
+}
+
+/// A message from an external user: text, or only a chat state or a receipt.
+struct MessageEventBody: Codable, Hashable, Sendable {
+    struct Text: Codable, Hashable, Sendable {
+        var text: String
+        /// The `xml:lang` of this text, when the sender gave one.
+        var lang: String?
+    }
+
+    var id: String?
+    /// `chat`, `normal` or `headline`.
+    var type: String
+    /// The body in the message's own language (the first one given).
+    var body: String?
+    /// Every body with its language, when there is more than one.
+    var bodies: [Text]?
+    var subject: String?
+    var thread: String?
+    /// XEP-0085: `active`, `composing`, `paused`, `inactive` or `gone`.
+    var chatState: String?
+    /// XEP-0184: the sender asks for a receipt (send one with `POST /v1/me/messages`).
+    var requestReceipt: Bool
+    /// XEP-0184: this is the receipt for the user's message with this id.
+    var receiptFor: String?
+
+    init(_ message: Message) {
+        id = message.id
+        type = message.type.rawValue
+        body = message.bodies.first(where: { $0.language == nil })?.text ?? message.bodies.first?.text
+        bodies = message.bodies.count > 1 ? message.bodies.map { Text(text: $0.text, lang: $0.language) } : nil
+        subject = message.subjects.first?.text
+        thread = message.thread
+        chatState = message.chatState?.rawValue
+        requestReceipt = message.requestsReceipt
+        receiptFor = message.receiptFor
+    }
+}
+
+/// Why a message was not delivered, as RFC 6120 §8.3 names it.
+struct DeliveryErrorBody: Codable, Hashable, Sendable {
+    /// The stanza error condition, such as `not-allowed`, `remote-server-not-found`,
+    /// `service-unavailable` or `remote-server-timeout`.
+    var condition: String
+    /// `cancel` (do not retry), `wait` (retry later), `modify`, `auth` or `continue`.
+    var type: String
+    var text: String?
+
+    init(_ error: StanzaError) {
+        condition = error.condition.rawValue
+        type = error.type.rawValue
+        text = error.text
+    }
+}
+
+/// `GET /v1/me/events`: after the upgrade, the user's `Gateway.events(for:)` as one JSON text
+/// message per event, preceded by `ready` once the subscription is in place. The stream ends when
+/// the client closes it or the gateway shuts down.
+enum EventStream {
+    static func run<G: InternalUserGateway>(
+        gateway: G,
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        context: WebSocketRouterContext<APIRequestContext>
+    ) async throws {
+        guard let user = context.requestContext.user else { return }
+        let events = await gateway.events(for: user)
+        try await outbound.writeTextMessage(encode(.ready(user)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Reading is how a close from the client is noticed; clients send nothing else.
+            group.addTask {
+                for try await _ in inbound {}
+            }
+            group.addTask {
+                for await event in events {
+                    try await outbound.writeTextMessage(encode(EventBody(event)))
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static func encode(_ body: EventBody) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(body) else { return #"{"type":"\#(body.type.rawValue)"}"# }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
