@@ -19,14 +19,7 @@ struct AdminAuthentication: RouterMiddleware {
         context: APIRequestContext,
         next: (Request, APIRequestContext) async throws -> Response
     ) async throws -> Response {
-        let token = try UserAuthentication.bearerToken(in: request)
-        let owner: TokenOwner?
-        do {
-            owner = try await store.owner(ofToken: token)
-        } catch {
-            throw APIError.storage(error)
-        }
-        switch owner {
+        switch try await UserAuthentication.tokenOwner(of: request, in: store) {
         case .admin?:
             return try await next(request, context)
         case .user?:

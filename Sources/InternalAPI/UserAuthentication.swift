@@ -17,14 +17,7 @@ struct UserAuthentication: RouterMiddleware {
         context: APIRequestContext,
         next: (Request, APIRequestContext) async throws -> Response
     ) async throws -> Response {
-        let token = try Self.bearerToken(in: request)
-        let owner: TokenOwner?
-        do {
-            owner = try await store.owner(ofToken: token)
-        } catch {
-            throw APIError.storage(error)
-        }
-        switch owner {
+        switch try await Self.tokenOwner(of: request, in: store) {
         case .user(let jid)?:
             var context = context
             context.user = jid
@@ -33,6 +26,17 @@ struct UserAuthentication: RouterMiddleware {
             throw APIError(.forbidden, code: "admin-token", "an admin token speaks for no user; use the user's own token")
         case nil:
             throw APIError.invalidToken
+        }
+    }
+
+    /// Whose token the request carries, if the store knows it: the one lookup both the user and
+    /// the admin routes start from.
+    static func tokenOwner(of request: Request, in store: any GatewayStore) async throws(APIError) -> TokenOwner? {
+        let token = try bearerToken(in: request)
+        do {
+            return try await store.owner(ofToken: token)
+        } catch {
+            throw APIError.storage(error)
         }
     }
 
