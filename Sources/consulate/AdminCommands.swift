@@ -23,23 +23,3 @@ struct AdminOptions: ParsableArguments {
         return (configuration, try orExit { () throws(AdminError) in try Administration.open(configuration) })
     }
 }
-
-/// Runs an admin operation; a refusal is printed to standard error and becomes the exit code.
-func orExit<T>(_ operation: () async throws(AdminError) -> T) async throws -> T {
-    do throws(AdminError) {
-        return try await operation()
-    } catch {
-        printError("consulate: \(error.message)")
-        throw ExitCode(error.exitCode)
-    }
-}
-
-/// The synchronous form of `orExit`, for opening the store.
-func orExit<T>(_ operation: () throws(AdminError) -> T) throws -> T {
-    do throws(AdminError) {
-        return try operation()
-    } catch {
-        printError("consulate: \(error.message)")
-        throw ExitCode(error.exitCode)
-    }
-}

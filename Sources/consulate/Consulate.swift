@@ -66,7 +66,7 @@ struct Serve: AsyncParsableCommand {
         // Kept for the Prometheus endpoint of the internal HTTP API, which will serve `metrics.render()`.
         let metrics = PrometheusExposition.bootstrap()
         let configuration = try loadConfigurationOrExit(path: config)
-        let server = try await launchOrExit { () async throws(LaunchError) in
+        let server = try await orExit { () async throws(LaunchError) in
             try await GatewayLauncher.launch(
                 configuration: configuration,
                 group: MultiThreadedEventLoopGroup.singleton,

@@ -1,3 +1,4 @@
+import Administration
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -35,31 +36,44 @@ struct LoggingOptions: ParsableArguments {
     }
 }
 
-/// Runs a launch step; a refusal is printed and ends the process with exit code 2, the code of an
-/// invalid configuration, since every launch refusal names a setting to fix.
-func launchOrExit<T>(_ step: () async throws(LaunchError) -> T) async throws -> T {
-    do throws(LaunchError) {
+/// A refusal the operator must act on: printed to standard error, and the process ends with its
+/// exit code. Launch refusals name a setting to fix (2, as for an invalid configuration); admin
+/// refusals say whether the input or the store was at fault.
+protocol OperatorError: Error {
+    var message: String { get }
+    var exitCode: Int32 { get }
+}
+
+extension LaunchError: OperatorError {
+    var exitCode: Int32 { 2 }
+}
+
+extension AdminError: OperatorError {}
+
+/// Runs one step of a command; an `OperatorError` is printed and becomes the exit code.
+func orExit<T, Failure: OperatorError>(_ step: () async throws(Failure) -> T) async throws -> T {
+    do throws(Failure) {
         return try await step()
     } catch {
         printError("consulate: \(error.message)")
-        throw ExitCode(2)
+        throw ExitCode(error.exitCode)
     }
 }
 
-/// The synchronous form of `launchOrExit`.
-func launchOrExit<T>(_ step: () throws(LaunchError) -> T) throws -> T {
-    do throws(LaunchError) {
+/// The synchronous form of `orExit`.
+func orExit<T, Failure: OperatorError>(_ step: () throws(Failure) -> T) throws -> T {
+    do throws(Failure) {
         return try step()
     } catch {
         printError("consulate: \(error.message)")
-        throw ExitCode(2)
+        throw ExitCode(error.exitCode)
     }
 }
 
 /// Reads and validates `federation.toml`, printing its warnings; an invalid file ends the process
 /// with exit code 2 and a message naming the setting.
 func loadConfigurationOrExit(path: String) throws -> GatewayConfiguration {
-    let configuration = try launchOrExit { () throws(LaunchError) in try GatewayLauncher.loadConfiguration(path: path) }
+    let configuration = try orExit { () throws(LaunchError) in try GatewayLauncher.loadConfiguration(path: path) }
     for warning in configuration.warnings { printError("warning: \(warning)") }
     return configuration
 }
@@ -67,7 +81,7 @@ func loadConfigurationOrExit(path: String) throws -> GatewayConfiguration {
 /// Builds and starts the gateway, counting in `metrics`, then logs what it serves and where it
 /// listens.
 func startGatewayOrExit(configuration: GatewayConfiguration, directory: PresenceDirectory, metrics: PrometheusExposition) async throws -> Gateway {
-    let gateway = try launchOrExit { () throws(LaunchError) in
+    let gateway = try orExit { () throws(LaunchError) in
         try GatewayLauncher.makeGateway(
             configuration: configuration,
             directory: directory,
