@@ -143,6 +143,8 @@ let package = Package(
                 "Gateway", "InternalAPI", "Storage", "Administration", "Configuration", "FederationLinks", "PresenceModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // SIGHUP reloads the configuration.
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -150,7 +152,13 @@ let package = Package(
         ),
         .target(
             name: "Administration",
-            dependencies: ["Storage", "Configuration", "Gateway", "FederationLinks", "Federation", "PresenceModel", "XMPP"],
+            dependencies: [
+                "Storage", "Configuration", "Gateway", "FederationLinks", "Federation", "Translation", "PresenceModel", "XMPP",
+                // `consulate check`: our certificate and key read as X.509, DNS sockets on an event loop.
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -180,6 +188,7 @@ let package = Package(
             name: "FederationLinksTests",
             dependencies: [
                 "FederationLinks", "Federation", "Gateway", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
+                "ConsulateTestSupport", "Storage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -218,24 +227,48 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                // A counter recorded through `PrometheusExposition.factory`, read back from `/metrics`.
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer", "Gateway", "Storage", "Configuration", "Translation", "PresenceModel", "XMPP",
+                "GatewayServer", "Gateway", "Storage", "Configuration", "Translation", "PresenceModel", "XMPP", "Administration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // The `.live` client only (`TestClient`); aliased like InternalAPITests' for the same clash.
                 .product(name: "HummingbirdTesting", package: "hummingbird", moduleAliases: ["Configuration": "SwiftConfiguration"]),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // A counter recorded through the launched server's `PrometheusExposition`.
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // What more than one test target needs: the loopback DNS server and the in-process test CA.
+        .target(
+            name: "ConsulateTestSupport",
+            dependencies: [
+                "Federation",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "AdministrationTests",
-            dependencies: ["Administration", "Storage", "Configuration", "Federation", "PresenceModel", "XMPP"],
+            dependencies: [
+                "Administration", "Storage", "Configuration", "Federation", "FederationLinks", "PresenceModel", "XMPP",
+                "ConsulateTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -2,6 +2,7 @@ public import Configuration
 public import Federation
 public import PresenceModel
 public import Storage
+import Translation
 public import XMPP
 
 /// One line of `consulate domains list`: a domain pattern as the gateway will treat it, and where
@@ -72,6 +73,41 @@ extension Administration {
     /// by the runtime changes, by pattern.
     public func domains(filePartners: [PartnerPolicy]) async throws(AdminError) -> [DomainEntry] {
         let changes = try await storing { () async throws(StorageError) in try await store.allowlistChanges() }
+        return Self.merge(filePartners: filePartners, changes: changes)
+    }
+
+    /// `configuration` as the gateway runs it: its `[[partner]]` entries overridden by the runtime
+    /// allowlist changes in the store. What `consulate serve` starts with and what a reload (SIGHUP,
+    /// or an allowlist change through the admin API) swaps in.
+    public func effectiveConfiguration(_ configuration: GatewayConfiguration) async throws(AdminError) -> GatewayConfiguration {
+        let changes = try await storing { () async throws(StorageError) in try await store.allowlistChanges() }
+        return Self.applying(changes, to: configuration)
+    }
+
+    /// The runtime changes applied to a file's configuration: allowed partners replace the file's
+    /// for their pattern, removals drop it, and blocks drop it too; in open federation a block is
+    /// also added to the blocklist, since there an unlisted domain would otherwise be let in.
+    public static func applying(_ changes: [StoredAllowlistChange], to configuration: GatewayConfiguration) -> GatewayConfiguration {
+        var result = configuration
+        let entries = merge(filePartners: configuration.federation.partners, changes: changes)
+        let partners = entries.compactMap { entry -> PartnerPolicy? in
+            if case .allow(let partner) = entry.change { return partner }
+            return nil
+        }
+        result.federation.partners = partners
+        result.translation.partners = partners.map(Partner.init)
+        if case .open(let blocklist) = configuration.federation.mode {
+            let blocked = entries.compactMap { entry -> DomainPattern? in
+                if case .block(let pattern) = entry.change { return pattern }
+                return nil
+            }
+            result.federation.mode = .open(blocklist: blocklist + blocked.filter { !blocklist.contains($0) })
+        }
+        return result
+    }
+
+    /// The file's partners overridden pattern by pattern by the runtime changes, by pattern.
+    static func merge(filePartners: [PartnerPolicy], changes: [StoredAllowlistChange]) -> [DomainEntry] {
         var entries: [String: DomainEntry] = [:]
         for partner in filePartners {
             entries[partner.domain.description] = DomainEntry(pattern: partner.domain, change: .allow(partner), source: .file)

@@ -26,8 +26,13 @@ extension Administration {
 
     /// Every internal user, by JID.
     public func users() async throws(AdminError) -> [InternalUser] {
-        let directory = try await storing { () async throws(StorageError) in try await store.loadDirectory() }
-        return directory.users.values.sorted { $0.jid < $1.jid }
+        try await directory().users.values.sorted { $0.jid < $1.jid }
+    }
+
+    /// Every internal user as the store holds them: what a running gateway synchronises with after
+    /// users were added or removed.
+    public func directory() async throws(AdminError) -> PresenceDirectory {
+        try await storing { () async throws(StorageError) in try await store.loadDirectory() }
     }
 
     /// Revokes the user's tokens and issues a new one, shown this once: what to do when a token

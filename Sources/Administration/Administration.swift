@@ -20,7 +20,7 @@ public struct Administration: Sendable {
     public init(store: any GatewayStore, localDomains: Set<String>, now: (@Sendable () -> Timestamp)? = nil) {
         self.store = store
         self.localDomains = localDomains
-        self.now = now ?? { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)) }
+        self.now = now ?? Timestamp.systemNow
     }
 
     /// Opens the store `configuration` names, with its archive policy.

@@ -1,71 +1,83 @@
 public import Configuration
-import Foundation
+public import Foundation
 import Gateway
+public import NIOCore
 
-/// `consulate check`: reads `federation.toml` and the files it names the way `consulate serve`
-/// would (through `GatewayLauncher`), and reports every finding at once with how to fix it, so an
-/// operator learns about a bad key file or an unwritable store directory before a start fails.
+/// `consulate check`, in the manner of `prosodyctl check`: reads `federation.toml` and the files it
+/// names the way `consulate serve` would (through `GatewayLauncher`), inspects our certificate, and
+/// asks DNS what partners will find for our domains and what we will find for theirs. Every finding
+/// is reported at once with how to fix it, so an operator learns about an expiring certificate, a
+/// partner's missing DNS records or an unwritable store directory before links start failing.
 public enum ConfigurationCheck {
-    /// One thing found, worst first when sorted.
+    /// One thing found: how bad it is, what is wrong and, where there is something to do, how to
+    /// fix it.
     public struct Finding: Sendable, Hashable, CustomStringConvertible {
         public enum Severity: String, Sendable, Hashable, Comparable {
-            /// The gateway would not start, or not do what the file asks.
-            case problem
-            /// Legal, but probably not what was meant.
+            /// The gateway would not start, or could not do what the file asks (no links with a
+            /// partner, a certificate partners refuse): `consulate check` exits non-zero.
+            case error
+            /// Works today but probably not as meant, or will stop working (a certificate expiring
+            /// soon, a DNS lookup that timed out).
             case warning
-            case ok
+            /// What was checked and found in order, or what could not be checked.
+            case note
 
             public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
             private var rank: Int {
                 switch self {
-                case .problem: 0
+                case .error: 0
                 case .warning: 1
-                case .ok: 2
+                case .note: 2
                 }
             }
         }
 
         public var severity: Severity
+        /// What is wrong (or, for a note, what was found).
         public var message: String
+        /// What the operator should do; `nil` when there is nothing to do.
+        public var fix: String?
 
-        public init(_ severity: Severity, _ message: String) {
+        public init(_ severity: Severity, _ message: String, fix: String? = nil) {
             self.severity = severity
             self.message = message
+            self.fix = fix
         }
 
-        public var description: String { "\(severity.rawValue): \(message)" }
+        /// `severity: message`, and the fix on an indented line of its own.
+        public var description: String {
+            guard let fix else { return "\(severity.rawValue): \(message)" }
+            return "\(severity.rawValue): \(message)\n  fix: \(fix)"
+        }
     }
 
     /// Everything found in the configuration at `path`, in the order checked; the configuration is
-    /// returned too when it loads, so the caller can go on (DNS checks, admin commands).
-    public static func run(path: String) -> (findings: [Finding], configuration: GatewayConfiguration?) {
+    /// returned too when it loads, so the caller can go on.
+    /// - Parameters:
+    ///   - now: the time certificates are judged at; passed in so that expiry is tested without a clock.
+    ///   - dns: where the DNS checks' sockets run, through the `[dns]` nameservers; `nil` skips
+    ///     them (`consulate check --no-dns`, for a machine without network).
+    public static func run(
+        path: String,
+        now: Date,
+        dns: (any EventLoopGroup)?
+    ) async -> (findings: [Finding], configuration: GatewayConfiguration?) {
         let configuration: GatewayConfiguration
         do throws(LaunchError) {
             configuration = try GatewayLauncher.loadConfiguration(path: path)
         } catch {
-            return ([Finding(.problem, error.message)], nil)
+            return ([Finding(.error, error.message, fix: "correct what the message names (the setting, or the --config path), then run consulate check again")], nil)
         }
-        var findings = [Finding(.ok, "\(path) is valid; serving \(configuration.translation.localDomains.sorted().joined(separator: ", "))")]
+        var findings = [Finding(.note, "\(path) is valid; serving \(configuration.translation.localDomains.sorted().joined(separator: ", "))")]
         findings += configuration.warnings.map { Finding(.warning, $0) }
-        findings.append(tlsFinding(configuration.tls))
+        findings += await certificateFindings(configuration.tls, domains: configuration.translation.localDomains, now: now)
         findings.append(storeFinding(configuration.store))
+        if let group = dns {
+            findings += await dnsFindings(configuration, group: group)
+        } else {
+            findings.append(Finding(.note, "DNS was not checked (--no-dns)"))
+        }
         return (findings, configuration)
-    }
-
-    static func tlsFinding(_ files: TLSFiles?) -> Finding {
-        guard let files else {
-            return Finding(
-                .warning,
-                "[tls] is not configured: links can only be plaintext with dialback, which most servers refuse; "
-                    + "add [tls] with certificate and key (PEM) for the gateway's domains"
-            )
-        }
-        do throws(LaunchError) {
-            _ = try GatewayLauncher.loadTLS(files)
-            return Finding(.ok, "[tls]: certificate '\(files.certificate)', key '\(files.key)' and CA bundle '\(files.caBundle)' load")
-        } catch {
-            return Finding(.problem, "\(error.message); fix the path in [tls] or the file (PEM, readable by the user running consulate)")
-        }
     }
 
     /// The store is created on first use, so only its directory must exist and be writable (and the
@@ -76,17 +88,19 @@ public enum ConfigurationCheck {
         let files = FileManager.default
         var isDirectory: ObjCBool = false
         guard files.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return Finding(.problem, "[store] path '\(store.path)': the directory '\(directory)' does not exist; create it or change store.path")
+            return Finding(.error, "[store] path '\(store.path)': the directory '\(directory)' does not exist", fix: "create it or change store.path")
         }
         if files.fileExists(atPath: url.path) {
             guard files.isWritableFile(atPath: url.path) else {
-                return Finding(.problem, "[store] path '\(store.path)' is not writable; fix its owner or permissions")
+                return Finding(.error, "[store] path '\(store.path)' is not writable", fix: "fix its owner or permissions")
             }
-            return Finding(.ok, "[store]: '\(store.path)' exists and is writable")
+            return Finding(.note, "[store]: '\(store.path)' exists and is writable")
         }
         guard files.isWritableFile(atPath: directory) else {
-            return Finding(.problem, "[store] path '\(store.path)': cannot create files in '\(directory)'; fix its permissions or change store.path")
+            return Finding(
+                .error, "[store] path '\(store.path)': cannot create files in '\(directory)'", fix: "fix its permissions or change store.path"
+            )
         }
-        return Finding(.ok, "[store]: '\(store.path)' will be created on first use")
+        return Finding(.note, "[store]: '\(store.path)' will be created on first use")
     }
 }

@@ -1,6 +1,6 @@
-import Federation
+public import Federation
 import PresenceModel
-import Translation
+public import Translation
 import XMPP
 
 /// `[federation]` and `[[partner]]`: who may federate and how. Values are checked here, where the
@@ -197,7 +197,7 @@ extension TableReader {
 
 extension Partner {
     /// What the translator needs of a federation partner: its domains and trust.
-    init(_ policy: PartnerPolicy) {
+    public init(_ policy: PartnerPolicy) {
         self.init(
             domain: policy.domain,
             additionalDomains: policy.additionalDomains,

@@ -73,6 +73,14 @@ public actor Gateway {
         case linkEstablished(String, any Channel)
         case linkFailed(String, LinkFailure)
         case linkLost(String)
+        /// A stanza handed to a link's handler was not written (the stream ended first): it goes
+        /// back to the link table, a durable message under its ticket.
+        case writeFailed(String, XMLElement, ticket: UInt64?)
+        /// The user's offline messages, read for the event stream `subscriber` that just opened.
+        case offlineMessagesRead(JID, subscriber: UInt64, [OfflineMessage])
+        /// A peer authenticated `domain` on an inbound stream.
+        case inboundAuthenticated(String, any Channel)
+        case inboundClosed(ObjectIdentifier)
         case tick
         /// An inbound stream needs a dialback key checked by the authoritative server for the domain.
         case verificationRequested(authoritativeDomain: String, DialbackVerify, inbound: any Channel)
@@ -86,7 +94,13 @@ public actor Gateway {
         case verifierEnded(DialbackDomainPair, id: Int)
     }
 
-    private let settings: Settings
+    private var settings: Settings
+    /// What new inbound streams are negotiated under: read by the listeners' handler factory on
+    /// the event loops, replaced by `reconfigure`.
+    private let inboundConfiguration: NIOLockedValueBox<InboundStreamStateMachine.Configuration>
+    /// Inbound streams with the domains their peers authenticated, so that a domain a reloaded
+    /// policy refuses is dropped on every stream it holds.
+    private var inboundStreams: [ObjectIdentifier: InboundStream] = [:]
     private let group: any EventLoopGroup
     private let resolveTargets: TargetResolver
     private let makeStreamID: @Sendable () -> String
@@ -102,7 +116,7 @@ public actor Gateway {
     private var nextVerifierID = 0
     /// The inbound stream waiting for each outstanding `<db:verify/>` request.
     private var verificationWaiters: [VerificationKey: any Channel] = [:]
-    private var subscribers: [JID: [UInt64: AsyncStream<InternalEvent>.Continuation]] = [:]
+    private var subscribers: [JID: [UInt64: Subscriber]] = [:]
     private var nextSubscriberID: UInt64 = 0
     private var listener: (any Channel)?
     private var directTLSListener: (any Channel)?
@@ -111,8 +125,16 @@ public actor Gateway {
     /// The inbox's loop, awaited by `shutdown()` so that what was already accepted is handled (and
     /// stored) before the store is closed.
     private var inboxTask: Task<Void, Never>?
-    /// Stores what internal users' actions and subscription stanzas change; `nil` without a store.
+    /// The store the gateway reads at start (queued messages); `nil` keeps everything in memory.
+    private let store: (any GatewayStore)?
+    /// Stores what internal users' actions and subscription stanzas change, the outbound queue,
+    /// offline messages and history; `nil` without a store.
     private let storeWriter: StoreWriter?
+    /// The messages of internal users the store holds until they are written or bounced.
+    private var ledger = OutboundLedger()
+    private let wallClock: @Sendable () -> Timestamp
+    private let archiveRetentionDays: Int?
+    private var archivePurge: Task<Void, Never>?
     private var random = SystemRandomNumberGenerator()
 
     /// - Parameter logger: the operator's log. The gateway logs what happens to links (connection
@@ -124,7 +146,14 @@ public actor Gateway {
     ///   next to the log records; by default in the bootstrapped `MetricsSystem`.
     /// - Parameter store: where the changes to internal users (presence, contacts, held requests)
     ///   are written after each input the inbox handles, so a restart that loads `directory` from
-    ///   it finds them; `nil` keeps everything in memory (tests of the links need no store).
+    ///   it finds them; `nil` keeps everything in memory (tests of the links need no store). With a
+    ///   store, a message an internal user sends is stored before `apply` returns and leaves the
+    ///   store once written on its link or bounced (`start()` queues again what a previous run left);
+    ///   a message for a user with no event stream open is kept until one opens; both directions
+    ///   go to history (and the compliance archive).
+    /// - Parameter archiveRetentionDays: with a store, archived messages older than this are
+    ///   purged at start and every hour; `nil` keeps them.
+    /// - Parameter wallClock: the time stamped on stored messages and used for the purge.
     public init(
         settings: Settings,
         directory: PresenceDirectory,
@@ -133,9 +162,18 @@ public actor Gateway {
         makeStreamID: @escaping @Sendable () -> String,
         logger: Logger = Logger(label: "consulate.gateway"),
         metrics: FederationMetrics = FederationMetrics(),
-        store: (any GatewayStore)? = nil
+        store: (any GatewayStore)? = nil,
+        archiveRetentionDays: Int? = nil,
+        wallClock: @escaping @Sendable () -> Timestamp = Timestamp.systemNow
     ) {
         self.settings = settings
+        self.inboundConfiguration = NIOLockedValueBox(
+            InboundStreamStateMachine.Configuration(
+                localDomains: settings.translation.localDomains,
+                policy: settings.policy,
+                dialbackSecret: settings.dialbackSecret
+            )
+        )
         self.group = group
         self.resolveTargets = resolveTargets
         self.makeStreamID = makeStreamID
@@ -143,7 +181,10 @@ public actor Gateway {
         self.metrics = metrics
         self.translator = Translator(configuration: settings.translation, directory: directory)
         self.links = LinkTable(policy: settings.policy)
+        self.store = store
         self.storeWriter = store.map { StoreWriter(store: $0, logger: logger) }
+        self.archiveRetentionDays = archiveRetentionDays
+        self.wallClock = wallClock
         (inbox, inboxContinuation) = AsyncStream.makeStream(of: Input.self)
     }
 
@@ -154,23 +195,20 @@ public actor Gateway {
             throw LaunchError(message: "a direct TLS port needs TLS: configure [tls] with our certificate and key")
         }
         let continuation = inboxContinuation
-        let configuration = InboundStreamStateMachine.Configuration(
-            localDomains: settings.translation.localDomains,
-            policy: settings.policy,
-            dialbackSecret: settings.dialbackSecret
-        )
+        let configuration = inboundConfiguration
         let settings = self.settings
         let makeStreamID = self.makeStreamID
         let logger = self.logger
         let metrics = self.metrics
         let makeHandler: @Sendable (InboundStreamStateMachine.Transport) -> InboundStreamHandler = { transport in
             InboundStreamHandler(
-                configuration: configuration,
+                configuration: configuration.withLockedValue { $0 },
                 transport: transport,
                 limits: settings.limits,
                 tls: settings.tls,
                 callbacks: InboundStreamCallbacks(
                     stanzaReceived: { stanza in continuation.yield(.stanza(stanza)) },
+                    authenticated: { domain, _, channel in continuation.yield(.inboundAuthenticated(domain, channel)) },
                     verificationRequested: { domain, verify, channel in
                         continuation.yield(.verificationRequested(authoritativeDomain: domain, verify, inbound: channel))
                     }
@@ -198,6 +236,8 @@ public actor Gateway {
                 throw error
             }
         }
+        await requeueStoredMessages()
+        startArchivePurge()
         inboxTask = Task { await self.run() }
         return ports
     }
@@ -215,6 +255,12 @@ public actor Gateway {
     /// the inbox takes nothing more.
     public func apply(_ action: InternalAction) async {
         inboxContinuation.yield(.action(action))
+        await settled()
+    }
+
+    /// Returns once everything the inbox took before the call has been handled and, with a store,
+    /// written: what a reload waits for, so that the bounces it caused are stored when it returns.
+    public func settled() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             if case .terminated = inboxContinuation.yield(.barrier(done)) { done.resume() }
         }
@@ -233,12 +279,68 @@ public actor Gateway {
         let user = user.bare
         let id = nextSubscriberID
         nextSubscriberID += 1
-        subscribers[user, default: [:]][id] = continuation
+        subscribers[user, default: [:]][id] = Subscriber(continuation: continuation, catchingUp: storeWriter == nil ? nil : [])
+        // Offline messages first: read in the writer's order, so every one kept before this
+        // stream opened is among them; what comes meanwhile waits in `catchingUp`.
+        let inbox = inboxContinuation
+        storeWriter?.submit(.readOffline(user) { messages in inbox.yield(.offlineMessagesRead(user, subscriber: id, messages)) })
         // A subscriber that goes away (a closed WebSocket, say) is forgotten, not fed until shutdown.
         continuation.onTermination = { [weak self] _ in
             Task { await self?.unsubscribe(user, id) }
         }
         return stream
+    }
+
+    /// Swaps in a reloaded federation policy and translation settings (an allowlist change, or
+    /// `federation.toml` reloaded on SIGHUP) without a restart: links and attempts to domains that
+    /// may no longer federate are closed and their queues bounced `not-allowed`, inbound streams
+    /// holding such a domain end with `policy-violation`, new streams and stanzas follow the new
+    /// rules, and users, contacts and links that stay allowed carry on. Listener addresses, TLS
+    /// files, the store and the local domains' users are not reloaded here.
+    public func reconfigure(policy: FederationPolicy, translation: TranslationConfiguration) {
+        settings.policy = policy
+        settings.translation = translation
+        translator.configuration = translation
+        inboundConfiguration.withLockedValue {
+            $0.policy = policy
+            $0.localDomains = translation.localDomains
+        }
+        let actions = links.replacePolicy(policy)
+        let closed = actions.compactMap { action -> String? in
+            if case .close(let domain) = action { return domain }
+            return nil
+        }
+        execute(actions)
+        var dropped: Set<String> = []
+        for stream in inboundStreams.values {
+            let refused = stream.domains.filter { if case .refused = policy.decision(for: $0) { true } else { false } }
+            guard let domain = refused.sorted().first else { continue }
+            dropped.formUnion(refused)
+            InboundStreamHandler.close(stream.channel, error: StreamError(.policyViolation, text: "\(domain) may no longer federate with this gateway"))
+        }
+        logger.notice(
+            "federation policy replaced",
+            metadata: [
+                "partners": "\(policy.partners.count)",
+                "links-closed": "\(closed.sorted().joined(separator: ","))",
+                "inbound-dropped": "\(dropped.sorted().joined(separator: ","))",
+            ]
+        )
+    }
+
+    /// Brings the internal users in line with `stored` (the store's directory) while running: users
+    /// created since are added, users removed since go offline to their contacts and are
+    /// forgotten, and their event streams end. Users present in both keep the state the gateway has.
+    public func synchronizeUsers(with stored: PresenceDirectory) {
+        for jid in stored.userJIDs where translator.directory.user(jid) == nil {
+            if let user = stored.user(jid) { translator.userAdded(user) }
+        }
+        for jid in translator.directory.userJIDs where stored.user(jid) == nil {
+            guard let user = try? JID(jid) else { continue }
+            deliver(translator.userRemoved(user))
+            subscribers.removeValue(forKey: user)?.values.forEach { $0.continuation.finish() }
+            logger.info("internal user removed while running", metadata: ["user": "\(jid)"])
+        }
     }
 
     /// How many event streams are open for `user` (one per connected API client): diagnostics, and
@@ -266,7 +368,8 @@ public actor Gateway {
         for domain in channels.keys { onHandler(of: domain) { $0.close() } }
         for channel in channels.values { try? await channel.close() }
         for verifier in verifiers.values { try? await verifier.channel?.close() }
-        for continuations in subscribers.values { continuations.values.forEach { $0.finish() } }
+        archivePurge?.cancel()
+        for streams in subscribers.values { streams.values.forEach { $0.continuation.finish() } }
         await storeWriter?.finish()
         return remaining.unsent.map(\.element)
     }
@@ -294,7 +397,7 @@ public actor Gateway {
             let held = translator.directory.heldRequests
             let outputs = translator.perform(action)
             persist(after: action, outputs, heldBefore: held)
-            deliver(outputs)
+            deliver(outputs, sentBy: action)
         case .barrier(let done):
             if let storeWriter { storeWriter.flush(done) } else { done.resume() }
         case .linkEstablished(let domain, let channel):
@@ -306,6 +409,20 @@ public actor Gateway {
         case .linkLost(let domain):
             channels[domain] = nil
             execute(links.linkLost(domain, now: now))
+        case .writeFailed(let domain, let element, let ticket):
+            if let ticket { ledger.readmit(element, ticket: ticket, for: domain) }
+            execute(links.stanzaToSend(element, to: domain, now: now))
+        case .offlineMessagesRead(let user, let id, let messages):
+            caughtUp(user, subscriber: id, offline: messages)
+        case .inboundAuthenticated(let domain, let channel):
+            let id = ObjectIdentifier(channel)
+            if inboundStreams[id] == nil {
+                let inbox = inboxContinuation
+                channel.closeFuture.whenComplete { _ in inbox.yield(.inboundClosed(id)) }
+            }
+            inboundStreams[id, default: InboundStream(channel: channel)].domains.insert(domain)
+        case .inboundClosed(let id):
+            inboundStreams[id] = nil
         case .tick:
             let actions = links.tick(now: now)
             logUnansweredPings(actions)
@@ -343,15 +460,97 @@ public actor Gateway {
         )
     }
 
-    private func deliver(_ outputs: [TranslatorOutput]) {
+    /// Sends and notifies what the translator produced. The message of a `sendMessage` action
+    /// (`sentBy`) is stored first, and recorded in history; a message for a user with no event
+    /// stream is kept offline.
+    private func deliver(_ outputs: [TranslatorOutput], sentBy action: InternalAction? = nil) {
         for output in outputs {
             switch output {
             case .send(let element):
-                guard let domain = (try? JID.parse(element["to"]))??.domainpart else { continue }
-                execute(links.stanzaToSend(element, to: domain, now: now))
+                guard let to = (try? JID.parse(element["to"])) ?? nil else { continue }
+                if case .sendMessage(let user, _, let message) = action, element.name == "message" {
+                    accepted(element, from: user.bare, to: to, message)
+                }
+                execute(links.stanzaToSend(element, to: to.domainpart, now: now))
             case .notify(let user, let event):
-                subscribers[user.bare]?.values.forEach { $0.yield(event) }
+                notify(user.bare, event)
             }
+        }
+    }
+
+    private func notify(_ user: JID, _ event: InternalEvent) {
+        if case .message(let from, let message) = event, let body = message.bodies.first?.text {
+            storeWriter?.submit(.record(MessageRecord(user: user, contact: from.bare, direction: .inbound, body: body, messageID: message.id, at: wallClock())))
+            if subscribers[user] == nil {
+                storeWriter?.submit(.keepOffline(message.element(from: from, to: user), for: user, from: from, at: wallClock()))
+                return
+            }
+        }
+        guard var streams = subscribers[user] else { return }
+        for (id, var subscriber) in streams {
+            if subscriber.catchingUp != nil {
+                subscriber.catchingUp!.append(event)
+                streams[id] = subscriber
+            } else {
+                subscriber.continuation.yield(event)
+            }
+        }
+        subscribers[user] = streams
+    }
+
+    /// A message an internal user sent is about to go to the link table: with a store, it is
+    /// stored under a ledger ticket (before `apply` returns) and recorded in history.
+    private func accepted(_ element: XMLElement, from user: JID, to: JID, _ message: Message) {
+        guard let storeWriter else { return }
+        let at = wallClock()
+        storeWriter.submit(.enqueue(ticket: ledger.accept(element, for: to.domainpart), element, from: user, to: to, at: at))
+        if let body = message.bodies.first?.text {
+            storeWriter.submit(.record(MessageRecord(user: user, contact: to.bare, direction: .outbound, body: body, messageID: element["id"], at: at)))
+        }
+    }
+
+    /// The offline messages of a newly opened event stream were read: they go first, then what
+    /// came while they were read, and then the stream is live. They leave the store once handed
+    /// over; if the stream closed meanwhile they stay for the next one.
+    private func caughtUp(_ user: JID, subscriber id: UInt64, offline: [OfflineMessage]) {
+        guard var subscriber = subscribers[user]?[id] else { return }
+        for message in offline { subscriber.continuation.yield(.message(from: message.from, Message(message.stanza))) }
+        for event in subscriber.catchingUp ?? [] { subscriber.continuation.yield(event) }
+        subscriber.catchingUp = nil
+        subscribers[user]?[id] = subscriber
+        if let last = offline.last { storeWriter?.submit(.deleteOffline(user, through: last.sequence)) }
+    }
+
+    /// What a previous run left in the outbound queue goes to the link table again, in order,
+    /// under its stored sequence: before the inbox starts, so it goes ahead of anything new.
+    private func requeueStoredMessages() async {
+        guard let store, let storeWriter else { return }
+        do throws(StorageError) {
+            for domain in try await store.pendingDomains() {
+                let queued = try await store.pending(for: domain)
+                for message in queued {
+                    storeWriter.submit(.adopt(ticket: ledger.accept(message.stanza, for: domain), sequence: message.sequence))
+                    execute(links.stanzaToSend(message.stanza, to: domain, now: now))
+                }
+                logger.info("stored messages queued again", metadata: ["peer": "\(domain)", "count": "\(queued.count)"])
+            }
+        } catch {
+            logger.error("could not read the outbound queue from the store: its messages wait for the next start", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Purges the compliance archive of what is older than the retention period, at start and
+    /// every hour after.
+    private func startArchivePurge() {
+        guard let storeWriter, let days = archiveRetentionDays else { return }
+        let wallClock = self.wallClock
+        let purge: @Sendable () -> Void = {
+            let cutoff = Timestamp(millisecondsSinceEpoch: wallClock().millisecondsSinceEpoch - Int64(days) * 86_400_000)
+            storeWriter.submit(.purgeArchive(before: cutoff))
+        }
+        purge()
+        archivePurge = Task {
+            while (try? await Task.sleep(for: .seconds(3600))) != nil { purge() }
         }
     }
 
@@ -362,10 +561,11 @@ public actor Gateway {
             case .connect(let domain, _):
                 connect(domain)
             case .send(let domain, let element):
-                onHandler(of: domain) { _ = $0.send(element) }
+                write(element, on: domain, ticket: ledger.sending(element, on: domain))
             case .scheduleRetry(_, let at):
                 scheduleTick(at: at)
             case .bounce(let reply):
+                if let ticket = ledger.bounced(reply) { storeWriter?.submit(.bounced(ticket: ticket)) }
                 // Bounces are addressed to our own users: the translator turns them into delivery failures.
                 if let stanza = try? Stanza(reply) { deliver(translator.receive(stanza)) }
             case .discard:
@@ -453,6 +653,32 @@ public actor Gateway {
         }
     }
 
+    /// Writes a stanza on the domain's link. A durable message leaves the store once its bytes
+    /// are written, straight from the event loop (the shortest window in which a crash would send
+    /// it again after a restart); a stanza that is not written goes back to the link table.
+    private func write(_ element: XMLElement, on domain: String, ticket: UInt64?) {
+        let inbox = inboxContinuation
+        guard let channel = channels[domain] else {
+            inbox.yield(.writeFailed(domain, element, ticket: ticket))
+            return
+        }
+        let storeWriter = self.storeWriter
+        channel.eventLoop.execute {
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self) else {
+                inbox.yield(.writeFailed(domain, element, ticket: ticket))
+                return
+            }
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { result in
+                switch result {
+                case .success: if let ticket { storeWriter?.submit(.delivered(ticket: ticket)) }
+                case .failure: inbox.yield(.writeFailed(domain, element, ticket: ticket))
+                }
+            }
+            _ = handler.send(element, written: written)
+        }
+    }
+
     private func onHandler(of domain: String, _ body: @escaping @Sendable (OutboundStreamHandler) -> Void) {
         guard let channel = channels[domain] else { return }
         channel.eventLoop.execute {
@@ -480,7 +706,7 @@ public actor Gateway {
                 continuation.yield(failedBeforeStream(domain, .notFound(reason: "\(domain) may not federate")))
                 return
             }
-            let opened = await openConnection(to: domain, route: policy.route) { target in
+            let opened = await openConnection(to: domain, route: policy.route, settings: settings) { target in
                 try OutboundStreamStateMachine(
                     localDomain: local,
                     remoteDomain: domain,
@@ -531,6 +757,7 @@ public actor Gateway {
     private nonisolated func openConnection(
         to domain: String,
         route: ServerEndpoint?,
+        settings: Settings,
         machine: (ConnectionTarget) throws -> OutboundStreamStateMachine,
         callbacks: @escaping @Sendable () -> OutboundStreamCallbacks
     ) async -> Result<any Channel, LinkFailure> {
@@ -543,7 +770,6 @@ public actor Gateway {
             case .failure(let failure): return .failure(failure)
             }
         }
-        let settings = self.settings
         let logger = self.logger
         let metrics = self.metrics
         let timeout = TimeAmount(settings.policy.settings.streamEstablishmentTimeout)
@@ -626,9 +852,10 @@ public actor Gateway {
         let id = nextVerifierID
         verifiers[pair] = Verifier(id: id, channel: nil, unsent: [verify])
         let continuation = inboxContinuation
+        let settings = self.settings
         let secret = settings.dialbackSecret
         Task {
-            let opened = await openConnection(to: pair.sender, route: partner.route) { target in
+            let opened = await openConnection(to: pair.sender, route: partner.route, settings: settings) { target in
                 var machine = try OutboundStreamStateMachine(
                     localDomain: pair.target,
                     remoteDomain: pair.sender,
@@ -685,6 +912,19 @@ public actor Gateway {
             InboundStreamHandler.deliverVerificationFailure(request, failure, on: inbound)
         }
     }
+}
+
+/// An inbound stream and the domains its peer authenticated on it.
+struct InboundStream: Sendable {
+    let channel: any Channel
+    var domains: Set<String> = []
+}
+
+/// An open event stream of an internal user. While `catchingUp` is not `nil` the stream's offline
+/// messages are being read, and events wait there so that they follow those messages.
+struct Subscriber: Sendable {
+    var continuation: AsyncStream<InternalEvent>.Continuation
+    var catchingUp: [InternalEvent]?
 }
 
 /// True once: the first report of a connection attempt decides whether it established or failed;

@@ -73,7 +73,8 @@ public enum GatewayLauncher {
             makeStreamID: { randomHex(bytes: 16) },
             logger: logger,
             metrics: metrics,
-            store: store
+            store: store,
+            archiveRetentionDays: configuration.store.archiveRetentionDays
         )
     }
 

@@ -24,13 +24,19 @@ public struct GatewayServer: Sendable {
     public let store: any GatewayStore
     /// The federation listeners' ports, bound by the launch.
     public let ports: Gateway.ListeningPorts
+    /// Applies `federation.toml` again (SIGHUP) and runtime allowlist changes to the running gateway.
+    public let reloader: ConfigurationReloader
     private let serviceGroup: ServiceGroup
     private let apiBinding: APIBinding
 
-    fileprivate init(gateway: Gateway, store: any GatewayStore, ports: Gateway.ListeningPorts, serviceGroup: ServiceGroup, apiBinding: APIBinding) {
+    fileprivate init(
+        gateway: Gateway, store: any GatewayStore, ports: Gateway.ListeningPorts, reloader: ConfigurationReloader,
+        serviceGroup: ServiceGroup, apiBinding: APIBinding
+    ) {
         self.gateway = gateway
         self.store = store
         self.ports = ports
+        self.reloader = reloader
         self.serviceGroup = serviceGroup
         self.apiBinding = apiBinding
     }
@@ -65,15 +71,24 @@ extension GatewayLauncher {
     /// writes their changes back, binds the federation listeners, and prepares the internal API on
     /// `[api]`: everything that can fail on a bad configuration fails here, before anything is
     /// served. Serve with `run()` on the result.
-    /// - Parameter handlesSignals: whether SIGINT and SIGTERM stop the server (the command), or
-    ///   only `stop()` does (tests, which must not take the process's signals).
+    /// - Parameter handlesSignals: whether SIGINT and SIGTERM stop the server and SIGHUP reloads
+    ///   `configurationPath` (the command), or only `stop()` and `reloader` do (tests, which must
+    ///   not take the process's signals).
+    /// - Parameter configurationPath: the file `configuration` was loaded from, read again on
+    ///   SIGHUP; `nil` when there is none (the runtime allowlist still applies).
+    /// - Parameter exposition: the Prometheus rendering of the process's metrics, served by the
+    ///   internal API at `GET /metrics`. `nil` (the default) serves no such route: the launch cannot
+    ///   make one itself, since only the exposition whose factory `metrics` records into has
+    ///   anything worth scraping.
     public static func launch(
         configuration: GatewayConfiguration,
         group: any EventLoopGroup,
         resolvConf: String = "/etc/resolv.conf",
         metrics: FederationMetrics = FederationMetrics(),
+        exposition: PrometheusExposition? = nil,
         logger: Logger = Logger(label: "consulate.gateway"),
-        handlesSignals: Bool = true
+        handlesSignals: Bool = true,
+        configurationPath: String? = nil
     ) async throws(LaunchError) -> GatewayServer {
         let store: SQLiteStore
         do throws(StorageError) {
@@ -87,8 +102,16 @@ extension GatewayLauncher {
         } catch {
             throw LaunchError(message: "[store]: cannot read the internal users from '\(configuration.store.path)': \(error)")
         }
+        // The allowlist as it stands: the file's partners with the runtime changes over them.
+        let administration = Administration(store: store, localDomains: configuration.translation.localDomains)
+        let effective: GatewayConfiguration
+        do throws(AdminError) {
+            effective = try await administration.effectiveConfiguration(configuration)
+        } catch {
+            throw LaunchError(message: "[store]: cannot read the runtime allowlist changes from '\(configuration.store.path)': \(error.message)")
+        }
         let gateway = try makeGateway(
-            configuration: configuration, directory: directory, group: group, resolvConf: resolvConf,
+            configuration: effective, directory: directory, group: group, resolvConf: resolvConf,
             metrics: metrics, logger: logger, store: store
         )
         let ports: Gateway.ListeningPorts
@@ -102,12 +125,19 @@ extension GatewayLauncher {
             throw LaunchError(message: "[listen]: cannot listen on \(configuration.listen.address):\(configuration.listen.port): \(error)")
         }
         let binding = APIBinding()
-        let router = InternalAPI.router(gateway: gateway, store: store, admin: InternalAPI.AdminSettings(configuration))
+        let reloader = ConfigurationReloader(
+            path: configurationPath, file: configuration, gateway: gateway, administration: administration, logger: logger
+        )
+        var admin = InternalAPI.AdminSettings(configuration)
+        admin.storeChanged = { try? await reloader.applyStoreChanges() }
+        let router = InternalAPI.router(gateway: gateway, store: store, admin: admin, metrics: exposition)
         let application = Application(
             router: router,
             server: InternalAPI.server(router: router),
             configuration: ApplicationConfiguration(address: .hostname(configuration.api.address, port: configuration.api.port)),
-            services: [GatewayShutdown(gateway: gateway, logger: logger)],
+            services: handlesSignals
+                ? [GatewayShutdown(gateway: gateway, logger: logger), ReloadOnHangup(reloader: reloader)]
+                : [GatewayShutdown(gateway: gateway, logger: logger)],
             onServerRunning: { channel in await binding.bound(channel.localAddress) },
             eventLoopGroupProvider: .shared(group),
             logger: logger
@@ -119,7 +149,7 @@ extension GatewayLauncher {
                 logger: logger
             )
         )
-        return GatewayServer(gateway: gateway, store: store, ports: ports, serviceGroup: serviceGroup, apiBinding: binding)
+        return GatewayServer(gateway: gateway, store: store, ports: ports, reloader: reloader, serviceGroup: serviceGroup, apiBinding: binding)
     }
 }
 

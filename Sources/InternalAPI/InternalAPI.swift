@@ -25,9 +25,10 @@ public protocol InternalUserGateway: Sendable {
 extension Gateway: InternalUserGateway {}
 
 /// The internal users' HTTP API (JSON over HTTP, on Hummingbird): the only way internal users and
-/// the systems acting for them reach the gateway. Every route maps onto one `InternalAction`, so the
-/// API adds authentication and input checking but no behaviour of its own; the document describing
-/// it is `openapi.yaml`, served at `GET /openapi.yaml`.
+/// the systems acting for them reach the gateway. Every route that changes something maps onto one
+/// `InternalAction`, and the history is a read of the store, so the API adds authentication and
+/// input checking but no behaviour of its own; the document describing it is `openapi.yaml`, served
+/// at `GET /openapi.yaml`.
 public enum InternalAPI {
     /// Limits on what a client may send.
     public struct Limits: Sendable, Hashable {
@@ -47,9 +48,14 @@ public enum InternalAPI {
         /// The `[[partner]]` entries of the file, which runtime changes override.
         public var filePartners: [PartnerPolicy]
 
-        public init(localDomains: Set<String>, filePartners: [PartnerPolicy]) {
+        /// Called after an admin route changed the allowlist or the users in the store, so the
+        /// running gateway applies the change at once; by default nothing is applied.
+        public var storeChanged: @Sendable () async -> Void
+
+        public init(localDomains: Set<String>, filePartners: [PartnerPolicy], storeChanged: @escaping @Sendable () async -> Void = {}) {
             self.localDomains = localDomains
             self.filePartners = filePartners
+            self.storeChanged = storeChanged
         }
 
         /// The settings of a loaded `federation.toml`.
@@ -64,17 +70,30 @@ public enum InternalAPI {
     /// - Parameter admin: what the `/v1/admin` routes need; without it they answer 503
     ///   `admin-unavailable` (after checking the admin token), so a server started without the
     ///   configuration cannot apply changes under rules it does not know.
+    /// - Parameter metrics: the process's metrics, served at `GET /metrics` without a token so that
+    ///   Prometheus can scrape them (the API binds to an internal address); without it there is no
+    ///   such route (404), since there would be nothing to render.
     public static func router<G: InternalUserGateway>(
         gateway: G,
         store: any GatewayStore,
         limits: Limits = Limits(),
-        admin: AdminSettings? = nil
+        admin: AdminSettings? = nil,
+        metrics: PrometheusExposition? = nil
     ) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
         let document = ByteBuffer(string: openAPIDocument)
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: document))
+        }
+        if let metrics {
+            router.get("metrics") { _, _ in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: PrometheusExposition.contentType],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render()))
+                )
+            }
         }
         let me = router.group("v1/me").add(middleware: UserAuthentication(store: store))
         let routes = UserRoutes(gateway: gateway, limits: limits)
@@ -86,13 +105,16 @@ public enum InternalAPI {
         me.post("subscriptions/{jid}/approve", use: routes.approve)
         me.post("subscriptions/{jid}/deny", use: routes.deny)
         me.post("messages", use: routes.sendMessage)
+        me.get("history", use: HistoryRoutes(store: store).history)
         me.ws("events", shouldUpgrade: routes.shouldUpgrade) { inbound, outbound, context in
             try await EventStream.run(gateway: gateway, inbound: inbound, outbound: outbound, context: context)
         }
 
         let administration = admin.map { Administration(store: store, localDomains: $0.localDomains) }
         let adminGroup = router.group("v1/admin").add(middleware: AdminAuthentication(store: store))
-        let adminRoutes = AdminRoutes(administration: administration, filePartners: admin?.filePartners ?? [], limits: limits)
+        let adminRoutes = AdminRoutes(
+            administration: administration, filePartners: admin?.filePartners ?? [], limits: limits, storeChanged: admin?.storeChanged ?? { @Sendable in }
+        )
         adminGroup.get("domains", use: adminRoutes.domains)
         adminGroup.put("domains/{domain}", use: adminRoutes.allowDomain)
         adminGroup.post("domains/{domain}/block", use: adminRoutes.blockDomain)

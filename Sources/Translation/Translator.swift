@@ -8,7 +8,9 @@ public import XMPP
 /// Pure: no I/O, no clock, no randomness. Everything it decides is a function of its configuration,
 /// its state and the input, which is what lets fixtures replay it exactly.
 public struct Translator: Sendable {
-    public let configuration: TranslationConfiguration
+    /// Local domains, partners with their trust, and presence settings. A reloaded configuration
+    /// is assigned here; the directory and what each watcher last got carry over.
+    public var configuration: TranslationConfiguration
     public internal(set) var directory: PresenceDirectory
 
     /// (user, watcher) → the last presence sent, so only changed views go out.
@@ -29,6 +31,26 @@ public struct Translator: Sendable {
     /// Seeds what a user already sees of a contact (fixtures and restarts), without telling anyone.
     public mutating func assumeContactPresence(user: JID, contact: JID, _ presence: RichPresence) {
         toldPresence[Pair(user: user.bare, contact: contact.bare)] = presence
+    }
+
+    /// An internal user created while the gateway runs (`consulate users add`, the admin API): known
+    /// from now on, with whatever contacts and presence the store gave them. Nothing is sent: a new
+    /// user's presence goes out when they set it.
+    public mutating func userAdded(_ user: InternalUser) {
+        guard directory.user(user.jid) == nil else { return }
+        directory.add(user)
+    }
+
+    /// An internal user removed while the gateway runs: contacts who could see them see them go
+    /// offline, then the user is forgotten (their held requests too), so stanzas for them get
+    /// `service-unavailable` like those for any unknown user.
+    public mutating func userRemoved(_ user: JID) -> [TranslatorOutput] {
+        let jid = user.bare
+        guard directory.user(jid.description) != nil else { return [] }
+        let farewell = perform(.setPresence(user: jid, RichPresence(availability: .offline)))
+        _ = directory.removeUser(jid.description)
+        toldPresence = toldPresence.filter { $0.key.user != jid }
+        return farewell
     }
 
     /// Handles a stanza from a federated server. The caller has checked that `from` is

@@ -23,3 +23,16 @@ struct AdminOptions: ParsableArguments {
         return (configuration, try orExit { () throws(AdminError) in try Administration.open(configuration) })
     }
 }
+
+extension AdminOptions {
+    /// Tells the `consulate serve` running on the changed store to apply the change now (SIGHUP),
+    /// and says on standard error whether one did: the change is stored either way.
+    func applyToRunningServer(_ configuration: GatewayConfiguration) {
+        switch RunningServer(storePath: configuration.store.path).notifyChange() {
+        case .signalled(let pid):
+            printError("consulate: the running gateway (pid \(pid)) applies the change now")
+        case .notRunning:
+            printError("consulate: no gateway runs on this store; the change applies when it starts")
+        }
+    }
+}

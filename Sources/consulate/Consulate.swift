@@ -1,3 +1,4 @@
+import Administration
 import ArgumentParser
 import Configuration
 import FederationLinks
@@ -63,16 +64,25 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         logging.bootstrap()
-        // Kept for the Prometheus endpoint of the internal HTTP API, which will serve `metrics.render()`.
         let metrics = PrometheusExposition.bootstrap()
         let configuration = try loadConfigurationOrExit(path: config)
         let server = try await orExit { () async throws(LaunchError) in
             try await GatewayLauncher.launch(
                 configuration: configuration,
                 group: MultiThreadedEventLoopGroup.singleton,
-                metrics: FederationMetrics(factory: metrics.factory)
+                metrics: FederationMetrics(factory: metrics.factory),
+                exposition: metrics,
+                configurationPath: config
             )
         }
+        // SIGHUP means "reload" from now on, never the default "terminate", even before the reload
+        // service is listening for it.
+        signal(SIGHUP, SIG_IGN)
+        let runningServer = RunningServer(storePath: configuration.store.path)
+        do { try runningServer.register() } catch {
+            printError("warning: cannot write \(runningServer.path): admin commands cannot tell this gateway about their changes (\(error))")
+        }
+        defer { runningServer.unregister() }
         announce(configuration, listeningOn: server.ports)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -84,7 +84,7 @@ struct Domains: AsyncParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() async throws {
-            let (_, administration) = try options.open()
+            let (configuration, administration) = try options.open()
             let settings = PartnerSettings(
                 domain: domain, additionalDomains: additionalDomains, trust: trust, tls: tls, sasl: sasl, dialback: dialback,
                 route: route, keepAlive: keepAlive, connectionLimit: connectionLimit, description: description
@@ -92,6 +92,7 @@ struct Domains: AsyncParsableCommand {
             let (partner, warnings) = try await orExit { () async throws(AdminError) in try await administration.allow(settings) }
             for warning in warnings { printError("warning: \(warning)") }
             print("allowed \(partner.domain)")
+            options.applyToRunningServer(configuration)
         }
     }
 
@@ -104,9 +105,10 @@ struct Domains: AsyncParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() async throws {
-            let (_, administration) = try options.open()
+            let (configuration, administration) = try options.open()
             try await orExit { () async throws(AdminError) in try await administration.block(domain) }
             print("blocked \(domain)")
+            options.applyToRunningServer(configuration)
         }
     }
 
@@ -121,9 +123,10 @@ struct Domains: AsyncParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() async throws {
-            let (_, administration) = try options.open()
+            let (configuration, administration) = try options.open()
             try await orExit { () async throws(AdminError) in try await administration.remove(domain) }
             print("removed \(domain)")
+            options.applyToRunningServer(configuration)
         }
     }
 }

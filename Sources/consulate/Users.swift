@@ -23,9 +23,10 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() async throws {
-            let (_, administration) = try options.open()
+            let (configuration, administration) = try options.open()
             let token = try await orExit { () async throws(AdminError) in try await administration.addUser(jid, name: name) }
             print(token)
+            options.applyToRunningServer(configuration)
         }
     }
 
@@ -41,9 +42,10 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() async throws {
-            let (_, administration) = try options.open()
+            let (configuration, administration) = try options.open()
             try await orExit { () async throws(AdminError) in try await administration.removeUser(jid) }
             print("removed \(jid)")
+            options.applyToRunningServer(configuration)
         }
     }
 

@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import FederationLinks
 import Testing
 import X509

@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import Federation
 import FederationLinks
 import NIOCore

@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import Gateway
 import Testing
 import XMPP

@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import Federation
 import FederationLinks
 import Foundation
@@ -6,6 +7,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 import PresenceModel
+import Storage
 import Testing
 import Translation
 import XMPP
@@ -29,7 +31,9 @@ struct GatewayFederationTests {
         dialbackSecret: String? = nil,
         resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) },
         logger: Logger = CapturedLog.silent,
-        metrics: FederationMetrics = FederationMetrics()
+        metrics: FederationMetrics = FederationMetrics(),
+        listenPort: Int = 0,
+        store: (any GatewayStore)? = nil
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
@@ -53,7 +57,7 @@ struct GatewayFederationTests {
                 tls: tls,
                 dialbackSecret: DialbackSecret(dialbackSecret ?? "\(domain) secret for the loopback test"),
                 listenAddress: "127.0.0.1",
-                listenPort: 0,
+                listenPort: listenPort,
                 directTLSPort: directTLSPort
             ),
             directory: directory,
@@ -61,7 +65,8 @@ struct GatewayFederationTests {
             resolveTargets: resolveTargets,
             makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } },
             logger: logger,
-            metrics: metrics
+            metrics: metrics,
+            store: store
         )
     }
 

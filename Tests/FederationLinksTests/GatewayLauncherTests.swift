@@ -1,4 +1,5 @@
 import Configuration
+import ConsulateTestSupport
 import Foundation
 import Gateway
 import NIOPosix

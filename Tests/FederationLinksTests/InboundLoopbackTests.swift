@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import Crypto
 import Federation
 import FederationLinks

@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import FederationLinks
 import Foundation
 import Testing

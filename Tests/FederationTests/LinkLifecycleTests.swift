@@ -70,18 +70,39 @@ struct LinkLifecycleTests {
         #expect(table.connectionSucceeded("connecting.example", now: at(5)) == [.close("connecting.example")])
     }
 
-    @Test("a domain the reloaded policy refuses is closed when its link comes up, and its queue bounced not-allowed")
+    @Test("a reloaded policy that refuses a domain closes its attempt and bounces its queue not-allowed")
     func policyChangedDuringAttempt() throws {
         var table = try LinkPolicies.table()
         _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
-        table.policy = try LinkPolicies.open(blocklist: ["remote.example"])
-        let actions = table.connectionSucceeded("remote.example", now: at(1))
+        let actions = table.replacePolicy(try LinkPolicies.open(blocklist: ["remote.example"]))
         #expect(actions.first == .close("remote.example"))
         #expect(actions.bouncedIDs == ["m1"])
         #expect(actions.bounceErrors.map(\.condition) == [.notAllowed])
-        #expect(actions.sentIDs.isEmpty)
+        #expect(!actions.contains(.linkDown("remote.example")), "an attempt was never up")
         #expect(table.openConnections == 0)
         #expect(table.domains.isEmpty)
+        #expect(table.connectionSucceeded("remote.example", now: at(1)) == [.close("remote.example")], "a late success is not adopted")
+    }
+
+    @Test("a reloaded policy closes an established link it refuses, reports it down, and gives the slot to a waiting domain")
+    func policyChangedOnEstablishedLink() throws {
+        var table = LinkTable(policy: try LinkPolicies.open(settings: FederationSettings(connectionLimit: 1)))
+        _ = table.stanzaToSend(LinkStanzas.message("a1", to: "a.example"), to: "a.example", now: at(0))
+        _ = table.connectionSucceeded("a.example", now: at(1))
+        #expect(table.stanzaToSend(LinkStanzas.message("b1", to: "b.example"), to: "b.example", now: at(2)) == [])
+        let actions = table.replacePolicy(try LinkPolicies.open(blocklist: ["a.example"], settings: FederationSettings(connectionLimit: 1)))
+        #expect(actions == [.close("a.example"), .linkDown("a.example"), .connect("b.example", attempt: 1)])
+        #expect(table.status(of: "a.example") == nil)
+        #expect(table.stanzaToSend(LinkStanzas.message("a2", to: "a.example"), to: "a.example", now: at(3)).bounceErrors.map(\.condition) == [.notAllowed])
+    }
+
+    @Test("a reloaded policy that still allows a domain leaves its link alone")
+    func policyChangedKeepsAllowedLink() throws {
+        var table = try LinkPolicies.table()
+        _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
+        _ = table.connectionSucceeded("remote.example", now: at(1))
+        #expect(table.replacePolicy(try LinkPolicies.open(blocklist: ["other.example"])) == [])
+        #expect(table.status(of: "remote.example")?.phase == .established)
     }
 }
 

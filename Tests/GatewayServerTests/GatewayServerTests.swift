@@ -1,4 +1,5 @@
 import Configuration
+import CoreMetrics
 import Foundation
 import Gateway
 import GatewayServer
@@ -22,6 +23,7 @@ struct ServedStore {
     let aliceToken: String
 
     var path: String { configuration.store.path }
+    var configurationPath: String { directory.appendingPathComponent("federation.toml").path }
 
     /// Runs `body` with a store in a fresh temporary directory, removed afterwards.
     static func with(_ body: (ServedStore) async throws -> Void) async throws {
@@ -33,8 +35,7 @@ struct ServedStore {
         try await store.saveUser(InternalUser(jid: alice.description))
         let token = try await store.issueToken(for: .user(alice), at: Timestamp(secondsSinceEpoch: 1_700_000_000))
         // fabrikam.example's route is a closed loopback port: links fail at once, without DNS.
-        var configuration = try GatewayConfiguration.load(
-            toml: """
+        let toml = """
                 [gateway]
                 domains = ["contoso.example"]
                 [listen]
@@ -52,7 +53,9 @@ struct ServedStore {
                 sasl = "not-supported"
                 route = "127.0.0.1:1"
                 """
-        )
+        // The file is what SIGHUP reloads; the ports are set to 0 (any free one) after loading.
+        try toml.write(to: directory.appendingPathComponent("federation.toml"), atomically: true, encoding: .utf8)
+        var configuration = try GatewayConfiguration.load(toml: toml)
         configuration.listen.port = 0
         configuration.api.port = 0
         try await body(ServedStore(directory: directory, configuration: configuration, aliceToken: token))
@@ -60,9 +63,15 @@ struct ServedStore {
 
     /// Launches the server, runs `body` with a client connected to its API, then stops the server
     /// and waits until it has shut down (the gateway's last writes included).
-    func serving(_ body: (TestClient) async throws -> Void) async throws {
+    func serving(exposition: PrometheusExposition? = nil, _ body: (TestClient) async throws -> Void) async throws {
+        try await serving(exposition: exposition) { _, client in try await body(client) }
+    }
+
+    /// `serving(_:)` with the launched server at hand too (its gateway and reloader).
+    func serving(exposition: PrometheusExposition? = nil, _ body: (GatewayServer, TestClient) async throws -> Void) async throws {
         let server = try await GatewayLauncher.launch(
-            configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, handlesSignals: false
+            configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, exposition: exposition, handlesSignals: false,
+            configurationPath: configurationPath
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
@@ -72,7 +81,7 @@ struct ServedStore {
             let client = TestClient(host: "127.0.0.1", port: port)
             client.connect()
             do {
-                try await body(client)
+                try await body(server, client)
                 try await client.shutdown()
             } catch {
                 try? await client.shutdown()
@@ -151,6 +160,24 @@ struct GatewayServerTests {
                 #expect(erin.groups == ["Partners"])
                 #expect(erin.access == "workgroup")
                 #expect(erin.subscription.pendingOut, "still waiting for erin's answer after the restart")
+            }
+        }
+    }
+
+    @Test("the launch serves its exposition at /metrics without a token, and no /metrics without one")
+    func metricsEndpoint() async throws {
+        try await ServedStore.with { served in
+            let exposition = PrometheusExposition()
+            Counter(label: "consulate_serve_test_total", factory: exposition.factory).increment(by: 2)
+            try await served.serving(exposition: exposition) { client in
+                let scrape = try await client.get("/metrics")
+                #expect(scrape.status == .ok, "\(scrape.text)")
+                #expect(scrape.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                #expect(scrape.text.split(separator: "\n").contains("consulate_serve_test_total 2"), "\(scrape.text)")
+            }
+            try await served.serving { client in
+                let scrape = try await client.get("/metrics")
+                #expect(scrape.status == .notFound)
             }
         }
     }

@@ -49,7 +49,7 @@ struct InternalAPITests {
                 let routes: [(HTTPRequest.Method, String)] = [
                     (.get, "/v1/me/presence"), (.put, "/v1/me/presence"), (.get, "/v1/me/contacts"), (.post, "/v1/me/contacts"),
                     (.delete, "/v1/me/contacts/bob@fabrikam.example"), (.post, "/v1/me/subscriptions/bob@fabrikam.example/approve"),
-                    (.post, "/v1/me/subscriptions/bob@fabrikam.example/deny"), (.post, "/v1/me/messages"),
+                    (.post, "/v1/me/subscriptions/bob@fabrikam.example/deny"), (.post, "/v1/me/messages"), (.get, "/v1/me/history"),
                 ]
                 for (method, uri) in routes {
                     let missing = try await client.execute(uri: uri, method: method, body: .json(#"{"availability": "busy"}"#))
@@ -375,7 +375,7 @@ struct InternalAPITests {
     func unknownRoutes() async throws {
         try await APIHarness.with { harness in
             try await harness.application().test(.router) { client in
-                let missing = try await client.execute(uri: "/v1/me/history", method: .get, headers: harness.aliceAuthorization)
+                let missing = try await client.execute(uri: "/v1/me/calendar", method: .get, headers: harness.aliceAuthorization)
                 #expect(missing.status == .notFound)
                 #expect(missing.errorCode == "not-found")
                 let wrongMethod = try await client.execute(uri: "/v1/me/presence", method: .delete, headers: harness.aliceAuthorization)

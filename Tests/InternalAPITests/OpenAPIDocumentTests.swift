@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Hummingbird
 import HummingbirdTesting
 import InternalAPI
@@ -34,7 +35,8 @@ struct OpenAPIDocumentTests {
     @Test("the router's routes and the document's paths and methods agree")
     func routesAgree() async throws {
         try await APIHarness.with { harness in
-            let router = InternalAPI.router(gateway: harness.contoso, store: harness.store)
+            // With an exposition, so that the optional `/metrics` route is there to compare.
+            let router = InternalAPI.router(gateway: harness.contoso, store: harness.store, metrics: PrometheusExposition())
             let routes = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
             let documented = Self.documentedOperations(InternalAPI.openAPIDocument)
             #expect(documented.count >= 9, "the document was read: \(documented.sorted())")

@@ -31,8 +31,8 @@ import XMPP
 ///   presumed dead and the link handled as lost, instead of waiting minutes for TCP to notice.
 public struct LinkTable: Sendable {
     /// Who may federate, per-partner limits and keep-alive switches, and the gateway timers. A
-    /// reloaded configuration can be swapped in; stanzas and new attempts follow the new policy.
-    public var policy: FederationPolicy
+    /// reloaded configuration is swapped in with `replacePolicy(_:)`.
+    public private(set) var policy: FederationPolicy
     /// Queue bounds and retry pacing.
     public var settings: LinkSettings
 
@@ -287,6 +287,40 @@ public struct LinkTable: Sendable {
                 break
             }
             store(entry, for: domain)
+        }
+        startWaitingAttempts(into: &actions)
+        return actions
+    }
+
+    /// Swaps in a reloaded policy (an allowlist change, a reloaded `federation.toml`). A domain that
+    /// may no longer federate loses its link or attempt (`.close`, and `.linkDown` if it was
+    /// established, so its contacts stop looking available) and its queue, bounced with
+    /// `not-allowed`; the table forgets it. The others take their partner's new settings
+    /// (keep-alive, connection limit) from now on, and freed slots go to waiting domains.
+    public mutating func replacePolicy(_ newPolicy: FederationPolicy) -> [Action] {
+        policy = newPolicy
+        var actions: [Action] = []
+        for domain in entries.keys.sorted() {
+            guard var entry = entries.removeValue(forKey: domain) else { continue }
+            switch policy.decision(for: domain) {
+            case .allowed(let partner):
+                entry.partner = partner
+                entries[domain] = entry
+            case .refused(let reason):
+                switch entry.phase {
+                case .established:
+                    actions.append(.close(domain))
+                    markDown(domain, &entry, into: &actions)
+                case .connecting:
+                    actions.append(.close(domain))
+                    releaseSlot(&entry)
+                case .idle, .retryScheduled:
+                    break
+                }
+                downDomains.remove(domain)
+                let error = StanzaError(.notAllowed, text: "\(domain) may no longer federate with this gateway: \(reason)")
+                for stanza in entry.queue.removeAll() { actions.append(Self.reject(stanza.element, error)) }
+            }
         }
         startWaitingAttempts(into: &actions)
         return actions

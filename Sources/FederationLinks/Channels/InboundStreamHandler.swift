@@ -11,8 +11,10 @@ public import XMPP
 public struct InboundStreamCallbacks: Sendable {
     /// An authenticated stanza for the router.
     public var stanzaReceived: @Sendable (Stanza) -> Void
-    /// A peer authenticated a domain on this stream (for logs and the link registry).
-    public var authenticated: @Sendable (String, AuthenticationMethod) -> Void
+    /// A peer authenticated a domain on this stream (for logs and the link registry), on `channel`:
+    /// what the gateway closes with `InboundStreamHandler.close(_:error:)` when the domain may no
+    /// longer federate.
+    public var authenticated: @Sendable (_ domain: String, AuthenticationMethod, _ channel: any Channel) -> Void
     /// The TLS handshake completed (after STARTTLS or, on direct TLS, before the stream), with the
     /// ALPN protocol it agreed on, if any (`xmpp-server` when the peer asked for it): for logs.
     public var tlsEstablished: @Sendable (_ negotiatedProtocol: String?) -> Void
@@ -25,7 +27,7 @@ public struct InboundStreamCallbacks: Sendable {
 
     public init(
         stanzaReceived: @escaping @Sendable (Stanza) -> Void,
-        authenticated: @escaping @Sendable (String, AuthenticationMethod) -> Void = { _, _ in },
+        authenticated: @escaping @Sendable (String, AuthenticationMethod, any Channel) -> Void = { _, _, _ in },
         tlsEstablished: @escaping @Sendable (String?) -> Void = { _ in },
         verificationRequested: @escaping @Sendable (String, DialbackVerify, any Channel) -> Void = { _, _, _ in },
         closed: @escaping @Sendable (StreamError?) -> Void = { _ in }
@@ -203,6 +205,17 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         }
     }
 
+    /// Ends the stream on `channel` with `error` and our closing tag, from any thread: how the
+    /// gateway drops a peer whose domain a reloaded policy refuses.
+    public static func close(_ channel: any Channel, error: StreamError) {
+        channel.eventLoop.execute {
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: InboundStreamHandler.self),
+                let context = handler.context
+            else { return }
+            handler.close(error, context: context)
+        }
+    }
+
     /// Carries out the machine's actions; `closeLevel` is the level a stream error is logged at
     /// (`.warning` when the peer's input could not be parsed).
     private func run(_ actions: [InboundStreamStateMachine.Action], context: ChannelHandlerContext, closeLevel: Logger.Level = .notice) {
@@ -224,7 +237,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
                 parser.limits = limits.post
                 logger.info("inbound stream authenticated", metadata: ["peer": "\(domain)", "method": "\(method)"])
                 moveLink(to: .established)
-                callbacks.authenticated(domain, method)
+                callbacks.authenticated(domain, method, context.channel)
             case .deliver(let stanza):
                 metrics.stanza(.inbound, stanza.element)
                 callbacks.stanzaReceived(stanza)

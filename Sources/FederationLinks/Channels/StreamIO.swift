@@ -32,12 +32,12 @@ struct StreamIO {
         return (events, failure)
     }
 
-    static func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
-        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    static func write(_ bytes: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
     }
 
-    static func write(_ element: XMLElement, context: ChannelHandlerContext) {
-        write(serializer.bytes(element), context: context)
+    static func write(_ element: XMLElement, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        write(serializer.bytes(element), context: context, promise: promise)
     }
 
     /// The peer's `address:port` (`[address]:port` for IPv6), the `remote-address` of both

@@ -77,23 +77,33 @@ public struct DNSResolver: Sendable {
             case .address(let address):
                 plan = ConnectionPlan(addressLiteral: address)
             case .name(let name):
-                switch await servicePlan(for: name) {
-                case .success(let servicePlan): plan = servicePlan
-                case .failure(let failure): return .failure(failure)
-                }
+                return await resolution(of: name).targets
             }
         }
         let addresses = await hostAddresses(for: plan.hostNamesToResolve)
         return plan.connectionTargets(addresses: addresses)
     }
 
-    /// The SRV step: both services asked at once, then the pure plan.
-    private func servicePlan(for domain: DNSName) async -> Result<ConnectionPlan, ResolutionFailure> {
+    /// Everything the DNS step found for `domain`, with the targets it led to: the SRV step (both
+    /// services asked at once, then the pure plan) and the A and AAAA lookups of the plan's hosts.
+    /// ``connectionTargets(for:staticRoute:)`` uses only ``DomainResolution/targets``; `consulate
+    /// check` reports the rest (which SRV records exist, which hosts have no address), so that what
+    /// it says is what the gateway's links will find.
+    public func resolution(of domain: DNSName) async -> DomainResolution {
         async let directTLS = serviceRecords(.directTLS, of: domain)
         async let startTLS = serviceRecords(.startTLS, of: domain)
         let (direct, start) = await (directTLS, startTLS)
         var generator = makeSRVGenerator()
-        return ConnectionPlan.resolve(domain: domain, directTLS: direct, startTLS: start, using: &generator)
+        switch ConnectionPlan.resolve(domain: domain, directTLS: direct, startTLS: start, using: &generator) {
+        case .failure(let failure):
+            return DomainResolution(directTLS: direct, startTLS: start, endpoints: [], addresses: [:], targets: .failure(failure))
+        case .success(let plan):
+            let addresses = await hostAddresses(for: plan.hostNamesToResolve)
+            return DomainResolution(
+                directTLS: direct, startTLS: start, endpoints: plan.endpoints, addresses: addresses,
+                targets: plan.connectionTargets(addresses: addresses)
+            )
+        }
     }
 
     /// One service's SRV records. A domain so long that the service prefix pushes it past 255
@@ -163,5 +173,35 @@ public struct DNSResolver: Sendable {
             }
         }
         return failure
+    }
+}
+
+/// What ``DNSResolver/resolution(of:)`` found for one domain: each lookup's outcome as well as the
+/// targets, for reports that must say why there are none (or fewer than expected).
+public struct DomainResolution: Sendable, Hashable {
+    /// The `_xmpps-server._tcp` SRV lookup.
+    public var directTLS: DNSLookupOutcome<SRVRecord>
+    /// The `_xmpp-server._tcp` SRV lookup.
+    public var startTLS: DNSLookupOutcome<SRVRecord>
+    /// The endpoints planned from the SRV records, or the domain on port 5269 when there are none;
+    /// empty when the SRV step already failed.
+    public var endpoints: [ServerEndpoint]
+    /// The A and AAAA lookups of the endpoints' host names.
+    public var addresses: [DNSName: HostAddresses]
+    /// The connection targets, or why there are none.
+    public var targets: Result<[ConnectionTarget], ResolutionFailure>
+
+    public init(
+        directTLS: DNSLookupOutcome<SRVRecord>,
+        startTLS: DNSLookupOutcome<SRVRecord>,
+        endpoints: [ServerEndpoint],
+        addresses: [DNSName: HostAddresses],
+        targets: Result<[ConnectionTarget], ResolutionFailure>
+    ) {
+        self.directTLS = directTLS
+        self.startTLS = startTLS
+        self.endpoints = endpoints
+        self.addresses = addresses
+        self.targets = targets
     }
 }

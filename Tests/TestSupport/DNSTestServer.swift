@@ -1,8 +1,7 @@
-import Federation
+public import Federation
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
-import Testing
+public import NIOCore
+public import NIOPosix
 
 /// An authoritative DNS server on 127.0.0.1 for the resolver tests: UDP and TCP on the same
 /// ephemeral port, answering from a table of records with the pure `DNSMessage` encoder, and
@@ -10,23 +9,26 @@ import Testing
 ///
 /// A name with no records at all is NXDOMAIN; a name with records of other types is NODATA, as a
 /// real authoritative server answers. ``Behaviour`` makes it misbehave on purpose.
-final class DNSTestServer: Sendable {
-    enum Transport: Sendable, Hashable {
+///
+/// Shared by the test targets (the resolver's tests, `consulate check`'s) through
+/// `ConsulateTestSupport`, so that every DNS test talks to the same server.
+public final class DNSTestServer: Sendable {
+    public enum Transport: Sendable, Hashable {
         case udp
         case tcp
     }
 
     /// One query as the server decoded it.
-    struct ReceivedQuery: Sendable, Hashable {
-        var transport: Transport
-        var id: UInt16
-        var question: DNSQuestion
+    public struct ReceivedQuery: Sendable, Hashable {
+        public var transport: Transport
+        public var id: UInt16
+        public var question: DNSQuestion
     }
 
     /// A message sent before the real answer that the resolver must not take for it. Each carries
     /// records (127.0.0.66, `::66`, `decoy.test:6666`) owned by the asked name, so that a resolver
     /// trusting it would return them.
-    enum Decoy: Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    public enum Decoy: Sendable, Hashable, CaseIterable, CustomStringConvertible {
         /// Another query id.
         case wrongID
         /// The right id, another question.
@@ -36,7 +38,7 @@ final class DNSTestServer: Sendable {
         /// The right id, QR set, the body cut off so that it does not decode.
         case undecodable
 
-        var description: String {
+        public var description: String {
             switch self {
             case .wrongID: "wrong id"
             case .wrongQuestion: "wrong question"
@@ -46,20 +48,22 @@ final class DNSTestServer: Sendable {
         }
     }
 
-    struct Behaviour: Sendable {
+    public struct Behaviour: Sendable {
         /// Receive and log queries but never answer.
-        var silent = false
+        public var silent = false
         /// Answer every query with this RCODE and no records (SERVFAIL, NXDOMAIN, …).
-        var responseCode: DNSResponseCode?
+        public var responseCode: DNSResponseCode?
         /// Over UDP, set TC and send only the first answer record; TCP gets the whole answer.
-        var truncateUDP = false
+        public var truncateUDP = false
         /// Send this before the real answer, over either transport.
-        var decoy: Decoy?
+        public var decoy: Decoy?
         /// Whether the real answer follows the decoy.
-        var answerAfterDecoy = true
+        public var answerAfterDecoy = true
+
+        public init() {}
     }
 
-    let nameserver: DNSNameserver
+    public let nameserver: DNSNameserver
     private let udp: any Channel
     private let tcp: any Channel
     private let responder: Responder
@@ -72,12 +76,12 @@ final class DNSTestServer: Sendable {
     }
 
     /// Every query received so far, in arrival order.
-    var received: [ReceivedQuery] { responder.received }
+    public var received: [ReceivedQuery] { responder.received }
 
     /// Every query received, once at least `count` have been read. A resolver that gave up on a
     /// silent server has sent its last query, but on a loaded machine this server's event loop may
     /// not have read it yet; waiting for the count (bounded) keeps exact-count checks honest.
-    func received(atLeast count: Int, within limit: Duration = .seconds(5)) async -> [ReceivedQuery] {
+    public func received(atLeast count: Int, within limit: Duration = .seconds(5)) async -> [ReceivedQuery] {
         let deadline = ContinuousClock.now + limit
         while responder.received.count < count, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
@@ -86,18 +90,18 @@ final class DNSTestServer: Sendable {
     }
 
     /// How many times `name`/`type` was asked, over `transport` or either.
-    func count(_ name: String, _ type: DNSRecordType, over transport: Transport? = nil) throws -> Int {
+    public func count(_ name: String, _ type: DNSRecordType, over transport: Transport? = nil) throws -> Int {
         let question = DNSQuestion(name: try DNSName(name), type: type)
         return received.filter { $0.question == question && (transport == nil || $0.transport == transport) }.count
     }
 
     /// The distinct questions received, as `name TYPE` text, sorted.
-    var questions: [String] {
+    public var questions: [String] {
         Set(received.map { "\($0.question.name) \($0.question.type)" }).sorted()
     }
 
     /// Starts a server, runs `body` with it, and stops it whatever `body` does.
-    static func with<Result>(
+    public static func with<Result>(
         _ records: [DNSResourceRecord],
         behaviour: Behaviour = Behaviour(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -114,11 +118,16 @@ final class DNSTestServer: Sendable {
         }
     }
 
-    struct NoFreePort: Error {}
+    public struct NoFreePort: Error {}
+
+    /// A zone record that cannot be made from the text a test wrote.
+    public struct InvalidRecord: Error {
+        public var text: String
+    }
 
     /// Binds UDP on an ephemeral port of 127.0.0.1, then TCP on the same port (trying again with
     /// another port in the rare case that the TCP one is taken).
-    static func start(
+    public static func start(
         _ records: [DNSResourceRecord],
         behaviour: Behaviour = Behaviour(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -147,7 +156,7 @@ final class DNSTestServer: Sendable {
                     }
                     .bind(host: "127.0.0.1", port: port)
                     .get()
-                let nameserver = try DNSNameserver(address: .v4(try #require(IPv4Address("127.0.0.1"))), port: UInt16(port))
+                let nameserver = try DNSNameserver(address: .v4(try DNSZone.ipv4("127.0.0.1")), port: UInt16(port))
                 return DNSTestServer(nameserver: nameserver, udp: udp, tcp: tcp, responder: responder)
             } catch {
                 try? await udp.close()
@@ -156,7 +165,7 @@ final class DNSTestServer: Sendable {
         throw NoFreePort()
     }
 
-    func stop() async {
+    public func stop() async {
         try? await udp.close()
         try? await tcp.close()
     }
@@ -286,8 +295,8 @@ final class DNSTestServer: Sendable {
 }
 
 /// Shorthands for the zone's records; they throw (failing the test) on a typo.
-enum DNSZone {
-    static func srv(_ owner: String, _ target: String, port: UInt16, priority: UInt16 = 0, weight: UInt16 = 0) throws -> DNSResourceRecord {
+public enum DNSZone {
+    public static func srv(_ owner: String, _ target: String, port: UInt16, priority: UInt16 = 0, weight: UInt16 = 0) throws -> DNSResourceRecord {
         DNSResourceRecord(
             name: try DNSName(owner),
             ttl: 300,
@@ -295,25 +304,31 @@ enum DNSZone {
         )
     }
 
-    static func a(_ owner: String, _ address: String) throws -> DNSResourceRecord {
-        DNSResourceRecord(name: try DNSName(owner), ttl: 300, data: .a(try #require(IPv4Address(address))))
+    public static func a(_ owner: String, _ address: String) throws -> DNSResourceRecord {
+        DNSResourceRecord(name: try DNSName(owner), ttl: 300, data: .a(try ipv4(address)))
     }
 
-    static func aaaa(_ owner: String, _ address: String) throws -> DNSResourceRecord {
-        DNSResourceRecord(name: try DNSName(owner), ttl: 300, data: .aaaa(try #require(IPv6Address(address))))
+    public static func aaaa(_ owner: String, _ address: String) throws -> DNSResourceRecord {
+        guard let parsed = IPv6Address(address) else { throw DNSTestServer.InvalidRecord(text: address) }
+        return DNSResourceRecord(name: try DNSName(owner), ttl: 300, data: .aaaa(parsed))
+    }
+
+    static func ipv4(_ address: String) throws -> IPv4Address {
+        guard let parsed = IPv4Address(address) else { throw DNSTestServer.InvalidRecord(text: address) }
+        return parsed
     }
 }
 
 /// SplitMix64 (Steele, Lea and Flood): a seeded generator, so that the RFC 2782 weighted choice is
 /// repeatable.
-struct DNSSeededRandom: RandomNumberGenerator, Sendable {
+public struct DNSSeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var mixed = state
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -324,10 +339,12 @@ struct DNSSeededRandom: RandomNumberGenerator, Sendable {
 
 /// Query ids 0x1000, 0x1001, …, remembering which it gave out, so that a test can check that the
 /// ids the server saw are the injected ones.
-final class DNSQueryIDSequence: Sendable {
+public final class DNSQueryIDSequence: Sendable {
     private let issued = NIOLockedValueBox<[UInt16]>([])
 
-    func next() -> UInt16 {
+    public init() {}
+
+    public func next() -> UInt16 {
         issued.withLockedValue { issued in
             let id = 0x1000 + UInt16(issued.count)
             issued.append(id)
@@ -335,5 +352,5 @@ final class DNSQueryIDSequence: Sendable {
         }
     }
 
-    var all: [UInt16] { issued.withLockedValue { $0 } }
+    public var all: [UInt16] { issued.withLockedValue { $0 } }
 }

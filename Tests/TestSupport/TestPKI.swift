@@ -1,24 +1,28 @@
-import Crypto
-import Foundation
+public import Crypto
+public import Foundation
 import SwiftASN1
-import X509
+public import X509
 
 /// A throwaway certificate authority made in-process for tests: real P-256 keys and X.509
-/// certificates, nothing on disk, nothing from the network.
-struct TestPKI {
-    let caKey = P256.Signing.PrivateKey()
-    let caName: DistinguishedName
-    let ca: Certificate
+/// certificates, nothing on disk, nothing from the network. Shared by the test targets
+/// (`FederationLinksTests`, `AdministrationTests`) through `ConsulateTestSupport`.
+public struct TestPKI: Sendable {
+    public let caKey = P256.Signing.PrivateKey()
+    public let caName: DistinguishedName
+    public let ca: Certificate
 
-    init(name: String = "Consulate Test CA") throws {
+    /// `validFor` is the CA's validity; by default from an hour ago to a day from now, and tests
+    /// that inject a clock pass an interval around their own `now`.
+    public init(name: String = "Consulate Test CA", validFor interval: ClosedRange<Date>? = nil) throws {
         caName = try DistinguishedName { CommonName(name) }
         let now = Date()
+        let validity = interval ?? (now.addingTimeInterval(-3600)...now.addingTimeInterval(86_400))
         ca = try Certificate(
             version: .v3,
             serialNumber: .init(),
             publicKey: .init(caKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600),
-            notValidAfter: now.addingTimeInterval(86_400),
+            notValidBefore: validity.lowerBound,
+            notValidAfter: validity.upperBound,
             issuer: caName,
             subject: caName,
             signatureAlgorithm: .ecdsaWithSHA256,
@@ -30,20 +34,20 @@ struct TestPKI {
         )
     }
 
-    enum Identifier {
+    public enum Identifier: Sendable {
         case dns(String)
         case xmppAddr(String)
         case srv(String)
     }
 
-    struct Leaf {
-        let key: P256.Signing.PrivateKey
-        let certificate: Certificate
+    public struct Leaf: Sendable {
+        public let key: P256.Signing.PrivateKey
+        public let certificate: Certificate
     }
 
     /// A server certificate for the identifiers; `usages` is its extended key usage (s2s servers
     /// often have only serverAuth, which must be accepted for clients too).
-    func leaf(
+    public func leaf(
         commonName: String = "server",
         identifiers: [Identifier],
         usages: [ExtendedKeyUsage.Usage] = [.serverAuth],

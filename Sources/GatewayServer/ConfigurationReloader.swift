@@ -1,0 +1,104 @@
+import Administration
+import Configuration
+public import Gateway
+import Logging
+import PresenceModel
+import ServiceLifecycle
+import UnixSignals
+
+/// Applies configuration changes to the running gateway without a restart: `federation.toml` read
+/// again (SIGHUP), and the runtime allowlist changes of the store (after `consulate domains` or the
+/// admin API changed them). What can change this way is who federates and how (partners, mode,
+/// blocklist, trust, timers) and the presence settings; listeners, TLS files, DNS, limits, the
+/// store, the API, our own domains and the dialback secret need a restart, and a reload that
+/// changes one of the first seven says so.
+///
+/// A file that does not load (a syntax error, an invalid partner) changes nothing: the gateway
+/// keeps the settings it runs with, and the reason is logged and returned.
+public actor ConfigurationReloader {
+    private let path: String?
+    /// The file's configuration as last loaded successfully, before runtime changes.
+    private var file: GatewayConfiguration
+    private let gateway: Gateway
+    private let administration: Administration
+    private let logger: Logger
+
+    init(path: String?, file: GatewayConfiguration, gateway: Gateway, administration: Administration, logger: Logger) {
+        self.path = path
+        self.file = file
+        self.gateway = gateway
+        self.administration = administration
+        self.logger = logger
+    }
+
+    /// Reads the configuration file again and applies it with the store's runtime changes over it;
+    /// returns the settings that were not applied because they need a restart.
+    @discardableResult
+    public func reloadFile() async throws(LaunchError) -> [String] {
+        guard let path else { throw LaunchError(message: "the gateway was started without a configuration file to reload") }
+        let loaded: GatewayConfiguration
+        do throws(LaunchError) {
+            loaded = try GatewayLauncher.loadConfiguration(path: path)
+        } catch {
+            logger.error("configuration reload refused: the running settings are kept", metadata: ["file": "\(path)", "reason": "\(error.message)"])
+            throw error
+        }
+        let needRestart = Self.settingsNeedingRestart(from: file, to: loaded)
+        for warning in loaded.warnings { logger.warning("configuration warning", metadata: ["warning": "\(warning)"]) }
+        if !needRestart.isEmpty {
+            logger.warning(
+                "configuration reloaded, but some changes take effect only after a restart",
+                metadata: ["settings": "\(needRestart.joined(separator: ", "))"]
+            )
+        }
+        file = loaded
+        try await applyStoreChanges()
+        logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
+        return needRestart
+    }
+
+    /// Applies what admin operations changed in the store: the runtime allowlist over the file's
+    /// partners, and internal users created or removed. What the admin API calls after a change,
+    /// and SIGHUP after `consulate domains` or `consulate users` (a separate process) made one.
+    public func applyStoreChanges() async throws(LaunchError) {
+        let effective: GatewayConfiguration
+        let users: PresenceDirectory
+        do throws(AdminError) {
+            effective = try await administration.effectiveConfiguration(file)
+            users = try await administration.directory()
+        } catch {
+            logger.error("could not read the runtime changes from the store: the running settings are kept", metadata: ["reason": "\(error.message)"])
+            throw LaunchError(message: error.message)
+        }
+        await gateway.reconfigure(policy: effective.federation, translation: effective.translation)
+        await gateway.synchronizeUsers(with: users)
+        await gateway.settled()
+    }
+
+    /// The sections a reload cannot apply, by name, when they differ.
+    static func settingsNeedingRestart(from old: GatewayConfiguration, to new: GatewayConfiguration) -> [String] {
+        var changed: [String] = []
+        if old.translation.localDomains != new.translation.localDomains { changed.append("[gateway] domains") }
+        if old.listen != new.listen { changed.append("[listen]") }
+        if old.tls != new.tls { changed.append("[tls]") }
+        if old.dns != new.dns { changed.append("[dns]") }
+        if old.store != new.store { changed.append("[store]") }
+        if old.api != new.api { changed.append("[api]") }
+        if old.preAuthenticationLimits != new.preAuthenticationLimits || old.postAuthenticationLimits != new.postAuthenticationLimits {
+            changed.append("[limits]")
+        }
+        return changed
+    }
+}
+
+/// Reloads the configuration on SIGHUP, the way operators reload daemons (`systemctl reload`,
+/// `kill -HUP`), and what `consulate domains` sends a running gateway after a change.
+struct ReloadOnHangup: Service {
+    let reloader: ConfigurationReloader
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            _ = try? await reloader.reloadFile()
+        }
+    }
+}

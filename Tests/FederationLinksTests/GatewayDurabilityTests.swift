@@ -1,0 +1,153 @@
+import ConsulateTestSupport
+import Federation
+import FederationLinks
+import Foundation
+import Gateway
+import PresenceModel
+import Storage
+import Testing
+import Translation
+import XMPP
+
+/// The gateway with a real SQLite store between two gateways on loopback: what alice sends is
+/// stored before `apply` returns and leaves the store only once written; a restart from the same
+/// file sends what the previous run could not; messages for bob wait in the store until his event
+/// stream opens; both directions are recorded in history.
+@Suite("Gateway durability with a store")
+struct GatewayDurabilityTests {
+    static let alice = GatewayFederationTests.alice
+    static let bob = GatewayFederationTests.bob
+
+    /// A store in a fresh temporary directory holding `user` with `contact` as a colleague, removed
+    /// after `body`.
+    static func withStore(
+        for user: JID, contact: JID, _ body: (_ path: String) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-durability-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("consulate.sqlite").path
+        let store = try SQLiteStore(path: path)
+        try await store.saveUser(
+            InternalUser(
+                jid: user.description,
+                contacts: [contact.description: Contact(jid: contact.description, accessLevel: .colleagues, subscription: SubscriptionState(.both))]
+            )
+        )
+        try await body(path)
+    }
+
+    /// Waits (at most `seconds`) until `condition` holds, checking again after each short pause.
+    static func eventually(seconds: Double = 10, _ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw ScriptedPeer.Timeout(marker: what, received: "") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    static func chat(_ id: String, _ text: String) -> Message {
+        Message(type: .chat, id: id, bodies: [LocalizedText(text)])
+    }
+
+    static func bodies(_ events: AsyncStream<InternalEvent>, count: Int) async throws -> [String] {
+        var bodies: [String] = []
+        while bodies.count < count {
+            guard let event = try await GatewayFederationTests.next(events) else { break }
+            if case .message(_, let message) = event, let body = message.bodies.first?.text { bodies.append(body) }
+        }
+        return bodies
+    }
+
+    @Test("messages accepted while fabrikam is down are stored, survive a restart, and arrive once, in order")
+    func queueSurvivesRestart() async throws {
+        let pki = try TestPKI()
+        // fabrikam's port is learnt, then closed: contoso's first run cannot reach it.
+        let probe = try GatewayFederationTests.gateway(domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil)
+        let port = try await probe.start().startTLS
+        _ = await probe.shutdown()
+        let route = ServerEndpoint(host: try EndpointHost("127.0.0.1"), port: UInt16(port), directTLS: false)
+
+        try await Self.withStore(for: Self.alice, contact: Self.bob) { path in
+            let store = try SQLiteStore(path: path)
+            let first = try GatewayFederationTests.gateway(
+                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: route, store: store
+            )
+            _ = try await first.start()
+            for index in 1...3 {
+                await first.apply(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("m\(index)", "message \(index)")))
+            }
+            // Acknowledged means stored: the three are in the queue before any shutdown.
+            #expect(try await store.pending(for: "fabrikam.example").map(\.stanza["id"]) == ["m1", "m2", "m3"])
+            _ = await first.shutdown()
+
+            let fabrikam = try GatewayFederationTests.gateway(
+                domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil, listenPort: port
+            )
+            _ = try await fabrikam.start()
+            let bobsEvents = await fabrikam.events(for: Self.bob)
+            let second = try GatewayFederationTests.gateway(
+                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: route, store: store
+            )
+            _ = try await second.start()
+            await second.apply(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("m4", "message 4")))
+            #expect(try await Self.bodies(bobsEvents, count: 4) == ["message 1", "message 2", "message 3", "message 4"])
+            _ = await second.shutdown()
+            #expect(try await store.pending(for: "fabrikam.example").isEmpty, "written messages leave the queue")
+            _ = await fabrikam.shutdown()
+
+            let history = try await store.history(HistoryQuery(user: Self.alice))
+            #expect(history.map(\.body) == ["message 1", "message 2", "message 3", "message 4"])
+            #expect(history.allSatisfy { $0.direction == .outbound && $0.contact == Self.bob })
+        }
+    }
+
+    @Test("a message to a domain that may not federate is bounced and leaves the queue")
+    func bounceLeavesQueue() async throws {
+        let pki = try TestPKI()
+        try await Self.withStore(for: Self.alice, contact: Self.bob) { path in
+            let store = try SQLiteStore(path: path)
+            // Stored by a run that still allowed nowhere.example; this run's policy refuses it.
+            _ = try await store.enqueue(
+                Self.chat("old", "left from before").element(from: try JID("alice@contoso.example/consulate"), to: try JID("carol@nowhere.example")),
+                from: Self.alice, to: try JID("carol@nowhere.example"), at: Timestamp(secondsSinceEpoch: 1_700_000_000)
+            )
+            let contoso = try GatewayFederationTests.gateway(
+                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: nil, store: store
+            )
+            _ = try await contoso.start()
+            _ = await contoso.shutdown()
+            #expect(try await store.pendingDomains().isEmpty)
+        }
+    }
+
+    @Test("messages for bob with no event stream wait in the store and come first, in order, when one opens")
+    func offlineDelivery() async throws {
+        let pki = try TestPKI()
+        try await Self.withStore(for: Self.bob, contact: Self.alice) { path in
+            let store = try SQLiteStore(path: path)
+            let fabrikam = try GatewayFederationTests.gateway(
+                domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil, store: store
+            )
+            let port = try await fabrikam.start().startTLS
+            let contoso = try GatewayFederationTests.gateway(
+                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki,
+                route: ServerEndpoint(host: try EndpointHost("127.0.0.1"), port: UInt16(port), directTLS: false)
+            )
+            _ = try await contoso.start()
+            contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("o1", "while you were out")))
+            contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("o2", "and again")))
+            try await Self.eventually("two offline messages") { try await store.offlineMessages(for: Self.bob).count == 2 }
+
+            let bobsEvents = await fabrikam.events(for: Self.bob)
+            contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("o3", "welcome back")))
+            #expect(try await Self.bodies(bobsEvents, count: 3) == ["while you were out", "and again", "welcome back"])
+            _ = await contoso.shutdown()
+            _ = await fabrikam.shutdown()
+            #expect(try await store.offlineMessages(for: Self.bob).isEmpty, "handed-over messages leave the store")
+            let history = try await store.history(HistoryQuery(user: Self.bob))
+            #expect(history.map(\.body) == ["while you were out", "and again", "welcome back"])
+            #expect(history.allSatisfy { $0.direction == .inbound && $0.contact == Self.alice })
+        }
+    }
+}

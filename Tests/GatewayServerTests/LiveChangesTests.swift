@@ -1,0 +1,109 @@
+import Administration
+import Configuration
+import Foundation
+import Gateway
+import GatewayServer
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PresenceModel
+import Storage
+import Testing
+import Translation
+import XMPP
+
+/// Changes made while `consulate serve` runs take effect without a restart: allowlist and user
+/// changes through the admin API at once, `federation.toml` and `consulate domains` changes on
+/// reload (SIGHUP runs the same `ConfigurationReloader.reloadFile()` these tests call).
+@Suite("GatewayServer: live changes")
+struct LiveChangesTests {
+    static let erin = try! JID("erin@fabrikam.example")
+
+    static func chat(_ id: String) -> Message {
+        Message(type: .chat, id: id, bodies: [LocalizedText("hello \(id)")])
+    }
+
+    /// The first delivery failure among `events`.
+    static func firstFailure(_ events: AsyncStream<InternalEvent>) async -> StanzaError? {
+        for await event in events {
+            if case .deliveryFailed(_, _, let error) = event { return error }
+        }
+        return nil
+    }
+
+    @Test("a reload that removes a partner bounces its queue not-allowed; an invalid file changes nothing")
+    func reloadRemovesPartner() async throws {
+        try await ServedStore.with { served in
+            try await served.serving { server, _ in
+                let store = try SQLiteStore(path: served.path)
+                let events = await server.gateway.events(for: ServedStore.alice)
+                await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
+                #expect(try await store.pending(for: "fabrikam.example").count == 1, "queued: fabrikam's server does not answer")
+
+                try "[gateway\nbroken".write(toFile: served.configurationPath, atomically: true, encoding: .utf8)
+                await #expect(throws: LaunchError.self) { try await server.reloader.reloadFile() }
+                await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m2")))
+                #expect(try await store.pending(for: "fabrikam.example").count == 2, "the old settings still allow fabrikam")
+
+                let withoutPartner = """
+                    [gateway]
+                    domains = ["contoso.example"]
+                    [listen]
+                    address = "127.0.0.1"
+                    [api]
+                    address = "127.0.0.1"
+                    [dns]
+                    nameservers = ["127.0.0.1"]
+                    [store]
+                    path = "\(served.path)"
+                    """
+                try withoutPartner.write(toFile: served.configurationPath, atomically: true, encoding: .utf8)
+                let needRestart = try await server.reloader.reloadFile()
+                #expect(needRestart == ["[listen]", "[api]"], "the test's ports were 0; the file's are the defaults")
+                #expect(await Self.firstFailure(events)?.condition == .notAllowed)
+                #expect(try await store.pending(for: "fabrikam.example").isEmpty, "bounced messages leave the queue")
+            }
+        }
+    }
+
+    @Test("a domain blocked through the admin API is refused at once; a user added there can use the API at once")
+    func adminChangesApplyAtOnce() async throws {
+        try await ServedStore.with { served in
+            let adminToken = try await SQLiteStore(path: served.path).issueToken(for: .admin, at: Timestamp(secondsSinceEpoch: 1_700_000_000))
+            let admin: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
+            try await served.serving { server, client in
+                let events = await server.gateway.events(for: ServedStore.alice)
+                let blocked = try await client.post("/v1/admin/domains/fabrikam.example/block", headers: admin, body: ByteBuffer())
+                #expect(blocked.status == .noContent, "\(blocked.text)")
+                await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
+                #expect(await Self.firstFailure(events)?.condition == .notAllowed)
+
+                let added = try await client.post("/v1/admin/users", headers: admin, body: ByteBuffer(string: #"{"jid": "bob@contoso.example"}"#))
+                #expect(added.status == .created, "\(added.text)")
+                struct Issued: Decodable { var token: String }
+                let token = try added.json(Issued.self).token
+                let presence = try await client.get("/v1/me/presence", headers: [.authorization: "Bearer \(token)"])
+                #expect(presence.status == .ok, "the new user is known to the running gateway: \(presence.text)")
+
+                let removed = try await client.delete("/v1/admin/users/bob@contoso.example", headers: admin, body: ByteBuffer())
+                #expect(removed.status == .noContent, "\(removed.text)")
+                #expect(await server.gateway.user(try JID("bob@contoso.example")) == nil)
+            }
+        }
+    }
+
+    @Test("the process-id file names a running process only")
+    func runningServerFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-pid-\(UUID().uuidString).sqlite").path
+        let running = RunningServer(storePath: path)
+        #expect(running.runningPID() == nil)
+        try running.register()
+        #expect(running.runningPID() == getpid())
+        running.unregister()
+        #expect(running.runningPID() == nil)
+        try "\(Int32.max)\n".write(toFile: running.path, atomically: true, encoding: .utf8)
+        #expect(running.runningPID() == nil, "a file left by a process that is gone")
+        #expect(running.notifyChange() == .notRunning)
+        try? FileManager.default.removeItem(atPath: running.path)
+    }
+}
