@@ -16,13 +16,16 @@ from gateway import ConsulateConsole, federation_toml
 from peers import EjabberdPeer, ProsodyPeer
 from pki import TestPKI
 from scenarios import INTERNAL, PASSWORD, SCENARIOS, Context
+from served import ConsulateServer, served_toml
+from served_scenarios import SERVED_SCENARIOS
 
 DNS_ADDRESS = "127.0.0.153"
 CONSULATE_ADDRESS = "127.0.0.10"
 TRUSTS = {"federated": "federated", "verified": "public-verified", "unverified": "public-unverified"}
 # Each scenario's external users, by the trust label of their domain (see scenarios.py).
 ACCOUNTS = [("subscriber", trust) for trust in ("federated", "verified", "unverified")] + \
-    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor")] + [("mallory", "rogue")]
+    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor", "greeter", "writer", "keeper")] + \
+    [("mallory", "rogue")]
 MODES = ["sasl", "dialback"]
 
 
@@ -35,7 +38,6 @@ def build_zone(peers):
 
 
 async def run_phase(peer, mode, binary, work, pki, only):
-    results = []
     peer.configure(mode, DNS_ADDRESS)
     peer.start()
     gateway = ConsulateConsole(binary, os.path.join(work, f"consulate-{peer.software}-{mode}"), CONSULATE_ADDRESS, INTERNAL)
@@ -45,26 +47,7 @@ async def run_phase(peer, mode, binary, work, pki, only):
     await gateway.start(config,
                         [f"{name}@{INTERNAL}" for name in ("alice", "bob", "carol", "dave")])
     try:
-        for title, scenario in SCENARIOS:
-            if only and only not in title:
-                continue
-            ctx = Context(gateway, peer, pki.ca_certificate)
-            started = time.monotonic()
-            try:
-                await asyncio.wait_for(scenario(ctx), 180)
-                outcome = None
-            except Exception as error:
-                outcome = "".join(traceback.format_exception_only(type(error), error)).strip()
-                if not isinstance(error, AssertionError):
-                    outcome += "\n" + traceback.format_exc()
-            finally:
-                await ctx.close()
-            label = f"{peer.software:8} {mode:8} {title}"
-            elapsed = f"({time.monotonic() - started:.1f} s)"
-            print(("ok   " if outcome is None else "FAIL ") + label + " " + elapsed, flush=True)
-            if outcome:
-                print("     " + outcome.replace("\n", "\n     "), flush=True)
-            results.append(outcome is None)
+        results = await run_scenarios(SCENARIOS, lambda: Context(gateway, peer, pki.ca_certificate), peer, mode, only)
     finally:
         await gateway.stop()
         peer.stop()
@@ -73,12 +56,64 @@ async def run_phase(peer, mode, binary, work, pki, only):
     return results
 
 
+async def run_served_phase(peer, binary, work, pki, only):
+    """`consulate serve` with its store and API, as the README's quick start runs it; no partner
+    in the file: the scenarios allow them with `consulate domains allow`."""
+    peer.configure("sasl", DNS_ADDRESS)
+    peer.start()
+    directory = os.path.join(work, f"consulate-{peer.software}-served")
+    server = ConsulateServer(binary, directory, CONSULATE_ADDRESS)
+    base = federation_toml(INTERNAL, CONSULATE_ADDRESS, DNS_ADDRESS, pki, "sasl", [], "interop-dialback-secret-0123456789")
+    server.write_config(served_toml(base, directory, CONSULATE_ADDRESS))
+    await server.start()
+
+    def context():
+        ctx = Context(None, peer, pki.ca_certificate)
+        ctx.server = server
+        return ctx
+
+    try:
+        results = await run_scenarios(SERVED_SCENARIOS, context, peer, "served", only)
+    finally:
+        await server.stop()
+        peer.stop()
+    if not all(results):
+        print(f"     logs: {server.directory}, {peer.directory}", flush=True)
+    return results
+
+
+async def run_scenarios(scenarios, make_context, peer, mode, only):
+    results = []
+    for title, scenario in scenarios:
+        if only and only not in title:
+            continue
+        ctx = make_context()
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(scenario(ctx), 180)
+            outcome = None
+        except Exception as error:
+            outcome = "".join(traceback.format_exception_only(type(error), error)).strip()
+            if not isinstance(error, AssertionError):
+                outcome += "\n" + traceback.format_exc()
+        finally:
+            await ctx.close()
+        label = f"{peer.software:8} {mode:8} {title}"
+        elapsed = f"({time.monotonic() - started:.1f} s)"
+        print(("ok   " if outcome is None else "FAIL ") + label + " " + elapsed, flush=True)
+        if outcome:
+            print("     " + outcome.replace("\n", "\n     "), flush=True)
+        results.append(outcome is None)
+    return results
+
+
 async def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--consulate", required=True, help="the consulate binary")
     parser.add_argument("--work", required=True, help="a fresh directory for this run")
     parser.add_argument("--peer", action="append", help="prosody or ejabberd (default: both)")
-    parser.add_argument("--mode", action="append", help="sasl or dialback (default: both)")
+    parser.add_argument("--mode", action="append",
+                        help="sasl, dialback, or served (consulate serve with its store and API, Prosody only); default: all")
     parser.add_argument("--only", help="run only scenarios whose title contains this")
     arguments = parser.parse_args()
 
@@ -95,8 +130,10 @@ async def main():
     results = []
     try:
         for peer in peers:
-            for mode in arguments.mode or MODES:
+            for mode in [mode for mode in arguments.mode or MODES if mode != "served"]:
                 results += await run_phase(peer, mode, arguments.consulate, arguments.work, pki, arguments.only)
+            if peer.software == "prosody" and "served" in (arguments.mode or MODES + ["served"]):
+                results += await run_served_phase(peer, arguments.consulate, arguments.work, pki, arguments.only)
     finally:
         close_dns()
     print(f"{results.count(True)} passed, {results.count(False)} failed", flush=True)
