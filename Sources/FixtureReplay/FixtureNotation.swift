@@ -201,6 +201,8 @@ public enum FixtureNotation {
             element["condition"] = error.condition.rawValue
             if let text = error.text { element["text"] = text }
             return element
+        case .linkChanged(let domain, let isUp):
+            return XMLElement("link", namespace: "", attributes: ["domain": domain, "state": isUp ? "up" : "down"])
         }
     }
 

@@ -19,6 +19,8 @@ struct EventBody: Codable, Hashable, Sendable {
         case contactUpdated = "contact-updated"
         case contactRemoved = "contact-removed"
         case deliveryFailed = "delivery-failed"
+        case linkDown = "link-down"
+        case linkUp = "link-up"
     }
 
     var type: Kind
@@ -37,6 +39,8 @@ struct EventBody: Codable, Hashable, Sendable {
     /// `contact-updated`: the contact as it now is (without `presence`: that comes as `contact-presence`).
     var contact: ContactBody?
     var error: DeliveryErrorBody?
+    /// `link-down`, `link-up`: the remote domain whose link changed.
+    var domain: String?
 
     init(type: Kind) {
         self.type = type
@@ -72,6 +76,9 @@ struct EventBody: Codable, Hashable, Sendable {
             self.to = to.description
             id = messageID
             self.error = DeliveryErrorBody(error)
+        case .linkChanged(let domain, let isUp):
+            self.init(type: isUp ? .linkUp : .linkDown)
+            self.domain = domain
         }
     }
 }

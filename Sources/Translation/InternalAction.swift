@@ -53,6 +53,9 @@ public enum InternalEvent: Sendable, Hashable {
     case contactRemoved(JID)
     /// A message the user sent could not be delivered.
     case deliveryFailed(to: JID, messageID: String?, StanzaError)
+    /// The federation link to a domain where the user has contacts went down (their presence is
+    /// unknown until it is back, and messages to them wait) or came back up.
+    case linkChanged(domain: String, isUp: Bool)
 }
 
 /// What the translator asks the rest of the gateway to do.

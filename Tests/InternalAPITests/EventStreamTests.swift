@@ -37,6 +37,7 @@ struct EventStreamTests {
         var id: String?
         var message: MessageFields?
         var error: ErrorFields?
+        var domain: String?
     }
 
     /// Reads events until one of `type`; every event before it is returned too, for failure messages.
@@ -123,6 +124,22 @@ struct EventStreamTests {
                     #expect(event.error?.condition == "not-allowed")
                     #expect(event.error?.type == "cancel")
                     #expect(event.error?.text?.contains("northwind.example") == true)
+                }
+            }
+        }
+    }
+
+    @Test("a lost link to a domain of alice's contacts and its return come as link-down and link-up events")
+    func linkEvents() async throws {
+        try await APIHarness.with { harness in
+            try await harness.liveApplication().test(.live) { client in
+                let port = try #require(client.port)
+                try await Self.withAlicesEvents(port: port, token: harness.aliceToken) { messages in
+                    _ = try await Self.next("ready", from: &messages)
+                    harness.contoso.perform(.linkDown(domain: "fabrikam.example"))
+                    #expect(try await Self.next("link-down", from: &messages).domain == "fabrikam.example")
+                    harness.contoso.perform(.linkUp(domain: "fabrikam.example"))
+                    #expect(try await Self.next("link-up", from: &messages).domain == "fabrikam.example")
                 }
             }
         }

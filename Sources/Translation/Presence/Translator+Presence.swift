@@ -121,7 +121,7 @@ extension Translator {
     /// A lost link makes every contact on that domain unavailable to our users, and forgets what we
     /// told the watchers there, so everything is re-sent when the link returns.
     mutating func linkDown(_ domain: String) -> [TranslatorOutput] {
-        var outputs: [TranslatorOutput] = []
+        var outputs = linkChanged(domain, isUp: false)
         for userJID in directory.userJIDs {
             guard let user = try? JID(userJID) else { continue }
             let told = toldPresence.keys.filter { $0.user == user && $0.contact.domainpart == domain }.map(\.contact.description)
@@ -135,10 +135,17 @@ extension Translator {
         return outputs
     }
 
+    /// Tells each user with contacts on `domain` that its link went down or came back, once each.
+    private func linkChanged(_ domain: String, isUp: Bool) -> [TranslatorOutput] {
+        Set(directory.contacts(onDomain: domain).map(\.userJID)).sorted().compactMap { userJID in
+            (try? JID(userJID)).map { .notify(user: $0, .linkChanged(domain: domain, isUp: isUp)) }
+        }
+    }
+
     /// When a link returns: probe every contact there we are subscribed to, and send every watcher
     /// there our current presence.
     mutating func linkUp(_ domain: String) -> [TranslatorOutput] {
-        var outputs: [TranslatorOutput] = []
+        var outputs = linkChanged(domain, isUp: true)
         for (userJID, contact) in directory.contacts(onDomain: domain) {
             guard let user = try? JID(userJID), let contactJID = try? JID(contact.jid) else { continue }
             if contact.subscription.userReceivesPresence {
