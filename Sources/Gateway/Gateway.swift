@@ -585,6 +585,7 @@ public actor Gateway {
         }
         if let deadline = links.nextDeadline { scheduleTick(at: deadline) }
         metrics.outboundLinks(links)
+        if storeWriter != nil { metrics.storedOutboundMessages(ledger.count) }
     }
 
     /// Logs what the link table decided that an operator wants to know, and counts bounces and

@@ -3,6 +3,7 @@ import Federation
 import FederationLinks
 import Foundation
 import Gateway
+import MetricsTestKit
 import PresenceModel
 import Storage
 import Testing
@@ -70,8 +71,10 @@ struct GatewayDurabilityTests {
 
         try await Self.withStore(for: Self.alice, contact: Self.bob) { path in
             let store = try SQLiteStore(path: path)
+            let recorded = TestMetrics()
             let first = try GatewayFederationTests.gateway(
-                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: route, store: store
+                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: route,
+                metrics: FederationMetrics(factory: recorded), store: store
             )
             _ = try await first.start()
             for index in 1...3 {
@@ -79,6 +82,7 @@ struct GatewayDurabilityTests {
             }
             // Acknowledged means stored: the three are in the queue before any shutdown.
             #expect(try await store.pending(for: "fabrikam.example").map(\.stanza["id"]) == ["m1", "m2", "m3"])
+            #expect(try recorded.expectMeter("consulate_stored_outbound_messages").lastValue == 3)
             _ = await first.shutdown()
 
             let fabrikam = try GatewayFederationTests.gateway(

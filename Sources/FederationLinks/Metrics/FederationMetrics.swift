@@ -44,6 +44,7 @@ public struct FederationMetrics: Sendable {
     private let links: [Direction: [LinkState: Meter]]
     private let queuedStanzas: Meter
     private let queuedBytes: Meter
+    private let storedMessages: Meter
     private let pingsTimedOut: Counter
 
     /// - Parameter factory: where the metrics are created; the bootstrapped `MetricsSystem` by
@@ -74,6 +75,7 @@ public struct FederationMetrics: Sendable {
         self.links = links
         queuedStanzas = Meter(label: "consulate_outbound_queue_stanzas", factory: factory)
         queuedBytes = Meter(label: "consulate_outbound_queue_bytes", factory: factory)
+        storedMessages = Meter(label: "consulate_stored_outbound_messages", factory: factory)
         pingsTimedOut = Counter(label: "consulate_pings_timed_out_total", factory: factory)
     }
 
@@ -127,6 +129,12 @@ public struct FederationMetrics: Sendable {
         for (state, meter) in links[.outbound] ?? [:] { meter.set(counts[state] ?? 0) }
         queuedStanzas.set(stanzas)
         queuedBytes.set(bytes)
+    }
+
+    /// How many messages of internal users the store holds until they are written to their link
+    /// or bounced: the durable queue, which outlives a restart.
+    public func storedOutboundMessages(_ count: Int) {
+        storedMessages.set(count)
     }
 
     /// A stanza that could not go out was answered with an error carrying `condition`.
