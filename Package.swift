@@ -226,6 +226,9 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // `UpgradeRefusalHandler` on an `EmbeddedChannel`, with the event loop's clock moved by hand.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 // A counter recorded through `PrometheusExposition.factory`, read back from `/metrics`.
                 .product(name: "Metrics", package: "swift-metrics"),

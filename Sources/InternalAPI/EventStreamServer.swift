@@ -60,6 +60,12 @@ struct RefusedUpgradeAnsweringChannel: ServerChildChannel {
 /// passed on as a plain request, without `Upgrade`, so that the router answers it: with the JSON
 /// error its middleware gives. Anything else passes unchanged. Only the first request can be an
 /// upgrade (the negotiation handler leaves after it), so this handler leaves after it too.
+///
+/// Until that first request, Hummingbird's connection handler (idle timeout, graceful shutdown) is
+/// not in the pipeline yet, so this handler stands in for it: a connection that sends no request
+/// within `firstRequestTimeout` is closed, and so is one still waiting for its first request when
+/// the server quiesces. Otherwise a client that connects and says nothing would hold a graceful
+/// shutdown open for ever.
 final class UpgradeRefusalHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -70,13 +76,36 @@ final class UpgradeRefusalHandler: ChannelInboundHandler, RemovableChannelHandle
     /// The parts that arrived while the probe ran, passed on in order after it.
     private var held: [HTTPServerRequestPart] = []
     private var probing = false
+    private let firstRequestTimeout: TimeAmount
+    private var firstRequestDeadline: Scheduled<Void>?
 
-    init(wouldUpgrade: @escaping Probe, logger: Logger) {
+    init(wouldUpgrade: @escaping Probe, logger: Logger, firstRequestTimeout: TimeAmount = .seconds(30)) {
         self.wouldUpgrade = wouldUpgrade
         self.logger = logger
+        self.firstRequestTimeout = firstRequestTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        firstRequestDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: firstRequestTimeout) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        firstRequestDeadline?.cancel()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, !probing {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        firstRequestDeadline?.cancel()
         let part = unwrapInboundIn(data)
         if probing {
             held.append(part)

@@ -63,17 +63,15 @@ struct GatewayDurabilityTests {
     @Test("messages accepted while fabrikam is down are stored, survive a restart, and arrive once, in order")
     func queueSurvivesRestart() async throws {
         let pki = try TestPKI()
-        // fabrikam's port is learnt, then closed: contoso's first run cannot reach it.
-        let probe = try GatewayFederationTests.gateway(domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil)
-        let port = try await probe.start().startTLS
-        _ = await probe.shutdown()
-        let route = ServerEndpoint(host: try EndpointHost("127.0.0.1"), port: UInt16(port), directTLS: false)
+        // The first run's route is a closed port, so it cannot reach fabrikam; the second run's is
+        // fabrikam's real one. The queue is the domain's, whatever the route.
+        let unreachable = ServerEndpoint(host: try EndpointHost("127.0.0.1"), port: 1, directTLS: false)
 
         try await Self.withStore(for: Self.alice, contact: Self.bob) { path in
             let store = try SQLiteStore(path: path)
             let recorded = TestMetrics()
             let first = try GatewayFederationTests.gateway(
-                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: route,
+                domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: unreachable,
                 metrics: FederationMetrics(factory: recorded), store: store
             )
             _ = try await first.start()
@@ -86,9 +84,10 @@ struct GatewayDurabilityTests {
             _ = await first.shutdown()
 
             let fabrikam = try GatewayFederationTests.gateway(
-                domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil, listenPort: port
+                domain: "fabrikam.example", user: Self.bob, contact: Self.alice, pki: pki, route: nil
             )
-            _ = try await fabrikam.start()
+            let port = try await fabrikam.start().startTLS
+            let route = ServerEndpoint(host: try EndpointHost("127.0.0.1"), port: UInt16(port), directTLS: false)
             let bobsEvents = await fabrikam.events(for: Self.bob)
             let second = try GatewayFederationTests.gateway(
                 domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: route, store: store

@@ -32,7 +32,6 @@ struct GatewayFederationTests {
         resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) },
         logger: Logger = CapturedLog.silent,
         metrics: FederationMetrics = FederationMetrics(),
-        listenPort: Int = 0,
         store: (any GatewayStore)? = nil
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
@@ -57,7 +56,7 @@ struct GatewayFederationTests {
                 tls: tls,
                 dialbackSecret: DialbackSecret(dialbackSecret ?? "\(domain) secret for the loopback test"),
                 listenAddress: "127.0.0.1",
-                listenPort: listenPort,
+                listenPort: 0,
                 directTLSPort: directTLSPort
             ),
             directory: directory,

@@ -125,8 +125,10 @@ struct GatewayMetricsTests {
         #expect(recorded.counterTotal(label: "consulate_stanzas_bounced_total", dimensions: [("condition", "remote-server-not-found")]) == 1)
         #expect(recorded.counterTotal(label: "consulate_stanzas_bounced_total") == 1)
         #expect(recorded.counterTotal(label: "consulate_stanzas_total") == 0, "nothing went out")
+        // The retry may already have come and gone (nothing left to send: the domain is forgotten),
+        // so the link must have been counted as backing off, not still be.
         let backingOff = try recorded.expectMeter("consulate_links", [("direction", "out"), ("state", "backing_off")])
-        try await eventually { backingOff.lastValue == 1 }
+        try await eventually { backingOff.values.contains(1) }
         #expect(try recorded.expectMeter("consulate_outbound_queue_stanzas").lastValue == 0)
 
         _ = await contoso.shutdown()
