@@ -58,3 +58,10 @@ extension ArchivePolicy {
         }
     }
 }
+
+/// What an admin operation changed in the store, so that a running gateway reads back only that:
+/// the runtime allowlist (cheap), or the internal users (the whole directory).
+public enum StoreChange: Sendable, Hashable, CaseIterable {
+    case allowlist
+    case users
+}

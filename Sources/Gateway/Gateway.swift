@@ -479,10 +479,11 @@ public actor Gateway {
     }
 
     private func notify(_ user: JID, _ event: InternalEvent) {
-        if case .message(let from, let message) = event, let body = message.bodies.first?.text {
-            storeWriter?.submit(.record(MessageRecord(user: user, contact: from.bare, direction: .inbound, body: body, messageID: message.id, at: wallClock())))
+        if let storeWriter, case .message(let from, let message) = event, let body = message.bodies.first?.text {
+            let at = wallClock()
+            storeWriter.submit(.record(MessageRecord(user: user, contact: from.bare, direction: .inbound, body: body, messageID: message.id, at: at)))
             if subscribers[user] == nil {
-                storeWriter?.submit(.keepOffline(message.element(from: from, to: user), for: user, from: from, at: wallClock()))
+                storeWriter.submit(.keepOffline(message.element(from: from, to: user), for: user, from: from, at: at))
                 return
             }
         }

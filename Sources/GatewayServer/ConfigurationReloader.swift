@@ -1,4 +1,4 @@
-import Administration
+public import Administration
 import Configuration
 public import Gateway
 import Logging
@@ -58,20 +58,22 @@ public actor ConfigurationReloader {
     }
 
     /// Applies what admin operations changed in the store: the runtime allowlist over the file's
-    /// partners, and internal users created or removed. What the admin API calls after a change,
-    /// and SIGHUP after `consulate domains` or `consulate users` (a separate process) made one.
-    public func applyStoreChanges() async throws(LaunchError) {
-        let effective: GatewayConfiguration
-        let users: PresenceDirectory
+    /// partners, and internal users created or removed. The admin API names what its change
+    /// touched (an allowlist change does not read every user back); SIGHUP, sent by `consulate
+    /// domains` or `consulate users` from another process, applies both.
+    public func applyStoreChanges(_ changes: Set<StoreChange> = Set(StoreChange.allCases)) async throws(LaunchError) {
         do throws(AdminError) {
-            effective = try await administration.effectiveConfiguration(file)
-            users = try await administration.directory()
+            if changes.contains(.allowlist) {
+                let effective = try await administration.effectiveConfiguration(file)
+                await gateway.reconfigure(policy: effective.federation, translation: effective.translation)
+            }
+            if changes.contains(.users) {
+                await gateway.synchronizeUsers(with: try await administration.directory())
+            }
         } catch {
             logger.error("could not read the runtime changes from the store: the running settings are kept", metadata: ["reason": "\(error.message)"])
             throw LaunchError(message: error.message)
         }
-        await gateway.reconfigure(policy: effective.federation, translation: effective.translation)
-        await gateway.synchronizeUsers(with: users)
         await gateway.settled()
     }
 

@@ -129,7 +129,7 @@ extension GatewayLauncher {
             path: configurationPath, file: configuration, gateway: gateway, administration: administration, logger: logger
         )
         var admin = InternalAPI.AdminSettings(configuration)
-        admin.storeChanged = { try? await reloader.applyStoreChanges() }
+        admin.storeChanged = { change in try? await reloader.applyStoreChanges([change]) }
         let router = InternalAPI.router(gateway: gateway, store: store, admin: admin, metrics: exposition)
         let application = Application(
             router: router,

@@ -39,7 +39,7 @@ struct AdminRoutes: Sendable {
     let filePartners: [PartnerPolicy]
     let limits: InternalAPI.Limits
     /// Applies a change to the running gateway once it is stored.
-    let storeChanged: @Sendable () async -> Void
+    let storeChanged: @Sendable (StoreChange) async -> Void
 
     /// How refusals of `PUT /v1/admin/domains/{domain}` name each `[[partner]]` key: by its JSON field.
     static let partnerFieldNames: [String: String] = [
@@ -64,7 +64,7 @@ struct AdminRoutes: Sendable {
         let (partner, warnings) = try await run { () async throws(AdminError) in
             try await administration.allow(settings, source: "PUT /v1/admin/domains/\(domain)", optionNames: Self.partnerFieldNames)
         }
-        await storeChanged()
+        await storeChanged(.allowlist)
         return JSONBody.response(AllowedDomain(partner: PartnerBody(partner), warnings: warnings))
     }
 
@@ -72,7 +72,7 @@ struct AdminRoutes: Sendable {
         let administration = try configured()
         let domain = try Self.path("domain", context)
         try await run { () async throws(AdminError) in try await administration.block(domain) }
-        await storeChanged()
+        await storeChanged(.allowlist)
         return Response(status: .noContent)
     }
 
@@ -80,7 +80,7 @@ struct AdminRoutes: Sendable {
         let administration = try configured()
         let domain = try Self.path("domain", context)
         try await run { () async throws(AdminError) in try await administration.remove(domain) }
-        await storeChanged()
+        await storeChanged(.allowlist)
         return Response(status: .noContent)
     }
 
@@ -97,7 +97,7 @@ struct AdminRoutes: Sendable {
         let body = try await JSONBody.decode(UserRequest.self, from: request, limit: limits.maxBodyBytes)
         if let name = body.name, name.isEmpty { throw APIError.badRequest("invalid-name", "'name' must not be empty; leave it out for none") }
         let token = try await run { () async throws(AdminError) in try await administration.addUser(body.jid, name: body.name) }
-        await storeChanged()
+        await storeChanged(.users)
         return JSONBody.response(IssuedToken(jid: try Self.normalised(body.jid), token: token), status: .created)
     }
 
@@ -105,7 +105,7 @@ struct AdminRoutes: Sendable {
         let administration = try configured()
         let jid = try Input.pathJID(context)
         try await run { () async throws(AdminError) in try await administration.removeUser(jid) }
-        await storeChanged()
+        await storeChanged(.users)
         return Response(status: .noContent)
     }
 

@@ -1,4 +1,4 @@
-import Administration
+public import Administration
 public import Configuration
 public import Federation
 import Foundation
@@ -50,9 +50,11 @@ public enum InternalAPI {
 
         /// Called after an admin route changed the allowlist or the users in the store, so the
         /// running gateway applies the change at once; by default nothing is applied.
-        public var storeChanged: @Sendable () async -> Void
+        public var storeChanged: @Sendable (StoreChange) async -> Void
 
-        public init(localDomains: Set<String>, filePartners: [PartnerPolicy], storeChanged: @escaping @Sendable () async -> Void = {}) {
+        public init(
+            localDomains: Set<String>, filePartners: [PartnerPolicy], storeChanged: @escaping @Sendable (StoreChange) async -> Void = { _ in }
+        ) {
             self.localDomains = localDomains
             self.filePartners = filePartners
             self.storeChanged = storeChanged
@@ -113,7 +115,7 @@ public enum InternalAPI {
         let administration = admin.map { Administration(store: store, localDomains: $0.localDomains) }
         let adminGroup = router.group("v1/admin").add(middleware: AdminAuthentication(store: store))
         let adminRoutes = AdminRoutes(
-            administration: administration, filePartners: admin?.filePartners ?? [], limits: limits, storeChanged: admin?.storeChanged ?? { @Sendable in }
+            administration: administration, filePartners: admin?.filePartners ?? [], limits: limits, storeChanged: admin?.storeChanged ?? { @Sendable _ in }
         )
         adminGroup.get("domains", use: adminRoutes.domains)
         adminGroup.put("domains/{domain}", use: adminRoutes.allowDomain)

@@ -38,15 +38,6 @@ struct GatewayDurabilityTests {
         try await body(path)
     }
 
-    /// Waits (at most `seconds`) until `condition` holds, checking again after each short pause.
-    static func eventually(seconds: Double = 10, _ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw ScriptedPeer.Timeout(marker: what, received: "") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
     static func chat(_ id: String, _ text: String) -> Message {
         Message(type: .chat, id: id, bodies: [LocalizedText(text)])
     }
@@ -140,7 +131,7 @@ struct GatewayDurabilityTests {
             _ = try await contoso.start()
             contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("o1", "while you were out")))
             contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("o2", "and again")))
-            try await Self.eventually("two offline messages") { try await store.offlineMessages(for: Self.bob).count == 2 }
+            try await eventually("two offline messages") { try await store.offlineMessages(for: Self.bob).count == 2 }
 
             let bobsEvents = await fabrikam.events(for: Self.bob)
             contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("o3", "welcome back")))

@@ -34,7 +34,7 @@ struct GatewayMetricsTests {
         #expect(recorded.counterTotal(label: "consulate_parse_errors_total") == 0, "a refused domain is not a parse error")
         let connecting = try recorded.expectMeter("consulate_links", [("direction", "in"), ("state", "connecting")])
         #expect(connecting.values.contains(1), "\(connecting.values)")
-        try await eventually { connecting.lastValue == 0 }
+        try await eventually("the metric reaching its value") { connecting.lastValue == 0 }
         let established = try recorded.expectMeter("consulate_links", [("direction", "in"), ("state", "established")])
         #expect(!established.values.contains(1))
 
@@ -94,15 +94,15 @@ struct GatewayMetricsTests {
         #expect(fabrikamMetrics.counterTotal(label: "consulate_stanzas_total", dimensions: [("direction", "out")]) == 0)
 
         let outbound = try contosoMetrics.expectMeter("consulate_links", [("direction", "out"), ("state", "established")])
-        try await eventually { outbound.lastValue == 1 }
+        try await eventually("the metric reaching its value") { outbound.lastValue == 1 }
         #expect(try contosoMetrics.expectMeter("consulate_outbound_queue_stanzas").lastValue == 0)
         #expect(try contosoMetrics.expectMeter("consulate_outbound_queue_stanzas").values.contains(1), "the message waited for the link")
         let inbound = try fabrikamMetrics.expectMeter("consulate_links", [("direction", "in"), ("state", "established")])
-        try await eventually { inbound.lastValue == 1 }
+        try await eventually("the metric reaching its value") { inbound.lastValue == 1 }
 
         _ = await contoso.shutdown()
         _ = await fabrikam.shutdown()
-        try await eventually { outbound.lastValue == 0 && inbound.lastValue == 0 }
+        try await eventually("the metric reaching its value") { outbound.lastValue == 0 && inbound.lastValue == 0 }
     }
 
     @Test("a bounce counts its condition, and the failed link is counted as backing off")
@@ -128,7 +128,7 @@ struct GatewayMetricsTests {
         // The retry may already have come and gone (nothing left to send: the domain is forgotten),
         // so the link must have been counted as backing off, not still be.
         let backingOff = try recorded.expectMeter("consulate_links", [("direction", "out"), ("state", "backing_off")])
-        try await eventually { backingOff.values.contains(1) }
+        try await eventually("the metric reaching its value") { backingOff.values.contains(1) }
         #expect(try recorded.expectMeter("consulate_outbound_queue_stanzas").lastValue == 0)
 
         _ = await contoso.shutdown()
@@ -195,18 +195,5 @@ struct GatewayMetricsTests {
             #expect(lines.contains(expected), "missing \(expected) in:\n\(text)")
         }
         #expect(!text.contains("starttls"), "only stanzas are counted")
-    }
-
-    /// Waits up to `seconds` for what event loops and the gateway's inbox record after the traffic
-    /// a test sees.
-    func eventually(seconds: Int = 10, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while try !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("the metric never reached the expected value")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }

@@ -25,6 +25,36 @@ struct ServedStore {
     var path: String { configuration.store.path }
     var configurationPath: String { directory.appendingPathComponent("federation.toml").path }
 
+    /// The configuration file, with fabrikam.example as a partner whose route is a closed loopback
+    /// port (links fail at once, without DNS), or without any partner.
+    static func toml(storePath: String, withPartner: Bool = true) -> String {
+        var text = """
+            [gateway]
+            domains = ["contoso.example"]
+            [listen]
+            address = "127.0.0.1"
+            [api]
+            address = "127.0.0.1"
+            [dns]
+            nameservers = ["127.0.0.1"]
+            [store]
+            path = "\(storePath)"
+
+            """
+        if withPartner {
+            text += """
+                [[partner]]
+                domain = "fabrikam.example"
+                trust = "federated"
+                tls = "not-supported"
+                sasl = "not-supported"
+                route = "127.0.0.1:1"
+
+                """
+        }
+        return text
+    }
+
     /// Runs `body` with a store in a fresh temporary directory, removed afterwards.
     static func with(_ body: (ServedStore) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-serve-\(UUID().uuidString)")
@@ -34,25 +64,7 @@ struct ServedStore {
         let store = try SQLiteStore(path: path)
         try await store.saveUser(InternalUser(jid: alice.description))
         let token = try await store.issueToken(for: .user(alice), at: Timestamp(secondsSinceEpoch: 1_700_000_000))
-        // fabrikam.example's route is a closed loopback port: links fail at once, without DNS.
-        let toml = """
-                [gateway]
-                domains = ["contoso.example"]
-                [listen]
-                address = "127.0.0.1"
-                [api]
-                address = "127.0.0.1"
-                [dns]
-                nameservers = ["127.0.0.1"]
-                [store]
-                path = "\(path)"
-                [[partner]]
-                domain = "fabrikam.example"
-                trust = "federated"
-                tls = "not-supported"
-                sasl = "not-supported"
-                route = "127.0.0.1:1"
-                """
+        let toml = Self.toml(storePath: path)
         // The file is what SIGHUP reloads; the ports are set to 0 (any free one) after loading.
         try toml.write(to: directory.appendingPathComponent("federation.toml"), atomically: true, encoding: .utf8)
         var configuration = try GatewayConfiguration.load(toml: toml)

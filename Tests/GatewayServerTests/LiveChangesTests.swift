@@ -58,18 +58,7 @@ struct LiveChangesTests {
                 await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m2")))
                 #expect(try await store.pending(for: "fabrikam.example").count == 2, "the old settings still allow fabrikam")
 
-                let withoutPartner = """
-                    [gateway]
-                    domains = ["contoso.example"]
-                    [listen]
-                    address = "127.0.0.1"
-                    [api]
-                    address = "127.0.0.1"
-                    [dns]
-                    nameservers = ["127.0.0.1"]
-                    [store]
-                    path = "\(served.path)"
-                    """
+                let withoutPartner = ServedStore.toml(storePath: served.path, withPartner: false)
                 try withoutPartner.write(toFile: served.configurationPath, atomically: true, encoding: .utf8)
                 let needRestart = try await server.reloader.reloadFile()
                 #expect(needRestart == ["[listen]", "[api]"], "the test's ports were 0; the file's are the defaults")

@@ -19,8 +19,9 @@ struct OutboundLedger: Sendable {
     private var waiting: [String: [Entry]] = [:]
     private var nextTicket: UInt64 = 1
 
-    /// How many messages wait, over all domains: the durable queue depth.
-    var count: Int { waiting.values.reduce(0) { $0 + $1.count } }
+    /// How many messages wait, over all domains: the durable queue depth, kept as entries come and
+    /// go since the gateway reports it after every batch of link actions.
+    private(set) var count = 0
 
     /// A message accepted for `domain` (stored under the returned ticket) is about to go to the
     /// link table.
@@ -28,12 +29,14 @@ struct OutboundLedger: Sendable {
         let ticket = nextTicket
         nextTicket += 1
         waiting[domain, default: []].append(Entry(ticket: ticket, element: element))
+        count += 1
         return ticket
     }
 
     /// A message a failed write handed back keeps its ticket: its row never left the store.
     mutating func readmit(_ element: XMLElement, ticket: UInt64, for domain: String) {
         waiting[domain, default: []].append(Entry(ticket: ticket, element: element))
+        count += 1
     }
 
     /// The table sends `element` on `domain`'s link: its ticket, if it is a durable message. The
@@ -58,6 +61,7 @@ struct OutboundLedger: Sendable {
     private mutating func remove(at index: Int, of domain: String) -> UInt64 {
         let ticket = waiting[domain]!.remove(at: index).ticket
         if waiting[domain]!.isEmpty { waiting[domain] = nil }
+        count -= 1
         return ticket
     }
 }
