@@ -70,7 +70,7 @@ public actor Gateway {
         case action(InternalAction)
         /// Resumed once everything yielded before it has been handled: how `apply(_:)` waits.
         case barrier(CheckedContinuation<Void, Never>)
-        case linkEstablished(String, any Channel)
+        case linkEstablished(String, OutboundEstablishedStream, any Channel)
         case linkFailed(String, LinkFailure)
         case linkLost(String)
         /// A stanza handed to a link's handler was not written (the stream ended first): it goes
@@ -79,7 +79,7 @@ public actor Gateway {
         /// The user's offline messages, read for the event stream `subscriber` that just opened.
         case offlineMessagesRead(JID, subscriber: UInt64, [OfflineMessage])
         /// A peer authenticated `domain` on an inbound stream.
-        case inboundAuthenticated(String, any Channel)
+        case inboundAuthenticated(String, AuthenticationMethod, InboundStreamStateMachine.Transport, any Channel)
         case inboundClosed(ObjectIdentifier)
         case tick
         /// An inbound stream needs a dialback key checked by the authoritative server for the domain.
@@ -109,7 +109,7 @@ public actor Gateway {
     private let clockOrigin = ContinuousClock.now
     private var translator: Translator
     private var links: LinkTable
-    private var channels: [String: any Channel] = [:]
+    private var outboundLinks: [String: OutboundLink] = [:]
     /// Verification-only connections (XEP-0220 §2.1.2), by authoritative domain (`sender`) and
     /// our domain asking (`target`).
     private var verifiers: [DialbackDomainPair: Verifier] = [:]
@@ -208,7 +208,9 @@ public actor Gateway {
                 tls: settings.tls,
                 callbacks: InboundStreamCallbacks(
                     stanzaReceived: { stanza in continuation.yield(.stanza(stanza)) },
-                    authenticated: { domain, _, channel in continuation.yield(.inboundAuthenticated(domain, channel)) },
+                    authenticated: { domain, method, channel in
+                        continuation.yield(.inboundAuthenticated(domain, method, transport, channel))
+                    },
                     verificationRequested: { domain, verify, channel in
                         continuation.yield(.verificationRequested(authoritativeDomain: domain, verify, inbound: channel))
                     }
@@ -313,7 +315,7 @@ public actor Gateway {
         execute(actions)
         var dropped: Set<String> = []
         for stream in inboundStreams.values {
-            let refused = stream.domains.filter { if case .refused = policy.decision(for: $0) { true } else { false } }
+            let refused = stream.domains.keys.filter { if case .refused = policy.decision(for: $0) { true } else { false } }
             guard let domain = refused.sorted().first else { continue }
             dropped.formUnion(refused)
             InboundStreamHandler.close(stream.channel, error: StreamError(.policyViolation, text: "\(domain) may no longer federate with this gateway"))
@@ -326,6 +328,17 @@ public actor Gateway {
                 "inbound-dropped": "\(dropped.sorted().joined(separator: ","))",
             ]
         )
+    }
+
+    /// The links as they stand: every domain the link table holds (established, connecting,
+    /// waiting to retry) with its queue, and every domain authenticated on an inbound stream.
+    public func linkReports() -> [LinkReport] {
+        let linkNow = now
+        let wallNow = wallClock()
+        return LinkReport.snapshot(links: links, outbound: outboundLinks, inbound: inboundStreams.values) { instant in
+            let (seconds, attoseconds) = (instant - linkNow).components
+            return Timestamp(millisecondsSinceEpoch: wallNow.millisecondsSinceEpoch + seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        }
     }
 
     /// Brings the internal users in line with `stored` (the store's directory) while running: users
@@ -365,8 +378,8 @@ public actor Gateway {
         let remaining = links.shutdown()
         metrics.outboundLinks(links)
         // Each link's stream ends with its closing tag first, so its handler does not log it as lost.
-        for domain in channels.keys { onHandler(of: domain) { $0.close() } }
-        for channel in channels.values { try? await channel.close() }
+        for domain in outboundLinks.keys { onHandler(of: domain) { $0.close() } }
+        for link in outboundLinks.values { try? await link.channel.close() }
         for verifier in verifiers.values { try? await verifier.channel?.close() }
         archivePurge?.cancel()
         for streams in subscribers.values { streams.values.forEach { $0.continuation.finish() } }
@@ -400,27 +413,29 @@ public actor Gateway {
             deliver(outputs, sentBy: action)
         case .barrier(let done):
             if let storeWriter { storeWriter.flush(done) } else { done.resume() }
-        case .linkEstablished(let domain, let channel):
-            channels[domain] = channel
+        case .linkEstablished(let domain, let stream, let channel):
+            outboundLinks[domain] = OutboundLink(channel: channel, stream: stream, since: wallClock())
             execute(links.connectionSucceeded(domain, now: now))
         case .linkFailed(let domain, let failure):
-            channels[domain] = nil
+            outboundLinks[domain] = nil
             execute(links.connectionFailed(domain, failure, now: now, using: &random))
         case .linkLost(let domain):
-            channels[domain] = nil
+            outboundLinks[domain] = nil
             execute(links.linkLost(domain, now: now))
         case .writeFailed(let domain, let element, let ticket):
             if let ticket { ledger.readmit(element, ticket: ticket, for: domain) }
             execute(links.stanzaToSend(element, to: domain, now: now))
         case .offlineMessagesRead(let user, let id, let messages):
             caughtUp(user, subscriber: id, offline: messages)
-        case .inboundAuthenticated(let domain, let channel):
+        case .inboundAuthenticated(let domain, let method, let transport, let channel):
             let id = ObjectIdentifier(channel)
             if inboundStreams[id] == nil {
                 let inbox = inboxContinuation
                 channel.closeFuture.whenComplete { _ in inbox.yield(.inboundClosed(id)) }
             }
-            inboundStreams[id, default: InboundStream(channel: channel)].domains.insert(domain)
+            inboundStreams[id, default: InboundStream(channel: channel)].domains[domain] = InboundStream.Authentication(
+                method: method, tls: LinkReport.TLS(method, transport: transport), since: wallClock()
+            )
         case .inboundClosed(let id):
             inboundStreams[id] = nil
         case .tick:
@@ -573,7 +588,7 @@ public actor Gateway {
                 break
             case .closeIdleLink(let domain), .close(let domain):
                 onHandler(of: domain) { $0.close() }
-                channels[domain] = nil
+                outboundLinks[domain] = nil
             case .sendKeepAlive(let domain):
                 onHandler(of: domain) { $0.sendKeepAlive() }
             case .sendPing(let domain, let id):
@@ -660,7 +675,7 @@ public actor Gateway {
     /// it again after a restart); a stanza that is not written goes back to the link table.
     private func write(_ element: XMLElement, on domain: String, ticket: UInt64?) {
         let inbox = inboxContinuation
-        guard let channel = channels[domain] else {
+        guard let channel = outboundLinks[domain]?.channel else {
             inbox.yield(.writeFailed(domain, element, ticket: ticket))
             return
         }
@@ -682,7 +697,7 @@ public actor Gateway {
     }
 
     private func onHandler(of domain: String, _ body: @escaping @Sendable (OutboundStreamHandler) -> Void) {
-        guard let channel = channels[domain] else { return }
+        guard let channel = outboundLinks[domain]?.channel else { return }
         channel.eventLoop.execute {
             if let handler = try? channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self) { body(handler) }
         }
@@ -719,8 +734,8 @@ public actor Gateway {
             } callbacks: {
                 let reported = ReportOnce()
                 return OutboundStreamCallbacks(
-                    established: { _, channel in
-                        if reported.claim() { continuation.yield(.linkEstablished(domain, channel)) }
+                    established: { stream, channel in
+                        if reported.claim() { continuation.yield(.linkEstablished(domain, stream, channel)) }
                     },
                     failed: { failure in
                         guard reported.claim() else {
@@ -818,7 +833,7 @@ public actor Gateway {
     /// Asks the authoritative server for `domain`: on our established link to it when there is
     /// one (and `onLink`), otherwise on a verification-only connection, opened if none is.
     private func requestVerification(_ verify: DialbackVerify, from domain: String, onLink: Bool) {
-        if onLink, let channel = channels[domain] {
+        if onLink, let channel = outboundLinks[domain]?.channel {
             return hand(verify, to: channel, authoritativeDomain: domain, verifier: nil)
         }
         let pair = DialbackDomainPair(sender: domain, target: verify.from)
@@ -914,12 +929,6 @@ public actor Gateway {
             InboundStreamHandler.deliverVerificationFailure(request, failure, on: inbound)
         }
     }
-}
-
-/// An inbound stream and the domains its peer authenticated on it.
-struct InboundStream: Sendable {
-    let channel: any Channel
-    var domains: Set<String> = []
 }
 
 /// An open event stream of an internal user. While `catchingUp` is not `nil` the stream's offline

@@ -32,7 +32,8 @@ struct GatewayFederationTests {
         resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) },
         logger: Logger = CapturedLog.silent,
         metrics: FederationMetrics = FederationMetrics(),
-        store: (any GatewayStore)? = nil
+        store: (any GatewayStore)? = nil,
+        wallClock: @escaping @Sendable () -> Timestamp = Timestamp.systemNow
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
@@ -65,7 +66,8 @@ struct GatewayFederationTests {
             makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } },
             logger: logger,
             metrics: metrics,
-            store: store
+            store: store,
+            wallClock: wallClock
         )
     }
 

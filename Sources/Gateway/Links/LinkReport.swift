@@ -1,0 +1,189 @@
+public import Federation
+import NIOCore
+public import PresenceModel
+
+/// One federation link as an operator sees it (`consulate links`, `GET /v1/admin/links`): which
+/// peer, which way, how it authenticated and whether TLS protects it, how long it has been up and
+/// what waits for it. A snapshot, taken in the gateway's inbox so that it is consistent with the
+/// link table at one instant.
+public struct LinkReport: Sendable, Hashable {
+    /// Who opened the stream: we (`outbound`, the link our stanzas leave on) or the peer
+    /// (`inbound`, the stream its stanzas arrive on). XMPP server-to-server streams carry stanzas
+    /// one way, so a healthy partner usually has one of each.
+    public enum Direction: String, Sendable, Hashable, CaseIterable {
+        case outbound
+        case inbound
+    }
+
+    public enum State: Sendable, Hashable {
+        /// Authenticated and carrying stanzas.
+        case established
+        /// A connection attempt (the `attempt`th since the last success) is negotiating.
+        case connecting(attempt: Int)
+        /// The last attempt failed; the next one starts at `retryAt`.
+        case retryScheduled(retryAt: Timestamp)
+        /// Stanzas are queued but the connection limits leave no slot for an attempt yet.
+        case waitingForSlot
+
+        /// The state's name in the API and the command's table.
+        public var name: String {
+            switch self {
+            case .established: "established"
+            case .connecting: "connecting"
+            case .retryScheduled: "retry-scheduled"
+            case .waitingForSlot: "waiting-for-slot"
+            }
+        }
+    }
+
+    /// How TLS came to protect the stream, if it does.
+    public enum TLS: String, Sendable, Hashable, CaseIterable {
+        case none
+        /// Negotiated with STARTTLS on the plain port (RFC 6120 §5).
+        case startTLS = "starttls"
+        /// TLS from the first byte (XEP-0368).
+        case directTLS = "direct-tls"
+    }
+
+    /// The peer's domain.
+    public var domain: String
+    public var direction: Direction
+    /// Our domain on the stream, once known.
+    public var localDomain: String?
+    public var state: State
+    /// How the peer authenticated (inbound) or accepted us (outbound); `nil` until established.
+    public var authentication: AuthenticationMethod?
+    /// `nil` until established.
+    public var tls: TLS?
+    /// When the stream was established (inbound: when the peer authenticated the domain).
+    public var establishedAt: Timestamp?
+    /// Stanzas waiting for this link (outbound only; inbound streams queue nothing of ours).
+    public var queuedStanzas: Int
+    /// Their size as they will be written.
+    public var queuedBytes: Int
+    /// Failed attempts since the last success (outbound only).
+    public var consecutiveFailures: Int
+
+    public init(
+        domain: String,
+        direction: Direction,
+        localDomain: String?,
+        state: State,
+        authentication: AuthenticationMethod?,
+        tls: TLS?,
+        establishedAt: Timestamp?,
+        queuedStanzas: Int = 0,
+        queuedBytes: Int = 0,
+        consecutiveFailures: Int = 0
+    ) {
+        self.domain = domain
+        self.direction = direction
+        self.localDomain = localDomain
+        self.state = state
+        self.authentication = authentication
+        self.tls = tls
+        self.establishedAt = establishedAt
+        self.queuedStanzas = queuedStanzas
+        self.queuedBytes = queuedBytes
+        self.consecutiveFailures = consecutiveFailures
+    }
+
+    /// Whole seconds the link has been established at `now`, or `nil` if it is not.
+    public func ageSeconds(at now: Timestamp) -> Int64? {
+        guard let establishedAt else { return nil }
+        return max(0, (now.millisecondsSinceEpoch - establishedAt.millisecondsSinceEpoch) / 1000)
+    }
+}
+
+extension LinkReport.TLS {
+    init(_ security: OutboundStreamSecurity) {
+        switch security {
+        case .plaintext: self = .none
+        case .startTLS: self = .startTLS
+        case .directTLS: self = .directTLS
+        }
+    }
+
+    /// An inbound stream is protected by TLS unless the peer authenticated with dialback over
+    /// plain TCP; which kind depends on the listener that accepted it.
+    init(_ method: AuthenticationMethod, transport: InboundStreamStateMachine.Transport) {
+        switch (method, transport) {
+        case (.tcpDialback, _): self = .none
+        case (_, .startTLS): self = .startTLS
+        case (_, .directTLS): self = .directTLS
+        }
+    }
+}
+
+/// An established outbound link: its channel and what the negotiation established.
+struct OutboundLink: Sendable {
+    let channel: any Channel
+    let stream: OutboundEstablishedStream
+    let since: Timestamp
+}
+
+/// An inbound stream and the domains its peer authenticated on it (dialback may add several).
+struct InboundStream: Sendable {
+    struct Authentication: Sendable {
+        let method: AuthenticationMethod
+        let tls: LinkReport.TLS
+        let since: Timestamp
+    }
+
+    let channel: any Channel
+    var domains: [String: Authentication] = [:]
+}
+
+extension LinkReport {
+    /// Every domain the link table holds state for (established or not), then every domain
+    /// authenticated on an inbound stream; sorted by domain, outbound first.
+    static func snapshot(
+        links: LinkTable,
+        outbound: [String: OutboundLink],
+        inbound: some Sequence<InboundStream>,
+        clockOffset: (LinkInstant) -> Timestamp
+    ) -> [LinkReport] {
+        var reports: [LinkReport] = []
+        for domain in links.domains {
+            guard let status = links.status(of: domain) else { continue }
+            let established = outbound[domain]
+            let state: State =
+                switch status.phase {
+                case .established: .established
+                case .connecting(let attempt): .connecting(attempt: attempt)
+                case .retryScheduled(let at): .retryScheduled(retryAt: clockOffset(at))
+                case .waitingForSlot: .waitingForSlot
+                }
+            reports.append(
+                LinkReport(
+                    domain: domain,
+                    direction: .outbound,
+                    localDomain: established?.stream.localDomain,
+                    state: state,
+                    authentication: established?.stream.method,
+                    tls: established.map { TLS($0.stream.security) },
+                    establishedAt: established?.since,
+                    queuedStanzas: status.queuedStanzas,
+                    queuedBytes: status.queuedBytes,
+                    consecutiveFailures: status.consecutiveFailures
+                )
+            )
+        }
+        for stream in inbound {
+            for (domain, authentication) in stream.domains {
+                reports.append(
+                    LinkReport(
+                        domain: domain,
+                        direction: .inbound,
+                        localDomain: nil,
+                        state: .established,
+                        authentication: authentication.method,
+                        tls: authentication.tls,
+                        establishedAt: authentication.since
+                    )
+                )
+            }
+        }
+        return reports.sorted { ($0.domain, $0.direction == .outbound ? 0 : 1) < ($1.domain, $1.direction == .outbound ? 0 : 1) }
+    }
+}
