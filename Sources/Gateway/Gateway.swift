@@ -332,13 +332,14 @@ public actor Gateway {
 
     /// The links as they stand: every domain the link table holds (established, connecting,
     /// waiting to retry) with its queue, and every domain authenticated on an inbound stream.
-    public func linkReports() -> [LinkReport] {
+    public func linkSnapshot() -> LinkSnapshot {
         let linkNow = now
         let wallNow = wallClock()
-        return LinkReport.snapshot(links: links, outbound: outboundLinks, inbound: inboundStreams.values) { instant in
+        let reports = LinkReport.snapshot(links: links, outbound: outboundLinks, inbound: inboundStreams.values) { instant in
             let (seconds, attoseconds) = (instant - linkNow).components
             return Timestamp(millisecondsSinceEpoch: wallNow.millisecondsSinceEpoch + seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         }
+        return LinkSnapshot(takenAt: wallNow, links: reports)
     }
 
     /// Brings the internal users in line with `stored` (the store's directory) while running: users

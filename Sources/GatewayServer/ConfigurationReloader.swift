@@ -1,5 +1,6 @@
 public import Administration
 import Configuration
+public import Federation
 public import Gateway
 import Logging
 import PresenceModel
@@ -30,6 +31,10 @@ public actor ConfigurationReloader {
         self.administration = administration
         self.logger = logger
     }
+
+    /// The file's `[[partner]]` entries as last loaded, for the admin routes that show the
+    /// allowlist next to its runtime changes.
+    public var filePartners: [PartnerPolicy] { file.federation.partners }
 
     /// Reads the configuration file again and applies it with the store's runtime changes over it;
     /// returns the settings that were not applied because they need a restart.

@@ -128,8 +128,12 @@ extension GatewayLauncher {
         let reloader = ConfigurationReloader(
             path: configurationPath, file: configuration, gateway: gateway, administration: administration, logger: logger
         )
-        var admin = InternalAPI.AdminSettings(configuration)
-        admin.storeChanged = { change in try? await reloader.applyStoreChanges([change]) }
+        let admin = InternalAPI.AdminSettings(
+            localDomains: configuration.translation.localDomains,
+            filePartners: { await reloader.filePartners },
+            storeChanged: { change in try? await reloader.applyStoreChanges([change]) },
+            links: { await gateway.linkSnapshot() }
+        )
         let router = InternalAPI.router(gateway: gateway, store: store, admin: admin, metrics: exposition)
         let application = Application(
             router: router,

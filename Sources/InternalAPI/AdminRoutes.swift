@@ -2,6 +2,7 @@ import Administration
 import Configuration
 import Federation
 import Foundation
+import Gateway
 import Hummingbird
 import PresenceModel
 import Storage
@@ -36,10 +37,13 @@ struct AdminAuthentication: RouterMiddleware {
 struct AdminRoutes: Sendable {
     /// `nil` when the router was built without `InternalAPI.AdminSettings`.
     let administration: Administration?
-    let filePartners: [PartnerPolicy]
+    /// The file's partners as last loaded.
+    let filePartners: @Sendable () async -> [PartnerPolicy]
     let limits: InternalAPI.Limits
     /// Applies a change to the running gateway once it is stored.
     let storeChanged: @Sendable (StoreChange) async -> Void
+    /// The running gateway's links; `nil` when the router was built without them.
+    let links: (@Sendable () async -> LinkSnapshot)?
 
     /// How refusals of `PUT /v1/admin/domains/{domain}` name each `[[partner]]` key: by its JSON field.
     static let partnerFieldNames: [String: String] = [
@@ -52,7 +56,8 @@ struct AdminRoutes: Sendable {
 
     @Sendable func domains(_ request: Request, context: APIRequestContext) async throws -> Response {
         let administration = try configured()
-        let entries = try await run { () async throws(AdminError) in try await administration.domains(filePartners: filePartners) }
+        let partners = await filePartners()
+        let entries = try await run { () async throws(AdminError) in try await administration.domains(filePartners: partners) }
         return JSONBody.response(DomainList(domains: entries.map(DomainBody.init)))
     }
 
@@ -114,6 +119,15 @@ struct AdminRoutes: Sendable {
         let jid = try Input.pathJID(context)
         let token = try await run { () async throws(AdminError) in try await administration.replaceToken(of: jid) }
         return JSONBody.response(IssuedToken(jid: try Self.normalised(jid), token: token))
+    }
+
+    // MARK: - Links
+
+    @Sendable func links(_ request: Request, context: APIRequestContext) async throws -> Response {
+        guard let links else {
+            throw APIError(.serviceUnavailable, code: "links-unavailable", "this server was started without a running gateway to report links of")
+        }
+        return JSONBody.response(LinkList(await links()))
     }
 
     // MARK: - Helpers
@@ -239,6 +253,59 @@ struct DomainBody: Encodable {
 
 struct DomainList: Encodable {
     var domains: [DomainBody]
+}
+
+/// `GET /v1/admin/links`: what `consulate links` prints.
+struct LinkList: Codable, Sendable {
+    /// When the snapshot was taken, in milliseconds since the Unix epoch; ages are as of then.
+    var takenAt: Int64
+    var links: [LinkBody]
+
+    init(_ snapshot: LinkSnapshot) {
+        takenAt = snapshot.takenAt.millisecondsSinceEpoch
+        links = snapshot.links.map { LinkBody($0, at: snapshot.takenAt) }
+    }
+}
+
+struct LinkBody: Codable, Sendable {
+    var domain: String
+    /// `outbound` or `inbound`.
+    var direction: String
+    var localDomain: String?
+    /// `established`, `connecting`, `retry-scheduled` or `waiting-for-slot`.
+    var state: String
+    /// For `connecting`: the attempt since the last success.
+    var attempt: Int?
+    /// For `retry-scheduled`: when, in milliseconds since the Unix epoch.
+    var retryAt: Int64?
+    /// `sasl-external` or `dialback`, once established.
+    var authentication: String?
+    /// `none`, `starttls` or `direct-tls`, once established.
+    var tls: String?
+    var establishedAt: Int64?
+    var ageSeconds: Int64?
+    var queuedStanzas: Int
+    var queuedBytes: Int
+    var consecutiveFailures: Int
+
+    init(_ report: LinkReport, at now: Timestamp) {
+        domain = report.domain
+        direction = report.direction.rawValue
+        localDomain = report.localDomain
+        state = report.state.name
+        switch report.state {
+        case .connecting(let attempt): self.attempt = attempt
+        case .retryScheduled(let at): retryAt = at.millisecondsSinceEpoch
+        case .established, .waitingForSlot: break
+        }
+        authentication = report.authentication.map { $0 == .saslOverTLS ? "sasl-external" : "dialback" }
+        tls = report.tls?.rawValue
+        establishedAt = report.establishedAt?.millisecondsSinceEpoch
+        ageSeconds = report.ageSeconds(at: now)
+        queuedStanzas = report.queuedStanzas
+        queuedBytes = report.queuedBytes
+        consecutiveFailures = report.consecutiveFailures
+    }
 }
 
 struct UserRequest: Decodable {

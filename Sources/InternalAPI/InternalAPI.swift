@@ -45,19 +45,35 @@ public enum InternalAPI {
     public struct AdminSettings: Sendable {
         /// The domains internal users may live on (`gateway.domains`).
         public var localDomains: Set<String>
-        /// The `[[partner]]` entries of the file, which runtime changes override.
-        public var filePartners: [PartnerPolicy]
+        /// The `[[partner]]` entries of the file as last loaded (a reload may change them), which
+        /// runtime changes override.
+        public var filePartners: @Sendable () async -> [PartnerPolicy]
 
         /// Called after an admin route changed the allowlist or the users in the store, so the
         /// running gateway applies the change at once; by default nothing is applied.
         public var storeChanged: @Sendable (StoreChange) async -> Void
 
+        /// The running gateway's links, for `GET /v1/admin/links`; without it that route answers
+        /// 503 `links-unavailable`.
+        public var links: (@Sendable () async -> LinkSnapshot)?
+
         public init(
-            localDomains: Set<String>, filePartners: [PartnerPolicy], storeChanged: @escaping @Sendable (StoreChange) async -> Void = { _ in }
+            localDomains: Set<String>,
+            filePartners: @escaping @Sendable () async -> [PartnerPolicy],
+            storeChanged: @escaping @Sendable (StoreChange) async -> Void = { _ in },
+            links: (@Sendable () async -> LinkSnapshot)? = nil
         ) {
             self.localDomains = localDomains
             self.filePartners = filePartners
             self.storeChanged = storeChanged
+            self.links = links
+        }
+
+        /// Settings whose file partners never change.
+        public init(
+            localDomains: Set<String>, filePartners: [PartnerPolicy], storeChanged: @escaping @Sendable (StoreChange) async -> Void = { _ in }
+        ) {
+            self.init(localDomains: localDomains, filePartners: { filePartners }, storeChanged: storeChanged)
         }
 
         /// The settings of a loaded `federation.toml`.
@@ -115,7 +131,11 @@ public enum InternalAPI {
         let administration = admin.map { Administration(store: store, localDomains: $0.localDomains) }
         let adminGroup = router.group("v1/admin").add(middleware: AdminAuthentication(store: store))
         let adminRoutes = AdminRoutes(
-            administration: administration, filePartners: admin?.filePartners ?? [], limits: limits, storeChanged: admin?.storeChanged ?? { @Sendable _ in }
+            administration: administration,
+            filePartners: admin?.filePartners ?? { @Sendable in [] },
+            limits: limits,
+            storeChanged: admin?.storeChanged ?? { @Sendable _ in },
+            links: admin?.links
         )
         adminGroup.get("domains", use: adminRoutes.domains)
         adminGroup.put("domains/{domain}", use: adminRoutes.allowDomain)
@@ -125,6 +145,7 @@ public enum InternalAPI {
         adminGroup.post("users", use: adminRoutes.addUser)
         adminGroup.delete("users/{jid}", use: adminRoutes.removeUser)
         adminGroup.post("users/{jid}/token", use: adminRoutes.replaceToken)
+        adminGroup.get("links", use: adminRoutes.links)
         return router
     }
 

@@ -7,7 +7,7 @@ import Testing
 import Translation
 import XMPP
 
-/// `Gateway.linkReports()`, what `consulate links` shows: real links between two gateways on
+/// `Gateway.linkSnapshot()`, what `consulate links` shows: real links between two gateways on
 /// loopback, and a link that cannot be opened.
 @Suite("Link reports")
 struct GatewayLinkReportTests {
@@ -28,7 +28,7 @@ struct GatewayLinkReportTests {
             wallClock: { Self.established }
         )
         _ = try await contoso.start()
-        #expect(await contoso.linkReports().isEmpty, "no link before anything is sent")
+        #expect(await contoso.linkSnapshot().links.isEmpty, "no link before anything is sent")
         let bobsEvents = await fabrikam.events(for: Self.bob)
 
         contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: "m1", bodies: [LocalizedText("hello")])))
@@ -37,7 +37,7 @@ struct GatewayLinkReportTests {
             return
         }
 
-        let outbound = await contoso.linkReports()
+        let outbound = await contoso.linkSnapshot().links
         #expect(
             outbound == [
                 LinkReport(
@@ -46,7 +46,7 @@ struct GatewayLinkReportTests {
                 )
             ]
         )
-        let inbound = await fabrikam.linkReports()
+        let inbound = await fabrikam.linkSnapshot().links
         #expect(
             inbound == [
                 LinkReport(
@@ -58,8 +58,8 @@ struct GatewayLinkReportTests {
         #expect(outbound.first?.ageSeconds(at: Timestamp(secondsSinceEpoch: 1_790_000_095)) == 95)
 
         _ = await contoso.shutdown()
-        #expect(await contoso.linkReports().isEmpty, "a closed link is not reported")
-        try await eventually("fabrikam forgets the inbound stream once contoso closed it") { await fabrikam.linkReports().isEmpty }
+        #expect(await contoso.linkSnapshot().links.isEmpty, "a closed link is not reported")
+        try await eventually("fabrikam forgets the inbound stream once contoso closed it") { await fabrikam.linkSnapshot().links.isEmpty }
         _ = await fabrikam.shutdown()
     }
 
@@ -77,7 +77,7 @@ struct GatewayLinkReportTests {
         }
         var waiting: LinkReport?
         try await eventually("the failed attempt is reported") {
-            waiting = await contoso.linkReports().first
+            waiting = await contoso.linkSnapshot().links.first
             guard case .retryScheduled? = waiting?.state else { return false }
             return true
         }

@@ -94,6 +94,46 @@ struct LiveChangesTests {
         }
     }
 
+    @Test("GET /v1/admin/links shows the queued link; after a reload the admin routes show the file's new partners")
+    func linksAndReloadedPartners() async throws {
+        try await ServedStore.with { served in
+            let adminToken = try await SQLiteStore(path: served.path).issueToken(for: .admin, at: Timestamp(secondsSinceEpoch: 1_700_000_000))
+            let admin: HTTPFields = [.authorization: "Bearer \(adminToken)"]
+            struct Links: Decodable {
+                struct Link: Decodable {
+                    var domain: String
+                    var direction: String
+                    var state: String
+                    var queuedStanzas: Int
+                    var authentication: String?
+                }
+                var links: [Link]
+            }
+            struct Domains: Decodable {
+                struct Domain: Decodable { var pattern: String, source: String }
+                var domains: [Domain]
+            }
+            try await served.serving { server, client in
+                #expect(try await client.get("/v1/admin/links", headers: admin).json(Links.self).links.isEmpty)
+                await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
+                let queued = try await client.get("/v1/admin/links", headers: admin).json(Links.self).links
+                #expect(queued.map(\.domain) == ["fabrikam.example"])
+                #expect(queued.first?.direction == "outbound")
+                #expect(queued.first?.queuedStanzas == 1, "fabrikam's server does not answer: the message waits")
+                #expect(queued.first?.state != "established" && queued.first?.authentication == nil)
+                let userToken: HTTPFields = [.authorization: "Bearer \(served.aliceToken)"]
+                #expect(try await client.get("/v1/admin/links", headers: userToken).status == .forbidden)
+
+                let before = try await client.get("/v1/admin/domains", headers: admin).json(Domains.self).domains
+                #expect(before.map(\.pattern) == ["fabrikam.example"] && before.map(\.source) == ["file"])
+                try ServedStore.toml(storePath: served.path, withPartner: false).write(toFile: served.configurationPath, atomically: true, encoding: .utf8)
+                _ = try await server.reloader.reloadFile()
+                #expect(try await client.get("/v1/admin/domains", headers: admin).json(Domains.self).domains.isEmpty, "the reloaded file has no partner")
+                #expect(try await client.get("/v1/admin/links", headers: admin).json(Links.self).links.isEmpty, "the link is closed, its queue bounced")
+            }
+        }
+    }
+
     @Test("the process-id file names a running process only")
     func runningServerFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-pid-\(UUID().uuidString).sqlite").path

@@ -100,11 +100,14 @@ struct APIHarness: Sendable {
         )
     }
 
-    /// What contoso.example's `federation.toml` would say: its domain, and fabrikam.example as a partner.
+    /// What contoso.example's `federation.toml` would say: its domain, and fabrikam.example as a
+    /// partner; and contoso's links.
     var adminSettings: InternalAPI.AdminSettings {
-        InternalAPI.AdminSettings(
+        let contoso = self.contoso
+        return InternalAPI.AdminSettings(
             localDomains: ["contoso.example"],
-            filePartners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), trust: .federated)]
+            filePartners: { [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), trust: .federated)] },
+            links: { await contoso.linkSnapshot() }
         )
     }
 

@@ -60,6 +60,7 @@ struct AdminAPITests {
         (.get, "/v1/admin/domains"), (.put, "/v1/admin/domains/northwind.example"), (.post, "/v1/admin/domains/northwind.example/block"),
         (.delete, "/v1/admin/domains/northwind.example"), (.get, "/v1/admin/users"), (.post, "/v1/admin/users"),
         (.delete, "/v1/admin/users/alice@contoso.example"), (.post, "/v1/admin/users/alice@contoso.example/token"),
+        (.get, "/v1/admin/links"),
     ]
 
     /// What the store holds that the admin routes change: users, runtime allowlist changes, and
@@ -111,7 +112,7 @@ struct AdminAPITests {
                 for (method, uri) in Self.routes {
                     let response = try await client.execute(uri: uri, method: method, headers: admin(harness), body: .json(#"{"jid": "carol@contoso.example"}"#))
                     #expect(response.status == .serviceUnavailable, "\(method) \(uri)")
-                    #expect(response.errorCode == "admin-unavailable", "\(method) \(uri)")
+                    #expect(response.errorCode == (uri == "/v1/admin/links" ? "links-unavailable" : "admin-unavailable"), "\(method) \(uri)")
                 }
             }
         }
@@ -259,6 +260,60 @@ struct AdminAPITests {
                 #expect(response.errorCode == code, "\(response.text)")
             }
             #expect(try await StoreState(harness) == before)
+        }
+    }
+
+    // MARK: - Links
+
+    /// The answer of `GET /v1/admin/links`, as a client reads it.
+    struct LinkList: Decodable {
+        struct Link: Decodable {
+            var domain: String
+            var direction: String
+            var localDomain: String?
+            var state: String
+            var authentication: String?
+            var tls: String?
+            var establishedAt: Int64?
+            var ageSeconds: Int64?
+            var queuedStanzas: Int
+        }
+        var takenAt: Int64
+        var links: [Link]
+    }
+
+    @Test("GET links reports contoso's link to fabrikam as the gateway has it: dialback, no TLS, its age and empty queue")
+    func links() async throws {
+        try await APIHarness.with { harness in
+            let bobsEvents = await harness.fabrikam.events(for: APIHarness.bob)
+            try await harness.application().test(.router) { client in
+                let none = try await client.execute(uri: "/v1/admin/links", method: .get, headers: admin(harness))
+                #expect(none.status == .ok)
+                #expect(try none.json(LinkList.self).links.isEmpty)
+
+                let sent = try await client.execute(
+                    uri: "/v1/me/messages", method: .post, headers: harness.aliceAuthorization,
+                    body: .json(#"{"to": "bob@fabrikam.example", "body": "Hello", "id": "m1"}"#)
+                )
+                #expect(sent.status == .accepted, "\(sent.text)")
+                guard case .message = try await APIHarness.next(bobsEvents, waitingFor: "alice's message") else {
+                    Issue.record("bob got no message")
+                    return
+                }
+                let response = try await client.execute(uri: "/v1/admin/links", method: .get, headers: admin(harness))
+                #expect(response.status == .ok, "\(response.text)")
+                let list = try response.json(LinkList.self)
+                let link = try #require(list.links.first { $0.direction == "outbound" }, "\(response.text)")
+                #expect(link.domain == "fabrikam.example")
+                #expect(link.localDomain == "contoso.example")
+                #expect(link.state == "established")
+                #expect(link.authentication == "dialback")
+                #expect(link.tls == "none")
+                #expect(link.queuedStanzas == 0)
+                let established = try #require(link.establishedAt)
+                #expect(established <= list.takenAt)
+                #expect(link.ageSeconds == (list.takenAt - established) / 1000)
+            }
         }
     }
 }

@@ -2,6 +2,18 @@ public import Federation
 import NIOCore
 public import PresenceModel
 
+/// The links at one instant, on the gateway's wall clock, so ages can be given as of then.
+public struct LinkSnapshot: Sendable, Hashable {
+    public var takenAt: Timestamp
+    /// Sorted by domain, outbound before inbound.
+    public var links: [LinkReport]
+
+    public init(takenAt: Timestamp, links: [LinkReport]) {
+        self.takenAt = takenAt
+        self.links = links
+    }
+}
+
 /// One federation link as an operator sees it (`consulate links`, `GET /v1/admin/links`): which
 /// peer, which way, how it authenticated and whether TLS protects it, how long it has been up and
 /// what waits for it. A snapshot, taken in the gateway's inbox so that it is consistent with the
