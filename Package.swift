@@ -132,6 +132,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                // `AdminClient`'s connection.
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/openapi.yaml")],
@@ -164,7 +166,7 @@ let package = Package(
         .executableTarget(
             name: "consulate",
             dependencies: [
-                "FixtureReplay", "Configuration", "Translation", "Gateway", "GatewayServer", "FederationLinks", "Administration",
+                "FixtureReplay", "Configuration", "Translation", "Gateway", "GatewayServer", "FederationLinks", "Administration", "InternalAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -238,7 +240,7 @@ let package = Package(
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer", "Gateway", "Storage", "Configuration", "Translation", "PresenceModel", "XMPP", "Administration",
+                "GatewayServer", "Gateway", "Storage", "Configuration", "Translation", "PresenceModel", "XMPP", "Administration", "InternalAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // The `.live` client only (`TestClient`); aliased like InternalAPITests' for the same clash.
                 .product(name: "HummingbirdTesting", package: "hummingbird", moduleAliases: ["Configuration": "SwiftConfiguration"]),

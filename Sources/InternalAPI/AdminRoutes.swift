@@ -255,59 +255,6 @@ struct DomainList: Encodable {
     var domains: [DomainBody]
 }
 
-/// `GET /v1/admin/links`: what `consulate links` prints.
-struct LinkList: Codable, Sendable {
-    /// When the snapshot was taken, in milliseconds since the Unix epoch; ages are as of then.
-    var takenAt: Int64
-    var links: [LinkBody]
-
-    init(_ snapshot: LinkSnapshot) {
-        takenAt = snapshot.takenAt.millisecondsSinceEpoch
-        links = snapshot.links.map { LinkBody($0, at: snapshot.takenAt) }
-    }
-}
-
-struct LinkBody: Codable, Sendable {
-    var domain: String
-    /// `outbound` or `inbound`.
-    var direction: String
-    var localDomain: String?
-    /// `established`, `connecting`, `retry-scheduled` or `waiting-for-slot`.
-    var state: String
-    /// For `connecting`: the attempt since the last success.
-    var attempt: Int?
-    /// For `retry-scheduled`: when, in milliseconds since the Unix epoch.
-    var retryAt: Int64?
-    /// `sasl-external` or `dialback`, once established.
-    var authentication: String?
-    /// `none`, `starttls` or `direct-tls`, once established.
-    var tls: String?
-    var establishedAt: Int64?
-    var ageSeconds: Int64?
-    var queuedStanzas: Int
-    var queuedBytes: Int
-    var consecutiveFailures: Int
-
-    init(_ report: LinkReport, at now: Timestamp) {
-        domain = report.domain
-        direction = report.direction.rawValue
-        localDomain = report.localDomain
-        state = report.state.name
-        switch report.state {
-        case .connecting(let attempt): self.attempt = attempt
-        case .retryScheduled(let at): retryAt = at.millisecondsSinceEpoch
-        case .established, .waitingForSlot: break
-        }
-        authentication = report.authentication.map { $0 == .saslOverTLS ? "sasl-external" : "dialback" }
-        tls = report.tls?.rawValue
-        establishedAt = report.establishedAt?.millisecondsSinceEpoch
-        ageSeconds = report.ageSeconds(at: now)
-        queuedStanzas = report.queuedStanzas
-        queuedBytes = report.queuedBytes
-        consecutiveFailures = report.consecutiveFailures
-    }
-}
-
 struct UserRequest: Decodable {
     var jid: String
     var name: String?

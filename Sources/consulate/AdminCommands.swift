@@ -13,14 +13,18 @@ struct AdminOptions: ParsableArguments {
     /// process with exit code 2 or 1 and the message. The file's warnings are left to `serve` and
     /// `check`, so that they do not drown every admin command's output.
     func open() throws -> (GatewayConfiguration, Administration) {
-        let configuration: GatewayConfiguration
+        let configuration = try load()
+        return (configuration, try orExit { () throws(AdminError) in try Administration.open(configuration) })
+    }
+
+    /// The configuration alone, for commands that ask the running server instead of the store.
+    func load() throws -> GatewayConfiguration {
         do throws(LaunchError) {
-            configuration = try GatewayLauncher.loadConfiguration(path: config)
+            return try GatewayLauncher.loadConfiguration(path: config)
         } catch {
             printError("consulate: \(error.message)")
             throw ExitCode(AdminError.invalidInput)
         }
-        return (configuration, try orExit { () throws(AdminError) in try Administration.open(configuration) })
     }
 }
 

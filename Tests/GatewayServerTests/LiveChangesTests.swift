@@ -5,7 +5,9 @@ import Gateway
 import GatewayServer
 import Hummingbird
 import HummingbirdTesting
+import InternalAPI
 import NIOCore
+import NIOPosix
 import PresenceModel
 import Storage
 import Testing
@@ -94,44 +96,60 @@ struct LiveChangesTests {
         }
     }
 
-    @Test("GET /v1/admin/links shows the queued link; after a reload the admin routes show the file's new partners")
+    @Test("AdminClient reads GET /v1/admin/links with the queued link; after a reload the admin routes show the file's new partners")
     func linksAndReloadedPartners() async throws {
         try await ServedStore.with { served in
             let adminToken = try await SQLiteStore(path: served.path).issueToken(for: .admin, at: Timestamp(secondsSinceEpoch: 1_700_000_000))
             let admin: HTTPFields = [.authorization: "Bearer \(adminToken)"]
-            struct Links: Decodable {
-                struct Link: Decodable {
-                    var domain: String
-                    var direction: String
-                    var state: String
-                    var queuedStanzas: Int
-                    var authentication: String?
-                }
-                var links: [Link]
-            }
             struct Domains: Decodable {
                 struct Domain: Decodable { var pattern: String, source: String }
                 var domains: [Domain]
             }
             try await served.serving { server, client in
-                #expect(try await client.get("/v1/admin/links", headers: admin).json(Links.self).links.isEmpty)
+                let port = try #require(await server.apiAddress()?.port)
+                let links = AdminClient(address: served.configuration.api.address, port: port, token: adminToken)
+                #expect(try await links.links().links.isEmpty)
                 await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
-                let queued = try await client.get("/v1/admin/links", headers: admin).json(Links.self).links
+                let queued = try await links.links().links
                 #expect(queued.map(\.domain) == ["fabrikam.example"])
                 #expect(queued.first?.direction == "outbound")
                 #expect(queued.first?.queuedStanzas == 1, "fabrikam's server does not answer: the message waits")
                 #expect(queued.first?.state != "established" && queued.first?.authentication == nil)
-                let userToken: HTTPFields = [.authorization: "Bearer \(served.aliceToken)"]
-                #expect(try await client.get("/v1/admin/links", headers: userToken).status == .forbidden)
+                let asAlice = AdminClient(address: "127.0.0.1", port: port, token: served.aliceToken)
+                await #expect {
+                    _ = try await asAlice.links()
+                } throws: { error in
+                    guard case AdminClientError.refused(let status, let message) = error else { return false }
+                    return status == 403 && message.hasSuffix("(user-token)")
+                }
 
                 let before = try await client.get("/v1/admin/domains", headers: admin).json(Domains.self).domains
                 #expect(before.map(\.pattern) == ["fabrikam.example"] && before.map(\.source) == ["file"])
                 try ServedStore.toml(storePath: served.path, withPartner: false).write(toFile: served.configurationPath, atomically: true, encoding: .utf8)
                 _ = try await server.reloader.reloadFile()
                 #expect(try await client.get("/v1/admin/domains", headers: admin).json(Domains.self).domains.isEmpty, "the reloaded file has no partner")
-                #expect(try await client.get("/v1/admin/links", headers: admin).json(Links.self).links.isEmpty, "the link is closed, its queue bounced")
+                #expect(try await links.links().links.isEmpty, "the link is closed, its queue bounced")
             }
         }
+    }
+
+    @Test("AdminClient says when nothing listens at the API's address, or nothing answers in time")
+    func adminClientUnreachable() async throws {
+        await #expect {
+            _ = try await AdminClient(address: "0.0.0.0", port: 1, token: "t").links()
+        } throws: { error in
+            guard case AdminClientError.unreachable(let message) = error else { return false }
+            return message.contains("http://127.0.0.1:1") && message.contains("consulate serve")
+        }
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        await #expect {
+            _ = try await AdminClient(address: "127.0.0.1", port: port, token: "t", timeout: .milliseconds(200)).links()
+        } throws: { error in
+            guard case AdminClientError.unreachable(let message) = error else { return false }
+            return message.contains("did not answer within 200 ms")
+        }
+        try await silent.close()
     }
 
     @Test("the process-id file names a running process only")
