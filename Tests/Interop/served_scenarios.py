@@ -5,6 +5,7 @@ Like scenarios.py, nothing sleeps and hopes: arrival at an offline external user
 the peer's own log, and absence of duplicates by a later message on the same link."""
 
 import asyncio
+import json
 import threading
 
 from peers import restart
@@ -52,6 +53,17 @@ async def quick_start(ctx):
     history = await server.call("GET", f"/v1/me/history?contact={external}", token)
     assert [m["body"] for m in history["messages"]] == ["hi erin", "hi from contoso"], history
     events.close()
+
+    # `consulate links` shows both streams with Prosody: ours carrying erin's reply, and Prosody's.
+    admin_token = (await server.command("admin-token"))[0].strip()
+    listing = json.loads((await server.command("links", "--json", "--token", admin_token))[0])
+    links = {(link["domain"], link["direction"]): link for link in listing["links"]}
+    for direction in ("outbound", "inbound"):
+        link = links.get((ctx.domain("federated"), direction))
+        assert link, f"no {direction} link to {ctx.domain('federated')} in {listing}"
+        assert (link["state"], link["authentication"], link["tls"]) == ("established", "sasl-external", "starttls"), link
+    table, _ = await server.command("links", "--token", admin_token)
+    assert table.startswith("DOMAIN") and ctx.domain("federated") in table, table
 
     # Removing the partner closes the link at once: erin's next message is refused, not queued.
     await server.command("domains", "remove", ctx.domain("federated"))
