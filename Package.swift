@@ -190,7 +190,7 @@ let package = Package(
             name: "FederationLinksTests",
             dependencies: [
                 "FederationLinks", "Federation", "Gateway", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
-                "ConsulateTestSupport", "Storage",
+                "ConsulateTestSupport", "Storage", "Configuration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

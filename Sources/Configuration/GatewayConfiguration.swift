@@ -45,6 +45,8 @@ public struct GatewayConfiguration: Sendable {
     public var store: StoreSettings
     /// Where the internal users' HTTP API listens.
     public var api: APISettings
+    /// The log's level and the stanza log.
+    public var log: LogSettings
 
     public init(
         translation: TranslationConfiguration = TranslationConfiguration(localDomains: []),
@@ -55,6 +57,7 @@ public struct GatewayConfiguration: Sendable {
         tls: TLSFiles? = nil,
         store: StoreSettings = StoreSettings(),
         api: APISettings = APISettings(),
+        log: LogSettings = LogSettings(),
         warnings: [String] = []
     ) {
         self.translation = translation
@@ -65,6 +68,7 @@ public struct GatewayConfiguration: Sendable {
         self.tls = tls
         self.store = store
         self.api = api
+        self.log = log
         self.warnings = warnings
     }
 
@@ -85,7 +89,8 @@ public struct GatewayConfiguration: Sendable {
             throw ConfigurationError("federation.toml: \(error)")
         }
         var configuration = base
-        try TableReader(root, path: "").read(into: &configuration)
+        var logWarnings: [String] = []
+        try TableReader(root, path: "").read(into: &configuration, logWarnings: &logWarnings)
         try configuration.listen.checkDirectTLS(tls: configuration.tls)
         try configuration.api.checkPorts(against: configuration.listen)
         do throws(PolicyError) {
@@ -101,6 +106,7 @@ public struct GatewayConfiguration: Sendable {
             throw ConfigurationError(error.description)
         }
         if let warning = configuration.api.warning { configuration.warnings.append(warning) }
+        configuration.warnings += logWarnings
         return configuration
     }
 }
@@ -175,8 +181,9 @@ struct TableReader {
 
     // MARK: - Sections
 
-    func read(into configuration: inout GatewayConfiguration) throws(ConfigurationError) {
-        try expectOnly(["gateway", "listen", "tls", "dns", "store", "api", "limits", "federation", "partner", "presence"])
+    func read(into configuration: inout GatewayConfiguration, logWarnings: inout [String]) throws(ConfigurationError) {
+        try expectOnly(["gateway", "listen", "tls", "dns", "store", "api", "log", "limits", "federation", "partner", "presence"])
+        if let log = try table("log") { try log.readLog(into: &configuration.log, warnings: &logWarnings) }
         if let dns = try table("dns") { configuration.dns = try dns.readDNS() }
         if let listen = try table("listen") { try listen.readListen(into: &configuration.listen) }
         if let api = try table("api") { try api.readAPI(into: &configuration.api) }

@@ -1,3 +1,4 @@
+public import Configuration
 public import Federation
 public import FederationLinks
 public import Logging
@@ -105,6 +106,7 @@ public actor Gateway {
     private let resolveTargets: TargetResolver
     private let makeStreamID: @Sendable () -> String
     private let logger: Logger
+    private var stanzaLog: StanzaLog
     private let metrics: FederationMetrics
     private let clockOrigin = ContinuousClock.now
     private var translator: Translator
@@ -141,6 +143,8 @@ public actor Gateway {
     ///   attempts, failures before a stream exists, retries, bounces, links going down and up) and
     ///   dialback verification results; the stream handlers it starts log each stream's
     ///   negotiation, refusal and end, each with its connection's metadata.
+    /// - Parameter stanzaLog: every stanza in and out, off unless `[log] stanzas` turns it on
+    ///   (`setStanzaLog(_:)` changes it while running).
     /// - Parameter metrics: where the gateway and its stream handlers count links, queues,
     ///   stanzas, bounces, refusals, parse errors, dialback verifications and unanswered pings,
     ///   next to the log records; by default in the bootstrapped `MetricsSystem`.
@@ -161,6 +165,7 @@ public actor Gateway {
         resolveTargets: @escaping TargetResolver,
         makeStreamID: @escaping @Sendable () -> String,
         logger: Logger = Logger(label: "consulate.gateway"),
+        stanzaLog: StanzaLog = StanzaLog(mode: .off),
         metrics: FederationMetrics = FederationMetrics(),
         store: (any GatewayStore)? = nil,
         archiveRetentionDays: Int? = nil,
@@ -178,6 +183,7 @@ public actor Gateway {
         self.resolveTargets = resolveTargets
         self.makeStreamID = makeStreamID
         self.logger = logger
+        self.stanzaLog = stanzaLog
         self.metrics = metrics
         self.translator = Translator(configuration: settings.translation, directory: directory)
         self.links = LinkTable(policy: settings.policy)
@@ -342,6 +348,13 @@ public actor Gateway {
         return LinkSnapshot(takenAt: wallNow, links: reports)
     }
 
+    /// Turns the stanza log on or off, or bodies in or out of it, from the next stanza on.
+    public func setStanzaLog(_ mode: LogSettings.Stanzas) {
+        guard mode != stanzaLog.mode else { return }
+        stanzaLog.mode = mode
+        logger.notice("stanza log changed", metadata: ["stanzas": "\(mode)"])
+    }
+
     /// Brings the internal users in line with `stored` (the store's directory) while running: users
     /// created since are added, users removed since go offline to their contacts and are
     /// forgotten, and their event streams end. Users present in both keep the state the gateway has.
@@ -401,6 +414,7 @@ public actor Gateway {
     private func handle(_ input: Input) {
         switch input {
         case .stanza(let stanza):
+            stanzaLog.received(stanza.element)
             // An answer to one of our pings is the link table's; anything else goes to the translator.
             if let answer = LinkPing.answer(in: stanza), links.pongReceived(from: answer.domain, id: answer.id) { return }
             let held = translator.directory.heldRequests
@@ -578,6 +592,7 @@ public actor Gateway {
             case .connect(let domain, _):
                 connect(domain)
             case .send(let domain, let element):
+                stanzaLog.sent(element, to: domain)
                 write(element, on: domain, ticket: ledger.sending(element, on: domain))
             case .scheduleRetry(_, let at):
                 scheduleTick(at: at)

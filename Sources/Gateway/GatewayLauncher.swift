@@ -72,6 +72,7 @@ public enum GatewayLauncher {
             resolveTargets: Gateway.targetResolver(using: DNSResolver(configuration: dns, group: group)),
             makeStreamID: { randomHex(bytes: 16) },
             logger: logger,
+            stanzaLog: StanzaLog(mode: configuration.log.stanzas),
             metrics: metrics,
             store: store,
             archiveRetentionDays: configuration.store.archiveRetentionDays

@@ -10,9 +10,9 @@ import UnixSignals
 /// Applies configuration changes to the running gateway without a restart: `federation.toml` read
 /// again (SIGHUP), and the runtime allowlist changes of the store (after `consulate domains` or the
 /// admin API changed them). What can change this way is who federates and how (partners, mode,
-/// blocklist, trust, timers) and the presence settings; listeners, TLS files, DNS, limits, the
-/// store, the API, our own domains and the dialback secret need a restart, and a reload that
-/// changes one of the first seven says so.
+/// blocklist, trust, timers), the presence settings and the stanza log; listeners, TLS files, DNS,
+/// limits, the store, the API, the log level, our own domains and the dialback secret need a
+/// restart, and a reload that changes one of the first eight says so.
 ///
 /// A file that does not load (a syntax error, an invalid partner) changes nothing: the gateway
 /// keeps the settings it runs with, and the reason is logged and returned.
@@ -57,6 +57,7 @@ public actor ConfigurationReloader {
             )
         }
         file = loaded
+        await gateway.setStanzaLog(loaded.log.stanzas)
         try await applyStoreChanges()
         logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
         return needRestart
@@ -91,6 +92,7 @@ public actor ConfigurationReloader {
         if old.dns != new.dns { changed.append("[dns]") }
         if old.store != new.store { changed.append("[store]") }
         if old.api != new.api { changed.append("[api]") }
+        if old.log.level != new.log.level { changed.append("[log] level") }
         if old.preAuthenticationLimits != new.preAuthenticationLimits || old.postAuthenticationLimits != new.postAuthenticationLimits {
             changed.append("[limits]")
         }

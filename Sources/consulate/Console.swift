@@ -32,10 +32,10 @@ struct Console: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        logging.bootstrap()
+        let configuration = try loadConfigurationOrExit(path: config)
+        logging.bootstrap(configuration)
         // Kept for the Prometheus endpoint of the internal HTTP API, which will serve `metrics.render()`.
         let metrics = PrometheusExposition.bootstrap()
-        let configuration = try loadConfigurationOrExit(path: config)
         var directory = PresenceDirectory()
         var userJIDs: [JID] = []
         for text in users {

@@ -63,9 +63,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        logging.bootstrap()
-        let metrics = PrometheusExposition.bootstrap()
         let configuration = try loadConfigurationOrExit(path: config)
+        logging.bootstrap(configuration)
+        let metrics = PrometheusExposition.bootstrap()
         let server = try await orExit { () async throws(LaunchError) in
             try await GatewayLauncher.launch(
                 configuration: configuration,

@@ -9,13 +9,13 @@ import Logging
 import NIOPosix
 import PresenceModel
 
-/// `--log-level`, shared by the commands that run the gateway. Logs go to standard error: the
-/// console's standard output is a protocol channel, and `serve`'s few status lines stay apart from
-/// the log.
+/// `--log-level`, shared by the commands that run the gateway; it overrides `[log] level`. Logs go
+/// to standard error: the console's standard output is a protocol channel, and `serve`'s few
+/// status lines stay apart from the log.
 struct LoggingOptions: ParsableArguments {
     @Option(
         name: .customLong("log-level"),
-        help: "The lowest level logged to standard error: trace, debug, info, notice, warning, error or critical (default: info).",
+        help: "The lowest level logged to standard error: trace, debug, info, notice, warning, error or critical (default: [log] level, or info).",
         transform: { text in
             guard let level = Logger.Level(rawValue: text) else {
                 throw ValidationError("'\(text)' is not a log level: use trace, debug, info, notice, warning, error or critical")
@@ -23,11 +23,12 @@ struct LoggingOptions: ParsableArguments {
             return level
         }
     )
-    var logLevel: Logger.Level = .info
+    var logLevel: Logger.Level?
 
-    /// Sends every logger of the process to standard error at `logLevel`. Call once, first.
-    func bootstrap() {
-        let level = logLevel
+    /// Sends every logger of the process to standard error at `logLevel`, or else at the
+    /// configuration's `[log] level`. Call once, before anything logs.
+    func bootstrap(_ configuration: GatewayConfiguration) {
+        let level = logLevel ?? Logger.Level(rawValue: configuration.log.level) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

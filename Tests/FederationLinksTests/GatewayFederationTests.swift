@@ -31,6 +31,7 @@ struct GatewayFederationTests {
         dialbackSecret: String? = nil,
         resolveTargets: @escaping TargetResolver = { domain, _ in .failure(.notFound(reason: "no DNS in this test for \(domain)")) },
         logger: Logger = CapturedLog.silent,
+        stanzaLog: StanzaLog = StanzaLog(mode: .off),
         metrics: FederationMetrics = FederationMetrics(),
         store: (any GatewayStore)? = nil,
         wallClock: @escaping @Sendable () -> Timestamp = Timestamp.systemNow
@@ -65,6 +66,7 @@ struct GatewayFederationTests {
             resolveTargets: resolveTargets,
             makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } },
             logger: logger,
+            stanzaLog: stanzaLog,
             metrics: metrics,
             store: store,
             wallClock: wallClock
