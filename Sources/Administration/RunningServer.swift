@@ -6,11 +6,16 @@ import Glibc
 import Darwin
 #endif
 
-/// How an admin command reaches the `consulate serve` running on the same store: the server keeps
-/// its process id in a file next to the store (`<store path>.pid`), and a command that changed the
-/// store sends that process SIGHUP, on which it applies the store's changes and reloads
-/// `federation.toml`. The store is what ties the two together, so two gateways on two stores on
-/// one machine never signal each other.
+/// How an admin command reaches the `consulate serve` running on the same store, and how a second
+/// server on that store is refused: the server holds an exclusive lock on a file next to the store
+/// (`<store path>.pid`) for as long as it runs and writes its process id there, and a command that
+/// changed the store sends that process SIGHUP, on which it applies the store's changes and
+/// reloads `federation.toml`. The store is what ties them together, so two gateways on two stores
+/// on one machine never signal each other.
+///
+/// The lock, not the file's existence, says whether a server runs: the kernel releases it when the
+/// process ends, SIGKILL included, so a file left behind is never taken for a running server, and
+/// a pid since reused by another process is never signalled.
 public struct RunningServer: Sendable, Hashable {
     /// What a notification found.
     public enum Notification: Sendable, Hashable {
@@ -18,6 +23,34 @@ public struct RunningServer: Sendable, Hashable {
         case signalled(pid: Int32)
         /// No server runs on this store (no file, or a file left by one that is gone).
         case notRunning
+    }
+
+    /// The store already has a running server: two gateways on one store would both send its
+    /// queued messages.
+    public struct AlreadyRunning: Error, Sendable, Hashable {
+        /// The running server's process id, if its file names one.
+        public var pid: Int32?
+
+        public init(pid: Int32?) {
+            self.pid = pid
+        }
+    }
+
+    /// The server's hold on the store, kept for as long as it runs.
+    public final class Claim: Sendable {
+        private let descriptor: Int32
+        private let path: String
+
+        fileprivate init(descriptor: Int32, path: String) {
+            self.descriptor = descriptor
+            self.path = path
+        }
+
+        /// Removes the file and lets the store go; at exit the kernel would release the lock anyway.
+        public func release() {
+            unlink(path)
+            close(descriptor)
+        }
     }
 
     /// The process-id file.
@@ -28,29 +61,44 @@ public struct RunningServer: Sendable, Hashable {
         path = storePath + ".pid"
     }
 
-    /// Records this process as the store's server.
-    public func register(pid: Int32? = nil) throws {
-        let pid = pid ?? getpid()
-        try "\(pid)\n".write(toFile: path, atomically: true, encoding: .utf8)
+    /// Takes the store for this process and records its id, or refuses if another server holds it.
+    public func claim() throws -> Claim {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let failure = errno
+            close(descriptor)
+            if failure == EWOULDBLOCK { throw AlreadyRunning(pid: recordedPID()) }
+            throw POSIXError(POSIXErrorCode(rawValue: failure) ?? .EIO)
+        }
+        let text = Array("\(getpid())\n".utf8)
+        guard ftruncate(descriptor, 0) == 0, text.withUnsafeBytes({ pwrite(descriptor, $0.baseAddress, $0.count, 0) }) == text.count else {
+            let failure = errno
+            close(descriptor)
+            throw POSIXError(POSIXErrorCode(rawValue: failure) ?? .EIO)
+        }
+        return Claim(descriptor: descriptor, path: path)
     }
 
-    /// Forgets this process, if the file still names it.
-    public func unregister(pid: Int32? = nil) {
-        if runningPID() == (pid ?? getpid()) { try? FileManager.default.removeItem(atPath: path) }
-    }
-
-    /// The recorded process id if that process exists.
+    /// The running server's process id, or `nil` when no process holds the store.
     public func runningPID() -> Int32? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-            kill(pid, 0) == 0 || errno == EPERM
-        else { return nil }
-        return pid
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_SH | LOCK_NB) != 0, errno == EWOULDBLOCK else { return nil }
+        return recordedPID()
     }
 
     /// Sends SIGHUP to the store's server, if one runs.
     public func notifyChange() -> Notification {
         guard let pid = runningPID(), kill(pid, SIGHUP) == 0 else { return .notRunning }
         return .signalled(pid: pid)
+    }
+
+    private func recordedPID() -> Int32? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+        else { return nil }
+        return pid
     }
 }

@@ -66,6 +66,11 @@ struct Serve: AsyncParsableCommand {
         let configuration = try loadConfigurationOrExit(path: config)
         logging.bootstrap(configuration)
         let metrics = PrometheusExposition.bootstrap()
+        // SIGHUP means "reload", never the default "terminate", from the moment admin commands can
+        // find this process, even before the reload service is listening for it.
+        signal(SIGHUP, SIG_IGN)
+        let claim = try claimStore(configuration)
+        defer { claim?.release() }
         let server = try await orExit { () async throws(LaunchError) in
             try await GatewayLauncher.launch(
                 configuration: configuration,
@@ -75,14 +80,6 @@ struct Serve: AsyncParsableCommand {
                 configurationPath: config
             )
         }
-        // SIGHUP means "reload" from now on, never the default "terminate", even before the reload
-        // service is listening for it.
-        signal(SIGHUP, SIG_IGN)
-        let runningServer = RunningServer(storePath: configuration.store.path)
-        do { try runningServer.register() } catch {
-            printError("warning: cannot write \(runningServer.path): admin commands cannot tell this gateway about their changes (\(error))")
-        }
-        defer { runningServer.unregister() }
         announce(configuration, listeningOn: server.ports)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -97,6 +94,25 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
         standardOutput.write("consulate: stopped")
+    }
+
+    /// Takes the store for this server before anything reads it, so that a second server on the
+    /// same store is refused instead of sending its queued messages a second time. A file that
+    /// cannot be written only costs the admin commands their way to signal this server.
+    private func claimStore(_ configuration: GatewayConfiguration) throws -> RunningServer.Claim? {
+        let runningServer = RunningServer(storePath: configuration.store.path)
+        do {
+            return try runningServer.claim()
+        } catch let running as RunningServer.AlreadyRunning {
+            let who = running.pid.map { "(pid \($0)) " } ?? ""
+            printError(
+                "consulate: another consulate serve \(who)runs on the store '\(configuration.store.path)' ([store] path): stop it first, or give this server a store of its own"
+            )
+            throw ExitCode(2)
+        } catch {
+            printError("warning: cannot lock \(runningServer.path): admin commands cannot tell this gateway about their changes (\(error))")
+            return nil
+        }
     }
 }
 

@@ -152,18 +152,23 @@ struct LiveChangesTests {
         try await silent.close()
     }
 
-    @Test("the process-id file names a running process only")
-    func runningServerFile() throws {
+    @Test("the store's claim refuses a second server, and only a held claim names a running server")
+    func runningServerClaim() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-pid-\(UUID().uuidString).sqlite").path
         let running = RunningServer(storePath: path)
         #expect(running.runningPID() == nil)
-        try running.register()
+        let claim = try running.claim()
         #expect(running.runningPID() == getpid())
-        running.unregister()
+        #expect(throws: RunningServer.AlreadyRunning(pid: getpid()), "a second server on the store") { _ = try running.claim() }
+        claim.release()
         #expect(running.runningPID() == nil)
-        try "\(Int32.max)\n".write(toFile: running.path, atomically: true, encoding: .utf8)
-        #expect(running.runningPID() == nil, "a file left by a process that is gone")
+        #expect(!FileManager.default.fileExists(atPath: running.path))
+
+        try "\(getpid())\n".write(toFile: running.path, atomically: true, encoding: .utf8)
+        #expect(running.runningPID() == nil, "a file left by a server killed with SIGKILL names a live pid, but nobody holds it")
         #expect(running.notifyChange() == .notRunning)
-        try? FileManager.default.removeItem(atPath: running.path)
+        let again = try running.claim()
+        #expect(running.runningPID() == getpid(), "a left file is taken over")
+        again.release()
     }
 }

@@ -6,6 +6,7 @@ the peer's own log, and absence of duplicates by a later message on the same lin
 
 import asyncio
 import json
+import subprocess
 import threading
 
 from peers import restart
@@ -28,6 +29,10 @@ async def quick_start(ctx):
     """The README's quick start: a user and a partner domain added with the documented commands
     while the gateway runs, then a conversation with a Prosody user through the API."""
     server = ctx.server
+    second = await asyncio.to_thread(subprocess.run, [server.binary, "serve", "--config", server.config],
+                                     capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2 and "another consulate serve (pid" in second.stderr, \
+        f"a second server on the store was not refused ({second.returncode}): {second.stderr}"
     _, err = await server.command("domains", "allow", ctx.domain("federated"), "--trust", "federated",
                                   "--tls", "required", "--sasl", "required", "--no-dialback")
     assert "applies the change now" in err, err
