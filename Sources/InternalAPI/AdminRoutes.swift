@@ -61,6 +61,16 @@ struct AdminRoutes: Sendable {
         return JSONBody.response(DomainList(domains: entries.map(DomainBody.init)))
     }
 
+    @Sendable func domain(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let administration = try configured()
+        let domain = try Self.path("domain", context)
+        let partners = await filePartners()
+        guard let entry = try await run({ () async throws(AdminError) in try await administration.domain(domain, filePartners: partners) }) else {
+            throw APIError(.notFound, code: "not-found", "\(domain) is neither a partner in federation.toml nor changed at runtime")
+        }
+        return JSONBody.response(DomainBody(entry))
+    }
+
     @Sendable func allowDomain(_ request: Request, context: APIRequestContext) async throws -> Response {
         let administration = try configured()
         let domain = try Self.path("domain", context)

@@ -138,6 +138,7 @@ public enum InternalAPI {
             links: admin?.links
         )
         adminGroup.get("domains", use: adminRoutes.domains)
+        adminGroup.get("domains/{domain}", use: adminRoutes.domain)
         adminGroup.put("domains/{domain}", use: adminRoutes.allowDomain)
         adminGroup.post("domains/{domain}/block", use: adminRoutes.blockDomain)
         adminGroup.delete("domains/{domain}", use: adminRoutes.removeDomain)

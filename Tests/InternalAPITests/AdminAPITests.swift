@@ -25,7 +25,7 @@ struct AdminAPITests {
         var description: String?
     }
 
-    struct Domain: Decodable {
+    struct Domain: Decodable, Equatable {
         var pattern: String
         var action: String
         var source: String
@@ -60,7 +60,7 @@ struct AdminAPITests {
         (.get, "/v1/admin/domains"), (.put, "/v1/admin/domains/northwind.example"), (.post, "/v1/admin/domains/northwind.example/block"),
         (.delete, "/v1/admin/domains/northwind.example"), (.get, "/v1/admin/users"), (.post, "/v1/admin/users"),
         (.delete, "/v1/admin/users/alice@contoso.example"), (.post, "/v1/admin/users/alice@contoso.example/token"),
-        (.get, "/v1/admin/links"),
+        (.get, "/v1/admin/links"), (.get, "/v1/admin/domains/fabrikam.example"),
     ]
 
     /// What the store holds that the admin routes change: users, runtime allowlist changes, and
@@ -147,6 +147,11 @@ struct AdminAPITests {
                 #expect(northwind.source == "runtime")
                 #expect(northwind.changedAt != nil)
                 #expect(northwind.partner == allowed)
+                let shown = try await client.execute(uri: "/v1/admin/domains/NorthWind.example", method: .get, headers: admin(harness))
+                #expect(shown.status == .ok, "\(shown.text)")
+                #expect(try shown.json(Domain.self) == northwind, "one entry as the list has it, by a pattern in any case")
+                let file = try await client.execute(uri: "/v1/admin/domains/fabrikam.example", method: .get, headers: admin(harness))
+                #expect(try file.json(Domain.self).source == "file")
 
                 let block = try await client.execute(uri: "/v1/admin/domains/*.tailspin.example/block", method: .post, headers: admin(harness))
                 #expect(block.status == .noContent, "\(block.text)")
@@ -173,6 +178,8 @@ struct AdminAPITests {
             (.put, "/v1/admin/domains/not a domain", "{}", 400, "invalid-input"),
             (.post, "/v1/admin/domains/north%20wind.example/block", "", 400, "invalid-input"),
             (.delete, "/v1/admin/domains/*.*.example", "", 400, "invalid-input"),
+            (.get, "/v1/admin/domains/*.*.example", "", 400, "invalid-input"),
+            (.get, "/v1/admin/domains/nowhere.example", "", 404, "not-found"),
         ]
     )
     func domainsRefused(method: HTTPRequest.Method, uri: String, body: String, status: Int, code: String) async throws {
