@@ -1,4 +1,5 @@
 import Administration
+import Foundation
 public import Configuration
 public import FederationLinks
 public import Gateway
@@ -128,11 +129,15 @@ extension GatewayLauncher {
         let reloader = ConfigurationReloader(
             path: configurationPath, file: configuration, gateway: gateway, administration: administration, logger: logger
         )
+        let check: (@Sendable (Bool) async -> [ConfigurationCheck.Finding])? = configurationPath.map { path in
+            { @Sendable withDNS in await ConfigurationCheck.run(path: path, now: Date(), dns: withDNS ? group : nil).findings }
+        }
         let admin = InternalAPI.AdminSettings(
             localDomains: configuration.translation.localDomains,
             filePartners: { await reloader.filePartners },
             storeChanged: { change in try? await reloader.applyStoreChanges([change]) },
-            links: { await gateway.linkSnapshot() }
+            links: { await gateway.linkSnapshot() },
+            check: check
         )
         let router = InternalAPI.router(gateway: gateway, store: store, admin: admin, metrics: exposition)
         let application = Application(

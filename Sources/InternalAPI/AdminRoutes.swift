@@ -44,6 +44,8 @@ struct AdminRoutes: Sendable {
     let storeChanged: @Sendable (StoreChange) async -> Void
     /// The running gateway's links; `nil` when the router was built without them.
     let links: (@Sendable () async -> LinkSnapshot)?
+    /// `consulate check` of the running server's file; `nil` when the router was built without it.
+    let check: (@Sendable (_ withDNS: Bool) async -> [ConfigurationCheck.Finding])?
 
     /// How refusals of `PUT /v1/admin/domains/{domain}` name each `[[partner]]` key: by its JSON field.
     static let partnerFieldNames: [String: String] = [
@@ -138,6 +140,24 @@ struct AdminRoutes: Sendable {
             throw APIError(.serviceUnavailable, code: "links-unavailable", "this server was started without a running gateway to report links of")
         }
         return JSONBody.response(LinkList(await links()))
+    }
+
+    // MARK: - Check
+
+    /// `consulate check` as JSON: always 200 with the findings (errors among them are the report,
+    /// not a failure of the request); `dns=false` is `--no-dns`.
+    @Sendable func check(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let values = try Input.query(request, names: ["dns"])
+        let withDNS: Bool
+        switch values["dns"] {
+        case nil, "true": withDNS = true
+        case "false": withDNS = false
+        case let text?: throw APIError.badRequest("invalid-input", "'dns' \(text.debugDescription) must be true or false")
+        }
+        guard let check else {
+            throw APIError(.serviceUnavailable, code: "check-unavailable", "this server was started without a configuration file to check")
+        }
+        return JSONBody.response(CheckReport(await check(withDNS)))
     }
 
     // MARK: - Helpers
@@ -263,6 +283,26 @@ struct DomainBody: Encodable {
 
 struct DomainList: Encodable {
     var domains: [DomainBody]
+}
+
+/// `GET /v1/admin/check`: the findings of `consulate check`, in the order the command prints them.
+struct CheckReport: Encodable {
+    struct Finding: Encodable {
+        /// `error`, `warning` or `note`.
+        var severity: String
+        var message: String
+        var fix: String?
+    }
+
+    var errors: Int
+    var warnings: Int
+    var findings: [Finding]
+
+    init(_ findings: [ConfigurationCheck.Finding]) {
+        errors = findings.filter { $0.severity == .error }.count
+        warnings = findings.filter { $0.severity == .warning }.count
+        self.findings = findings.map { Finding(severity: $0.severity.rawValue, message: $0.message, fix: $0.fix) }
+    }
 }
 
 struct UserRequest: Decodable {

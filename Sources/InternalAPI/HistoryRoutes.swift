@@ -12,8 +12,7 @@ struct HistoryRoutes: Sendable {
 
     @Sendable func history(_ request: Request, context: APIRequestContext) async throws -> Response {
         guard let user = context.user else { throw APIError.missingToken }
-        let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
-        let query = try HistoryParameters.query(for: user, parameters)
+        let query = try HistoryParameters.query(for: user, Input.query(request, names: HistoryParameters.names))
         let records: [MessageRecord]
         do {
             records = try await store.history(query)
@@ -34,16 +33,8 @@ enum HistoryParameters {
     static let allowedLimits = 1...1000
     static let names = ["contact", "since", "until", "q", "limit"]
 
-    static func query(for user: JID, _ parameters: [(name: String, value: String)]) throws(APIError) -> HistoryQuery {
-        var values: [String: String] = [:]
-        for (name, value) in parameters {
-            guard names.contains(name) else {
-                throw APIError.badRequest("unknown-parameter", "\(name.debugDescription) is not a parameter of this route; it takes \(names.joined(separator: ", "))")
-            }
-            guard values.updateValue(value, forKey: name) == nil else {
-                throw APIError.badRequest("repeated-parameter", "'\(name)' is given more than once")
-            }
-        }
+    /// `values`: the query string by name, as `Input.query` checked it against `names`.
+    static func query(for user: JID, _ values: [String: String]) throws(APIError) -> HistoryQuery {
         let contact = try values["contact"].map { text throws(APIError) in try Input.contactJID(text, field: "contact") }
         let since = try values["since"].map { text throws(APIError) in try time(text, field: "since") }
         let until = try values["until"].map { text throws(APIError) in try time(text, field: "until") }

@@ -57,16 +57,22 @@ public enum InternalAPI {
         /// 503 `links-unavailable`.
         public var links: (@Sendable () async -> LinkSnapshot)?
 
+        /// `consulate check` on the running server's configuration file, with or without DNS, for
+        /// `GET /v1/admin/check`; without it that route answers 503 `check-unavailable`.
+        public var check: (@Sendable (_ withDNS: Bool) async -> [ConfigurationCheck.Finding])?
+
         public init(
             localDomains: Set<String>,
             filePartners: @escaping @Sendable () async -> [PartnerPolicy],
             storeChanged: @escaping @Sendable (StoreChange) async -> Void = { _ in },
-            links: (@Sendable () async -> LinkSnapshot)? = nil
+            links: (@Sendable () async -> LinkSnapshot)? = nil,
+            check: (@Sendable (_ withDNS: Bool) async -> [ConfigurationCheck.Finding])? = nil
         ) {
             self.localDomains = localDomains
             self.filePartners = filePartners
             self.storeChanged = storeChanged
             self.links = links
+            self.check = check
         }
 
         /// Settings whose file partners never change.
@@ -135,7 +141,8 @@ public enum InternalAPI {
             filePartners: admin?.filePartners ?? { @Sendable in [] },
             limits: limits,
             storeChanged: admin?.storeChanged ?? { @Sendable _ in },
-            links: admin?.links
+            links: admin?.links,
+            check: admin?.check
         )
         adminGroup.get("domains", use: adminRoutes.domains)
         adminGroup.get("domains/{domain}", use: adminRoutes.domain)
@@ -147,6 +154,7 @@ public enum InternalAPI {
         adminGroup.delete("users/{jid}", use: adminRoutes.removeUser)
         adminGroup.post("users/{jid}/token", use: adminRoutes.replaceToken)
         adminGroup.get("links", use: adminRoutes.links)
+        adminGroup.get("check", use: adminRoutes.check)
         return router
     }
 

@@ -120,6 +120,22 @@ struct UserRoutes<G: InternalUserGateway>: Sendable {
 /// Input parsing shared by the routes, each a thin wrapper over the model's parser that turns its
 /// refusal into a 400 with a stable code.
 enum Input {
+    /// The request's query string by name, checked whole: a parameter the route does not take, or
+    /// one given twice, is a 400 naming it, never silently ignored.
+    static func query(_ request: Request, names: [String]) throws(APIError) -> [String: String] {
+        var values: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters {
+            let name = String(key)
+            guard names.contains(name) else {
+                throw APIError.badRequest("unknown-parameter", "\(name.debugDescription) is not a parameter of this route; it takes \(names.joined(separator: ", "))")
+            }
+            guard values.updateValue(String(value), forKey: name) == nil else {
+                throw APIError.badRequest("repeated-parameter", "'\(name)' is given more than once")
+            }
+        }
+        return values
+    }
+
     static func jid(_ text: String, field: String) throws(APIError) -> JID {
         do throws(JIDError) {
             return try JID(text)

@@ -133,6 +133,31 @@ struct LiveChangesTests {
         }
     }
 
+    @Test("GET /v1/admin/check checks the configuration file as it is now, as consulate check does")
+    func checkOverTheAPI() async throws {
+        try await ServedStore.with { served in
+            let adminToken = try await SQLiteStore(path: served.path).issueToken(for: .admin, at: Timestamp(secondsSinceEpoch: 1_700_000_000))
+            let admin: HTTPFields = [.authorization: "Bearer \(adminToken)"]
+            struct Report: Decodable {
+                struct Finding: Decodable { var severity: String, message: String, fix: String? }
+                var errors: Int
+                var warnings: Int
+                var findings: [Finding]
+            }
+            try await served.serving { _, client in
+                let valid = try await client.get("/v1/admin/check?dns=false", headers: admin).json(Report.self)
+                #expect(valid.errors == 0, "\(valid.findings)")
+                #expect(valid.findings.first?.message.hasPrefix("\(served.configurationPath) is valid") == true, "\(valid.findings)")
+                #expect(valid.findings.contains { $0.message.contains("DNS was not checked") })
+
+                try "[gateway\nbroken".write(toFile: served.configurationPath, atomically: true, encoding: .utf8)
+                let broken = try await client.get("/v1/admin/check?dns=false", headers: admin).json(Report.self)
+                #expect(broken.errors == 1 && broken.findings.count == 1, "\(broken.findings)")
+                #expect(broken.findings.first?.severity == "error" && broken.findings.first?.fix != nil)
+            }
+        }
+    }
+
     @Test("AdminClient says when nothing listens at the API's address, or nothing answers in time")
     func adminClientUnreachable() async throws {
         await #expect {

@@ -60,8 +60,11 @@ struct AdminAPITests {
         (.get, "/v1/admin/domains"), (.put, "/v1/admin/domains/northwind.example"), (.post, "/v1/admin/domains/northwind.example/block"),
         (.delete, "/v1/admin/domains/northwind.example"), (.get, "/v1/admin/users"), (.post, "/v1/admin/users"),
         (.delete, "/v1/admin/users/alice@contoso.example"), (.post, "/v1/admin/users/alice@contoso.example/token"),
-        (.get, "/v1/admin/links"), (.get, "/v1/admin/domains/fabrikam.example"),
+        (.get, "/v1/admin/links"), (.get, "/v1/admin/domains/fabrikam.example"), (.get, "/v1/admin/check"),
     ]
+
+    /// What each route answers when the router has no admin settings; `admin-unavailable` otherwise.
+    static let unavailableCodes = ["/v1/admin/links": "links-unavailable", "/v1/admin/check": "check-unavailable"]
 
     /// What the store holds that the admin routes change: users, runtime allowlist changes, and
     /// whether alice's token still works.
@@ -112,7 +115,7 @@ struct AdminAPITests {
                 for (method, uri) in Self.routes {
                     let response = try await client.execute(uri: uri, method: method, headers: admin(harness), body: .json(#"{"jid": "carol@contoso.example"}"#))
                     #expect(response.status == .serviceUnavailable, "\(method) \(uri)")
-                    #expect(response.errorCode == (uri == "/v1/admin/links" ? "links-unavailable" : "admin-unavailable"), "\(method) \(uri)")
+                    #expect(response.errorCode == Self.unavailableCodes[uri, default: "admin-unavailable"], "\(method) \(uri)")
                 }
             }
         }
@@ -180,6 +183,9 @@ struct AdminAPITests {
             (.delete, "/v1/admin/domains/*.*.example", "", 400, "invalid-input"),
             (.get, "/v1/admin/domains/*.*.example", "", 400, "invalid-input"),
             (.get, "/v1/admin/domains/nowhere.example", "", 404, "not-found"),
+            (.get, "/v1/admin/check?dns=maybe", "", 400, "invalid-input"),
+            (.get, "/v1/admin/check?verbose=1", "", 400, "unknown-parameter"),
+            (.get, "/v1/admin/check?dns=false&dns=true", "", 400, "repeated-parameter"),
         ]
     )
     func domainsRefused(method: HTTPRequest.Method, uri: String, body: String, status: Int, code: String) async throws {
