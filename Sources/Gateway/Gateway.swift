@@ -342,6 +342,7 @@ public actor Gateway {
         let linkNow = now
         let wallNow = wallClock()
         let reports = LinkReport.snapshot(links: links, outbound: outboundLinks, inbound: inboundStreams.values) { instant in
+            // The link table's instants are on the monotonic clock; an operator reads wall time.
             let (seconds, attoseconds) = (instant - linkNow).components
             return Timestamp(millisecondsSinceEpoch: wallNow.millisecondsSinceEpoch + seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         }
@@ -414,7 +415,7 @@ public actor Gateway {
     private func handle(_ input: Input) {
         switch input {
         case .stanza(let stanza):
-            stanzaLog.received(stanza.element)
+            stanzaLog.received(stanza)
             // An answer to one of our pings is the link table's; anything else goes to the translator.
             if let answer = LinkPing.answer(in: stanza), links.pongReceived(from: answer.domain, id: answer.id) { return }
             let held = translator.directory.heldRequests

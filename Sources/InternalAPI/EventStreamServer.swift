@@ -55,10 +55,13 @@ struct RefusedUpgradeAnsweringChannel: ServerChildChannel {
     }
 }
 
-/// Looks at a connection's first request before the upgrade negotiation does. An upgrade request
-/// the router would not upgrade (its probe, the same one Hummingbird runs, does not answer 200) is
-/// passed on as a plain request, without `Upgrade`, so that the router answers it: with the JSON
-/// error its middleware gives. Anything else passes unchanged. Only the first request can be an
+/// Looks at a connection's first request before the upgrade negotiation does. A WebSocket
+/// handshake (RFC 6455 §4.1: `GET` with `Upgrade: websocket`) the router would not upgrade (its
+/// probe, the same one Hummingbird runs, does not answer 200) is passed on as a plain request,
+/// without `Upgrade`, so that the router answers it: with the JSON error its middleware gives. Any
+/// other request with `Upgrade` (another method, or another protocol such as `h2c`) is passed on
+/// without it and unprobed, since the probe runs the route and a route that changes something must
+/// run once. Anything else passes unchanged. Only the first request can be an
 /// upgrade (the negotiation handler leaves after it), so this handler leaves after it too.
 ///
 /// Until that first request, Hummingbird's connection handler (idle timeout, graceful shutdown) is
@@ -111,8 +114,13 @@ final class UpgradeRefusalHandler: ChannelInboundHandler, RemovableChannelHandle
             held.append(part)
             return
         }
-        guard case .head(let head) = part, head.headers.contains(name: "upgrade"), let request = Self.request(head) else {
+        guard case .head(let head) = part, head.headers.contains(name: "upgrade") else {
             context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        guard Self.isWebSocketHandshake(head), let request = Self.request(head) else {
+            context.fireChannelRead(wrapInboundOut(.head(Self.withoutUpgrade(head))))
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
         }
@@ -121,19 +129,29 @@ final class UpgradeRefusalHandler: ChannelInboundHandler, RemovableChannelHandle
         context.eventLoop.makeFutureWithTask { await wouldUpgrade(request, channel, logger) }
             .assumeIsolated()
             .whenComplete { result in
-                var head = head
-                if (try? result.get()) != true {
-                    head.headers.remove(name: "upgrade")
-                    let connection = head.headers[canonicalForm: "connection"].filter { $0.lowercased() != "upgrade" }
-                    head.headers.remove(name: "connection")
-                    if !connection.isEmpty { head.headers.add(name: "connection", value: connection.joined(separator: ", ")) }
-                }
-                context.fireChannelRead(self.wrapInboundOut(.head(head)))
+                let upgrades = (try? result.get()) == true
+                context.fireChannelRead(self.wrapInboundOut(.head(upgrades ? head : Self.withoutUpgrade(head))))
                 for part in self.held { context.fireChannelRead(self.wrapInboundOut(part)) }
                 self.held = []
                 context.fireChannelReadComplete()
                 context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             }
+    }
+
+    /// `GET` asking to upgrade to `websocket`: the only upgrade this API offers.
+    static func isWebSocketHandshake(_ head: HTTPRequestHead) -> Bool {
+        head.method == .GET
+            && head.headers[canonicalForm: "upgrade"].contains { $0.lowercased().hasPrefix("websocket") }
+    }
+
+    /// The head as a plain request: no `Upgrade`, and no `upgrade` token in `Connection`.
+    static func withoutUpgrade(_ head: HTTPRequestHead) -> HTTPRequestHead {
+        var head = head
+        head.headers.remove(name: "upgrade")
+        let connection = head.headers[canonicalForm: "connection"].filter { $0.lowercased() != "upgrade" }
+        head.headers.remove(name: "connection")
+        if !connection.isEmpty { head.headers.add(name: "connection", value: connection.joined(separator: ", ")) }
+        return head
     }
 
     /// The request head as Hummingbird sees it (`HTTPTypes`); `nil` for one it could not route anyway.

@@ -1,5 +1,4 @@
 public import Administration
-public import Configuration
 public import Federation
 import Foundation
 public import Gateway
@@ -73,18 +72,6 @@ public enum InternalAPI {
             self.storeChanged = storeChanged
             self.links = links
             self.check = check
-        }
-
-        /// Settings whose file partners never change.
-        public init(
-            localDomains: Set<String>, filePartners: [PartnerPolicy], storeChanged: @escaping @Sendable (StoreChange) async -> Void = { _ in }
-        ) {
-            self.init(localDomains: localDomains, filePartners: { filePartners }, storeChanged: storeChanged)
-        }
-
-        /// The settings of a loaded `federation.toml`.
-        public init(_ configuration: GatewayConfiguration) {
-            self.init(localDomains: configuration.translation.localDomains, filePartners: configuration.federation.partners)
         }
     }
 

@@ -1,5 +1,6 @@
 @testable import InternalAPI
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -39,6 +40,35 @@ struct SilentConnectionTests {
         try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/me/presence")))
         channel.embeddedEventLoop.advanceTime(by: .seconds(60))
         #expect(channel.isActive)
+        _ = try channel.finish()
+    }
+
+    @Test(
+        "an Upgrade that is not a WebSocket handshake is passed on as a plain request, unprobed (the probe would run the route)",
+        arguments: [(HTTPMethod.DELETE, "websocket"), (.POST, "websocket"), (.GET, "h2c")]
+    )
+    func otherUpgradesAreNotProbed(method: HTTPMethod, upgrade: String) throws {
+        let probes = NIOLockedValueBox(0)
+        let handler = UpgradeRefusalHandler(
+            wouldUpgrade: { _, _, _ in
+                probes.withLockedValue { $0 += 1 }
+                return true
+            },
+            logger: Logger(label: "test")
+        )
+        let channel = EmbeddedChannel(handler: handler)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: "/v1/admin/users/carol@contoso.example")
+        head.headers.add(name: "Connection", value: "keep-alive, Upgrade")
+        head.headers.add(name: "Upgrade", value: upgrade)
+        try channel.writeInbound(HTTPServerRequestPart.head(head))
+        guard case .head(let passed)? = try channel.readInbound(as: HTTPServerRequestPart.self) else {
+            Issue.record("the request was not passed on")
+            return
+        }
+        #expect(probes.withLockedValue { $0 } == 0)
+        #expect(passed.method == method && passed.uri == head.uri)
+        #expect(!passed.headers.contains(name: "upgrade"))
+        #expect(passed.headers[canonicalForm: "connection"] == ["keep-alive"])
         _ = try channel.finish()
     }
 }

@@ -153,7 +153,7 @@ extension LinkReport {
         links: LinkTable,
         outbound: [String: OutboundLink],
         inbound: some Sequence<InboundStream>,
-        clockOffset: (LinkInstant) -> Timestamp
+        wallTime: (LinkInstant) -> Timestamp
     ) -> [LinkReport] {
         var reports: [LinkReport] = []
         for domain in links.domains {
@@ -163,7 +163,7 @@ extension LinkReport {
                 switch status.phase {
                 case .established: .established
                 case .connecting(let attempt): .connecting(attempt: attempt)
-                case .retryScheduled(let at): .retryScheduled(retryAt: clockOffset(at))
+                case .retryScheduled(let at): .retryScheduled(retryAt: wallTime(at))
                 case .waitingForSlot: .waitingForSlot
                 }
             reports.append(

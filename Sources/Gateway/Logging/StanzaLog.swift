@@ -27,9 +27,9 @@ public struct StanzaLog: Sendable {
         self.logger = logger
     }
 
-    /// A stanza from a partner's server, after its stream authenticated it.
-    func received(_ element: XMLElement) {
-        record(element, direction: "in", peer: element["from"])
+    /// A stanza from a partner's server, after its stream authenticated it (so `from` is there).
+    func received(_ stanza: Stanza) {
+        record(stanza.element, direction: "in", peer: stanza.from?.domainpart)
     }
 
     /// A stanza handed to the link for `domain`.
@@ -44,8 +44,7 @@ public struct StanzaLog: Sendable {
         case .withBodies: shown = element
         case .withoutBodies: shown = Self.withoutContent(element)
         }
-        let domain = peer.flatMap { (try? JID($0))?.domainpart } ?? peer ?? "unknown"
-        logger.info("\(Self.serializer.string(shown))", metadata: ["direction": "\(direction)", "peer": "\(domain)"])
+        logger.info("\(Self.serializer.string(shown))", metadata: ["direction": "\(direction)", "peer": "\(peer ?? "unknown")"])
     }
 
     /// `element` with the text of every message body, subject and XHTML-IM body replaced by
