@@ -39,16 +39,16 @@ public struct RunningServer: Sendable, Hashable {
     /// The server's hold on the store, kept for as long as it runs.
     public final class Claim: Sendable {
         private let descriptor: Int32
-        private let path: String
 
-        fileprivate init(descriptor: Int32, path: String) {
+        fileprivate init(descriptor: Int32) {
             self.descriptor = descriptor
-            self.path = path
         }
 
-        /// Removes the file and lets the store go; at exit the kernel would release the lock anyway.
+        /// Clears the recorded pid and lets the store go; at exit the kernel would release the lock
+        /// anyway. The file stays: removing it would let a server starting at that moment lock a
+        /// file no longer in the directory, which admin commands and a third server could not see.
         public func release() {
-            unlink(path)
+            _ = ftruncate(descriptor, 0)
             close(descriptor)
         }
     }
@@ -77,7 +77,7 @@ public struct RunningServer: Sendable, Hashable {
             close(descriptor)
             throw POSIXError(POSIXErrorCode(rawValue: failure) ?? .EIO)
         }
-        return Claim(descriptor: descriptor, path: path)
+        return Claim(descriptor: descriptor)
     }
 
     /// The running server's process id, or `nil` when no process holds the store.

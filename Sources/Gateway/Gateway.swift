@@ -112,6 +112,8 @@ public actor Gateway {
     private var translator: Translator
     private var links: LinkTable
     private var outboundLinks: [String: OutboundLink] = [:]
+    /// The deadline the earliest armed tick timer fires at, until a tick arrives.
+    private var tickArmedFor: LinkInstant?
     /// Verification-only connections (XEP-0220 §2.1.2), by authoritative domain (`sender`) and
     /// our domain asking (`target`).
     private var verifiers: [DialbackDomainPair: Verifier] = [:]
@@ -319,6 +321,7 @@ public actor Gateway {
             return nil
         }
         execute(actions)
+        linksChanged()
         var dropped: Set<String> = []
         for stream in inboundStreams.values {
             let refused = stream.domains.keys.filter { if case .refused = policy.decision(for: $0) { true } else { false } }
@@ -407,6 +410,7 @@ public actor Gateway {
     private func run() async {
         for await input in inbox {
             handle(input)
+            linksChanged()
         }
     }
 
@@ -444,6 +448,13 @@ public actor Gateway {
         case .offlineMessagesRead(let user, let id, let messages):
             caughtUp(user, subscriber: id, offline: messages)
         case .inboundAuthenticated(let domain, let method, let transport, let channel):
+            // A stream that was negotiating when the policy was replaced negotiated under the old
+            // one: the domain it authenticated may since have been refused.
+            if case .refused = settings.policy.decision(for: domain) {
+                logger.notice("inbound stream closed: its domain was refused while it negotiated", metadata: ["peer": "\(domain)"])
+                InboundStreamHandler.close(channel, error: StreamError(.policyViolation, text: "\(domain) may no longer federate with this gateway"))
+                return
+            }
             let id = ObjectIdentifier(channel)
             if inboundStreams[id] == nil {
                 let inbox = inboxContinuation
@@ -455,6 +466,7 @@ public actor Gateway {
         case .inboundClosed(let id):
             inboundStreams[id] = nil
         case .tick:
+            tickArmedFor = nil
             let actions = links.tick(now: now)
             logUnansweredPings(actions)
             execute(actions)
@@ -566,6 +578,7 @@ public actor Gateway {
                 }
                 logger.info("stored messages queued again", metadata: ["peer": "\(domain)", "count": "\(queued.count)"])
             }
+            linksChanged()
         } catch {
             logger.error("could not read the outbound queue from the store: its messages wait for the next start", metadata: ["error": "\(error)"])
         }
@@ -616,6 +629,12 @@ public actor Gateway {
                 deliver(translator.perform(.linkUp(domain: domain)))
             }
         }
+    }
+
+    /// After an input changed the link table: the timer for its next deadline, and the link and
+    /// queue gauges. Once per input rather than per action batch, since a presence broadcast runs
+    /// one batch per stanza and both walk every domain.
+    private func linksChanged() {
         if let deadline = links.nextDeadline { scheduleTick(at: deadline) }
         metrics.outboundLinks(links)
         if storeWriter != nil { metrics.storedOutboundMessages(ledger.count) }
@@ -720,7 +739,11 @@ public actor Gateway {
         }
     }
 
+    /// Arms a timer for `deadline`, unless one already armed fires at or before it (a tick that
+    /// finds nothing due is harmless; a missed one is not).
     private func scheduleTick(at deadline: LinkInstant) {
+        if let armed = tickArmedFor, armed <= deadline { return }
+        tickArmedFor = deadline
         let delay = deadline - now
         let continuation = inboxContinuation
         Task {

@@ -20,6 +20,10 @@ public actor ConfigurationReloader {
     private let path: String?
     /// The file's configuration as last loaded successfully, before runtime changes.
     private var file: GatewayConfiguration
+    /// The configuration the gateway was launched with: what a reload compares against to say
+    /// what needs a restart, and where our domains and the users' resource stay, since the
+    /// listeners, certificates and stored users were set up for them.
+    private let launched: GatewayConfiguration
     private let gateway: Gateway
     private let administration: Administration
     private let logger: Logger
@@ -27,6 +31,7 @@ public actor ConfigurationReloader {
     init(path: String?, file: GatewayConfiguration, gateway: Gateway, administration: Administration, logger: Logger) {
         self.path = path
         self.file = file
+        launched = file
         self.gateway = gateway
         self.administration = administration
         self.logger = logger
@@ -48,7 +53,7 @@ public actor ConfigurationReloader {
             logger.error("configuration reload refused: the running settings are kept", metadata: ["file": "\(path)", "reason": "\(error.message)"])
             throw error
         }
-        let needRestart = Self.settingsNeedingRestart(from: file, to: loaded)
+        let needRestart = Self.settingsNeedingRestart(from: launched, to: loaded)
         for warning in loaded.warnings { logger.warning("configuration warning", metadata: ["warning": "\(warning)"]) }
         if !needRestart.isEmpty {
             logger.warning(
@@ -71,7 +76,10 @@ public actor ConfigurationReloader {
         do throws(AdminError) {
             if changes.contains(.allowlist) {
                 let effective = try await administration.effectiveConfiguration(file)
-                await gateway.reconfigure(policy: effective.federation, translation: effective.translation)
+                var translation = effective.translation
+                translation.localDomains = launched.translation.localDomains
+                translation.resource = launched.translation.resource
+                await gateway.reconfigure(policy: effective.federation, translation: translation)
             }
             if changes.contains(.users) {
                 await gateway.synchronizeUsers(with: try await administration.directory())
@@ -87,6 +95,7 @@ public actor ConfigurationReloader {
     static func settingsNeedingRestart(from old: GatewayConfiguration, to new: GatewayConfiguration) -> [String] {
         var changed: [String] = []
         if old.translation.localDomains != new.translation.localDomains { changed.append("[gateway] domains") }
+        if old.translation.resource != new.translation.resource { changed.append("[gateway] resource") }
         if old.listen != new.listen { changed.append("[listen]") }
         if old.tls != new.tls { changed.append("[tls]") }
         if old.dns != new.dns { changed.append("[dns]") }

@@ -70,6 +70,42 @@ struct LiveChangesTests {
         }
     }
 
+    @Test("a reload that changes our domains says they need a restart, every time, and keeps serving the launched ones")
+    func reloadKeepsLocalDomains() async throws {
+        try await ServedStore.with { served in
+            try await served.serving { server, _ in
+                let moved = ServedStore.toml(storePath: served.path).replacingOccurrences(of: #"domains = ["contoso.example"]"#, with: #"domains = ["northwind.example"]"#)
+                try moved.write(toFile: served.configurationPath, atomically: true, encoding: .utf8)
+                #expect(try await server.reloader.reloadFile().contains("[gateway] domains"))
+                #expect(try await server.reloader.reloadFile().contains("[gateway] domains"), "still not applied: still reported")
+                let answer = try await Self.streamAnswer(port: server.ports.startTLS, header: Self.header(to: "contoso.example"))
+                #expect(answer.contains("</stream:features>") && !answer.contains("host-unknown"), "contoso.example is still served: \(answer)")
+            }
+        }
+    }
+
+    static func header(to domain: String) -> String {
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' from='fabrikam.example' to='\(domain)' version='1.0'>"
+    }
+
+    /// What the federation listener answers a peer's stream header with, up to its features or
+    /// the end of the stream.
+    static func streamAnswer(port: Int, header: String) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: header))
+            var text = ""
+            for try await chunk in inbound {
+                text += String(buffer: chunk)
+                if text.contains("</stream:features>") || text.contains("</stream:stream>") { break }
+            }
+            return text
+        }
+    }
+
     @Test("a domain blocked through the admin API is refused at once; a user added there can use the API at once")
     func adminChangesApplyAtOnce() async throws {
         try await ServedStore.with { served in
@@ -187,7 +223,7 @@ struct LiveChangesTests {
         #expect(throws: RunningServer.AlreadyRunning(pid: getpid()), "a second server on the store") { _ = try running.claim() }
         claim.release()
         #expect(running.runningPID() == nil)
-        #expect(!FileManager.default.fileExists(atPath: running.path))
+        #expect(try String(contentsOfFile: running.path, encoding: .utf8).isEmpty, "the file stays, naming nobody")
 
         try "\(getpid())\n".write(toFile: running.path, atomically: true, encoding: .utf8)
         #expect(running.runningPID() == nil, "a file left by a server killed with SIGKILL names a live pid, but nobody holds it")

@@ -96,17 +96,14 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
 
     /// Sends a stanza if the stream is established; otherwise says what to do with it. Call on the
     /// channel's event loop.
-    /// - Parameter written: completed once the stanza's bytes are written to the socket (or the
-    ///   negotiating machine has taken it), failed when they will not be (the stream has failed or
-    ///   ended, or the write failed): how the gateway knows when a stored message has left it.
+    /// - Parameter written: completed once the stanza's bytes are written to the socket, failed
+    ///   when they are not (the stream is still negotiating, so the caller keeps it; the stream has
+    ///   failed or ended; the write failed): how the gateway knows when a stored message has left it.
     public func send(_ stanza: XMLElement, written: EventLoopPromise<Void>? = nil) -> OutboundStreamStateMachine.StanzaDecision {
         let decision = machine.stanzaSendRequested(stanza)
         if case .send(let element) = decision, let context {
             metrics.stanza(.outbound, element)
             StreamIO.write(element, context: context, promise: written)
-        } else if case .queue = decision {
-            // The machine keeps it and writes it once established: it is out of the caller's hands.
-            written?.succeed()
         } else {
             written?.fail(OutboundStreamNotWritable(decision: decision))
         }
