@@ -13,7 +13,7 @@ import NIOPosix
 struct Consulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An XMPP federation gateway for an organisation's internal presence and IM.",
-        subcommands: [Serve.self, Console.self, Replay.self, Users.self, Domains.self, Links.self, AdminToken.self, Check.self]
+        subcommands: [Serve.self, Console.self, Replay.self, Users.self, Domains.self, Links.self, Archive.self, AdminToken.self, Check.self]
     )
 }
 

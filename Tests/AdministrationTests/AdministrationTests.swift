@@ -163,3 +163,45 @@ func refusal(_ operation: () async throws(AdminError) -> Void) async -> AdminErr
         }
     }
 }
+
+@Suite struct ArchiveAdministrationTests {
+    static let alice = try! JID("alice@contoso.example")
+    static let bob = try! JID("bob@fabrikam.example")
+
+    @Test func theExportKeepsTheRangeItIsGiven() async throws {
+        try await withAdministration { admin, store in
+            try await store.saveUser(InternalUser(jid: Self.alice.description))
+            for seconds in [1_700_000_010, 1_700_000_020, 1_700_000_030] as [Int64] {
+                try await store.recordMessage(
+                    MessageRecord(
+                        user: Self.alice, contact: Self.bob, direction: .outbound, body: "at \(seconds)", messageID: nil,
+                        at: Timestamp(secondsSinceEpoch: seconds)
+                    )
+                )
+            }
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-export-\(UUID().uuidString).jsonl")
+            defer { try? FileManager.default.removeItem(at: url) }
+            #expect(FileManager.default.createFile(atPath: url.path, contents: nil))
+            let handle = try FileHandle(forWritingTo: url)
+            let count = try await admin.exportArchive(to: handle, since: "2023-11-14T22:13:40Z", until: "2023-11-14T22:13:50Z")
+            try handle.close()
+            #expect(count == 1)
+            let text = try String(contentsOf: url, encoding: .utf8)
+            #expect(text.contains(#""body":"at 1700000020""#) && text.split(separator: "\n").count == 1, "\(text)")
+        }
+    }
+
+    @Test(arguments: [
+        ("yesterday", nil, "--since 'yesterday' is not an XEP-0082 date-time"),
+        (nil, "2026-13-01T00:00:00Z", "--until '2026-13-01T00:00:00Z' is not an XEP-0082 date-time"),
+        ("2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z", "--since 2026-11-02T00:00:00Z is after --until"),
+    ] as [(String?, String?, String)])
+    func badRangesAreRefused(since: String?, until: String?, expected: String) async throws {
+        try await withAdministration { admin, _ in
+            let error = await refusal { () async throws(AdminError) in
+                _ = try await admin.exportArchive(to: FileHandle.nullDevice, since: since, until: until)
+            }
+            #expect(error?.message.hasPrefix(expected) == true, "\(String(describing: error?.message))")
+        }
+    }
+}
