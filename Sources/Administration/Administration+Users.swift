@@ -8,6 +8,7 @@ extension Administration {
     /// would drop their contacts.
     public func addUser(_ text: String, name: String?) async throws(AdminError) -> String {
         let jid = try internalUser(text)
+        if let name, name.isEmpty { throw AdminError("the name must not be empty; leave it out for none") }
         if try await storing({ () async throws(StorageError) in try await store.user(jid) }) != nil {
             throw AdminError("\(jid) is already a user; use 'consulate users token \(jid)' for a new token", kind: .conflict)
         }

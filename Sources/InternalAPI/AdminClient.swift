@@ -29,10 +29,13 @@ public struct AdminClient: Sendable {
         self.maxResponseBytes = maxResponseBytes
     }
 
-    /// `http://host:port`, for messages.
-    public var baseURL: String {
-        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    /// `host:port`, an IPv6 address in brackets: the `Host` header's form.
+    var authority: String {
+        "\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
+
+    /// `http://host:port`, for messages.
+    public var baseURL: String { "http://\(authority)" }
 
     /// `GET /v1/admin/links`.
     public func links() async throws(AdminClientError) -> LinkList {
@@ -64,7 +67,7 @@ public struct AdminClient: Sendable {
             version: .http1_1,
             method: .GET,
             uri: path,
-            headers: ["Host": "\(host):\(port)", "Authorization": "Bearer \(token)", "Accept": "application/json", "Connection": "close"]
+            headers: ["Host": authority, "Authorization": "Bearer \(token)", "Accept": "application/json", "Connection": "close"]
         )
         let limit = maxResponseBytes
         let deadline = timeout

@@ -112,7 +112,6 @@ struct AdminRoutes: Sendable {
     @Sendable func addUser(_ request: Request, context: APIRequestContext) async throws -> Response {
         let administration = try configured()
         let body = try await JSONBody.decode(UserRequest.self, from: request, limit: limits.maxBodyBytes)
-        if let name = body.name, name.isEmpty { throw APIError.badRequest("invalid-name", "'name' must not be empty; leave it out for none") }
         let token = try await run { () async throws(AdminError) in try await administration.addUser(body.jid, name: body.name) }
         await storeChanged(.users)
         return JSONBody.response(IssuedToken(jid: try Self.normalised(body.jid), token: token), status: .created)

@@ -40,10 +40,6 @@ public struct SQLiteStore: GatewayStore {
         try await read { db in try StoreSchema.migrator.appliedMigrations(db) }
     }
 
-    /// Whether history text search uses SQLite FTS5 (always, for this schema: the migration creates
-    /// the FTS5 table and fails on an SQLite built without it, rather than silently searching slower).
-    public static let usesFullTextSearch = true
-
     /// Closes the file; later calls fail. Dropping the last copy of the store closes it as well.
     public func close() throws(StorageError) {
         do {

@@ -19,12 +19,7 @@ struct AdminOptions: ParsableArguments {
 
     /// The configuration alone, for commands that ask the running server instead of the store.
     func load() throws -> GatewayConfiguration {
-        do throws(LaunchError) {
-            return try GatewayLauncher.loadConfiguration(path: config)
-        } catch {
-            printError("consulate: \(error.message)")
-            throw ExitCode(AdminError.invalidInput)
-        }
+        try orExit { () throws(LaunchError) in try GatewayLauncher.loadConfiguration(path: config) }
     }
 }
 

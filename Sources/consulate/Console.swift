@@ -34,7 +34,7 @@ struct Console: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfigurationOrExit(path: config)
         logging.bootstrap(configuration)
-        // Kept for the Prometheus endpoint of the internal HTTP API, which will serve `metrics.render()`.
+        // The console serves no API: the metrics are recorded, for parity with `serve`, and not exposed.
         let metrics = PrometheusExposition.bootstrap()
         var directory = PresenceDirectory()
         var userJIDs: [JID] = []

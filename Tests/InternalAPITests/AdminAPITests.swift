@@ -255,7 +255,7 @@ struct AdminAPITests {
             (.post, "/v1/admin/users", #"{"jid": "contoso.example"}"#, 400, "invalid-input"),
             (.post, "/v1/admin/users", #"{"jid": "carol@contoso.example/desk"}"#, 400, "invalid-input"),
             (.post, "/v1/admin/users", #"{"jid": "carol@@contoso.example"}"#, 400, "invalid-input"),
-            (.post, "/v1/admin/users", #"{"jid": "carol@contoso.example", "name": ""}"#, 400, "invalid-name"),
+            (.post, "/v1/admin/users", #"{"jid": "carol@contoso.example", "name": ""}"#, 400, "invalid-input"),
             (.post, "/v1/admin/users", #"{"name": "Carol"}"#, 400, "invalid-body"),
             (.post, "/v1/admin/users", #"{"jid": "alice@contoso.example"}"#, 409, "conflict"),
             (.delete, "/v1/admin/users/carol@contoso.example", "", 404, "not-found"),
