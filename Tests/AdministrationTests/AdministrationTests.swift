@@ -41,7 +41,7 @@ func refusal(_ operation: () async throws(AdminError) -> Void) async -> AdminErr
     }
 
     @Test func anEmptyNameIsRefusedBeforeAnythingIsStored() async throws {
-        try await withAdministration { admin, store in
+        try await withAdministration { (admin: Administration, store: SQLiteStore) async throws in
             let failure = await refusal { () throws(AdminError) in _ = try await admin.addUser("carol@contoso.example", name: "") }
             #expect(failure?.message.contains("name must not be empty") == true)
             #expect(try await store.user(try JID("carol@contoso.example")) == nil)
