@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "PresenceModel", swiftSettings: strictSettings),
         .target(
             name: "Translation",
-            dependencies: ["XMPP", "PresenceModel", "XMLStreaming"],
+            dependencies: ["Federation", "XMPP", "PresenceModel", "XMLStreaming"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -174,7 +174,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "consulate-bench",
-            dependencies: ["XMLStreaming", "XMPP", "Translation", "PresenceModel", "Configuration"],
+            dependencies: ["XMLStreaming", "XMPP", "Translation", "Federation", "PresenceModel", "Configuration"],
             path: "Benchmarks/consulate-bench",
             swiftSettings: strictSettings
         ),
@@ -183,7 +183,7 @@ let package = Package(
         .testTarget(name: "PresenceModelTests", dependencies: ["PresenceModel"], swiftSettings: strictSettings),
         .testTarget(
             name: "TranslationTests",
-            dependencies: ["Translation", "XMPP", "PresenceModel"],
+            dependencies: ["Translation", "Federation", "XMPP", "PresenceModel"],
             swiftSettings: strictSettings
         ),
         .testTarget(

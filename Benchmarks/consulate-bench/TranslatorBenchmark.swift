@@ -1,3 +1,4 @@
+import Federation
 import PresenceModel
 import Translation
 import XMLStreaming
@@ -72,11 +73,10 @@ enum TranslatorBenchmark {
             directory.add(user)
         }
         let trusts = PartnerTrust.allCases
-        let configuration = TranslationConfiguration(
-            localDomains: localDomains,
-            partners: partners.sorted().enumerated().map { Partner(domain: DomainPattern(exactly: $0.element), trust: trusts[$0.offset % trusts.count]) }
+        let policy = FederationPolicy(
+            partners: partners.sorted().enumerated().map { PartnerPolicy(domain: DomainPattern(exactly: $0.element), trust: trusts[$0.offset % trusts.count]) }
         )
-        return Translator(configuration: configuration, directory: directory)
+        return Translator(configuration: TranslationConfiguration(localDomains: localDomains), policy: policy, directory: directory)
     }
 
     /// Cycles every user through a day of states, producing each watcher's view where it changed.
@@ -98,7 +98,7 @@ enum TranslatorBenchmark {
             for _ in 0..<4 {
                 for presence in day {
                     for user in users {
-                        views &+= translator.perform(.setPresence(user: user, presence)).count
+                        for case .send in translator.perform(.setPresence(user: user, presence)) { views &+= 1 }
                         changes &+= 1
                     }
                 }

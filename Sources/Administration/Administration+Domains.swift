@@ -95,7 +95,6 @@ extension Administration {
             return nil
         }
         result.federation.partners = partners
-        result.translation.partners = partners.map(Partner.init)
         if case .open(let blocklist) = configuration.federation.mode {
             let blocked = entries.compactMap { entry -> DomainPattern? in
                 if case .block(let pattern) = entry.change { return pattern }

@@ -1,6 +1,5 @@
-public import Federation
+import Federation
 import PresenceModel
-public import Translation
 import XMPP
 
 /// `[federation]` and `[[partner]]`: who may federate and how. Values are checked here, where the
@@ -195,14 +194,4 @@ extension TableReader {
     }
 }
 
-extension Partner {
-    /// What the translator needs of a federation partner: its domains and trust.
-    public init(_ policy: PartnerPolicy) {
-        self.init(
-            domain: policy.domain,
-            additionalDomains: policy.additionalDomains,
-            trust: policy.trust,
-            description: policy.description
-        )
-    }
-}
+

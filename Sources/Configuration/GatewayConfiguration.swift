@@ -19,8 +19,8 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 /// Everything `federation.toml` configures. Every section is optional; what is left out keeps the
 /// defaults documented in the README's configuration reference.
 ///
-/// Each `[[partner]]` is read once, into `federation.partners`; the translator's `Partner` list is
-/// derived from those, so trust and domains cannot disagree between the links and the translator.
+/// Each `[[partner]]` is read once, into `federation.partners`: the one policy both the links and
+/// the translator ask, so trust and domains cannot disagree between them.
 public struct GatewayConfiguration: Sendable {
     public var translation: TranslationConfiguration
     /// Who may federate and how: mode, blocklist, partners with their negotiation, routes and
@@ -72,8 +72,8 @@ public struct GatewayConfiguration: Sendable {
         self.warnings = warnings
     }
 
-    /// Reads TOML over `base`: settings present replace those of `base`, partners are appended (to
-    /// `federation.partners`, and as derived `Partner`s to `translation.partners`).
+    /// Reads TOML over `base`: settings present replace those of `base`, partners are appended to
+    /// `federation.partners`.
     ///
     /// The resulting federation policy is validated as a whole: a partner whose TLS, SASL and
     /// dialback settings leave no way to authenticate, a domain claimed by two partners, or a
@@ -220,7 +220,6 @@ struct TableReader {
         for partner in try tables("partner") {
             let policy = try partner.readPartner()
             configuration.federation.partners.append(policy)
-            configuration.translation.partners.append(Partner(policy))
         }
         if let presence = try table("presence") {
             try presence.expectOnly(["outbound", "inbound"])

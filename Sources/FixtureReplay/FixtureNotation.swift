@@ -25,8 +25,13 @@ public enum FixtureNotation {
         /// What each negotiated inbound stream's machine is given: our domains, the federation
         /// policy of `[Config]` and `[Setup]` partners, and the dialback secret.
         public var inbound: InboundStreamStateMachine.Configuration
-        public var partnerDomains: Set<String>
         public var users: Set<JID>
+
+        /// Whether `domain` may federate under the fixture's policy (a partner, or any domain not
+        /// blocked in open mode): who may send on a stream that starts authenticated.
+        public func mayFederate(_ domain: String) -> Bool {
+            if case .allowed = inbound.policy.decision(for: domain) { true } else { false }
+        }
     }
 
     /// The dialback secret of a fixture whose `[Config]` sets none, fixed so that replays are
@@ -43,7 +48,6 @@ public enum FixtureNotation {
             }
         }
         var directory = PresenceDirectory()
-        var partnerDomains: Set<String> = []
         var users: Set<JID> = []
         var contactPresence: [(JID, JID, RichPresence)] = []
         for element in setup {
@@ -51,16 +55,12 @@ public enum FixtureNotation {
             case "partner":
                 let domain = try required("domain", of: element)
                 guard let pattern = try? DomainPattern(domain) else { throw NotationError("<partner domain='\(domain)'> is not a domain pattern") }
-                var partner = Partner(domain: pattern)
-                if let trust = element["trust"] {
-                    guard let value = PartnerTrust(rawValue: trust) else { throw NotationError("unknown trust '\(trust)'") }
-                    partner.trust = value
+                var trust = PartnerTrust.default
+                if let raw = element["trust"] {
+                    guard let value = PartnerTrust(rawValue: raw) else { throw NotationError("unknown trust '\(raw)'") }
+                    trust = value
                 }
-                configuration.translation.partners.append(partner)
-                configuration.federation.partners.append(
-                    PartnerPolicy(domain: pattern, trust: partner.trust, negotiation: try negotiation(element))
-                )
-                partnerDomains.insert(domain)
+                configuration.federation.partners.append(PartnerPolicy(domain: pattern, trust: trust, negotiation: try negotiation(element)))
             case "user":
                 let jid = try jidAttribute("jid", of: element)
                 directory.add(InternalUser(jid: jid.description, name: element["name"]))
@@ -98,7 +98,7 @@ public enum FixtureNotation {
         } catch {
             throw NotationError(error.description)
         }
-        var translator = Translator(configuration: configuration.translation, directory: directory)
+        var translator = Translator(configuration: configuration.translation, policy: configuration.federation, directory: directory)
         for (user, contact, presence) in contactPresence {
             translator.assumeContactPresence(user: user, contact: contact, presence)
         }
@@ -111,7 +111,6 @@ public enum FixtureNotation {
                 policy: configuration.federation,
                 dialbackSecret: configuration.federation.settings.dialbackSecret ?? DialbackSecret(fixtureDialbackSecret)
             ),
-            partnerDomains: partnerDomains,
             users: users
         )
     }

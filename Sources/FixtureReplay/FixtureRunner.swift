@@ -67,8 +67,8 @@ public enum FixtureRunner {
         }
         switch step.action {
         case .sends(let bytes, let raw):
-            guard world.partnerDomains.contains(step.actor) || gateway.isNegotiating(step.actor) else {
-                throw fail("'\(step.actor)' is neither a partner domain of this fixture's setup nor connected")
+            guard world.mayFederate(step.actor) || gateway.isNegotiating(step.actor) else {
+                throw fail("'\(step.actor)' is neither a domain that may federate under this fixture's policy nor connected")
             }
             if gateway.streamIsClosed(for: step.actor) { throw fail("\(step.actor)'s stream is already closed") }
             try script { (gateway) throws(ReplayGateway.ScriptError) in

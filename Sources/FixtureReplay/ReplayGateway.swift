@@ -203,11 +203,12 @@ public struct ReplayGateway {
     private mutating func route(_ results: [TranslatorOutput]) {
         for result in results {
             switch result {
-            case .send(let element):
-                let domain = (try? JID.parse(element["to"]))??.domainpart ?? ""
-                append(.stanza(element), for: domain)
+            case .send(let outgoing):
+                append(.stanza(outgoing.element), for: outgoing.to.domainpart)
             case .notify(let user, let event):
                 append(.event(FixtureNotation.element(for: event)), for: user.description)
+            case .store:
+                break
             }
         }
     }

@@ -187,7 +187,7 @@ public actor Gateway {
         self.logger = logger
         self.stanzaLog = stanzaLog
         self.metrics = metrics
-        self.translator = Translator(configuration: settings.translation, directory: directory)
+        self.translator = Translator(configuration: settings.translation, policy: settings.policy, directory: directory)
         self.links = LinkTable(policy: settings.policy)
         self.store = store
         self.storeWriter = store.map { StoreWriter(store: $0, logger: logger) }
@@ -311,6 +311,7 @@ public actor Gateway {
         settings.policy = policy
         settings.translation = translation
         translator.configuration = translation
+        translator.policy = policy
         inboundConfiguration.withLockedValue {
             $0.policy = policy
             $0.localDomains = translation.localDomains
@@ -422,15 +423,9 @@ public actor Gateway {
             stanzaLog.received(stanza)
             // An answer to one of our pings is the link table's; anything else goes to the translator.
             if let answer = LinkPing.answer(in: stanza), links.pongReceived(from: answer.domain, id: answer.id) { return }
-            let held = translator.directory.heldRequests
-            let outputs = translator.receive(stanza)
-            persist(after: nil, outputs, heldBefore: held)
-            deliver(outputs)
+            deliver(translator.receive(stanza))
         case .action(let action):
-            let held = translator.directory.heldRequests
-            let outputs = translator.perform(action)
-            persist(after: action, outputs, heldBefore: held)
-            deliver(outputs, sentBy: action)
+            deliver(translator.perform(action), sentBy: action)
         case .barrier(let done):
             if let storeWriter { storeWriter.flush(done) } else { done.resume() }
         case .linkEstablished(let domain, let stream, let channel):
@@ -493,32 +488,25 @@ public actor Gateway {
         }
     }
 
-    /// Hands what the input changed to the store writer. Only the held-request set is copied
-    /// beforehand (small, and copied on write only when it changes); the rest is read from the
-    /// directory afterwards.
-    private func persist(after action: InternalAction?, _ outputs: [TranslatorOutput], heldBefore: Set<HeldSubscriptionRequest>) {
-        guard let storeWriter else { return }
-        storeWriter.write(
-            DirectoryPersistence.writes(after: action, outputs: outputs, heldBefore: heldBefore, directory: translator.directory)
-        )
-    }
-
     /// Sends and notifies what the translator produced. The message of a `sendMessage` action
     /// (`sentBy`) is stored first, and recorded in history; a message for a user with no event
-    /// stream is kept offline.
+    /// stream is kept offline; what changed for the store goes to the store writer.
     private func deliver(_ outputs: [TranslatorOutput], sentBy action: InternalAction? = nil) {
+        var changes: [DirectoryChange] = []
         for output in outputs {
             switch output {
-            case .send(let element):
-                guard let to = (try? JID.parse(element["to"])) ?? nil else { continue }
-                if case .sendMessage(let user, _, let message) = action, element.name == "message" {
-                    accepted(element, from: user.bare, to: to, message)
+            case .send(let outgoing):
+                if case .sendMessage(let user, _, let message) = action, outgoing.element.name == "message" {
+                    accepted(outgoing.element, from: user.bare, to: outgoing.to, message)
                 }
-                execute(links.stanzaToSend(element, to: to.domainpart, now: now))
+                execute(links.stanzaToSend(outgoing.element, to: outgoing.to.domainpart, now: now))
             case .notify(let user, let event):
                 notify(user.bare, event)
+            case .store(let change):
+                changes.append(change)
             }
         }
+        storeWriter?.write(changes)
     }
 
     private func notify(_ user: JID, _ event: InternalEvent) {

@@ -58,10 +58,39 @@ public enum InternalEvent: Sendable, Hashable {
     case linkChanged(domain: String, isUp: Bool)
 }
 
+/// A stanza for a federated server, with the addresses it is routed by, parsed once where it was
+/// built: the link it leaves on is the one from `from`'s domain (ours) to `to`'s.
+public struct OutgoingStanza: Sendable, Hashable {
+    public var element: XMLElement
+    public var from: JID
+    public var to: JID
+
+    public init(_ element: XMLElement, from: JID, to: JID) {
+        self.element = element
+        self.from = from
+        self.to = to
+    }
+}
+
+/// What one input changed in the directory that the store keeps, with the state the directory
+/// holds after the input (a contact changed twice by one input is one change), so the store ends in
+/// the directory's state without anyone diffing it.
+public enum DirectoryChange: Sendable, Hashable {
+    case presence(RichPresence, of: JID)
+    /// The contact as the directory now holds it (subscription, access level, name, groups).
+    case contact(Contact, of: JID)
+    case removeContact(JID, of: JID)
+    /// A subscription request held back from the user (holding one is silent: no event says so).
+    case hold(from: JID, to: JID)
+    case release(from: JID, to: JID)
+}
+
 /// What the translator asks the rest of the gateway to do.
 public enum TranslatorOutput: Sendable, Hashable {
-    /// Send this stanza to the remote server of its `to` domain.
-    case send(XMLElement)
+    /// Send this stanza to the remote server of its `to` domain, on the link of its `from` domain.
+    case send(OutgoingStanza)
     /// Tell an internal user (by bare JID) about something.
     case notify(user: JID, InternalEvent)
+    /// Keep this change of the directory in the store. Always after the input's other outputs.
+    case store(DirectoryChange)
 }

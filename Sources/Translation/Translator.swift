@@ -1,3 +1,4 @@
+public import Federation
 public import PresenceModel
 import XMLStreaming
 public import XMPP
@@ -6,25 +7,32 @@ public import XMPP
 /// stanzas for federated servers and events for internal users out.
 ///
 /// Pure: no I/O, no clock, no randomness. Everything it decides is a function of its configuration,
-/// its state and the input, which is what lets fixtures replay it exactly.
+/// the federation policy, its state and the input, which is what lets fixtures replay it exactly.
 public struct Translator: Sendable {
-    /// Local domains, partners with their trust, and presence settings. A reloaded configuration
-    /// is assigned here; the directory and what each watcher last got carry over.
+    /// Local domains and presence settings. A reloaded configuration is assigned here; the
+    /// directory and what each watcher last got carry over.
     public var configuration: TranslationConfiguration
+    /// Who may federate and how far each domain is trusted: the very policy the links negotiate
+    /// under, so a domain the streams accept (an unlisted one in open mode, say) is one the
+    /// translator relays to, with the trust the policy gives it.
+    public var policy: FederationPolicy
     public internal(set) var directory: PresenceDirectory
 
     /// (user, watcher) → the last presence sent, so only changed views go out.
     var sentViews: [Pair: Presence] = [:]
     /// (user, contact) → what the user was last told about the contact, so only changes are told.
     var toldPresence: [Pair: RichPresence] = [:]
+    /// What the input being handled changed for the store (see `Translator+Changes.swift`).
+    var changes = ChangeLog()
 
     struct Pair: Hashable, Sendable {
         var user: JID
         var contact: JID
     }
 
-    public init(configuration: TranslationConfiguration, directory: PresenceDirectory = PresenceDirectory()) {
+    public init(configuration: TranslationConfiguration, policy: FederationPolicy, directory: PresenceDirectory = PresenceDirectory()) {
         self.configuration = configuration
+        self.policy = policy
         self.directory = directory
     }
 
@@ -43,51 +51,56 @@ public struct Translator: Sendable {
 
     /// An internal user removed while the gateway runs: contacts who could see them see them go
     /// offline, then the user is forgotten (their held requests too), so stanzas for them get
-    /// `service-unavailable` like those for any unknown user.
+    /// `service-unavailable` like those for any unknown user. Nothing is for the store: whoever
+    /// removed the user removed their rows.
     public mutating func userRemoved(_ user: JID) -> [TranslatorOutput] {
         let jid = user.bare
         guard directory.user(jid.description) != nil else { return [] }
         let farewell = perform(.setPresence(user: jid, RichPresence(availability: .offline)))
         _ = directory.removeUser(jid.description)
         toldPresence = toldPresence.filter { $0.key.user != jid }
-        return farewell
+        return farewell.filter { if case .store = $0 { false } else { true } }
     }
 
     /// Handles a stanza from a federated server. The caller has checked that `from` is
     /// authenticated on the stream and `to` is one of our domains.
     public mutating func receive(_ stanza: Stanza) -> [TranslatorOutput] {
         guard let from = stanza.from, let to = stanza.to else { return [] }
-        switch stanza.kind {
-        case .message: return receiveMessage(stanza, from: from, to: to)
-        case .presence: return receivePresence(stanza, from: from, to: to)
-        case .iq: return receiveIQ(stanza, from: from, to: to)
+        return recordingChanges { translator in
+            switch stanza.kind {
+            case .message: translator.receiveMessage(stanza, from: from, to: to)
+            case .presence: translator.receivePresence(stanza, from: from, to: to)
+            case .iq: translator.receiveIQ(stanza, from: from, to: to)
+            }
         }
     }
 
     /// Handles an internal user's action.
     public mutating func perform(_ action: InternalAction) -> [TranslatorOutput] {
-        switch action {
-        case .setPresence(let user, let presence):
-            guard directory.setPresence(presence, of: user.bare.description) else { return [] }
-            return broadcastPresence(of: user.bare)
-        case .addContact(let user, let contact, let name, let groups, let accessLevel):
-            return addContact(user: user.bare, contact: contact.bare, name: name, groups: groups, accessLevel: accessLevel)
-        case .removeContact(let user, let contact):
-            return removeContact(user: user.bare, contact: contact.bare)
-        case .setAccessLevel(let user, let contact, let level):
-            return setAccessLevel(user: user.bare, contact: contact.bare, level)
-        case .approveSubscription(let user, let contact):
-            return sendSubscription(.subscribed, user: user.bare, contact: contact.bare)
-        case .denySubscription(let user, let contact), .revokeSubscription(let user, let contact):
-            return sendSubscription(.unsubscribed, user: user.bare, contact: contact.bare)
-        case .unsubscribe(let user, let contact):
-            return sendSubscription(.unsubscribe, user: user.bare, contact: contact.bare)
-        case .sendMessage(let user, let to, let message):
-            return sendMessage(from: user.bare, to: to, message)
-        case .linkDown(let domain):
-            return linkDown(domain)
-        case .linkUp(let domain):
-            return linkUp(domain)
+        recordingChanges { translator in
+            switch action {
+            case .setPresence(let user, let presence):
+                guard translator.setPresence(presence, of: user.bare) else { return [] }
+                return translator.broadcastPresence(of: user.bare)
+            case .addContact(let user, let contact, let name, let groups, let accessLevel):
+                return translator.addContact(user: user.bare, contact: contact.bare, name: name, groups: groups, accessLevel: accessLevel)
+            case .removeContact(let user, let contact):
+                return translator.removeContact(user: user.bare, contact: contact.bare)
+            case .setAccessLevel(let user, let contact, let level):
+                return translator.setAccessLevel(user: user.bare, contact: contact.bare, level)
+            case .approveSubscription(let user, let contact):
+                return translator.sendSubscription(.subscribed, user: user.bare, contact: contact.bare)
+            case .denySubscription(let user, let contact), .revokeSubscription(let user, let contact):
+                return translator.sendSubscription(.unsubscribed, user: user.bare, contact: contact.bare)
+            case .unsubscribe(let user, let contact):
+                return translator.sendSubscription(.unsubscribe, user: user.bare, contact: contact.bare)
+            case .sendMessage(let user, let to, let message):
+                return translator.sendMessage(from: user.bare, to: to, message)
+            case .linkDown(let domain):
+                return translator.linkDown(domain)
+            case .linkUp(let domain):
+                return translator.linkUp(domain)
+            }
         }
     }
 
@@ -104,5 +117,30 @@ public struct Translator: Sendable {
 
     func contact(_ contact: JID, of user: JID) -> Contact? {
         directory.contact(contact.description, of: user.description)
+    }
+
+    /// How far `domain` is trusted, or `nil` if it may not federate: the policy's decision, with
+    /// the open-mode default (PublicUnverified) for a domain no partner lists.
+    func trust(of domain: String) -> PartnerTrust? {
+        guard case .allowed(let partner) = policy.decision(for: domain) else { return nil }
+        return partner.trust
+    }
+
+    /// Why a stanza for `domain` cannot go out, in the words the links use for the same refusal;
+    /// `nil` if the domain may federate.
+    func refusal(of domain: String) -> String? {
+        guard case .refused(let reason) = policy.decision(for: domain) else { return nil }
+        return "\(domain) may not federate with this gateway: \(reason)"
+    }
+
+    /// `element` to a federated server.
+    func send(_ element: XMLElement, from: JID, to: JID) -> TranslatorOutput {
+        .send(OutgoingStanza(element, from: from, to: to))
+    }
+
+    /// The error reply to a received stanza, if it may have one: addressed back to its sender.
+    func reject(_ stanza: Stanza, _ error: StanzaError) -> [TranslatorOutput] {
+        guard let from = stanza.from, let to = stanza.to, let reply = stanza.errorReply(error) else { return [] }
+        return [send(reply, from: to, to: from)]
     }
 }

@@ -42,42 +42,6 @@ struct FederationConfigurationTests {
         #expect(federation.partners[1].negotiation == NegotiationPolicy(tls: .required, sasl: .required, supportDialback: false))
     }
 
-    @Test("the translator's partners are derived from the federation partners")
-    func derivedTranslatorPartners() throws {
-        let configuration = try load(
-            partnerTOML("additional-domains = ['Fabrikam.Test', '*.fabrikam.example']\ntrust = 'public-verified'\ndescription = 'F'")
-        )
-        #expect(configuration.translation.partners == [
-            Partner(
-                domain: try DomainPattern("fabrikam.example"),
-                additionalDomains: [try DomainPattern("fabrikam.test"), try DomainPattern("*.fabrikam.example")],
-                trust: .publicVerified,
-                description: "F"
-            ),
-        ])
-    }
-
-    @Test("the translator and the federation policy pick the same partner for every domain", arguments: [
-        "fabrikam.example", "fabrikam.test", "eu.fabrikam.example", "a.example.org", "example.org", "x.lab.example.org",
-        "y.lab.example.org", "deep.x.lab.example.org", "evilexample.org", "other.example",
-    ])
-    func translatorAgrees(domain: String) throws {
-        let configuration = try load(
-            """
-            [[partner]]
-            domain = '*.example.org'
-            [[partner]]
-            domain = '*.lab.example.org'
-            [[partner]]
-            domain = 'fabrikam.example'
-            additional-domains = ['fabrikam.test', '*.fabrikam.example']
-            [[partner]]
-            domain = 'x.lab.example.org'
-            """
-        )
-        #expect(configuration.translation.partner(for: domain)?.domain == configuration.federation.partner(for: domain)?.domain)
-    }
-
     @Test("every partner key is read")
     func partnerKeys() throws {
         let partner = try load(

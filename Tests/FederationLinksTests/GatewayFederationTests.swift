@@ -53,7 +53,7 @@ struct GatewayFederationTests {
         let counter = NIOLockedValueBox(0)
         return Gateway(
             settings: Gateway.Settings(
-                translation: TranslationConfiguration(localDomains: [domain], partners: [Partner(domain: partnerPattern, trust: .federated)]),
+                translation: TranslationConfiguration(localDomains: [domain]),
                 policy: FederationPolicy(partners: [PartnerPolicy(domain: partnerPattern, trust: .federated, negotiation: negotiation, route: route)]),
                 tls: tls,
                 dialbackSecret: DialbackSecret(dialbackSecret ?? "\(domain) secret for the loopback test"),

@@ -125,7 +125,7 @@ struct APIHarness: Sendable {
         let plainDialback = NegotiationPolicy(tls: .notSupported, sasl: .notSupported, supportDialback: true)
         return Gateway(
             settings: Gateway.Settings(
-                translation: TranslationConfiguration(localDomains: [domain], partners: [Partner(domain: pattern, trust: trust)]),
+                translation: TranslationConfiguration(localDomains: [domain]),
                 policy: FederationPolicy(partners: [PartnerPolicy(domain: pattern, trust: trust, negotiation: plainDialback)]),
                 tls: nil,
                 dialbackSecret: DialbackSecret("\(domain) secret for the API test"),

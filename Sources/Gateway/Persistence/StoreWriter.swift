@@ -1,6 +1,7 @@
 import Logging
 import PresenceModel
 import Storage
+import Translation
 import XMLStreaming
 import XMPP
 
@@ -14,7 +15,7 @@ import XMPP
 /// keeps the map from one to the other.
 final class StoreWriter: Sendable {
     enum Job: Sendable {
-        case directory([DirectoryWrite])
+        case directory([DirectoryChange])
         /// A message accepted from an internal user, to keep until delivered or bounced.
         case enqueue(ticket: UInt64, XMLElement, from: JID, to: JID, at: Timestamp)
         /// A message loaded from the store at start: already stored under `sequence`.
@@ -51,7 +52,7 @@ final class StoreWriter: Sendable {
         if case .terminated = jobs.yield(job), case .flushed(let done) = job { done.resume() }
     }
 
-    func write(_ writes: [DirectoryWrite]) {
+    func write(_ writes: [DirectoryChange]) {
         guard !writes.isEmpty else { return }
         submit(.directory(writes))
     }
@@ -111,7 +112,7 @@ final class StoreWriter: Sendable {
         }
     }
 
-    private static func perform(_ write: DirectoryWrite, on store: any GatewayStore) async throws(StorageError) {
+    private static func perform(_ write: DirectoryChange, on store: any GatewayStore) async throws(StorageError) {
         switch write {
         case .presence(let presence, let user): try await store.savePresence(presence, of: user)
         case .contact(let contact, let user): try await store.saveContact(contact, of: user)

@@ -9,28 +9,25 @@ extension Translator {
     mutating func receiveMessage(_ stanza: Stanza, from: JID, to: JID) -> [TranslatorOutput] {
         let message = Message(stanza.element)
         let user = to.bare
-        func reject(_ condition: StanzaError.Condition, _ text: String? = nil) -> [TranslatorOutput] {
-            stanza.errorReply(StanzaError(condition, text: text)).map { [.send($0)] } ?? []
-        }
         guard directory.users[user.description] != nil else {
             // RFC 6121 §8.5.2.2: no such user.
-            return reject(.serviceUnavailable)
+            return reject(stanza, StanzaError(.serviceUnavailable))
         }
         if message.type == .error {
             return [.notify(user: user, .deliveryFailed(to: from, messageID: message.id, message.error ?? StanzaError(.undefinedCondition)))]
         }
         if message.type == .groupchat {
             // RFC 6121 §8.5.2.1.1: groupchat to a bare JID; Consulate relays one-to-one chat only.
-            return reject(.serviceUnavailable)
+            return reject(stanza, StanzaError(.serviceUnavailable))
         }
         let contact = self.contact(from.bare, of: user)
         if contact?.accessLevel == .blocked {
-            return reject(.serviceUnavailable)
+            return reject(stanza, StanzaError(.serviceUnavailable))
         }
-        if contact == nil, configuration.partner(for: from.domainpart)?.trust.mayMessageNonContacts != true {
+        if contact == nil, trust(of: from.domainpart)?.mayMessageNonContacts != true {
             // PublicUnverified: the internal user must add the sender first. The same answer as for an
             // unknown user, so nothing leaks about who exists.
-            return reject(.serviceUnavailable)
+            return reject(stanza, StanzaError(.serviceUnavailable))
         }
         return [.notify(user: user, .message(from: from, message))]
     }
@@ -46,26 +43,27 @@ extension Translator {
         guard recipient.localpart != nil else {
             return fail(.badRequest, "messages go to users, not to the server \(recipient)")
         }
-        guard configuration.partner(for: recipient.domainpart) != nil else {
-            return fail(.notAllowed, "\(recipient.domainpart) is not a federated domain")
+        if let refusal = refusal(of: recipient.domainpart) {
+            return fail(.notAllowed, refusal)
         }
         if message.type == .error || message.type == .groupchat {
             return fail(.badRequest, "internal users send chat, normal or headline messages")
         }
-        return [.send(message.element(from: endpoint(of: user), to: recipient))]
+        let from = endpoint(of: user)
+        return [send(message.element(from: from, to: recipient), from: from, to: recipient)]
     }
 
     /// IQs: XEP-0199 pings are answered for the domain and for users; everything else a user cannot
     /// answer gets `service-unavailable` (RFC 6121 §8.5). Results and errors are never answered.
     mutating func receiveIQ(_ stanza: Stanza, from: JID, to: JID) -> [TranslatorOutput] {
         guard let iq = IQ(stanza.element) else {
-            return stanza.errorReply(StanzaError(.badRequest, text: "an iq needs an id, a type and exactly one payload")).map { [.send($0)] } ?? []
+            return reject(stanza, StanzaError(.badRequest, text: "an iq needs an id, a type and exactly one payload"))
         }
         guard iq.type == .get || iq.type == .set else { return [] }
         let exists = to.localpart == nil || directory.users[to.bare.description] != nil
         if exists, iq.type == .get, iq.payload?.name == "ping", iq.payload?.namespace == Namespace.ping {
-            return [.send(IQ.result(to: stanza))]
+            return [send(IQ.result(to: stanza), from: to, to: from)]
         }
-        return stanza.errorReply(StanzaError(.serviceUnavailable)).map { [.send($0)] } ?? []
+        return reject(stanza, StanzaError(.serviceUnavailable))
     }
 }

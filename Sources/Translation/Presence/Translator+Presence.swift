@@ -14,13 +14,11 @@ extension Translator {
     /// The presence `watcher` (at `watcherJID`) should see of `user`, or `nil` when the watcher's
     /// domain may not federate.
     func view(of user: JID, for watcher: Contact, at watcherJID: JID) -> Presence? {
-        guard let internalUser = directory.user(user.description),
-            let partner = configuration.partner(for: watcherJID.domainpart)
-        else { return nil }
+        guard let internalUser = directory.user(user.description), let trust = trust(of: watcherJID.domainpart) else { return nil }
         return WatcherView.presence(
             of: internalUser.presence,
             contactLevel: watcher.accessLevel,
-            trust: partner.trust,
+            trust: trust,
             mapping: configuration.outbound
         )
     }
@@ -38,27 +36,29 @@ extension Translator {
             return []
         }
         sentViews[pair] = presence
-        return [.send(presence.element(from: endpoint(of: user), to: watcherJID))]
+        let from = endpoint(of: user)
+        return [send(presence.element(from: from, to: watcherJID), from: from, to: watcherJID)]
     }
 
     /// Tells a watcher we are gone, as RFC 6121 §3.2.2 asks when a subscription is cancelled.
     mutating func sendUnavailable(user: JID, to watcher: JID) -> [TranslatorOutput] {
         let pair = Pair(user: user, contact: watcher)
         guard let previous = sentViews.removeValue(forKey: pair), previous.type != .unavailable else { return [] }
-        return [.send(Presence(type: .unavailable).element(from: endpoint(of: user), to: watcher))]
+        let from = endpoint(of: user)
+        return [send(Presence(type: .unavailable).element(from: from, to: watcher), from: from, to: watcher)]
     }
 
     // MARK: Inbound: contacts' presence → internal users
 
     mutating func receivePresence(_ stanza: Stanza, from: JID, to: JID) -> [TranslatorOutput] {
         guard let presence = Presence(stanza.element) else {
-            return stanza.errorReply(StanzaError(.badRequest, text: "unknown presence type or show value")).map { [.send($0)] } ?? []
+            return reject(stanza, StanzaError(.badRequest, text: "unknown presence type or show value"))
         }
         let user = to.bare
         guard directory.user(user.description) != nil else {
             // RFC 6121 §8.5.2.2: ignore, except that a probe may learn "unsubscribed", which is also
             // what a non-contact learns, so nothing leaks about who exists.
-            if presence.type == .probe { return [.send(Presence(type: .unsubscribed).element(from: user, to: from.bare))] }
+            if presence.type == .probe { return [send(Presence(type: .unsubscribed).element(from: user, to: from.bare), from: user, to: from.bare)] }
             return []
         }
         switch presence.type {
@@ -75,7 +75,7 @@ extension Translator {
     /// else gets `unsubscribed` and learns nothing.
     mutating func answerProbe(user: JID, from watcher: JID) -> [TranslatorOutput] {
         guard let contact = contact(watcher, of: user), contact.subscription.contactReceivesPresence else {
-            return [.send(Presence(type: .unsubscribed).element(from: user, to: watcher))]
+            return [send(Presence(type: .unsubscribed).element(from: user, to: watcher), from: user, to: watcher)]
         }
         return sendView(user: user, watcher: contact, force: true)
     }
@@ -149,7 +149,7 @@ extension Translator {
         for (userJID, contact) in directory.contacts(onDomain: domain) {
             guard let user = try? JID(userJID), let contactJID = try? JID(contact.jid) else { continue }
             if contact.subscription.userReceivesPresence {
-                outputs.append(.send(Presence(type: .probe).element(from: user, to: contactJID)))
+                outputs.append(send(Presence(type: .probe).element(from: user, to: contactJID), from: user, to: contactJID))
             }
             if contact.isWatcher {
                 outputs += sendView(user: user, watcher: contact, force: false)

@@ -12,30 +12,30 @@ extension Translator {
         guard let request = SubscriptionState.Request(rawValue: type.rawValue) else { return [] }
         let existing = self.contact(contact, of: user)
         if existing?.accessLevel == .blocked, request == .subscribe { return [] }
-        guard let partner = configuration.partner(for: contact.domainpart) else { return [] }
+        guard let trust = trust(of: contact.domainpart) else { return [] }
 
         if existing == nil {
             guard request == .subscribe else {
                 // A held request the requester withdraws is simply forgotten.
-                if request == .unsubscribe { directory.releaseSubscriptionRequest(from: contact.description, to: user.description) }
+                if request == .unsubscribe { releaseSubscriptionRequest(from: contact, to: user) }
                 return []
             }
-            guard partner.trust.autoApprovesInboundSubscriptions else {
-                directory.holdSubscriptionRequest(from: contact.description, to: user.description)
+            guard trust.autoApprovesInboundSubscriptions else {
+                holdSubscriptionRequest(from: contact, to: user)
                 return []
             }
-            directory.setContact(Contact(jid: contact.description), of: user.description)
+            setContact(Contact(jid: contact.description), of: user)
         }
         var contactEntry = self.contact(contact, of: user)!
         let result = contactEntry.subscription.inbound(request)
         contactEntry.subscription = result.state
-        directory.setContact(contactEntry, of: user.description)
+        setContact(contactEntry, of: user)
 
         var outputs: [TranslatorOutput] = []
         if result.autoReplySubscribed {
-            outputs.append(.send(Presence(type: .subscribed).element(from: user, to: contact)))
+            outputs.append(send(Presence(type: .subscribed).element(from: user, to: contact), from: user, to: contact))
         }
-        if request == .subscribe, result.deliver, partner.trust.autoApprovesInboundSubscriptions {
+        if request == .subscribe, result.deliver, trust.autoApprovesInboundSubscriptions {
             // Approve on the user's behalf, then tell them who now sees their presence.
             outputs += sendSubscription(.subscribed, user: user, contact: contact)
             return outputs
@@ -62,23 +62,23 @@ extension Translator {
     /// The user sends a subscription stanza (approve, deny, revoke, unsubscribe, or subscribe).
     mutating func sendSubscription(_ request: SubscriptionState.Request, user: JID, contact: JID) -> [TranslatorOutput] {
         guard directory.user(user.description) != nil else { return [] }
-        if directory.releaseSubscriptionRequest(from: contact.description, to: user.description) {
+        if releaseSubscriptionRequest(from: contact, to: user) {
             if request == .subscribed || request == .subscribe {
                 // The user acts on someone whose request was held: it is now a real request.
                 var entry = self.contact(contact, of: user) ?? Contact(jid: contact.description)
                 entry.subscription = entry.subscription.inbound(.subscribe).state
-                directory.setContact(entry, of: user.description)
+                setContact(entry, of: user)
             }
         }
         guard var entry = self.contact(contact, of: user) else { return [] }
         let previous = entry.subscription
         let result = previous.outbound(request)
         entry.subscription = result.state
-        directory.setContact(entry, of: user.description)
+        setContact(entry, of: user)
 
         var outputs: [TranslatorOutput] = []
         if result.forward {
-            outputs.append(.send(Presence(type: Presence.PresenceType(rawValue: request.rawValue)).element(from: user, to: contact)))
+            outputs.append(send(Presence(type: Presence.PresenceType(rawValue: request.rawValue)).element(from: user, to: contact), from: user, to: contact))
         }
         if result.state != previous {
             outputs.append(.notify(user: user, .contactUpdated(entry)))
@@ -100,14 +100,14 @@ extension Translator {
     /// or held request, or pre-approving a future one).
     mutating func addContact(user: JID, contact: JID, name: String?, groups: [String], accessLevel: AccessLevel?) -> [TranslatorOutput] {
         guard directory.user(user.description) != nil, !isLocal(contact), contact.localpart != nil else { return [] }
-        guard configuration.partner(for: contact.domainpart) != nil else {
-            return [.notify(user: user, .deliveryFailed(to: contact, messageID: nil, StanzaError(.notAllowed, text: "\(contact.domainpart) is not a federated domain")))]
+        if let refusal = refusal(of: contact.domainpart) {
+            return [.notify(user: user, .deliveryFailed(to: contact, messageID: nil, StanzaError(.notAllowed, text: refusal)))]
         }
         var entry = self.contact(contact, of: user) ?? Contact(jid: contact.description)
         if let name { entry.name = name }
         if !groups.isEmpty { entry.groups = groups }
         if let accessLevel { entry.accessLevel = accessLevel }
-        directory.setContact(entry, of: user.description)
+        setContact(entry, of: user)
         var outputs = sendSubscription(.subscribe, user: user, contact: contact)
         outputs += sendSubscription(.subscribed, user: user, contact: contact)
         return outputs
@@ -118,16 +118,16 @@ extension Translator {
         guard let entry = self.contact(contact, of: user) else { return [] }
         var outputs: [TranslatorOutput] = []
         if entry.subscription.userReceivesPresence || entry.subscription.pendingOut {
-            outputs.append(.send(Presence(type: .unsubscribe).element(from: user, to: contact)))
+            outputs.append(send(Presence(type: .unsubscribe).element(from: user, to: contact), from: user, to: contact))
         }
         if entry.subscription.contactReceivesPresence || entry.subscription.pendingIn {
-            outputs.append(.send(Presence(type: .unsubscribed).element(from: user, to: contact)))
+            outputs.append(send(Presence(type: .unsubscribed).element(from: user, to: contact), from: user, to: contact))
         }
         outputs += sendUnavailable(user: user, to: contact)
         directory.users[user.description]?.removePresence(of: contact.description)
         toldPresence[Pair(user: user, contact: contact)] = nil
-        directory.releaseSubscriptionRequest(from: contact.description, to: user.description)
-        directory.removeContact(contact.description, of: user.description)
+        releaseSubscriptionRequest(from: contact, to: user)
+        removeContactEntry(contact, of: user)
         outputs.append(.notify(user: user, .contactRemoved(contact)))
         return outputs
     }
@@ -136,7 +136,7 @@ extension Translator {
     mutating func setAccessLevel(user: JID, contact: JID, _ level: AccessLevel) -> [TranslatorOutput] {
         guard var entry = self.contact(contact, of: user) else { return [] }
         entry.accessLevel = level
-        directory.setContact(entry, of: user.description)
+        setContact(entry, of: user)
         var outputs: [TranslatorOutput] = []
         if level == .blocked {
             outputs += forgetContactPresence(user: user, contact: contact)

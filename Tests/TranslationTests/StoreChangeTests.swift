@@ -1,12 +1,13 @@
-import Gateway
+import Federation
 import PresenceModel
 import Testing
 import Translation
 import XMPP
 
-/// What the gateway hands to its store after each input, derived from a real translator's outputs.
-@Suite("DirectoryPersistence: the store writes of one inbox input")
-struct DirectoryPersistenceTests {
+/// What the translator reports for the store after each input: the `.store` outputs, carrying the
+/// directory's state after the input.
+@Suite("Translator: what one input changes for the store")
+struct StoreChangeTests {
     static let alice = try! JID("alice@contoso.example")
     static let bob = try! JID("bob@fabrikam.example")
     static let mallory = try! JID("mallory@unverified.example")
@@ -22,29 +23,31 @@ struct DirectoryPersistenceTests {
             )
         )
         translator = Translator(
-            configuration: TranslationConfiguration(
-                localDomains: ["contoso.example"],
-                partners: [
-                    Partner(domain: DomainPattern(exactly: "fabrikam.example"), trust: .federated),
-                    Partner(domain: DomainPattern(exactly: "unverified.example"), trust: .publicUnverified),
-                ]
-            ),
+            configuration: TranslationConfiguration(localDomains: ["contoso.example"]),
+            policy: FederationPolicy(partners: [
+                PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), trust: .federated),
+                PartnerPolicy(domain: DomainPattern(exactly: "unverified.example"), trust: .publicUnverified),
+            ]),
             directory: directory
         )
     }
 
-    /// Runs `input` on the translator and returns the writes it leads to.
-    mutating func writes(_ input: Either) -> [DirectoryWrite] {
-        let held = translator.directory.heldRequests
+    /// Runs `input` on the translator and returns the changes it reports for the store, checking
+    /// that they come after every other output.
+    mutating func writes(_ input: Either) -> [DirectoryChange] {
+        let outputs: [TranslatorOutput]
         switch input {
         case .action(let action):
-            let outputs = translator.perform(action)
-            return DirectoryPersistence.writes(after: action, outputs: outputs, heldBefore: held, directory: translator.directory)
+            outputs = translator.perform(action)
         case .stanza(let type, let from):
-            let stanza = try! #require(try Stanza(Presence(type: type).element(from: from, to: Self.alice)))
-            let outputs = translator.receive(stanza)
-            return DirectoryPersistence.writes(after: nil, outputs: outputs, heldBefore: held, directory: translator.directory)
+            outputs = translator.receive(try! #require(try Stanza(Presence(type: type).element(from: from, to: Self.alice))))
         }
+        let changes = outputs.compactMap { output -> DirectoryChange? in
+            if case .store(let change) = output { return change }
+            return nil
+        }
+        #expect(Array(outputs.suffix(changes.count)) == changes.map(TranslatorOutput.store), "store changes come last")
+        return changes
     }
 
     enum Either {
@@ -80,6 +83,13 @@ struct DirectoryPersistenceTests {
         #expect(written == [.contact(contact, of: Self.alice)])
     }
 
+    @Test("a withdrawn request is released once; a second withdrawal changes nothing")
+    mutating func heldAndWithdrawn() {
+        _ = writes(.stanza(.subscribe, from: Self.mallory))
+        #expect(writes(.stanza(.unsubscribe, from: Self.mallory)) == [.release(from: Self.mallory, to: Self.alice)])
+        #expect(writes(.stanza(.unsubscribe, from: Self.mallory)).isEmpty, "releasing what is not held changes nothing")
+    }
+
     @Test("a held request is written though holding it is silent, and released when alice adds the contact")
     mutating func heldRequest() {
         #expect(writes(.stanza(.subscribe, from: Self.mallory)) == [.hold(from: Self.mallory, to: Self.alice)])
@@ -94,5 +104,6 @@ struct DirectoryPersistenceTests {
         #expect(writes(.action(.setPresence(user: stranger, RichPresence(availability: Availability(3500))))).isEmpty)
         #expect(writes(.action(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, bodies: [LocalizedText("hi")])))).isEmpty)
         #expect(writes(.action(.linkDown(domain: "fabrikam.example"))).isEmpty)
+        #expect(writes(.action(.approveSubscription(user: Self.alice, contact: try JID("nobody@fabrikam.example")))).isEmpty, "nothing to approve")
     }
 }
