@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Configuration", targets: ["Configuration"]),
         .library(name: "Federation", targets: ["Federation"]),
         .library(name: "FederationLinks", targets: ["FederationLinks"]),
+        .library(name: "GatewayCore", targets: ["GatewayCore"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "FixtureReplay", targets: ["FixtureReplay"]),
         .library(name: "Storage", targets: ["Storage"]),
@@ -88,10 +89,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The gateway's decisions as a pure value: no NIO, no clock, no tasks (`GatewayCore`).
+        .target(
+            name: "GatewayCore",
+            dependencies: ["Federation", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Gateway",
             dependencies: [
-                "FederationLinks", "Federation", "Configuration", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage",
+                "GatewayCore", "FederationLinks", "Federation", "Configuration", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -111,7 +119,7 @@ let package = Package(
         ),
         .target(
             name: "FixtureReplay",
-            dependencies: ["Configuration", "Federation", "Translation", "XMPP", "PresenceModel", "XMLStreaming"],
+            dependencies: ["GatewayCore", "Configuration", "Federation", "Translation", "XMPP", "PresenceModel", "XMLStreaming"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -126,7 +134,7 @@ let package = Package(
         .target(
             name: "InternalAPI",
             dependencies: [
-                "Gateway", "Storage", "Administration", "Federation", "Translation", "PresenceModel", "XMPP",
+                "Gateway", "GatewayCore", "Storage", "Administration", "Federation", "Translation", "PresenceModel", "XMPP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -189,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "FederationLinksTests",
             dependencies: [
-                "FederationLinks", "Federation", "Gateway", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
+                "GatewayCore", "FederationLinks", "Federation", "Gateway", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
                 "ConsulateTestSupport", "Storage", "Configuration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -219,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "InternalAPITests",
             dependencies: [
-                "InternalAPI", "Gateway", "Storage", "Federation", "Translation", "PresenceModel", "XMPP",
+                "GatewayCore", "ConsulateTestSupport", "InternalAPI", "Gateway", "Storage", "Federation", "Translation", "PresenceModel", "XMPP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // HummingbirdTesting's HTTP client brings swift-configuration's `Configuration` module,
                 // which would clash with ours.
@@ -240,7 +248,7 @@ let package = Package(
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer", "Gateway", "Storage", "Configuration", "Translation", "PresenceModel", "XMPP", "Administration", "InternalAPI",
+                "GatewayCore", "ConsulateTestSupport", "GatewayServer", "Gateway", "Storage", "Configuration", "Translation", "PresenceModel", "XMPP", "Administration", "InternalAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // The `.live` client only (`TestClient`); aliased like InternalAPITests' for the same clash.
                 .product(name: "HummingbirdTesting", package: "hummingbird", moduleAliases: ["Configuration": "SwiftConfiguration"]),
@@ -255,7 +263,7 @@ let package = Package(
         .target(
             name: "ConsulateTestSupport",
             dependencies: [
-                "Federation",
+                "Federation", "Gateway", "GatewayCore", "PresenceModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

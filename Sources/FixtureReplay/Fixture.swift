@@ -53,6 +53,17 @@ public struct Fixture: Sendable {
         case isAuthenticated(domain: String?, method: AuthenticationMethod)
         /// The fixture's `[Config]` and `[Setup]` must be refused, with a message containing the text.
         case configurationIsRefused(textContains: String)
+        /// Time passes: the timers the gateway armed fire, in order (actor `the clock`).
+        case timePasses(Duration)
+        /// Our established link from `local` (our first domain when `nil`) to the actor's domain
+        /// breaks.
+        case linkIsLost(local: String?)
+        /// From now on, our connection attempts to the actor's domain succeed, fail as a refused
+        /// connection does (temporarily), or find no such domain (permanently).
+        case reachability(ReplayGateway.Reachability)
+        /// The gateway must have closed its link from `local` (our first domain when `nil`) to
+        /// the actor's domain, for `reason` when one is given (`idle`, `ping unanswered`).
+        case linkIsClosed(local: String?, reason: String?)
     }
 
     /// What a peer's TLS certificate proves, as the TLS layer reports it to the stream machine.

@@ -1,4 +1,5 @@
 import Configuration
+public import GatewayCore
 public import Federation
 import PresenceModel
 public import Translation
@@ -18,7 +19,10 @@ public enum FixtureNotation {
 
     /// Everything a fixture's `[Config]` and `[Setup]` describe.
     public struct World {
-        public var translator: Translator
+        /// The gateway's core as production builds it from the configuration, with the setup's
+        /// users, contacts and presence; messages are kept as with a store, so durable messages
+        /// travel under tickets.
+        public var core: GatewayCore
         public var parserLimits: XMLStreamLimits
         /// The limits of a negotiated stream until it authenticates.
         public var preAuthenticationLimits: XMLStreamLimits
@@ -26,6 +30,9 @@ public enum FixtureNotation {
         /// policy of `[Config]` and `[Setup]` partners, and the dialback secret.
         public var inbound: InboundStreamStateMachine.Configuration
         public var users: Set<JID>
+
+        /// The domain the standard stream headers are addressed to.
+        public var firstLocalDomain: String { inbound.localDomains.sorted().first ?? "localhost" }
 
         /// Whether `domain` may federate under the fixture's policy (a partner, or any domain not
         /// blocked in open mode): who may send on a stream that starts authenticated.
@@ -37,6 +44,8 @@ public enum FixtureNotation {
     /// The dialback secret of a fixture whose `[Config]` sets none, fixed so that replays are
     /// reproducible (production draws a random one at start-up).
     public static let fixtureDialbackSecret = "consulate fixture dialback secret"
+    /// The seed of the core's backoff jitter, fixed for the same reason.
+    static let fixtureRandomSeed: UInt64 = 0x636F_6E73_756C_6174
 
     static func world(configuration toml: String?, setup: [XMLElement]) throws(NotationError) -> World {
         var configuration = GatewayConfiguration()
@@ -98,12 +107,17 @@ public enum FixtureNotation {
         } catch {
             throw NotationError(error.description)
         }
-        var translator = Translator(configuration: configuration.translation, policy: configuration.federation, directory: directory)
+        var core = GatewayCore(
+            configuration: GatewayCore.Configuration(
+                translation: configuration.translation, policy: configuration.federation, keepsMessages: true, randomSeed: fixtureRandomSeed
+            ),
+            directory: directory
+        )
         for (user, contact, presence) in contactPresence {
-            translator.assumeContactPresence(user: user, contact: contact, presence)
+            core.assumeContactPresence(user: user, contact: contact, presence)
         }
         return World(
-            translator: translator,
+            core: core,
             parserLimits: configuration.postAuthenticationLimits,
             preAuthenticationLimits: configuration.preAuthenticationLimits,
             inbound: InboundStreamStateMachine.Configuration(
@@ -161,10 +175,6 @@ public enum FixtureNotation {
             return .revokeSubscription(user: user, contact: try jidAttribute("jid", of: element))
         case "send-message":
             return .sendMessage(user: user, to: try jidAttribute("to", of: element), try message(element))
-        case "link-down":
-            return .linkDown(domain: try required("domain", of: element))
-        case "link-up":
-            return .linkUp(domain: try required("domain", of: element))
         default:
             throw NotationError("unknown action <\(element.name)>")
         }

@@ -61,6 +61,8 @@ public enum FixtureParser {
     public static func authoritativeServer(of domain: String) -> String { domain + authoritativeServerSuffix }
 
     private static let authoritativeServerSuffix = "'s authoritative server"
+    private static let linkSuffix = "'s link "
+    private static let timePasses = "time passes "
     private static let configurationRefusal = "the configuration is refused with "
 
     private static func parseStep(_ text: String, line: Int, reader: inout LineReader, file: String) throws(FixtureSyntaxError) -> Fixture.Step {
@@ -70,6 +72,13 @@ public enum FixtureParser {
                 throw fail("'\(configurationRefusal.trimmingXMLWhitespace)' needs the text to look for, in double quotes")
             }
             return Fixture.Step(line: line, actor: "the configuration", action: .configurationIsRefused(textContains: quoted))
+        }
+        if text.hasPrefix(timePasses) {
+            return Fixture.Step(line: line, actor: "the clock", action: .timePasses(try duration(String(text.dropFirst(timePasses.count)), fail: fail)))
+        }
+        if let range = text.range(of: linkSuffix) {
+            let domain = String(text[..<range.lowerBound])
+            return Fixture.Step(line: line, actor: domain, action: try parseLinkStep(String(text[range.upperBound...]), fail: fail))
         }
         if let range = text.range(of: authoritativeServerSuffix + " ") {
             let domain = String(text[..<range.lowerBound])
@@ -87,6 +96,12 @@ public enum FixtureParser {
         }
         let action: Fixture.Action
         switch verb {
+        case "cannot be reached":
+            action = .reachability(.unreachable)
+        case "can be reached":
+            action = .reachability(.reachable)
+        case "does not exist":
+            action = .reachability(.notFound)
         case "sends:":
             action = .sends(bytes: Array(reader.block().joined(separator: "\n").utf8), raw: false)
         case "sends raw:":
@@ -111,7 +126,8 @@ public enum FixtureParser {
         default:
             throw fail(
                 "unknown step '\(verb)'; expected sends:, sends raw:, does:, receives:, receives nothing, connects, restarts the stream, "
-                    + "completes TLS with …, is authenticated by …, is disconnected or is disconnected with <condition>"
+                    + "completes TLS with …, is authenticated by …, is disconnected, is disconnected with <condition>, cannot be reached, "
+                    + "can be reached or does not exist"
             )
         }
         if case .sends(let bytes, _) = action, bytes.isEmpty { throw fail("'\(verb)' needs an indented block") }
@@ -154,6 +170,38 @@ public enum FixtureParser {
             throw fail("expected 'is authenticated [for <domain>] by <method>' with a method of \(methods), found '\(verb)'")
         }
         return .isAuthenticated(domain: domain, method: method)
+    }
+
+    /// `N seconds`, `N minutes` (`1 second`, `1 minute` too).
+    private static func duration(_ text: String, fail: (String) -> FixtureSyntaxError) throws(FixtureSyntaxError) -> Duration {
+        let words = text.split(separator: " ")
+        guard words.count == 2, let count = Int(words[0]), count > 0 else {
+            throw fail("expected 'time passes <N> seconds' or 'time passes <N> minutes', found 'time passes \(text)'")
+        }
+        switch words[1] {
+        case "second", "seconds": return .seconds(count)
+        case "minute", "minutes": return .seconds(count * 60)
+        default: throw fail("expected seconds or minutes after 'time passes \(count)', found '\(words[1])'")
+        }
+    }
+
+    /// After `<domain>'s link `: `[from <local> ]is lost`, `[from <local> ]is closed[ as idle| as ping unanswered]`.
+    private static func parseLinkStep(_ text: String, fail: (String) -> FixtureSyntaxError) throws(FixtureSyntaxError) -> Fixture.Action {
+        var rest = Substring(text)
+        var local: String?
+        if rest.hasPrefix("from ") {
+            let name = rest.dropFirst("from ".count).prefix { $0 != " " }
+            local = String(name)
+            rest = rest.dropFirst("from ".count + name.count).drop { $0 == " " }
+        }
+        switch rest {
+        case "is lost": return .linkIsLost(local: local)
+        case "is closed": return .linkIsClosed(local: local, reason: nil)
+        case "is closed as idle": return .linkIsClosed(local: local, reason: LinkTable.CloseReason.idle.description)
+        case "is closed as ping unanswered": return .linkIsClosed(local: local, reason: LinkTable.CloseReason.pingUnanswered.description)
+        default:
+            throw fail("expected '<domain>'s link [from <our domain>] is lost', 'is closed', 'is closed as idle' or 'is closed as ping unanswered', found '\(text)'")
+        }
     }
 
     /// `a certificate for <domain>[, <domain>…]`, `an untrusted certificate` or `no certificate`.

@@ -1,3 +1,4 @@
+import Federation
 import Translation
 import XMLStreaming
 import XMPP
@@ -101,6 +102,25 @@ public enum FixtureRunner {
         case .configurationIsRefused(let text):
             throw fail("the configuration was accepted, but the fixture expects it refused with '\(text)'")
 
+        case .timePasses(let duration):
+            try script { gateway in gateway.pass(duration) }
+
+        case .linkIsLost(let local):
+            try script { (gateway) throws(ReplayGateway.ScriptError) in try gateway.loseLink(to: step.actor, from: local) }
+
+        case .reachability(let reachability):
+            try script { gateway in gateway.setReachability(of: step.actor, reachability) }
+
+        case .linkIsClosed(let local, let reason):
+            let local = local ?? world.firstLocalDomain
+            let expected = "the link from \(local) closed" + (reason.map { " (\($0))" } ?? "")
+            guard let output = gateway.takeOutput(for: step.actor) else {
+                throw fail("\(step.actor) received nothing; expected \(expected)")
+            }
+            guard case .linkClosed(let closedLocal, let closedReason) = output, closedLocal == local, reason == nil || reason == closedReason.description else {
+                throw fail("expected \(expected), but \(step.actor) got:\n" + indent(describe(output)))
+            }
+
         case .does(let elements):
             try expectNoPendingOutput(gateway, line: step.line)
             guard let user = try? JID(step.actor), world.users.contains(user) else {
@@ -122,7 +142,7 @@ public enum FixtureRunner {
                 let actual: XMLElement
                 switch output {
                 case .stanza(let element), .event(let element), .streamHeader(let element): actual = element
-                case .streamError, .streamClosed, .authenticated:
+                case .streamError, .streamClosed, .authenticated, .linkClosed:
                     throw fail("\(step.actor) got \(describe(output)) instead of receiving:\n" + indent(PrettyPrinter.string(expectedElement)))
                 }
                 if !XMLMatcher.matches(expected: expectedElement, actual: actual) {
@@ -183,6 +203,7 @@ public enum FixtureRunner {
         case .streamHeader(let element): "stream header " + PrettyPrinter.string(element)
         case .streamClosed: "</stream:stream> (closed without an error)"
         case .authenticated(let domain, let method): "authentication of \(domain) by \(method)"
+        case .linkClosed(let local, let reason): "the link from \(local) closed (\(reason))"
         }
     }
 

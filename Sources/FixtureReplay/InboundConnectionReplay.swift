@@ -2,9 +2,10 @@ import Federation
 import XMLStreaming
 import XMPP
 
-/// One inbound connection replayed through stream negotiation: the peer's bytes go through the
-/// parser into the real `InboundStreamStateMachine`, and the machine's actions are carried out the
-/// way `InboundStreamHandler` carries them out (parser restarts, post-authentication limits, TLS
+/// One inbound connection replayed through the real `InboundStreamStateMachine`, negotiated from
+/// its first byte or starting just after SASL: the peer's bytes go through the parser into the
+/// machine, and the machine's actions are carried out the way `InboundStreamHandler` carries them
+/// out (parser restarts, post-authentication limits, TLS
 /// inserted after `<proceed/>`, nothing after a close). The two things a transcript cannot contain
 /// are fixture steps instead: the TLS handshake (`completeTLS`) and the authoritative server's
 /// answers. What reaches beyond the connection (our writes, deliveries, verification requests) is
@@ -37,18 +38,34 @@ struct InboundConnectionReplay {
     /// Set when `.restartStream` was carried out, so `receive` can check that the block ended there.
     private var restarted = false
 
+    /// The domain the peer claimed in its header, once allowed.
+    var peerDomain: String? { machine.peerDomain }
+
     /// What the handler sends when plaintext follows `<starttls/>`.
     static let injectionError = StreamError(.policyViolation, text: "data after <starttls/> before TLS")
 
-    init(
-        configuration: InboundStreamStateMachine.Configuration,
-        limits: (pre: XMLStreamLimits, post: XMLStreamLimits),
-        directTLS certificate: Fixture.Certificate?
-    ) {
-        machine = InboundStreamStateMachine(configuration: configuration, transport: certificate == nil ? .startTLS : .directTLS)
-        parser = XMLStreamParser(limits: limits.pre)
+    /// How a replayed connection starts.
+    enum Start {
+        /// Negotiated from its first byte; with a certificate, TLS from the start (XEP-0368).
+        case negotiated(directTLS: Fixture.Certificate?)
+        /// Its peer has just authenticated the domain with SASL EXTERNAL over TLS: the restarted
+        /// stream's header comes next.
+        case authenticated(String)
+    }
+
+    init(configuration: InboundStreamStateMachine.Configuration, limits: (pre: XMLStreamLimits, post: XMLStreamLimits), start: Start) {
         self.limits = limits
-        directTLSCertificate = certificate
+        switch start {
+        case .negotiated(let certificate):
+            machine = InboundStreamStateMachine(configuration: configuration, transport: certificate == nil ? .startTLS : .directTLS)
+            parser = XMLStreamParser(limits: limits.pre)
+            directTLSCertificate = certificate
+        case .authenticated(let domain):
+            machine = InboundStreamStateMachine(configuration: configuration, authenticatedFor: domain)
+            parser = XMLStreamParser(limits: limits.post)
+            directTLSCertificate = nil
+            tls = .established
+        }
     }
 
     /// The connection is up: a direct TLS connection's handshake has completed.
@@ -121,6 +138,11 @@ struct InboundConnectionReplay {
     /// No answer will come for one of this connection's verification requests.
     mutating func verificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) -> [Action] {
         isClosed ? [] : carryOut(machine.dialbackVerificationFailed(request, failure))
+    }
+
+    /// The gateway ends the stream with `error`, as `InboundStreamHandler.close(_:error:)` does.
+    mutating func close(with error: StreamError) -> [Action] {
+        carryOut([.close(error)])
     }
 
     private mutating func handle(_ event: XMLStreamEvent, nextStreamID: () -> String) -> [Action] {

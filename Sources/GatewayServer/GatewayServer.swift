@@ -117,12 +117,10 @@ extension GatewayLauncher {
         )
         let ports: Gateway.ListeningPorts
         do {
-            ports = try await gateway.start()
+            ports = try await gateway.bind()
         } catch let error as LaunchError {
-            _ = await gateway.shutdown()
             throw error
         } catch {
-            _ = await gateway.shutdown()
             throw LaunchError(message: "[listen]: cannot listen on \(configuration.listen.address):\(configuration.listen.port): \(error)")
         }
         let binding = APIBinding()
@@ -144,38 +142,24 @@ extension GatewayLauncher {
             router: router,
             server: InternalAPI.server(router: router),
             configuration: ApplicationConfiguration(address: .hostname(configuration.api.address, port: configuration.api.port)),
-            services: handlesSignals
-                ? [GatewayShutdown(gateway: gateway, logger: logger), ReloadOnHangup(reloader: reloader)]
-                : [GatewayShutdown(gateway: gateway, logger: logger)],
             onServerRunning: { channel in await binding.bound(channel.localAddress) },
             eventLoopGroupProvider: .shared(group),
             logger: logger
         )
+        // A group shuts its services down in reverse order, so the API stops (finishing its
+        // requests) before the gateway closes its links and stores the last changes; an API that
+        // fails (its address taken, say) shuts the group down gracefully too, so those are stored.
+        let api = ServiceGroupConfiguration.ServiceConfiguration(
+            service: application, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup
+        )
         let serviceGroup = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [application],
+                services: [.init(service: gateway)] + (handlesSignals ? [.init(service: ReloadOnHangup(reloader: reloader))] : []) + [api],
                 gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
                 logger: logger
             )
         )
         return GatewayServer(gateway: gateway, store: store, ports: ports, reloader: reloader, serviceGroup: serviceGroup, apiBinding: binding)
-    }
-}
-
-/// The gateway as a service of the API's service group: it is already running when the group
-/// starts, and is shut down when the group shuts down gracefully (or is cancelled, after a failure
-/// of the API). Hummingbird puts its own HTTP server after the application's services, and a group
-/// shuts its services down in reverse order, so the API stops before the gateway does.
-struct GatewayShutdown: Service {
-    let gateway: Gateway
-    let logger: Logger
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        let unsent = await gateway.shutdown()
-        if !unsent.isEmpty {
-            logger.warning("queued stanzas were not sent before shutdown", metadata: ["count": "\(unsent.count)"])
-        }
     }
 }
 

@@ -3,6 +3,7 @@ import Configuration
 import Federation
 import Foundation
 import Gateway
+import GatewayCore
 import Hummingbird
 import PresenceModel
 import Storage

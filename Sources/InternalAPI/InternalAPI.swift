@@ -2,6 +2,7 @@ public import Administration
 public import Federation
 import Foundation
 public import Gateway
+public import GatewayCore
 public import Hummingbird
 public import HummingbirdWebSocket
 public import PresenceModel

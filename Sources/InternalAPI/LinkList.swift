@@ -1,4 +1,5 @@
-public import Gateway
+import Gateway
+public import GatewayCore
 public import PresenceModel
 
 /// The answer of `GET /v1/admin/links`, which `consulate links` decodes and prints as a table.

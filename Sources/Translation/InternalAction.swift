@@ -21,20 +21,14 @@ public enum InternalAction: Sendable, Hashable {
     /// Stop sharing our presence with the contact.
     case revokeSubscription(user: JID, contact: JID)
     case sendMessage(user: JID, to: JID, Message)
-    /// The federation link to a domain was lost: contacts there must stop looking available.
-    case linkDown(domain: String)
-    /// The link came back: ask for everybody's presence again.
-    case linkUp(domain: String)
 
-    /// The internal user the action belongs to, if any.
-    public var user: JID? {
+    /// The internal user the action belongs to.
+    public var user: JID {
         switch self {
         case .setPresence(let user, _), .addContact(let user, _, _, _, _), .removeContact(let user, _),
             .setAccessLevel(let user, _, _), .approveSubscription(let user, _), .denySubscription(let user, _),
             .unsubscribe(let user, _), .revokeSubscription(let user, _), .sendMessage(let user, _, _):
             user
-        case .linkDown, .linkUp:
-            nil
         }
     }
 }

@@ -96,10 +96,6 @@ public struct Translator: Sendable {
                 return translator.sendSubscription(.unsubscribe, user: user.bare, contact: contact.bare)
             case .sendMessage(let user, let to, let message):
                 return translator.sendMessage(from: user.bare, to: to, message)
-            case .linkDown(let domain):
-                return translator.linkDown(domain)
-            case .linkUp(let domain):
-                return translator.linkUp(domain)
             }
         }
     }

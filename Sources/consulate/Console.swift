@@ -49,21 +49,25 @@ struct Console: AsyncParsableCommand {
             userJIDs.append(jid)
         }
         let gateway = try await startGatewayOrExit(configuration: configuration, directory: directory, metrics: metrics)
-        for user in userJIDs {
-            let events = await gateway.events(for: user)
-            Task {
-                for await event in events { standardOutput.write(InternalConsoleLine.line(for: event, user: user)) }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await gateway.run() }
+            for user in userJIDs {
+                let events = await gateway.events(for: user)
+                group.addTask {
+                    for await event in events { standardOutput.write(InternalConsoleLine.line(for: event, user: user)) }
+                }
             }
-        }
-        standardOutput.write("ready")
-        for await line in StandardInputLines.stream() where !line.trimmingXMLWhitespace.isEmpty {
-            do throws(FixtureNotation.NotationError) {
-                gateway.perform(try InternalConsoleLine.action(from: line))
-            } catch {
-                standardOutput.write("error: \(error.message)")
+            standardOutput.write("ready")
+            for await line in StandardInputLines.stream() where !line.trimmingXMLWhitespace.isEmpty {
+                do throws(FixtureNotation.NotationError) {
+                    gateway.perform(try InternalConsoleLine.action(from: line))
+                } catch {
+                    standardOutput.write("error: \(error.message)")
+                }
             }
+            // End of input: the gateway closes its links and ends the event streams.
+            await gateway.shutdown()
         }
-        await shutDown(gateway)
     }
 }
 

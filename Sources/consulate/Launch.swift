@@ -79,8 +79,8 @@ func loadConfigurationOrExit(path: String) throws -> GatewayConfiguration {
     return configuration
 }
 
-/// Builds and starts the gateway, counting in `metrics`, then logs what it serves and where it
-/// listens.
+/// Builds the gateway and binds its listeners, counting in `metrics`, then logs what it serves and
+/// where it listens; the caller runs it.
 func startGatewayOrExit(configuration: GatewayConfiguration, directory: PresenceDirectory, metrics: PrometheusExposition) async throws -> Gateway {
     let gateway = try orExit { () throws(LaunchError) in
         try GatewayLauncher.makeGateway(
@@ -90,7 +90,7 @@ func startGatewayOrExit(configuration: GatewayConfiguration, directory: Presence
             metrics: FederationMetrics(factory: metrics.factory)
         )
     }
-    announce(configuration, listeningOn: try await gateway.start())
+    announce(configuration, listeningOn: try await gateway.bind())
     return gateway
 }
 
@@ -107,12 +107,6 @@ func announce(_ configuration: GatewayConfiguration, listeningOn ports: Gateway.
 func apiURL(address: String, port: Int) -> String {
     let host = address.contains(":") && !address.hasPrefix("[") ? "[\(address)]" : address
     return "http://\(host):\(port)/"
-}
-
-/// Closes every link; stanzas still queued are reported, since nothing stores them yet.
-func shutDown(_ gateway: Gateway) async {
-    let unsent = await gateway.shutdown()
-    if !unsent.isEmpty { printError("consulate: \(unsent.count) queued stanzas were not sent") }
 }
 
 /// Whole lines to standard output, written at once and one at a time, so that log readers and a

@@ -91,14 +91,15 @@ struct FederationLoopbackTests {
         try await gateway.listener.close()
     }
 
-    @Test("a keep-alive ping goes out from the domain the stream authenticated as, and the answer to it is recognised")
+    @Test("a keep-alive ping goes out on the established stream, and the answer to it is recognised as the link's")
     func ping() async throws {
         let pki = try TestPKI()
         let gateway = try await InboundLoopbackTests.startGateway(pki: pki, partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"))])
         let (channel, outcome) = try await Self.connect(to: gateway, policy: .default, tls: try Self.outboundTLS(pki: pki))
         _ = try outcome.get()
         try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self).sendPing(id: "ping-1")
+            let link = LinkKey(local: "fabrikam.example", remote: "contoso.example")
+            try channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self).send(LinkPing.request(id: "ping-1", on: link))
         }.get()
         let delivered = try await gateway.stanzas.wait(for: 1, on: channel.eventLoop)
         let ping = try #require(delivered.first)
@@ -109,7 +110,7 @@ struct FederationLoopbackTests {
         #expect(iq.payload?.name == "ping" && iq.payload?.namespace == Namespace.ping)
         let answer = try #require(try Stanza(IQ.result(to: ping)))
         let pong = try #require(LinkPing.answer(in: answer))
-        #expect(pong.domain == "contoso.example" && pong.id == "ping-1")
+        #expect(pong.link == LinkKey(local: "fabrikam.example", remote: "contoso.example") && pong.id == "ping-1")
         try? await channel.close()
         try await gateway.listener.close()
     }

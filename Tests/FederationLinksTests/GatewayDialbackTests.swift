@@ -74,7 +74,7 @@ struct GatewayDialbackTests {
         // contoso → fabrikam: fabrikam has no link to contoso, so it opens a verification-only
         // connection to contoso's static route; only a valid answer lets the message through.
         contoso.perform(.sendMessage(user: G.alice, to: G.bob, Message(type: .chat, id: "m1", bodies: [LocalizedText("dialed back")])))
-        guard case .message(let from, let message)? = try await G.next(bobsEvents) else {
+        guard case .message(let from, let message) = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no message")
             return
         }
@@ -85,7 +85,7 @@ struct GatewayDialbackTests {
         // fabrikam → contoso: contoso checks fabrikam's key on its established link to fabrikam,
         // so it dials nothing new.
         fabrikam.perform(.sendMessage(user: G.bob, to: G.alice, Message(type: .chat, id: "m2", bodies: [LocalizedText("and back")])))
-        guard case .message(_, let reply)? = try await G.next(alicesEvents) else {
+        guard case .message(_, let reply) = try await nextEvent(alicesEvents) else {
             Issue.record("alice got no reply")
             return
         }
@@ -113,7 +113,7 @@ struct GatewayDialbackTests {
         let alicesEvents = await contoso.events(for: G.alice)
 
         contoso.perform(.sendMessage(user: G.alice, to: G.bob, Message(type: .chat, id: "forged", bodies: [LocalizedText("trust me")])))
-        guard case .deliveryFailed(let to, let id, let error)? = try await G.next(alicesEvents) else {
+        guard case .deliveryFailed(let to, let id, let error) = try await nextEvent(alicesEvents) else {
             Issue.record("alice was not told")
             return
         }

@@ -69,7 +69,7 @@ struct GatewayDirectTLSTests {
         try await contoso.send(Self.header(from: "contoso.example", to: "fabrikam.example"))
         _ = try await contoso.receive(until: "<stream:features/>")
         try await contoso.send("<message from='alice@contoso.example/consulate' to='bob@fabrikam.example' type='chat' id='d1'><body>straight to TLS</body></message>")
-        guard case .message(let from, let message)? = try await GatewayFederationTests.next(bobsEvents) else {
+        guard case .message(let from, let message) = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no message")
             return
         }
@@ -91,7 +91,7 @@ struct GatewayDirectTLSTests {
         _ = try await contoso.start()
         let bobsEvents = await fabrikam.events(for: Self.bob)
         contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: "r1", bodies: [LocalizedText("over direct TLS")])))
-        guard case .message(_, let message)? = try await GatewayFederationTests.next(bobsEvents) else {
+        guard case .message(_, let message) = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no message")
             return
         }
@@ -120,7 +120,7 @@ struct GatewayDirectTLSTests {
             _ = try await contoso.start()
             let bobsEvents = await fabrikam.events(for: Self.bob)
             contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, bodies: [LocalizedText("found the TLS port in DNS")])))
-            guard case .message(_, let message)? = try await GatewayFederationTests.next(bobsEvents) else {
+            guard case .message(_, let message) = try await nextEvent(bobsEvents) else {
                 Issue.record("bob got no message")
                 return
             }

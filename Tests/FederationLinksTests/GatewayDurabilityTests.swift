@@ -45,8 +45,7 @@ struct GatewayDurabilityTests {
     static func bodies(_ events: AsyncStream<InternalEvent>, count: Int) async throws -> [String] {
         var bodies: [String] = []
         while bodies.count < count {
-            guard let event = try await GatewayFederationTests.next(events) else { break }
-            if case .message(_, let message) = event, let body = message.bodies.first?.text { bodies.append(body) }
+            if case .message(_, let message) = try await nextEvent(events, waitingFor: "message \(bodies.count + 1)"), let body = message.bodies.first?.text { bodies.append(body) }
         }
         return bodies
     }

@@ -34,7 +34,7 @@ struct GatewayFederationTests {
         stanzaLog: StanzaLog = StanzaLog(mode: .off),
         metrics: FederationMetrics = FederationMetrics(),
         store: (any GatewayStore)? = nil,
-        wallClock: @escaping @Sendable () -> Timestamp = Timestamp.systemNow
+        clock: GatewayClock = .system
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
@@ -69,25 +69,8 @@ struct GatewayFederationTests {
             stanzaLog: stanzaLog,
             metrics: metrics,
             store: store,
-            wallClock: wallClock
+            clock: clock
         )
-    }
-
-    /// The next event, or a failure after the deadline.
-    static func next(_ events: AsyncStream<InternalEvent>, seconds: Int = 10) async throws -> InternalEvent? {
-        try await withThrowingTaskGroup(of: InternalEvent?.self) { group in
-            group.addTask {
-                var iterator = events.makeAsyncIterator()
-                return await iterator.next()
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                throw ScriptedPeer.Timeout(marker: "an event", received: "")
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
     }
 
     @Test("a message and a presence change cross from contoso to fabrikam")
@@ -103,7 +86,7 @@ struct GatewayFederationTests {
         let bobsEvents = await fabrikam.events(for: Self.bob)
 
         contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: "m1", bodies: [LocalizedText("hello from contoso")])))
-        guard case .message(let from, let message)? = try await Self.next(bobsEvents) else {
+        guard case .message(let from, let message) = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no message")
             return
         }
@@ -111,7 +94,7 @@ struct GatewayFederationTests {
         #expect(message.bodies.first?.text == "hello from contoso")
 
         contoso.perform(.setPresence(user: Self.alice, RichPresence(availability: .busy, note: "Q3 planning")))
-        guard case .contactPresence(let contact, let presence)? = try await Self.next(bobsEvents) else {
+        guard case .contactPresence(let contact, let presence) = try await nextEvent(bobsEvents) else {
             Issue.record("bob saw no presence change")
             return
         }
@@ -143,7 +126,7 @@ struct GatewayFederationTests {
             _ = try await contoso.start()
             let bobsEvents = await fabrikam.events(for: Self.bob)
             contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, bodies: [LocalizedText("found you in DNS")])))
-            guard case .message(_, let message)? = try await Self.next(bobsEvents) else {
+            guard case .message(_, let message) = try await nextEvent(bobsEvents) else {
                 Issue.record("bob got no message")
                 return
             }
@@ -169,7 +152,7 @@ struct GatewayFederationTests {
             _ = try await contoso.start()
             let alicesEvents = await contoso.events(for: Self.alice)
             contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: "lost", bodies: [LocalizedText("anyone?")])))
-            guard case .deliveryFailed(let to, let id, let error)? = try await Self.next(alicesEvents) else {
+            guard case .deliveryFailed(let to, let id, let error) = try await nextEvent(alicesEvents) else {
                 Issue.record("alice was not told")
                 return
             }

@@ -54,7 +54,7 @@ struct GatewayLoggingTests {
         let bobsEvents = await fabrikam.events(for: G.bob)
 
         contoso.perform(.sendMessage(user: G.alice, to: G.bob, Message(type: .chat, id: "m1", bodies: [LocalizedText("a secret body")])))
-        guard case .message? = try await G.next(bobsEvents) else {
+        guard case .message = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no message")
             return
         }
@@ -108,7 +108,7 @@ struct GatewayLoggingTests {
         let alicesEvents = await contoso.events(for: G.alice)
 
         contoso.perform(.sendMessage(user: G.alice, to: G.bob, Message(type: .chat, id: "forged", bodies: [LocalizedText("trust me")])))
-        guard case .deliveryFailed? = try await G.next(alicesEvents) else {
+        guard case .deliveryFailed = try await nextEvent(alicesEvents) else {
             Issue.record("alice was not told")
             return
         }
@@ -161,7 +161,7 @@ struct GatewayLoggingTests {
         let bobsEvents = await fabrikam.events(for: G.bob)
 
         contoso.perform(.sendMessage(user: G.alice, to: G.bob, Message(type: .chat, bodies: [LocalizedText("dialed back")])))
-        guard case .message? = try await G.next(bobsEvents) else {
+        guard case .message = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no message")
             return
         }

@@ -83,7 +83,7 @@ struct GatewayMetricsTests {
         let bobsEvents = await fabrikam.events(for: G.bob)
 
         contoso.perform(.sendMessage(user: G.alice, to: G.bob, Message(type: .chat, id: "m1", bodies: [LocalizedText("counted")])))
-        guard case .message? = try await G.next(bobsEvents) else {
+        guard case .message = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no message")
             return
         }
@@ -117,7 +117,7 @@ struct GatewayMetricsTests {
         let alicesEvents = await contoso.events(for: G.alice)
 
         contoso.perform(.sendMessage(user: G.alice, to: G.bob, Message(type: .chat, id: "lost", bodies: [LocalizedText("nowhere")])))
-        guard case .deliveryFailed? = try await G.next(alicesEvents) else {
+        guard case .deliveryFailed = try await nextEvent(alicesEvents) else {
             Issue.record("alice was not told")
             return
         }
@@ -142,11 +142,11 @@ struct GatewayMetricsTests {
         var table = LinkTable(policy: FederationPolicy(partners: [partner]))
         for id in ["1", "2"] {
             let message = XMLElement("message", namespace: Namespace.server, attributes: ["from": "alice@contoso.example", "to": "bob@fabrikam.example", "id": id])
-            _ = table.stanzaToSend(message, to: "fabrikam.example", now: .origin)
+            _ = table.stanzaToSend(message, on: LinkKey(local: "contoso.example", remote: "fabrikam.example"), now: .origin)
         }
-        metrics.outboundLinks(table)
+        metrics.outboundLinks(table.gauges)
 
-        let queued = table.status(of: "fabrikam.example")
+        let queued = table.status(of: LinkKey(local: "contoso.example", remote: "fabrikam.example"))
         #expect(queued?.queuedStanzas == 2)
         #expect(try recorded.expectMeter("consulate_outbound_queue_stanzas").lastValue == 2)
         #expect(try recorded.expectMeter("consulate_outbound_queue_bytes").lastValue == Double(queued?.queuedBytes ?? -1))

@@ -89,7 +89,7 @@ struct InboundLoopbackTests {
             policy: FederationPolicy(partners: partners),
             dialbackSecret: DialbackSecret("loopback test secret, not for production")
         )
-        let listener = try await FederationListener.bind(host: "127.0.0.1", port: 0, group: group) {
+        let listener = try await FederationListener.bind(host: "127.0.0.1", port: 0, group: group) { _ in
             InboundStreamHandler(
                 configuration: configuration,
                 transport: transport,

@@ -71,7 +71,7 @@ struct StanzaLogTests {
         _ = try await contoso.start()
         let bobsEvents = await fabrikam.events(for: Self.bob)
         contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: "m1", bodies: [LocalizedText("the merger is off")])))
-        guard case .message? = try await GatewayFederationTests.next(bobsEvents) else {
+        guard case .message = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no message")
             return
         }
@@ -88,7 +88,7 @@ struct StanzaLogTests {
         await contoso.setStanzaLog(.off)
         let before = contosoLog.entries.count
         contoso.perform(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: "m2", bodies: [LocalizedText("unlogged")])))
-        guard case .message? = try await GatewayFederationTests.next(bobsEvents) else {
+        guard case .message = try await nextEvent(bobsEvents) else {
             Issue.record("bob got no second message")
             return
         }

@@ -33,7 +33,7 @@ struct InboundDirectTLSTests {
 
         let auth = harness.peer("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
         #expect(auth.sentElements.map(\.name) == ["success"])
-        #expect(auth.contains(.authenticated(domain: "fabrikam.example", method: .saslOverTLS)))
+        #expect(auth.contains(.authenticated(pair: LinkKey(local: "contoso.example", remote: "fabrikam.example"), method: .saslOverTLS)))
         #expect(auth.contains(.restartStream))
         let reopened = harness.peer(InboundHarness.header())
         #expect(!reopened.contains { if case .checkPeerCertificate = $0 { true } else { false } }, "the certificate is checked once")
@@ -68,7 +68,7 @@ struct InboundDirectTLSTests {
             Issue.record("dialback was refused on a direct TLS stream")
             return
         }
-        #expect(dialback.machine.dialbackVerificationAnswered(verify.answered(.valid)).contains(.authenticated(domain: "fabrikam.example", method: .tlsDialback)))
+        #expect(dialback.machine.dialbackVerificationAnswered(verify.answered(.valid)).contains(.authenticated(pair: LinkKey(local: "contoso.example", remote: "fabrikam.example"), method: .tlsDialback)))
         #expect(dialback.peer(Self.message).delivered.count == 1)
     }
 
@@ -78,7 +78,7 @@ struct InboundDirectTLSTests {
         _ = harness.peer(InboundHarness.header())
         _ = harness.machine.peerCertificateChecked(provenDomains: ["fabrikam.example"])
         let actions = harness.peer("<db:result from='fabrikam.example' to='contoso.example'>anykey</db:result>")
-        #expect(actions.contains(.authenticated(domain: "fabrikam.example", method: .tlsDialback)))
+        #expect(actions.contains(.authenticated(pair: LinkKey(local: "contoso.example", remote: "fabrikam.example"), method: .tlsDialback)))
     }
 
     @Test("a partner set to tls = not-supported is refused on the direct TLS port, after our header")

@@ -125,7 +125,7 @@ struct InboundStreamTests {
         #expect(features.firstElement(named: "mechanisms", namespace: Namespace.sasl) != nil)
         let auth = harness.peer("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
         #expect(auth.sentElements.map(\.name) == ["success"])
-        #expect(auth.contains(.authenticated(domain: "fabrikam.example", method: .saslOverTLS)))
+        #expect(auth.contains(.authenticated(pair: LinkKey(local: "contoso.example", remote: "fabrikam.example"), method: .saslOverTLS)))
         let reopened = harness.peer(InboundHarness.header())
         #expect(reopened.features?.elements.isEmpty == true, "nothing left to negotiate")
         #expect(harness.peer(Self.message).delivered.count == 1)
@@ -174,7 +174,7 @@ struct InboundStreamTests {
             return
         }
         let answered = harness.machine.dialbackVerificationAnswered(verify.answered(.valid))
-        #expect(answered.contains(.authenticated(domain: "fabrikam.example", method: .tcpDialback)))
+        #expect(answered.contains(.authenticated(pair: LinkKey(local: "contoso.example", remote: "fabrikam.example"), method: .tcpDialback)))
         #expect(answered.sentElements.first?["type"] == "valid")
         #expect(harness.peer(Self.message).delivered.count == 1)
     }
@@ -211,7 +211,7 @@ struct InboundStreamTests {
         harness.parser.restart()
         _ = harness.peer(InboundHarness.header())
         let actions = harness.peer("<db:result from='fabrikam.example' to='contoso.example'>anykey</db:result>")
-        #expect(actions.contains(.authenticated(domain: "fabrikam.example", method: .tlsDialback)))
+        #expect(actions.contains(.authenticated(pair: LinkKey(local: "contoso.example", remote: "fabrikam.example"), method: .tlsDialback)))
     }
 
     @Test("as authoritative server: a key we issued verifies, a forged one does not")

@@ -20,11 +20,11 @@ struct LinkFailureTests {
         }
         let retryAt = try #require(actions.last?.retryAt)
         #expect(table.status(of: "remote.example") == LinkTable.Status(
-            phase: .retryScheduled(at: retryAt), queuedStanzas: 0, queuedBytes: 0, consecutiveFailures: 1
+            phase: .retryScheduled(at: retryAt), connection: nil, queuedStanzas: 0, queuedBytes: 0, consecutiveFailures: 1
         ))
 
         #expect(table.stanzaToSend(LinkStanzas.message("m3"), to: "remote.example", now: at(2)) == [])
-        #expect(table.tick(now: retryAt) == [.connect("remote.example", attempt: 2)])
+        #expect(table.tick(now: retryAt).lines == ["connect remote.example #2"])
     }
 
     @Test("a temporary failure keeps the queue and bounces only what expired, with wait/remote-server-timeout")
@@ -41,7 +41,7 @@ struct LinkFailureTests {
         #expect(table.status(of: "remote.example")?.queuedStanzas == 1)
 
         let retryAt = try #require(actions.last?.retryAt)
-        #expect(table.tick(now: retryAt) == [.connect("remote.example", attempt: 2)])
+        #expect(table.tick(now: retryAt).lines == ["connect remote.example #2"])
         #expect(table.connectionSucceeded("remote.example", now: retryAt).sentIDs == ["new"])
     }
 
@@ -89,20 +89,22 @@ struct LinkFailureTests {
         #expect(table.tick(now: retryAt) == [])
         #expect(table.domains.isEmpty)
         #expect(table.nextDeadline == nil)
-        #expect(table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: retryAt) == [.connect("remote.example", attempt: 1)])
+        #expect(table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: retryAt).lines == ["connect remote.example #1"])
     }
 
     @Test("reports for attempts that are not running are ignored, and a stray success is closed")
     func staleReports() throws {
         var table = try LinkPolicies.table()
         var generator = LinkTestRandom(seed: 4)
-        #expect(table.connectionFailed("remote.example", .temporary(reason: "late"), now: at(0), using: &generator) == [])
-        #expect(table.connectionSucceeded("remote.example", now: at(0)) == [.close("remote.example")])
+        let unknown = ConnectionID(.link, 99)
+        #expect(table.connectionFailed(unknown, .temporary(reason: "late"), now: at(0), using: &generator) == [])
+        #expect(table.connectionSucceeded(unknown, now: at(0)).lines == ["close link-99 (not wanted)"])
 
         _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
-        let retry = table.connectionFailed("remote.example", .temporary(reason: "refused"), now: at(1), using: &generator)
-        #expect(table.connectionFailed("remote.example", .temporary(reason: "twice"), now: at(1), using: &generator) == [])
-        #expect(table.connectionSucceeded("remote.example", now: at(1)) == [.close("remote.example")])
+        let attempt = table.connection("remote.example")
+        let retry = table.connectionFailed(attempt, .temporary(reason: "refused"), now: at(1), using: &generator)
+        #expect(table.connectionFailed(attempt, .temporary(reason: "twice"), now: at(1), using: &generator) == [])
+        #expect(table.connectionSucceeded(attempt, now: at(1)).lines == ["close link-1 (not wanted)"])
         #expect(table.status(of: "remote.example")?.phase == .retryScheduled(at: try #require(retry.last?.retryAt)))
         #expect(table.status(of: "remote.example")?.queuedStanzas == 1)
         #expect(table.openConnections == 0)

@@ -4,8 +4,9 @@ import XMLStreaming
 import XMPP
 
 /// Drives a link table with a seeded random sequence of events, playing the caller's part
-/// faithfully (it reports outcomes only for attempts the table asked for, plus some stale reports),
-/// and records what happened to every stanza.
+/// faithfully (it reports outcomes for the connections the table asked for, plus some stale
+/// reports, and fails writes in the order they were sent), and records what happened to every
+/// stanza.
 private struct LinkHarness {
     static let domains = ["a.example", "b.example", "x.fabrikam.example", "y.fabrikam.example", "blocked.example", "c.example"]
     static let connectionLimit = 3
@@ -13,13 +14,18 @@ private struct LinkHarness {
     var random: LinkTestRandom
     var table: LinkTable
     var now = LinkInstant.origin
-    var attempting: Set<String> = []
-    var established: Set<String> = []
+    var attempting: [ConnectionID: String] = [:]
+    var established: [ConnectionID: String] = [:]
+    /// Connections the table let go of, for stale reports.
+    var gone: [ConnectionID] = []
+    /// What was sent on each established connection and not yet known to be written, in order.
+    var inFlight: [ConnectionID: [OutboundStanza]] = [:]
     /// The ping outstanding on each established link.
     var pings: [String: String] = [:]
     var pingIDs: Set<String> = []
     var pingsAnswered = 0
     var pingsTimedOut = 0
+    var writesFailed = 0
     var originals: [String: (element: XMLElement, sequence: Int)] = [:]
     var outcomes: [String: [String]] = [:]
     var lastSent: [String: Int] = [:]
@@ -60,101 +66,141 @@ private struct LinkHarness {
         return element
     }
 
+    /// A connection to report about: usually one the table is waiting on, sometimes a stale one.
+    mutating func connection(from live: [ConnectionID: String]) -> ConnectionID? {
+        let stale = live.isEmpty || Int.random(in: 0..<10, using: &random) == 0
+        if stale { return gone.isEmpty ? nil : pick(gone) }
+        return pick(live.keys.sorted())
+    }
+
     mutating func step() {
         now = now + .milliseconds(Int.random(in: 0...4000, using: &random))
         let roll = Int.random(in: 0..<100, using: &random)
-        let actions: [LinkTable.Action]
+        var actions: [LinkTable.Action] = []
         switch roll {
-        case 0..<45:
+        case 0..<40:
             let domain = pick(Self.domains)
             actions = table.stanzaToSend(randomStanza(to: domain), to: domain, now: now)
-        case 45..<60:
-            let stale = attempting.isEmpty || Int.random(in: 0..<10, using: &random) == 0
-            let domain = stale ? pick(Self.domains) : pick(attempting.sorted())
-            let wasAttempting = attempting.remove(domain) != nil
-            if wasAttempting { established.insert(domain) }
-            actions = table.connectionSucceeded(domain, now: now)
-            if !wasAttempting, !established.contains(domain) {
-                #expect(actions == [.close(domain)], "a stray success must be closed")
-            }
-        case 60..<75:
-            let stale = attempting.isEmpty || Int.random(in: 0..<10, using: &random) == 0
-            let domain = stale ? pick(Self.domains) : pick(attempting.sorted())
-            let wasAttempting = attempting.remove(domain) != nil
+        case 40..<55:
+            guard let connection = connection(from: attempting) else { break }
+            let domain = attempting.removeValue(forKey: connection)
+            if let domain { established[connection] = domain }
+            actions = table.connectionSucceeded(connection, now: now)
+            if domain == nil { #expect(actions == [.close(connection, .unwanted)], "a stray success must be closed") }
+        case 55..<68:
+            guard let connection = connection(from: attempting) else { break }
+            let wasAttempting = attempting.removeValue(forKey: connection) != nil
             let failure: LinkFailure = Bool.random(using: &random) ? .temporary(reason: "timeout") : .notFound(reason: "NXDOMAIN")
-            actions = table.connectionFailed(domain, failure, now: now, using: &random)
-            if !wasAttempting { #expect(actions.isEmpty, "a stray failure must be ignored") }
-        case 75..<85:
-            guard let domain = established.sorted().first(where: { _ in Bool.random(using: &random) }) ?? established.sorted().first else {
-                actions = table.tick(now: now)
-                break
+            actions = table.connectionFailed(connection, failure, now: now, using: &random)
+            if wasAttempting { gone.append(connection) } else { #expect(actions.isEmpty, "a stray failure must be ignored") }
+        case 68..<76:
+            guard let connection = connection(from: established) else { break }
+            actions = lose(connection)
+        case 76..<82:
+            // The connection breaks while writes are in flight: each fails, in the order sent.
+            guard let connection = established.keys.sorted().first(where: { !(inFlight[$0] ?? []).isEmpty }) else { break }
+            for stanza in inFlight.removeValue(forKey: connection) ?? [] {
+                writesFailed += 1
+                unrecord(stanza.element["id"], "sent")
+                if let sequence = originals[stanza.element["id"] ?? ""]?.sequence {
+                    lastSent[stanza.key.remote] = min(lastSent[stanza.key.remote] ?? sequence, sequence - 1)
+                }
+                if let domain = established.removeValue(forKey: connection) {
+                    pings[domain] = nil
+                    gone.append(connection)
+                }
+                let result = table.writeFailed(stanza, on: connection, now: now)
+                apply(result)
             }
-            established.remove(domain)
-            pings[domain] = nil
-            actions = table.linkLost(domain, now: now)
-            #expect(actions.first == .linkDown(domain))
-        case 85..<90:
-            guard let (domain, id) = pings.sorted(by: { $0.key < $1.key }).first else {
-                actions = table.tick(now: now)
-                break
-            }
+        case 82..<86:
+            for connection in inFlight.keys { inFlight[connection] = [] }
+        case 86..<90:
+            guard let (domain, id) = pings.sorted(by: { $0.key < $1.key }).first else { break }
             pings[domain] = nil
             pingsAnswered += 1
             #expect(table.pongReceived(from: domain, id: id) == true, "the ping outstanding on \(domain) was not recognised")
             #expect(table.pongReceived(from: domain, id: id) == false, "an answer counted twice")
-            actions = []
         default:
             actions = table.tick(now: now)
         }
         apply(actions)
         #expect(table.openConnections == attempting.count + established.count)
         #expect(table.openConnections <= Self.connectionLimit)
-        #expect(attempting.union(established).filter { $0.hasSuffix(".fabrikam.example") }.count <= 1)
+        #expect(Set(attempting.values).union(established.values).filter { $0.hasSuffix(".fabrikam.example") }.count <= 1)
+        #expect(Set(attempting.values).intersection(established.values).isEmpty && Set(attempting.values).count == attempting.count)
+    }
+
+    /// The established connection closes by itself: what was in flight on it was written.
+    mutating func lose(_ connection: ConnectionID) -> [LinkTable.Action] {
+        let wasEstablished = established[connection]
+        let actions = table.linkLost(connection, now: now)
+        if let domain = established.removeValue(forKey: connection) {
+            pings[domain] = nil
+            inFlight[connection] = nil
+            gone.append(connection)
+            #expect(actions.first == .linkDown(link(domain)))
+        } else {
+            #expect(actions.isEmpty || wasEstablished != nil, "a stale loss must be ignored")
+        }
+        return actions
     }
 
     mutating func apply(_ actions: [LinkTable.Action]) {
         for action in actions {
             switch action {
-            case .connect(let domain, _):
-                #expect(!attempting.contains(domain) && !established.contains(domain), "a second link to \(domain)")
-                attempting.insert(domain)
-            case .send(let domain, let element):
-                #expect(established.contains(domain), "sent on \(domain) without a link")
-                record(element["id"], "sent")
-                let sequence = originals[element["id"] ?? ""]?.sequence ?? -1
+            case .connect(let key, let connection, _, _):
+                #expect(!attempting.values.contains(key.remote) && !established.values.contains(key.remote), "a second link to \(key.remote)")
+                #expect(!gone.contains(connection) && attempting[connection] == nil, "connection \(connection) reused")
+                attempting[connection] = key.remote
+            case .send(let stanza, let connection):
+                let domain = stanza.key.remote
+                #expect(established[connection] == domain, "sent on \(domain) without its link")
+                record(stanza.element["id"], "sent")
+                inFlight[connection, default: []].append(stanza)
+                let sequence = originals[stanza.element["id"] ?? ""]?.sequence ?? -1
                 #expect(sequence > lastSent[domain, default: -1], "out of order on \(domain)")
                 lastSent[domain] = sequence
-            case .bounce(let reply):
+            case .bounce(let reply, _):
                 record(reply["id"], "bounced")
                 if let original = originals[reply["id"] ?? ""]?.element {
                     #expect(Stanza.errorReply(to: original, error: StanzaError(.undefinedCondition)) != nil, "bounced an unanswerable stanza")
                     #expect(reply["to"] == original["from"])
                 }
-            case .discard(let element, _):
+            case .discard(let element, _, _):
                 record(element["id"], "discarded")
                 #expect(Stanza.errorReply(to: element, error: StanzaError(.undefinedCondition)) == nil, "discarded an answerable stanza")
-            case .closeIdleLink(let domain):
-                #expect(established.remove(domain) != nil)
-                pings[domain] = nil
-            case .close(let domain):
-                attempting.remove(domain)
-                if established.remove(domain) != nil, pings.removeValue(forKey: domain) != nil { pingsTimedOut += 1 }
-            case .sendKeepAlive(let domain):
-                #expect(established.contains(domain))
+            case .close(let connection, let reason):
+                attempting[connection] = nil
+                inFlight[connection] = nil
+                gone.append(connection)
+                if let domain = established.removeValue(forKey: connection), pings.removeValue(forKey: domain) != nil, reason == .pingUnanswered {
+                    pingsTimedOut += 1
+                }
+            case .sendKeepAlive(let connection):
+                let domain = established[connection] ?? ""
+                #expect(established[connection] != nil)
                 #expect(!domain.hasSuffix(".fabrikam.example"), "keep-alive for a partner that turned them off")
                 #expect(pings[domain] != nil, "whitespace instead of a ping with none outstanding")
-            case .sendPing(let domain, let id):
-                #expect(established.contains(domain), "a ping on \(domain) without a link")
-                #expect(!domain.hasSuffix(".fabrikam.example"), "a ping for a partner that turned keep-alives off")
-                #expect(pings[domain] == nil, "a second ping outstanding on \(domain)")
+            case .sendPing(let key, let connection, let id):
+                #expect(established[connection] == key.remote, "a ping on \(key.remote) without a link")
+                #expect(!key.remote.hasSuffix(".fabrikam.example"), "a ping for a partner that turned keep-alives off")
+                #expect(pings[key.remote] == nil, "a second ping outstanding on \(key.remote)")
                 #expect(pingIDs.insert(id).inserted, "ping id \(id) used twice")
-                pings[domain] = id
+                pings[key.remote] = id
             case .scheduleRetry(_, let instant):
                 #expect(instant >= now)
-            case .linkDown(let domain), .linkUp(let domain):
-                #expect(Self.domains.contains(domain))
+            case .linkDown(let key), .linkUp(let key):
+                #expect(Self.domains.contains(key.remote))
             }
         }
+    }
+
+    mutating func unrecord(_ id: String?, _ outcome: String) {
+        guard let id, let index = outcomes[id]?.lastIndex(of: outcome) else {
+            Issue.record("\(id ?? "nil") was not \(outcome)")
+            return
+        }
+        outcomes[id]?.remove(at: index)
     }
 
     mutating func record(_ id: String?, _ outcome: String) {
@@ -174,7 +220,7 @@ struct LinkPropertyTests {
         for _ in 0..<600 { harness.step() }
         let shutdown = harness.table.shutdown()
         harness.apply(shutdown.actions)
-        for stanza in shutdown.unsent { harness.record(stanza.element["id"], "unsent") }
+        for queued in shutdown.unsent { harness.record(queued.stanza.element["id"], "unsent") }
         #expect(harness.attempting.isEmpty && harness.established.isEmpty)
 
         #expect(harness.originals.count > 200)
@@ -185,16 +231,18 @@ struct LinkPropertyTests {
         #expect(all.contains("sent") && all.contains("bounced") && all.contains("discarded"), "the walk should reach every outcome")
     }
 
-    @Test("over the seeds, the walks send pings, answer some and let others time out")
+    @Test("over the seeds, the walks send pings, answer some and let others time out, and fail writes")
     func pingsCovered() throws {
-        var sent = 0, answered = 0, timedOut = 0
+        var sent = 0, answered = 0, timedOut = 0, writesFailed = 0
         for seed in UInt64(0)..<40 {
             var harness = try LinkHarness(seed: seed)
             for _ in 0..<600 { harness.step() }
             sent += harness.pingIDs.count
             answered += harness.pingsAnswered
             timedOut += harness.pingsTimedOut
+            writesFailed += harness.writesFailed
         }
         #expect(sent > 100 && answered > 20 && timedOut > 2, "sent \(sent), answered \(answered), timed out \(timedOut)")
+        #expect(writesFailed > 20, "failed writes: \(writesFailed)")
     }
 }

@@ -8,19 +8,19 @@ struct LinkQueueTests {
     @Test("stanzas wait for the link, one attempt starts, and the queue is flushed in order")
     func queueThenFlush() throws {
         var table = try LinkPolicies.table()
-        #expect(table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0)) == [.connect("remote.example", attempt: 1)])
+        #expect(table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0)).lines == ["connect remote.example #1"])
         #expect(table.stanzaToSend(LinkStanzas.presence("p2"), to: "remote.example", now: at(1)) == [])
         #expect(table.stanzaToSend(LinkStanzas.iq("i3", type: "get"), to: "remote.example", now: at(2)) == [])
         #expect(table.status(of: "remote.example")?.queuedStanzas == 3)
 
         let flushed = table.connectionSucceeded("remote.example", now: at(3))
-        #expect(flushed == [
-            .send("remote.example", LinkStanzas.message("m1")),
-            .send("remote.example", LinkStanzas.presence("p2")),
-            .send("remote.example", LinkStanzas.iq("i3", type: "get")),
+        #expect(flushed.lines == [
+            "send m1 to remote.example",
+            "send p2 to remote.example",
+            "send i3 to remote.example",
         ])
         #expect(table.status(of: "remote.example")?.queuedStanzas == 0)
-        #expect(table.stanzaToSend(LinkStanzas.message("m4"), to: "remote.example", now: at(4)) == [.send("remote.example", LinkStanzas.message("m4"))])
+        #expect(table.stanzaToSend(LinkStanzas.message("m4"), to: "remote.example", now: at(4)).lines == ["send m4 to remote.example"])
     }
 
     @Test("one link per domain, however the domain is spelled")
@@ -29,7 +29,7 @@ struct LinkQueueTests {
         var actions = table.stanzaToSend(LinkStanzas.message("m1"), to: "Remote.Example", now: at(0))
         actions += table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example.", now: at(0))
         actions += table.stanzaToSend(LinkStanzas.message("m3"), to: "other.example", now: at(0))
-        #expect(actions == [.connect("remote.example", attempt: 1), .connect("other.example", attempt: 1)])
+        #expect(actions.lines == ["connect remote.example #1", "connect other.example #1"])
         #expect(table.domains == ["other.example", "remote.example"])
         #expect(table.openConnections == 2)
     }
@@ -40,7 +40,7 @@ struct LinkQueueTests {
         let message = LinkStanzas.message("m1", to: "remote.example")
         let actions = table.stanzaToSend(message, to: domain, now: at(0))
         try #require(actions.count == 1)
-        guard case .bounce(let reply) = actions[0] else {
+        guard case .bounce(let reply, _) = actions[0] else {
             Issue.record("expected a bounce, got \(actions)")
             return
         }
@@ -60,7 +60,7 @@ struct LinkQueueTests {
     func allowlist() throws {
         let policy = FederationPolicy(mode: .allowlist, partners: [try LinkPolicies.partner("*.fabrikam.example")])
         var table = LinkTable(policy: policy)
-        #expect(table.stanzaToSend(LinkStanzas.message("m1"), to: "eu.fabrikam.example", now: at(0)) == [.connect("eu.fabrikam.example", attempt: 1)])
+        #expect(table.stanzaToSend(LinkStanzas.message("m1"), to: "eu.fabrikam.example", now: at(0)).lines == ["connect eu.fabrikam.example #1"])
         let refused = table.stanzaToSend(LinkStanzas.message("m2"), to: "contoso.example", now: at(0))
         #expect(refused.bounceErrors.map(\.condition) == [.notAllowed])
     }
@@ -185,7 +185,7 @@ struct LinkNoBounceTests {
         }
         #expect(!actions.contains { if case .bounce = $0 { true } else { false } })
         let discards = actions.compactMap { action -> (XMLElement, StanzaError)? in
-            if case .discard(let discarded, let error) = action { return (discarded, error) }
+            if case .discard(let discarded, let error, _) = action { return (discarded, error) }
             return nil
         }
         try #require(discards.count == 1)

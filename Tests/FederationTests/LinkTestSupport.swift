@@ -2,23 +2,9 @@ import Federation
 import XMLStreaming
 import XMPP
 
-/// SplitMix64 (Steele, Lea and Flood): a tiny seeded generator, so that every backoff draw and every
-/// random event sequence in the link tests is repeatable from its seed.
-struct LinkTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
+/// The seeded generator the core uses, so that every backoff draw and every random event sequence
+/// in the link tests is repeatable from its seed.
+typealias LinkTestRandom = SplitMix64
 
 /// The fake clock: instants are written as seconds since the origin.
 func at(_ seconds: Double) -> LinkInstant {
@@ -90,7 +76,8 @@ enum LinkPolicies {
         LinkTable(policy: try open(settings: federation), settings: settings)
     }
 
-    /// A table with `domain`'s link established at `start` (its first stanza, `m1`, sent).
+    /// A table with `domain`'s link established at `start` (its first stanza, `m1`, sent), on
+    /// connection `link-1`.
     static func established(policy: FederationPolicy? = nil, domain: String = "remote.example", start: LinkInstant = at(0)) throws -> LinkTable {
         var table = LinkTable(policy: try policy ?? open())
         _ = table.stanzaToSend(LinkStanzas.message("m1", to: domain), to: domain, now: start)
@@ -99,17 +86,61 @@ enum LinkPolicies {
     }
 }
 
+/// The tests' local domain, from which every link starts.
+let localDomain = "local.example"
+
+/// The link from the tests' local domain to `remote`.
+func link(_ remote: String = "remote.example") -> LinkKey {
+    LinkKey(local: localDomain, remote: remote)
+}
+
+/// The tests name links by their remote domain and connections by the link's current one.
+extension LinkTable {
+    mutating func stanzaToSend(_ element: XMLElement, to remote: String, ticket: Ticket? = nil, now: LinkInstant) -> [Action] {
+        stanzaToSend(element, on: link(remote), ticket: ticket, now: now)
+    }
+
+    /// The attempt or established connection of the link to `remote` (a connection no table
+    /// names when there is none).
+    func connection(_ remote: String) -> ConnectionID {
+        status(of: link(remote))?.connection ?? ConnectionID(.link, 0)
+    }
+
+    mutating func connectionSucceeded(_ remote: String, now: LinkInstant) -> [Action] {
+        connectionSucceeded(connection(remote), now: now)
+    }
+
+    mutating func connectionFailed(_ remote: String, _ failure: LinkFailure, now: LinkInstant, using generator: inout some RandomNumberGenerator) -> [Action] {
+        connectionFailed(connection(remote), failure, now: now, using: &generator)
+    }
+
+    mutating func linkLost(_ remote: String, now: LinkInstant) -> [Action] {
+        linkLost(connection(remote), now: now)
+    }
+
+    mutating func pongReceived(from remote: String, id: String) -> Bool {
+        pongReceived(on: link(remote), id: id)
+    }
+
+    func status(of remote: String) -> Status? {
+        status(of: link(remote))
+    }
+
+    /// The remote domains the table holds links to, sorted.
+    var domains: [String] { keys.map(\.remote) }
+}
+
 /// Ways to read actions in expectations.
 extension LinkTable.Action {
     /// The id of the stanza sent.
     var sentID: String? {
-        if case .send(_, let element) = self { return element["id"] }
+        if case .send(let stanza, _) = self { return stanza.element["id"] }
         return nil
     }
 
     /// The id and error of a bounced stanza (the reply keeps the original id).
     var bounce: (id: String?, error: StanzaError?)? {
-        if case .bounce(let reply) = self { return (reply["id"], StanzaError(stanza: reply)) }
+        if case .bounce(let reply, _) = self { return (reply["id"], StanzaError(stanza: reply)) }
         return nil
     }
 
@@ -120,7 +151,7 @@ extension LinkTable.Action {
 
     /// The id of the ping asked for.
     var pingID: String? {
-        if case .sendPing(_, let id) = self { return id }
+        if case .sendPing(_, _, let id) = self { return id }
         return nil
     }
 
@@ -128,10 +159,28 @@ extension LinkTable.Action {
         if case .scheduleRetry(_, let instant) = self { return instant }
         return nil
     }
+
+    /// The action as one line, for comparing sequences: `connect remote.example #1`,
+    /// `send m1 to remote.example`, `close link-1 (idle)`, `ping remote.example ping-1`, …
+    var line: String {
+        switch self {
+        case .connect(let key, _, _, let attempt): "connect \(key.remote) #\(attempt)"
+        case .send(let stanza, _): "send \(stanza.element["id"] ?? "?") to \(stanza.key.remote)"
+        case .scheduleRetry(let key, let at): "retry \(key.remote) at \(at)"
+        case .bounce(let reply, _): "bounce \(reply["id"] ?? "?") (\(StanzaError(stanza: reply)?.condition.rawValue ?? "?"))"
+        case .discard(let element, let error, _): "discard \(element["id"] ?? "?") (\(error.condition.rawValue))"
+        case .close(let connection, let reason): "close \(connection) (\(reason))"
+        case .sendKeepAlive(let connection): "keep-alive \(connection)"
+        case .sendPing(let key, _, let id): "ping \(key.remote) \(id)"
+        case .linkDown(let key): "link down \(key.remote)"
+        case .linkUp(let key): "link up \(key.remote)"
+        }
+    }
 }
 
 extension Array where Element == LinkTable.Action {
     var sentIDs: [String] { compactMap(\.sentID) }
     var bouncedIDs: [String] { compactMap { $0.bounce?.id ?? nil } }
     var bounceErrors: [StanzaError] { compactMap { $0.bounce?.error ?? nil } }
+    var lines: [String] { map(\.line) }
 }

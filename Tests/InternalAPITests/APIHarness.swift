@@ -26,6 +26,8 @@ struct APIHarness: Sendable {
     let aliceToken: String
     let adminToken: String
     let directory: URL
+    /// Where each gateway listens, by domain: how they find each other.
+    let ports: NIOLockedValueBox<[String: Int]>
 
     /// Runs `body` with a fresh harness and tears it down afterwards, whatever happens.
     /// - Parameter contosoTrust: how contoso.example trusts fabrikam.example; below Federated,
@@ -57,13 +59,8 @@ struct APIHarness: Sendable {
         adminToken = try await store.issueToken(for: .admin, at: now)
 
         let ports = NIOLockedValueBox<[String: Int]>([:])
-        fabrikam = Self.gateway(
-            domain: "fabrikam.example", partner: "contoso.example", trust: .federated, ports: ports,
-            users: [
-                InternalUser(jid: Self.bob.description, contacts: [Self.alice.description: Self.both(Self.alice)]),
-                InternalUser(jid: Self.erin.description),
-            ]
-        )
+        self.ports = ports
+        fabrikam = Self.fabrikam(ports: ports)
         contoso = Self.gateway(
             domain: "contoso.example", partner: "fabrikam.example", trust: contosoTrust, ports: ports,
             users: [
@@ -117,6 +114,17 @@ struct APIHarness: Sendable {
         Contact(jid: contact.description, accessLevel: .colleagues, subscription: SubscriptionState(.both))
     }
 
+    /// fabrikam.example's gateway, with bob (alice's colleague) and erin.
+    static func fabrikam(ports: NIOLockedValueBox<[String: Int]>) -> Gateway {
+        gateway(
+            domain: "fabrikam.example", partner: "contoso.example", trust: .federated, ports: ports,
+            users: [
+                InternalUser(jid: bob.description, contacts: [alice.description: both(alice)]),
+                InternalUser(jid: erin.description),
+            ]
+        )
+    }
+
     private static func gateway(domain: String, partner: String, trust: PartnerTrust, ports: NIOLockedValueBox<[String: Int]>, users: [InternalUser]) -> Gateway {
         let pattern = DomainPattern(exactly: partner)
         var directory = PresenceDirectory()
@@ -143,27 +151,6 @@ struct APIHarness: Sendable {
         )
     }
 
-    struct Timeout: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// The next event, or a failure after a generous deadline (the deadline only bounds a failing
-    /// test; a passing one never waits for it).
-    static func next(_ events: AsyncStream<InternalEvent>, waitingFor what: String) async throws -> InternalEvent {
-        try await withThrowingTaskGroup(of: InternalEvent?.self) { group in
-            group.addTask {
-                var iterator = events.makeAsyncIterator()
-                return await iterator.next()
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(10))
-                throw Timeout(description: "no \(what) within 10 s")
-            }
-            defer { group.cancelAll() }
-            guard let event = try await group.next() ?? nil else { throw Timeout(description: "the event stream ended before \(what)") }
-            return event
-        }
-    }
 }
 
 /// The JSON error body every refusal carries.

@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -309,7 +310,7 @@ struct AdminAPITests {
                     body: .json(#"{"to": "bob@fabrikam.example", "body": "Hello", "id": "m1"}"#)
                 )
                 #expect(sent.status == .accepted, "\(sent.text)")
-                guard case .message = try await APIHarness.next(bobsEvents, waitingFor: "alice's message") else {
+                guard case .message = try await nextEvent(bobsEvents, waitingFor: "alice's message") else {
                     Issue.record("bob got no message")
                     return
                 }

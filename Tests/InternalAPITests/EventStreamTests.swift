@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -55,7 +56,7 @@ struct EventStreamTests {
             if event.type == type { return event }
             seen.append(event.type)
         }
-        throw APIHarness.Timeout(description: "the stream ended before a \(type) event (after \(seen))")
+        throw EventTimeout(description: "the stream ended before a \(type) event (after \(seen))")
     }
 
     /// Connects to alice's event stream and runs `body` with its messages; the connection is closed
@@ -136,10 +137,21 @@ struct EventStreamTests {
                 let port = try #require(client.port)
                 try await Self.withAlicesEvents(port: port, token: harness.aliceToken) { messages in
                     _ = try await Self.next("ready", from: &messages)
-                    harness.contoso.perform(.linkDown(domain: "fabrikam.example"))
+                    let hello = Message(type: .chat, id: "m1", bodies: [LocalizedText("hello")])
+                    await harness.contoso.apply(.sendMessage(user: APIHarness.alice, to: APIHarness.bob, hello))
+                    try await eventually("contoso's link to fabrikam is up") {
+                        await harness.contoso.linkSnapshot().links.contains { $0.direction == .outbound && $0.state == .established }
+                    }
+                    // fabrikam's gateway stops: its end of the link closes, and contoso loses it.
+                    await harness.fabrikam.shutdown()
                     #expect(try await Self.next("link-down", from: &messages).domain == "fabrikam.example")
-                    harness.contoso.perform(.linkUp(domain: "fabrikam.example"))
+                    // A new fabrikam gateway; the next message reconnects and the link is back.
+                    let fabrikam = APIHarness.fabrikam(ports: harness.ports)
+                    let fabrikamPort = try await fabrikam.start().startTLS
+                    harness.ports.withLockedValue { $0["fabrikam.example"] = fabrikamPort }
+                    await harness.contoso.apply(.sendMessage(user: APIHarness.alice, to: APIHarness.bob, hello))
                     #expect(try await Self.next("link-up", from: &messages).domain == "fabrikam.example")
+                    await fabrikam.shutdown()
                 }
             }
         }

@@ -1,3 +1,4 @@
+import ConsulateTestSupport
 import Foundation
 import Gateway
 import Hummingbird
@@ -95,7 +96,7 @@ struct InternalAPITests {
                 )
                 #expect(try number.json(Presence.self) == Presence(availability: 15500, state: "away"))
             }
-            guard case .contactPresence(let contact, let presence) = try await APIHarness.next(bobsEvents, waitingFor: "alice's presence") else {
+            guard case .contactPresence(let contact, let presence) = try await nextEvent(bobsEvents, waitingFor: "alice's presence") else {
                 Issue.record("bob saw no presence change")
                 return
             }
@@ -183,7 +184,7 @@ struct InternalAPITests {
                 #expect(try list.json(Contacts.self).contacts.map(\.jid) == ["bob@fabrikam.example", "erin@fabrikam.example"])
             }
             // fabrikam.example trusts contoso.example as Federated, so it approves alice's request for erin.
-            guard case .contactUpdated(let contact) = try await APIHarness.next(erinsEvents, waitingFor: "alice's subscription request") else {
+            guard case .contactUpdated(let contact) = try await nextEvent(erinsEvents, waitingFor: "alice's subscription request") else {
                 Issue.record("erin's contact list did not change")
                 return
             }
@@ -225,7 +226,7 @@ struct InternalAPITests {
                 let list = try await client.execute(uri: "/v1/me/contacts", method: .get, headers: harness.aliceAuthorization)
                 #expect(try list.json(Contacts.self).contacts.isEmpty)
             }
-            guard case .contactUpdated(let contact) = try await APIHarness.next(bobsEvents, waitingFor: "bob's contact update") else {
+            guard case .contactUpdated(let contact) = try await nextEvent(bobsEvents, waitingFor: "bob's contact update") else {
                 Issue.record("bob saw no change")
                 return
             }
@@ -265,7 +266,7 @@ struct InternalAPITests {
                 let erinsEvents = await harness.fabrikam.events(for: APIHarness.erin)
                 await harness.fabrikam.apply(.addContact(user: APIHarness.erin, contact: APIHarness.alice, name: nil, groups: [], accessLevel: nil))
                 var request: InternalEvent
-                repeat { request = try await APIHarness.next(alicesEvents, waitingFor: "erin's request") } while request != .subscriptionRequest(from: APIHarness.erin)
+                repeat { request = try await nextEvent(alicesEvents, waitingFor: "erin's request") } while request != .subscriptionRequest(from: APIHarness.erin)
 
                 try await harness.application().test(.router) { client in
                     let response = try await client.execute(
@@ -276,7 +277,7 @@ struct InternalAPITests {
                 var update: Contact?
                 // The first update is erin's own request going out (pending out); the answer ends it.
                 while update == nil {
-                    if case .contactUpdated(let contact) = try await APIHarness.next(erinsEvents, waitingFor: "the answer to erin"),
+                    if case .contactUpdated(let contact) = try await nextEvent(erinsEvents, waitingFor: "the answer to erin"),
                         !contact.subscription.pendingOut
                     {
                         update = contact
@@ -320,7 +321,7 @@ struct InternalAPITests {
                 #expect(response.status == .accepted, "\(response.text)")
                 #expect(response.text == #"{"id":"m1"}"#)
             }
-            guard case .message(let from, let message) = try await APIHarness.next(bobsEvents, waitingFor: "alice's message") else {
+            guard case .message(let from, let message) = try await nextEvent(bobsEvents, waitingFor: "alice's message") else {
                 Issue.record("bob got no message")
                 return
             }
@@ -360,7 +361,7 @@ struct InternalAPITests {
                 )
                 #expect(marker.status == .accepted)
             }
-            guard case .message(_, let message) = try await APIHarness.next(bobsEvents, waitingFor: "the marker message") else {
+            guard case .message(_, let message) = try await nextEvent(bobsEvents, waitingFor: "the marker message") else {
                 Issue.record("bob got something else first")
                 return
             }

@@ -103,7 +103,6 @@ struct StoreChangeTests {
         let stranger = try JID("nobody@contoso.example")
         #expect(writes(.action(.setPresence(user: stranger, RichPresence(availability: Availability(3500))))).isEmpty)
         #expect(writes(.action(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, bodies: [LocalizedText("hi")])))).isEmpty)
-        #expect(writes(.action(.linkDown(domain: "fabrikam.example"))).isEmpty)
         #expect(writes(.action(.approveSubscription(user: Self.alice, contact: try JID("nobody@fabrikam.example")))).isEmpty, "nothing to approve")
     }
 }

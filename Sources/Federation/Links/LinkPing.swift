@@ -20,14 +20,20 @@ public enum LinkPing {
         return iq
     }
 
-    /// The peer's domain and the id when `stanza` has the shape of an answer to one of our pings:
-    /// an `<iq/>` of type `result` or `error` (a server without ping support answers
+    /// The ping `id` on `link`: from its local domain, the one the link authenticated as.
+    public static func request(id: String, on link: LinkKey) -> XMLElement {
+        request(id: id, from: link.local, to: link.remote)
+    }
+
+    /// The link and the id when `stanza` has the shape of an answer to one of our pings: an
+    /// `<iq/>` of type `result` or `error` (a server without ping support answers
     /// `service-unavailable`, XEP-0199 §4.2, which still proves it alive) between two bare
-    /// domains, since the reply swaps the request's addresses (RFC 6120 §8.2.3). Whether a ping
-    /// with that id is outstanding is `LinkTable.pongReceived`'s to say.
-    public static func answer(in stanza: Stanza) -> (domain: String, id: String)? {
+    /// domains, since the reply swaps the request's addresses (RFC 6120 §8.2.3): its `to` is the
+    /// link's local domain, its `from` the remote one. Whether a ping with that id is outstanding
+    /// is `LinkTable.pongReceived`'s to say.
+    public static func answer(in stanza: Stanza) -> (link: LinkKey, id: String)? {
         guard stanza.kind == .iq, let iq = IQ(stanza.element), iq.type == .result || iq.type == .error else { return nil }
         guard let from = stanza.from, from.isDomain, let to = stanza.to, to.isDomain else { return nil }
-        return (from.domainpart, iq.id)
+        return (LinkKey(local: to.domainpart, remote: from.domainpart), iq.id)
     }
 }

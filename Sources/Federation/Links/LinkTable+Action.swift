@@ -2,59 +2,84 @@ public import XMLStreaming
 public import XMPP
 
 extension LinkTable {
+    /// Why the table closes a connection; the caller logs and counts by it.
+    public enum CloseReason: Sendable, Hashable, CustomStringConvertible {
+        /// The established link carried no stanza for `FederationSettings.inactivityTimeout`. The
+        /// peer did nothing wrong and no presence is lost, so no `.linkDown` follows.
+        case idle
+        /// A keep-alive ping went unanswered for `FederationSettings.pingTimeout`: the peer is
+        /// presumed dead, and `.linkDown` follows.
+        case pingUnanswered
+        /// A reloaded policy no longer lets the remote domain federate.
+        case refused(RefusalReason)
+        /// The attempt reported success, but the table no longer wants it (it was superseded, or the
+        /// domain was given up meanwhile): closed so that a stray connection is not leaked.
+        case unwanted
+        /// `shutdown()`.
+        case shutdown
+
+        public var description: String {
+            switch self {
+            case .idle: "idle"
+            case .pingUnanswered: "ping unanswered"
+            case .refused(let reason): "may no longer federate: \(reason)"
+            case .unwanted: "not wanted"
+            case .shutdown: "shutting down"
+            }
+        }
+    }
+
     /// What the caller must do after an event, in the order given. The table has already updated
-    /// its state as if each action succeeded; what actually happens comes back as further events.
+    /// its state as if each action succeeded; what actually happens comes back as further events,
+    /// naming the connection they are about.
     public enum Action: Sendable, Hashable {
-        /// Open a connection to the domain (resolve, connect, negotiate) and report the outcome with
+        /// Open `connection` to the link's remote domain (resolve, connect, negotiate as `partner`'s
+        /// policy says, authenticating the link's local domain) and report the outcome with
         /// `connectionSucceeded` or `connectionFailed`. `attempt` counts from 1 since the last
         /// success, for logs and for a connector that wants to re-resolve on later attempts.
-        case connect(String, attempt: Int)
-        /// Write the stanza on the domain's established link.
-        case send(String, XMLElement)
+        case connect(LinkKey, ConnectionID, PartnerPolicy, attempt: Int)
+        /// Write the stanza on the established `connection`; report a write that fails with
+        /// `writeFailed`.
+        case send(OutboundStanza, on: ConnectionID)
         /// A failed attempt will be retried at this instant: call `tick` then (or earlier; the table
         /// only acts on what is due).
-        case scheduleRetry(String, at: LinkInstant)
-        /// Route this error reply back to the local sender of a stanza that could not go out.
-        case bounce(XMLElement)
+        case scheduleRetry(LinkKey, at: LinkInstant)
+        /// Route this error reply back to the local sender of a stanza that could not go out; the
+        /// stanza's ticket, if it had one, goes with it.
+        case bounce(XMLElement, ticket: Ticket?)
         /// A stanza that could not go out but must not be answered with an error: an error, an IQ
         /// result, or a stanza without `from`. Log it; it is gone.
-        case discard(XMLElement, StanzaError)
-        /// The established link has carried no stanza for `FederationSettings.inactivityTimeout`:
-        /// close it. The table has already forgotten it (a later `linkLost` for it is ignored), and
-        /// no `linkDown` is reported: the peer did nothing wrong and no presence is lost.
-        case closeIdleLink(String)
+        case discard(XMLElement, StanzaError, ticket: Ticket?)
+        /// Close the connection (or abandon the attempt) for `reason`; the table has already let go
+        /// of it, so later reports about it are ignored.
+        case close(ConnectionID, CloseReason)
         /// `FederationSettings.keepAliveInterval` has passed since anything was written on the
-        /// domain's link, and a ping is already outstanding or pings are off: write a keep-alive (a
-        /// single space between stanzas) to keep middleboxes from dropping the link.
-        case sendKeepAlive(String)
+        /// established `connection`, and a ping is already outstanding or pings are off: write a
+        /// keep-alive (a single space between stanzas) to keep middleboxes from dropping the link.
+        case sendKeepAlive(ConnectionID)
         /// `FederationSettings.keepAliveInterval` has passed since anything was written on the
-        /// domain's link: write the XEP-0199 ping `LinkPing.request(id:from:to:)` on it, from the
-        /// domain the link authenticated as. The answer comes back on the peer's own stream to us
-        /// and goes to `pongReceived`; without one within `FederationSettings.pingTimeout` the
-        /// table gives the link up (`.close`, `.linkDown`).
-        case sendPing(String, id: String)
-        /// The domain's link went down: its contacts' presence can no longer be trusted (the
-        /// translator reports them unavailable).
-        case linkDown(String)
-        /// A link came back after `linkDown`: the translator probes the domain's contacts again.
-        case linkUp(String)
-        /// Close the domain's link or abandon its connection attempt; the table has forgotten it.
-        case close(String)
+        /// link: write the XEP-0199 ping `LinkPing.request(id:on:)` on `connection`. The answer
+        /// comes back on the peer's own stream to us and goes to `pongReceived`; without one
+        /// within `FederationSettings.pingTimeout` the table gives the link up (`.close` with
+        /// `.pingUnanswered`, then `.linkDown`).
+        case sendPing(LinkKey, ConnectionID, id: String)
+        /// The link went down: the presence its remote domain sent our local one can no longer be
+        /// trusted (the translator reports those contacts unavailable).
+        case linkDown(LinkKey)
+        /// A link came back after `linkDown`: the translator probes the contacts again.
+        case linkUp(LinkKey)
     }
 
     /// A stanza waiting for a link, as `shutdown()` hands it back.
     public struct QueuedStanza: Sendable, Hashable {
-        /// The normalised remote domain it is for.
-        public var domain: String
-        public var element: XMLElement
+        public var stanza: OutboundStanza
         /// When it was queued, so that a store that keeps it can go on counting its age.
         public var queuedAt: LinkInstant
         /// Its serialized size, as counted against `LinkSettings.maxQueuedBytes`.
         public var size: Int
 
-        public init(domain: String, element: XMLElement, queuedAt: LinkInstant, size: Int) {
-            self.domain = domain
-            self.element = element
+        public init(_ stanza: OutboundStanza, queuedAt: LinkInstant, size: Int) {
+            self.stanza = stanza
             self.queuedAt = queuedAt
             self.size = size
         }
@@ -62,9 +87,9 @@ extension LinkTable {
 
     /// What `shutdown()` leaves the caller with.
     public struct Shutdown: Sendable, Hashable {
-        /// `.close` for every link and connection attempt, by domain.
+        /// `.close` for every link and connection attempt, by link.
         public var actions: [Action]
-        /// Every stanza still queued, by domain and then in queue order. None is bounced: a stanza
+        /// Every stanza still queued, by link and then in queue order. None is bounced: a stanza
         /// that merely waited for a link when the gateway stopped is not undeliverable, so it is
         /// returned for the caller to persist and queue again after a restart.
         public var unsent: [QueuedStanza]
@@ -75,7 +100,7 @@ extension LinkTable {
         }
     }
 
-    /// One domain's state, for administration and tests.
+    /// One link's state, for administration and tests.
     public struct Status: Sendable, Hashable {
         public enum Phase: Sendable, Hashable {
             /// Stanzas are queued, but the connection limits leave no slot for an attempt yet.
@@ -86,13 +111,16 @@ extension LinkTable {
         }
 
         public var phase: Phase
+        /// The attempt or established link, while there is one.
+        public var connection: ConnectionID?
         public var queuedStanzas: Int
         public var queuedBytes: Int
         /// Failed attempts since the last success.
         public var consecutiveFailures: Int
 
-        public init(phase: Phase, queuedStanzas: Int, queuedBytes: Int, consecutiveFailures: Int) {
+        public init(phase: Phase, connection: ConnectionID?, queuedStanzas: Int, queuedBytes: Int, consecutiveFailures: Int) {
             self.phase = phase
+            self.connection = connection
             self.queuedStanzas = queuedStanzas
             self.queuedBytes = queuedBytes
             self.consecutiveFailures = consecutiveFailures

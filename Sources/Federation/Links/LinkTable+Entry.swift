@@ -1,18 +1,19 @@
 import XMPP
 
 extension LinkTable {
-    /// One remote domain's link and queue.
+    /// One link's state and queue.
     struct Entry: Sendable {
         enum Phase: Sendable {
-            /// Nothing running. With stanzas queued, the domain waits for a connection slot.
+            /// Nothing running. With stanzas queued, the link waits for a connection slot.
             case idle
-            case connecting(attempt: Int)
+            case connecting(attempt: Int, ConnectionID)
             case established(Established)
             case retryScheduled(at: LinkInstant)
         }
 
-        /// An established link's timers.
+        /// An established link's connection and timers.
         struct Established: Sendable {
+            var connection: ConnectionID
             /// The last stanza written: drives the inactivity timeout. Keep-alives and pings do not
             /// count, so a link kept open only by them is still closed as idle.
             var lastStanza: LinkInstant
@@ -22,7 +23,8 @@ extension LinkTable {
             var ping: OutstandingPing?
 
             /// A link that has just come up: nothing outstanding, every timer starting now.
-            init(now: LinkInstant) {
+            init(connection: ConnectionID, now: LinkInstant) {
+                self.connection = connection
                 lastStanza = now
                 lastWrite = now
             }
@@ -39,7 +41,7 @@ extension LinkTable {
         var phase = Phase.idle
         var queue = Queue()
         var consecutiveFailures = 0
-        /// The partner whose connection count this domain adds to while it holds a slot
+        /// The partner whose connection count this link adds to while it holds a slot
         /// (connecting or established); `nil` otherwise.
         var slot: DomainPattern?
 
@@ -47,8 +49,17 @@ extension LinkTable {
             self.partner = partner
         }
 
-        /// Whether the table can forget the domain: nothing running, scheduled or queued. Its
-        /// failure count goes with it, so a domain that fails again starts its backoff afresh.
+        /// The attempt or established link, if any.
+        var connection: ConnectionID? {
+            switch phase {
+            case .connecting(_, let connection): connection
+            case .established(let link): link.connection
+            case .idle, .retryScheduled: nil
+            }
+        }
+
+        /// Whether the table can forget the link: nothing running, scheduled or queued. Its
+        /// failure count goes with it, so a link that fails again starts its backoff afresh.
         var isForgettable: Bool {
             if case .idle = phase, queue.isEmpty { return true }
             return false
@@ -57,9 +68,13 @@ extension LinkTable {
 
     /// A FIFO of stanzas with their total size. Stanzas leave from the front only (sent, expired,
     /// or all at once), so the front is an index and the storage is compacted when half is dead.
+    /// Stanzas whose write failed come back to the front, in the order they were sent.
     struct Queue: Sendable {
         private var items: [QueuedStanza] = []
         private var head = 0
+        /// How many stanzas at the front came back since anything last left: the next one that
+        /// comes back goes behind them, so a run of failed writes keeps its order.
+        private var returned = 0
         private(set) var bytes = 0
 
         var count: Int { items.count - head }
@@ -71,8 +86,15 @@ extension LinkTable {
             bytes += stanza.size
         }
 
+        /// Puts a stanza whose write failed back ahead of everything queued since it was sent.
+        mutating func returnToFront(_ stanza: QueuedStanza) {
+            items.insert(stanza, at: head + returned)
+            returned += 1
+            bytes += stanza.size
+        }
+
         /// Removes the stanzas queued at or before `deadline` (the queue is in time order, as `now`
-        /// never goes backwards).
+        /// never goes backwards and returned stanzas were queued before the rest).
         mutating func removeQueued(atOrBefore deadline: LinkInstant) -> [QueuedStanza] {
             var removed: [QueuedStanza] = []
             while let front = first, front.queuedAt <= deadline {
@@ -80,6 +102,7 @@ extension LinkTable {
                 bytes -= front.size
                 head += 1
             }
+            if !removed.isEmpty { returned = max(0, returned - removed.count) }
             if head > 32, head * 2 > items.count {
                 items.removeFirst(head)
                 head = 0

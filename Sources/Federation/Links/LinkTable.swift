@@ -1,31 +1,36 @@
 public import XMLStreaming
 import XMPP
 
-/// The outbound side of federation as a pure state machine: one link per remote domain, the
-/// stanzas waiting for it, retries with backoff, and the bounces that tell local senders what could
-/// not go out. Events in, actions out; no I/O, no clock (every event carries `now`) and no global
-/// randomness (the one event that draws, `connectionFailed`, takes a generator), so the NIO driver
-/// stays thin and every behaviour here is tested by feeding events.
+/// The outbound side of federation as a pure state machine: one link per (local domain, remote
+/// domain) pair (`LinkKey`), the stanzas waiting for it, retries with backoff, and the bounces that
+/// tell local senders what could not go out. Events in, actions out; no I/O, no clock (every event
+/// carries `now`) and no global randomness (the one event that draws, `connectionFailed`, takes a
+/// generator), so the driver stays thin and every behaviour here is tested by feeding events.
 ///
 /// The rules, each a fix for a known problem in Prosody or ejabberd (reference
 /// `federation-servers.md` §1.6, §2.4, §5, §6):
-/// - One link per remote domain (normalised as a JID domainpart). A stanza for a domain whose link
-///   is up is sent at once; otherwise it is queued, and a connection attempt starts if none is
-///   running or scheduled and the connection limits allow one.
-/// - Queues are bounded per domain by count, bytes and age (`LinkSettings`); a full queue refuses
+/// - One link per pair. A stanza for a link that is up is sent at once; otherwise it is queued, and
+///   a connection attempt starts if none is running or scheduled and the connection limits allow
+///   one.
+/// - Every attempt is a connection of its own (`ConnectionID`, named here): reports name the
+///   connection, so the late result of an attempt that was abandoned is ignored (a late success is
+///   closed) instead of being taken for the current one.
+/// - Queues are bounded per link by count, bytes and age (`LinkSettings`); a full queue refuses
 ///   with `wait/resource-constraint`, a stanza that waited `maxQueueAge` is bounced with
-///   `wait/remote-server-timeout` by the next event for its domain or the next `tick`.
+///   `wait/remote-server-timeout` by the next event for its link or the next `tick`.
 /// - A failed attempt schedules a retry with exponential backoff and full jitter (`LinkBackoff`).
 ///   A permanent failure bounces the queue with its error (`cancel/remote-server-not-found` for
 ///   DNS); a temporary one keeps it. New stanzas wait for the retry either way: there is no window
 ///   in which they are bounced unseen (ejabberd's pain point).
+/// - A stanza whose write failed comes back to the front of its queue, ahead of what was queued
+///   after it, and the link it failed on counts as lost.
 /// - Errors, IQ results and stanzas without `from` are never answered with an error (they are
 ///   `.discard`ed instead), and every stanza handed in leaves exactly once: sent, bounced,
-///   discarded or returned by `shutdown()`.
+///   discarded or returned by `shutdown()`, with its ticket.
 /// - Connection attempts and established links count against the partner's limit and the global
 ///   one (`FederationPolicy.connectionLimit(for:)`, `FederationSettings.connectionLimit`; inbound
 ///   connections are counted by whoever accepts them). Over a limit stanzas wait in the queue, and
-///   the domain with the oldest waiting stanza gets the next free slot.
+///   the link with the oldest waiting stanza gets the next free slot.
 /// - A link that writes nothing for the keep-alive interval gets an XEP-0199 ping (see `tick`); an
 ///   answer (`pongReceived`) must come within `FederationSettings.pingTimeout`, or the peer is
 ///   presumed dead and the link handled as lost, instead of waiting minutes for TCP to notice.
@@ -36,11 +41,14 @@ public struct LinkTable: Sendable {
     /// Queue bounds and retry pacing.
     public var settings: LinkSettings
 
-    private var entries: [String: Entry] = [:]
-    /// Domains whose link went down (`linkDown` was reported) and has not come back since.
-    private var downDomains: Set<String> = []
+    var entries: [LinkKey: Entry] = [:]
+    /// Which link each attempt or established connection belongs to.
+    private var connections: [ConnectionID: LinkKey] = [:]
+    /// Links that went down (`linkDown` was reported) and have not come back since.
+    private var downLinks: Set<LinkKey> = []
     private var openConnectionCount = 0
     private var openConnectionsByPartner: [DomainPattern: Int] = [:]
+    private var connectionsOpened: UInt64 = 0
     /// Pings asked for so far: each ping's id is `ping-<count>`, unique for the table's lifetime
     /// and repeatable in tests, with no randomness in the table.
     private var pingsSent = 0
@@ -58,48 +66,56 @@ public struct LinkTable: Sendable {
     /// Connection attempts running plus links established: what counts against the limits.
     public var openConnections: Int { openConnectionCount }
 
-    /// The domains the table holds state for, sorted.
-    public var domains: [String] { entries.keys.sorted() }
+    /// The links the table holds state for, sorted.
+    public var keys: [LinkKey] { entries.keys.sorted() }
 
-    /// The state of `domain` (normalised, as actions name it), or `nil` if the table holds nothing
-    /// for it.
-    public func status(of domain: String) -> Status? {
-        guard let entry = entries[domain] else { return nil }
+    /// The state of the link, or `nil` if the table holds nothing for it.
+    public func status(of key: LinkKey) -> Status? {
+        guard let entry = entries[key] else { return nil }
         let phase: Status.Phase =
             switch entry.phase {
             case .idle: .waitingForSlot
-            case .connecting(let attempt): .connecting(attempt: attempt)
+            case .connecting(let attempt, _): .connecting(attempt: attempt)
             case .established: .established
             case .retryScheduled(let at): .retryScheduled(at: at)
             }
         return Status(
             phase: phase,
+            connection: entry.connection,
             queuedStanzas: entry.queue.count,
             queuedBytes: entry.queue.bytes,
             consecutiveFailures: entry.consecutiveFailures
         )
     }
 
+    /// The link's established connection, if it is up: where a `<db:verify/>` for the pair can go.
+    public func establishedConnection(for key: LinkKey) -> ConnectionID? {
+        guard case .established(let link) = entries[key]?.phase else { return nil }
+        return link.connection
+    }
+
+    /// The link `connection` is (or was last) an attempt at, while the table still holds it.
+    public func key(of connection: ConnectionID) -> LinkKey? { connections[connection] }
+
     /// The earliest instant at which `tick` has something to do (a retry, an expiring stanza, an
     /// idle link, a keep-alive, an unanswered ping), or `nil` if nothing is pending; the driver
     /// arms one timer for it after each event.
     public var nextDeadline: LinkInstant? {
         var earliest: LinkInstant?
+        func consider(_ candidate: LinkInstant) {
+            if earliest.map({ candidate < $0 }) ?? true { earliest = candidate }
+        }
         for entry in entries.values {
-            var candidates: [LinkInstant] = []
-            if let first = entry.queue.first { candidates.append(first.queuedAt + settings.maxQueueAge) }
+            if let first = entry.queue.first { consider(first.queuedAt + settings.maxQueueAge) }
             switch entry.phase {
             case .established(let link):
-                candidates.append(link.lastStanza + policy.settings.inactivityTimeout)
-                if entry.partner.keepAlive { candidates.append(link.lastWrite + policy.settings.keepAliveInterval) }
-                if let ping = link.ping { candidates.append(ping.deadline) }
+                consider(link.lastStanza + policy.settings.inactivityTimeout)
+                if entry.partner.keepAlive { consider(link.lastWrite + policy.settings.keepAliveInterval) }
+                if let ping = link.ping { consider(ping.deadline) }
             case .retryScheduled(let at):
-                candidates.append(at)
+                consider(at)
             case .idle, .connecting:
                 break
-            }
-            for candidate in candidates where earliest.map({ candidate < $0 }) ?? true {
-                earliest = candidate
             }
         }
         return earliest
@@ -107,133 +123,162 @@ public struct LinkTable: Sendable {
 
     // MARK: - Events
 
-    /// A local stanza for `domain`: refused if the domain may not federate (`cancel/not-allowed`),
-    /// sent if its link is up, queued otherwise (starting a connection attempt if none is running
+    /// A local stanza for the link `key` (its local domain the stanza's `from` domain, its remote
+    /// one the `to` domain): refused if the remote domain may not federate (`cancel/not-allowed`),
+    /// sent if the link is up, queued otherwise (starting a connection attempt if none is running
     /// or scheduled and a slot is free), or refused with `wait/resource-constraint` if the queue is
     /// full.
-    public mutating func stanzaToSend(_ element: XMLElement, to domain: String, now: LinkInstant) -> [Action] {
+    public mutating func stanzaToSend(_ element: XMLElement, on key: LinkKey, ticket: Ticket? = nil, now: LinkInstant) -> [Action] {
+        let stanza = OutboundStanza(element, on: normalised(key), ticket: ticket)
         let partner: PartnerPolicy
-        switch policy.decision(for: domain) {
+        switch policy.decision(for: stanza.key.remote) {
         case .refused(let reason):
-            return [Self.reject(element, StanzaError(.notAllowed, text: "\(domain) may not federate with this gateway: \(reason)"))]
+            return [Self.reject(stanza, StanzaError(.notAllowed, text: "\(stanza.key.remote) may not federate with this gateway: \(reason)"))]
         case .allowed(let allowed):
             partner = allowed
         }
-        let key = DomainPattern.normalisedDomain(domain) ?? domain
-        var entry = entries.removeValue(forKey: key) ?? Entry(partner: partner)
+        var entry = entries.removeValue(forKey: stanza.key) ?? Entry(partner: partner)
         entry.partner = partner
         var actions: [Action] = []
-        expire(key, &entry, now: now, into: &actions)
+        expire(stanza.key, &entry, now: now, into: &actions)
         if case .established(var link) = entry.phase {
             link.lastStanza = now
             link.lastWrite = now
             entry.phase = .established(link)
-            actions.append(.send(key, element))
+            actions.append(.send(stanza, on: link.connection))
         } else {
-            enqueue(element, for: key, in: &entry, now: now, into: &actions)
-            startAttempt(key, &entry, into: &actions)
+            enqueue(stanza, in: &entry, now: now, into: &actions)
+            startAttempt(stanza.key, &entry, into: &actions)
         }
-        store(entry, for: key)
+        store(entry, for: stanza.key)
         return actions
     }
 
     /// The attempt `.connect` asked for has an authenticated stream. The queue is flushed in order
-    /// (after bouncing what expired), the backoff starts over, and `.linkUp` follows if the domain's
-    /// link had gone down. The policy is asked again first: if the domain may no longer federate,
-    /// the link is closed and the queue bounced with `not-allowed`. A success nobody asked for
-    /// (no attempt running) gets `.close`, so that a stray connection is not leaked.
-    public mutating func connectionSucceeded(_ domain: String, now: LinkInstant) -> [Action] {
-        guard var entry = entries.removeValue(forKey: domain) else { return [.close(domain)] }
-        switch entry.phase {
-        case .connecting:
-            break
-        case .established:
-            entries[domain] = entry
-            return []
-        case .idle, .retryScheduled:
-            entries[domain] = entry
-            return [.close(domain)]
+    /// (after bouncing what expired), the backoff starts over, and `.linkUp` follows if the link had
+    /// gone down. The policy is asked again first: if the remote domain may no longer federate, the
+    /// connection is closed and the queue bounced with `not-allowed`. A success nobody is waiting
+    /// for (a superseded or abandoned attempt) gets `.close(.unwanted)`, so that a stray
+    /// connection is not leaked.
+    public mutating func connectionSucceeded(_ connection: ConnectionID, now: LinkInstant) -> [Action] {
+        guard let key = connections[connection], var entry = entries.removeValue(forKey: key) else {
+            return [.close(connection, .unwanted)]
+        }
+        guard case .connecting(_, let pending) = entry.phase, pending == connection else {
+            entries[key] = entry
+            if entry.connection == connection { return [] }
+            return [.close(connection, .unwanted)]
         }
         var actions: [Action] = []
-        switch policy.decision(for: domain) {
+        switch policy.decision(for: key.remote) {
         case .refused(let reason):
             releaseSlot(&entry)
             entry.phase = .idle
-            actions.append(.close(domain))
-            let error = StanzaError(.notAllowed, text: "\(domain) may not federate with this gateway: \(reason)")
-            for stanza in entry.queue.removeAll() { actions.append(Self.reject(stanza.element, error)) }
-            store(entry, for: domain)
+            actions.append(.close(connection, .refused(reason)))
+            let error = StanzaError(.notAllowed, text: "\(key.remote) may not federate with this gateway: \(reason)")
+            for queued in entry.queue.removeAll() { actions.append(Self.reject(queued.stanza, error)) }
+            store(entry, for: key)
             startWaitingAttempts(into: &actions)
             return actions
         case .allowed(let partner):
             entry.partner = partner
         }
-        expire(domain, &entry, now: now, into: &actions)
+        expire(key, &entry, now: now, into: &actions)
         entry.consecutiveFailures = 0
-        entry.phase = .established(Entry.Established(now: now))
-        for stanza in entry.queue.removeAll() { actions.append(.send(domain, stanza.element)) }
-        if downDomains.remove(domain) != nil { actions.append(.linkUp(domain)) }
-        store(entry, for: domain)
+        entry.phase = .established(Entry.Established(connection: connection, now: now))
+        for queued in entry.queue.removeAll() { actions.append(.send(queued.stanza, on: connection)) }
+        if downLinks.remove(key) != nil { actions.append(.linkUp(key)) }
+        store(entry, for: key)
         return actions
     }
 
-    /// The attempt `.connect` asked for failed. A retry is scheduled after
-    /// `settings.backoff.delay(afterFailures:)`; expired stanzas are bounced with
-    /// `remote-server-timeout`; after a permanent failure the rest of the queue is bounced with
+    /// `connection` failed or ended. For the link's running attempt: a retry is scheduled after
+    /// `settings.backoff.delay(afterFailures:)`, expired stanzas are bounced with
+    /// `remote-server-timeout`, and after a permanent failure the rest of the queue is bounced with
     /// `failure.bounceError` (`cancel/remote-server-not-found` for `.notFound`), after a temporary
-    /// one it waits for the retry. A failure for a domain with no attempt running is ignored.
+    /// one it waits for the retry. For the link's established connection: what `linkLost` does.
+    /// A report about any other connection (superseded, already closed) is ignored.
     public mutating func connectionFailed(
-        _ domain: String,
+        _ connection: ConnectionID,
         _ failure: LinkFailure,
         now: LinkInstant,
         using generator: inout some RandomNumberGenerator
     ) -> [Action] {
-        guard var entry = entries.removeValue(forKey: domain) else { return [] }
-        guard case .connecting = entry.phase else {
-            entries[domain] = entry
+        guard let key = connections[connection], var entry = entries.removeValue(forKey: key) else { return [] }
+        switch entry.phase {
+        case .connecting(_, let pending) where pending == connection:
+            break
+        case .established(let link) where link.connection == connection:
+            entries[key] = entry
+            return linkLost(connection, now: now)
+        default:
+            entries[key] = entry
             return []
         }
         releaseSlot(&entry)
         entry.consecutiveFailures += 1
         var actions: [Action] = []
-        expire(domain, &entry, now: now, into: &actions)
+        expire(key, &entry, now: now, into: &actions)
         if !failure.isTemporary {
-            for stanza in entry.queue.removeAll() { actions.append(Self.reject(stanza.element, failure.bounceError)) }
+            for queued in entry.queue.removeAll() { actions.append(Self.reject(queued.stanza, failure.bounceError)) }
         }
         let retryAt = now + settings.backoff.delay(afterFailures: entry.consecutiveFailures, using: &generator)
         entry.phase = .retryScheduled(at: retryAt)
-        actions.append(.scheduleRetry(domain, at: retryAt))
-        store(entry, for: domain)
+        actions.append(.scheduleRetry(key, at: retryAt))
+        store(entry, for: key)
         startWaitingAttempts(into: &actions)
         return actions
     }
 
-    /// The established link to `domain` closed or broke. Reports `.linkDown`; the domain reconnects
-    /// only when something is queued for it (now or later), and reports `.linkUp` when it does.
-    /// Ignored unless the link was established (after `.closeIdleLink` or `.close` the table has
-    /// already let go of it).
-    public mutating func linkLost(_ domain: String, now: LinkInstant) -> [Action] {
-        guard var entry = entries.removeValue(forKey: domain) else { return [] }
-        guard case .established = entry.phase else {
-            entries[domain] = entry
+    /// The established `connection` closed or broke. Reports `.linkDown`; the link reconnects only
+    /// when something is queued for it (now or later), and reports `.linkUp` when it does. Ignored
+    /// unless `connection` is the link's established one (after `.close` the table has already let
+    /// go of it).
+    public mutating func linkLost(_ connection: ConnectionID, now: LinkInstant) -> [Action] {
+        guard let key = connections[connection], var entry = entries.removeValue(forKey: key) else { return [] }
+        guard case .established(let link) = entry.phase, link.connection == connection else {
+            entries[key] = entry
             return []
         }
         var actions: [Action] = []
-        markDown(domain, &entry, into: &actions)
-        expire(domain, &entry, now: now, into: &actions)
-        store(entry, for: domain)
+        markDown(key, &entry, into: &actions)
+        expire(key, &entry, now: now, into: &actions)
+        store(entry, for: key)
         startWaitingAttempts(into: &actions)
         return actions
     }
 
-    /// `domain`'s server answered the ping `id` (`.sendPing`), with a result or with an error:
-    /// either proves that it still reads our link and processes stanzas (XEP-0199 §4.2: a server
-    /// without ping support answers `service-unavailable`), so the link's ping deadline is
-    /// cleared. Returns whether `id` was the ping outstanding on the domain's established link;
-    /// when it was not, the answer is somebody else's (or came after the link was given up) and
-    /// the caller routes the stanza on as usual.
-    public mutating func pongReceived(from domain: String, id: String) -> Bool {
-        let key = DomainPattern.normalisedDomain(domain) ?? domain
+    /// A stanza `.send` handed to `connection` was not written (the stream ended first). It goes
+    /// back to the front of its link's queue, ahead of anything queued after it was sent, and goes
+    /// out on the next link; a connection that cannot be written to is lost, so if it was the
+    /// link's established one, what `linkLost` does follows. On a link that is already up again
+    /// the stanza is sent at once.
+    public mutating func writeFailed(_ stanza: OutboundStanza, on connection: ConnectionID, now: LinkInstant) -> [Action] {
+        var actions = linkLost(connection, now: now)
+        let key = stanza.key
+        if case .established = entries[key]?.phase {
+            return actions + stanzaToSend(stanza.element, on: key, ticket: stanza.ticket, now: now)
+        }
+        guard case .allowed(let partner) = policy.decision(for: key.remote) else {
+            return actions + stanzaToSend(stanza.element, on: key, ticket: stanza.ticket, now: now)
+        }
+        var entry = entries.removeValue(forKey: key) ?? Entry(partner: partner)
+        // It keeps the queue in time order, so that what waited longest still expires first.
+        let queuedAt = entry.queue.first.map { min($0.queuedAt, now) } ?? now
+        entry.queue.returnToFront(QueuedStanza(stanza, queuedAt: queuedAt, size: Self.serializer.bytes(stanza.element).count))
+        startAttempt(key, &entry, into: &actions)
+        store(entry, for: key)
+        return actions
+    }
+
+    /// The link's remote server answered the ping `id` (`.sendPing`), with a result or with an
+    /// error: either proves that it still reads our link and processes stanzas (XEP-0199 §4.2: a
+    /// server without ping support answers `service-unavailable`), so the link's ping deadline is
+    /// cleared. Returns whether `id` was the ping outstanding on the link; when it was not, the
+    /// answer is somebody else's (or came after the link was given up) and the caller routes the
+    /// stanza on as usual.
+    public mutating func pongReceived(on key: LinkKey, id: String) -> Bool {
+        let key = normalised(key)
         guard var entry = entries[key], case .established(var link) = entry.phase, link.ping?.id == id else { return false }
         link.ping = nil
         entry.phase = .established(link)
@@ -241,13 +286,13 @@ public struct LinkTable: Sendable {
         return true
     }
 
-    /// Does what is due at `now`, domain by domain in name order: bounces expired stanzas, gives
-    /// up links whose ping went unanswered for `FederationSettings.pingTimeout` (`.close`, then
-    /// what `linkLost` does), closes links idle for `FederationSettings.inactivityTimeout`, asks
-    /// for keep-alives on links of partners with `keepAlive` that wrote nothing for
-    /// `keepAliveInterval`, and turns due retries into `.connect` (only if something is still
-    /// queued: a retry with nothing to send is dropped, and the domain forgotten). Connection
-    /// attempts come last, oldest waiting stanza first.
+    /// Does what is due at `now`, link by link in order: bounces expired stanzas, gives up links
+    /// whose ping went unanswered for `FederationSettings.pingTimeout` (`.close` with
+    /// `.pingUnanswered`, then what `linkLost` does), closes links idle for
+    /// `FederationSettings.inactivityTimeout`, asks for keep-alives on links of partners with
+    /// `keepAlive` that wrote nothing for `keepAliveInterval`, and turns due retries into
+    /// `.connect` (only if something is still queued: a retry with nothing to send is dropped, and
+    /// the link forgotten). Connection attempts come last, oldest waiting stanza first.
     ///
     /// A keep-alive is a ping (`.sendPing`) when pings are on and none is outstanding, and a
     /// whitespace `.sendKeepAlive` otherwise. The ping replaces the space rather than joining it:
@@ -257,27 +302,27 @@ public struct LinkTable: Sendable {
     /// interval keeps middleboxes fed without piling up pings, and for when pings are off.
     public mutating func tick(now: LinkInstant) -> [Action] {
         var actions: [Action] = []
-        for domain in entries.keys.sorted() {
-            guard var entry = entries.removeValue(forKey: domain) else { continue }
-            expire(domain, &entry, now: now, into: &actions)
+        for key in entries.keys.sorted() {
+            guard var entry = entries.removeValue(forKey: key) else { continue }
+            expire(key, &entry, now: now, into: &actions)
             switch entry.phase {
             case .established(var link):
                 if let ping = link.ping, ping.deadline <= now {
-                    actions.append(.close(domain))
-                    markDown(domain, &entry, into: &actions)
+                    actions.append(.close(link.connection, .pingUnanswered))
+                    markDown(key, &entry, into: &actions)
                 } else if now - link.lastStanza >= policy.settings.inactivityTimeout {
                     releaseSlot(&entry)
                     entry.phase = .idle
-                    actions.append(.closeIdleLink(domain))
+                    actions.append(.close(link.connection, .idle))
                 } else if entry.partner.keepAlive, now - link.lastWrite >= policy.settings.keepAliveInterval {
                     link.lastWrite = now
                     if link.ping == nil, let timeout = policy.settings.pingTimeout {
                         pingsSent += 1
                         let id = "ping-\(pingsSent)"
                         link.ping = Entry.OutstandingPing(id: id, deadline: now + timeout)
-                        actions.append(.sendPing(domain, id: id))
+                        actions.append(.sendPing(key, link.connection, id: id))
                     } else {
-                        actions.append(.sendKeepAlive(domain))
+                        actions.append(.sendKeepAlive(link.connection))
                     }
                     entry.phase = .established(link)
                 }
@@ -286,40 +331,39 @@ public struct LinkTable: Sendable {
             case .idle, .connecting, .retryScheduled:
                 break
             }
-            store(entry, for: domain)
+            store(entry, for: key)
         }
         startWaitingAttempts(into: &actions)
         return actions
     }
 
-    /// Swaps in a reloaded policy (an allowlist change, a reloaded `federation.toml`). A domain that
-    /// may no longer federate loses its link or attempt (`.close`, and `.linkDown` if it was
-    /// established, so its contacts stop looking available) and its queue, bounced with
-    /// `not-allowed`; the table forgets it. The others take their partner's new settings
-    /// (keep-alive, connection limit) from now on, and freed slots go to waiting domains.
+    /// Swaps in a reloaded policy (an allowlist change, a reloaded `federation.toml`). A link whose
+    /// remote domain may no longer federate loses its connection or attempt (`.close` with
+    /// `.refused`, and `.linkDown` if it was established, so its contacts stop looking available)
+    /// and its queue, bounced with `not-allowed`; the table forgets it. The others take their
+    /// partner's new settings (keep-alive, connection limit) from now on, and freed slots go to
+    /// waiting links.
     public mutating func replacePolicy(_ newPolicy: FederationPolicy) -> [Action] {
         policy = newPolicy
         var actions: [Action] = []
-        for domain in entries.keys.sorted() {
-            guard var entry = entries.removeValue(forKey: domain) else { continue }
-            switch policy.decision(for: domain) {
+        for key in entries.keys.sorted() {
+            guard var entry = entries.removeValue(forKey: key) else { continue }
+            switch policy.decision(for: key.remote) {
             case .allowed(let partner):
                 entry.partner = partner
-                entries[domain] = entry
+                entries[key] = entry
             case .refused(let reason):
-                switch entry.phase {
-                case .established:
-                    actions.append(.close(domain))
-                    markDown(domain, &entry, into: &actions)
-                case .connecting:
-                    actions.append(.close(domain))
-                    releaseSlot(&entry)
-                case .idle, .retryScheduled:
-                    break
+                if let connection = entry.connection {
+                    actions.append(.close(connection, .refused(reason)))
+                    if case .established = entry.phase {
+                        markDown(key, &entry, into: &actions)
+                    } else {
+                        releaseSlot(&entry)
+                    }
                 }
-                downDomains.remove(domain)
-                let error = StanzaError(.notAllowed, text: "\(domain) may no longer federate with this gateway: \(reason)")
-                for stanza in entry.queue.removeAll() { actions.append(Self.reject(stanza.element, error)) }
+                downLinks.remove(key)
+                let error = StanzaError(.notAllowed, text: "\(key.remote) may no longer federate with this gateway: \(reason)")
+                for queued in entry.queue.removeAll() { actions.append(Self.reject(queued.stanza, error)) }
             }
         }
         startWaitingAttempts(into: &actions)
@@ -333,60 +377,69 @@ public struct LinkTable: Sendable {
     public mutating func shutdown() -> Shutdown {
         var actions: [Action] = []
         var unsent: [QueuedStanza] = []
-        for domain in entries.keys.sorted() {
-            guard var entry = entries.removeValue(forKey: domain) else { continue }
-            switch entry.phase {
-            case .connecting, .established: actions.append(.close(domain))
-            case .idle, .retryScheduled: break
-            }
+        for key in entries.keys.sorted() {
+            guard var entry = entries.removeValue(forKey: key) else { continue }
+            if let connection = entry.connection { actions.append(.close(connection, .shutdown)) }
             unsent += entry.queue.removeAll()
         }
-        downDomains = []
+        connections = [:]
+        downLinks = []
         openConnectionCount = 0
         openConnectionsByPartner = [:]
         return Shutdown(actions: actions, unsent: unsent)
     }
 
     /// An established link is gone (lost, or given up for an unanswered ping): its slot is
-    /// freed, and `.linkDown` tells the translator that the domain's presence can no longer be
-    /// trusted. Whatever is queued for the domain later waits for a new attempt.
-    private mutating func markDown(_ domain: String, _ entry: inout Entry, into actions: inout [Action]) {
+    /// freed, and `.linkDown` tells the translator that the presence on it can no longer be
+    /// trusted. Whatever is queued for the link later waits for a new attempt.
+    private mutating func markDown(_ key: LinkKey, _ entry: inout Entry, into actions: inout [Action]) {
         releaseSlot(&entry)
         entry.phase = .idle
-        downDomains.insert(domain)
-        actions.append(.linkDown(domain))
+        downLinks.insert(key)
+        actions.append(.linkDown(key))
+    }
+
+    /// Both domains as JID domainparts, as actions name them.
+    private func normalised(_ key: LinkKey) -> LinkKey {
+        LinkKey(
+            local: DomainPattern.normalisedDomain(key.local) ?? key.local,
+            remote: DomainPattern.normalisedDomain(key.remote) ?? key.remote
+        )
     }
 
     // MARK: - Queue
 
-    private func enqueue(_ element: XMLElement, for domain: String, in entry: inout Entry, now: LinkInstant, into actions: inout [Action]) {
-        let size = Self.serializer.bytes(element).count
+    private func enqueue(_ stanza: OutboundStanza, in entry: inout Entry, now: LinkInstant, into actions: inout [Action]) {
+        let size = Self.serializer.bytes(stanza.element).count
         if entry.queue.count >= settings.maxQueuedStanzas {
-            let text = "the queue for \(domain) already holds \(settings.maxQueuedStanzas) stanzas"
-            actions.append(Self.reject(element, StanzaError(.resourceConstraint, text: text)))
+            let text = "the queue for \(stanza.key.remote) already holds \(settings.maxQueuedStanzas) stanzas"
+            actions.append(Self.reject(stanza, StanzaError(.resourceConstraint, text: text)))
         } else if entry.queue.bytes + size > settings.maxQueuedBytes {
-            let text = "the queue for \(domain) cannot take \(size) more bytes (limit \(settings.maxQueuedBytes))"
-            actions.append(Self.reject(element, StanzaError(.resourceConstraint, text: text)))
+            let text = "the queue for \(stanza.key.remote) cannot take \(size) more bytes (limit \(settings.maxQueuedBytes))"
+            actions.append(Self.reject(stanza, StanzaError(.resourceConstraint, text: text)))
         } else {
-            entry.queue.append(QueuedStanza(domain: domain, element: element, queuedAt: now, size: size))
+            entry.queue.append(QueuedStanza(stanza, queuedAt: now, size: size))
         }
     }
 
     /// Bounces what has waited `maxQueueAge` with `remote-server-timeout`.
-    private func expire(_ domain: String, _ entry: inout Entry, now: LinkInstant, into actions: inout [Action]) {
+    private func expire(_ key: LinkKey, _ entry: inout Entry, now: LinkInstant, into actions: inout [Action]) {
         let expired = entry.queue.removeQueued(atOrBefore: now - settings.maxQueueAge)
         guard !expired.isEmpty else { return }
-        let error = StanzaError(.remoteServerTimeout, text: "no link to \(domain) within \(settings.maxQueueAge)")
-        for stanza in expired { actions.append(Self.reject(stanza.element, error)) }
+        let error = StanzaError(.remoteServerTimeout, text: "no link to \(key.remote) within \(settings.maxQueueAge)")
+        for queued in expired { actions.append(Self.reject(queued.stanza, error)) }
     }
 
     /// The error reply for a stanza that cannot go out, or `.discard` when it must not get one.
-    private static func reject(_ element: XMLElement, _ error: StanzaError) -> Action {
-        Stanza.errorReply(to: element, error: error).map(Action.bounce) ?? .discard(element, error)
+    private static func reject(_ stanza: OutboundStanza, _ error: StanzaError) -> Action {
+        guard let reply = Stanza.errorReply(to: stanza.element, error: error) else {
+            return .discard(stanza.element, error, ticket: stanza.ticket)
+        }
+        return .bounce(reply, ticket: stanza.ticket)
     }
 
-    private mutating func store(_ entry: Entry, for domain: String) {
-        if !entry.isForgettable { entries[domain] = entry }
+    private mutating func store(_ entry: Entry, for key: LinkKey) {
+        if !entry.isForgettable { entries[key] = entry }
     }
 
     // MARK: - Connection slots
@@ -396,39 +449,44 @@ public struct LinkTable: Sendable {
             && openConnectionsByPartner[partner.domain, default: 0] < policy.connectionLimit(for: partner)
     }
 
-    /// Starts an attempt for an idle domain with something queued, if a slot is free.
-    private mutating func startAttempt(_ domain: String, _ entry: inout Entry, into actions: inout [Action]) {
+    /// Starts an attempt for an idle link with something queued, if a slot is free.
+    private mutating func startAttempt(_ key: LinkKey, _ entry: inout Entry, into actions: inout [Action]) {
         guard case .idle = entry.phase, !entry.queue.isEmpty, hasSlot(for: entry.partner) else { return }
-        let key = entry.partner.domain
-        entry.slot = key
+        let pattern = entry.partner.domain
+        entry.slot = pattern
         openConnectionCount += 1
-        openConnectionsByPartner[key, default: 0] += 1
+        openConnectionsByPartner[pattern, default: 0] += 1
+        connectionsOpened += 1
+        let connection = ConnectionID(.link, connectionsOpened)
+        connections[connection] = key
         let attempt = entry.consecutiveFailures + 1
-        entry.phase = .connecting(attempt: attempt)
-        actions.append(.connect(domain, attempt: attempt))
+        entry.phase = .connecting(attempt: attempt, connection)
+        actions.append(.connect(key, connection, entry.partner, attempt: attempt))
     }
 
+    /// Frees the link's slot; its connection is forgotten, so reports about it are ignored.
     private mutating func releaseSlot(_ entry: inout Entry) {
-        guard let key = entry.slot else { return }
+        if let connection = entry.connection { connections[connection] = nil }
+        guard let pattern = entry.slot else { return }
         entry.slot = nil
         openConnectionCount -= 1
-        let remaining = openConnectionsByPartner[key, default: 1] - 1
-        openConnectionsByPartner[key] = remaining > 0 ? remaining : nil
+        let remaining = openConnectionsByPartner[pattern, default: 1] - 1
+        openConnectionsByPartner[pattern] = remaining > 0 ? remaining : nil
     }
 
-    /// Gives free slots to idle domains with queued stanzas, oldest waiting stanza first (then by
-    /// name, so the order is repeatable).
+    /// Gives free slots to idle links with queued stanzas, oldest waiting stanza first (then by
+    /// link, so the order is repeatable).
     private mutating func startWaitingAttempts(into actions: inout [Action]) {
         guard openConnectionCount < policy.settings.connectionLimit else { return }
-        let waiting = entries.compactMap { domain, entry -> (queuedAt: LinkInstant, domain: String)? in
+        let waiting = entries.compactMap { key, entry -> (queuedAt: LinkInstant, key: LinkKey)? in
             guard case .idle = entry.phase, let first = entry.queue.first else { return nil }
-            return (first.queuedAt, domain)
+            return (first.queuedAt, key)
         }
-        for (_, domain) in waiting.sorted(by: <) {
+        for (_, key) in waiting.sorted(by: <) {
             guard openConnectionCount < policy.settings.connectionLimit else { break }
-            guard var entry = entries.removeValue(forKey: domain) else { continue }
-            startAttempt(domain, &entry, into: &actions)
-            entries[domain] = entry
+            guard var entry = entries.removeValue(forKey: key) else { continue }
+            startAttempt(key, &entry, into: &actions)
+            entries[key] = entry
         }
     }
 }

@@ -5,14 +5,14 @@ import NIOPosix
 /// port, XEP-0368) and gives each its own `InboundStreamHandler`.
 public enum FederationListener {
     /// Binds and starts accepting; the returned channel's `localAddress` tells the port when `port`
-    /// is 0. `makeHandler` runs on the new connection's event loop. Handlers made for `.directTLS`
+    /// is 0. `makeHandler` runs on the new connection's event loop, with its channel. Handlers made for `.directTLS`
     /// get their TLS server handler in front, so that not one byte is read in the clear; a peer that
     /// fails the handshake is closed.
     public static func bind(
         host: String,
         port: Int,
         group: any EventLoopGroup,
-        makeHandler: @escaping @Sendable () -> InboundStreamHandler
+        makeHandler: @escaping @Sendable (any Channel) -> InboundStreamHandler
     ) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -20,7 +20,7 @@ public enum FederationListener {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = makeHandler()
+                    let handler = makeHandler(channel)
                     if handler.transport == .directTLS {
                         try channel.pipeline.syncOperations.addHandler(handler.makeTLSHandler())
                     }

@@ -11,10 +11,10 @@ public import XMPP
 public struct InboundStreamCallbacks: Sendable {
     /// An authenticated stanza for the router.
     public var stanzaReceived: @Sendable (Stanza) -> Void
-    /// A peer authenticated a domain on this stream (for logs and the link registry), on `channel`:
-    /// what the gateway closes with `InboundStreamHandler.close(_:error:)` when the domain may no
-    /// longer federate.
-    public var authenticated: @Sendable (_ domain: String, AuthenticationMethod, _ channel: any Channel) -> Void
+    /// A peer authenticated `pair.remote` for our `pair.local` on this stream (for logs and the
+    /// link registry), on `channel`: what the gateway closes with
+    /// `InboundStreamHandler.close(_:error:)` when the domain may no longer federate.
+    public var authenticated: @Sendable (_ pair: LinkKey, AuthenticationMethod, _ channel: any Channel) -> Void
     /// The TLS handshake completed (after STARTTLS or, on direct TLS, before the stream), with the
     /// ALPN protocol it agreed on, if any (`xmpp-server` when the peer asked for it): for logs.
     public var tlsEstablished: @Sendable (_ negotiatedProtocol: String?) -> Void
@@ -27,7 +27,7 @@ public struct InboundStreamCallbacks: Sendable {
 
     public init(
         stanzaReceived: @escaping @Sendable (Stanza) -> Void,
-        authenticated: @escaping @Sendable (String, AuthenticationMethod, any Channel) -> Void = { _, _, _ in },
+        authenticated: @escaping @Sendable (LinkKey, AuthenticationMethod, any Channel) -> Void = { _, _, _ in },
         tlsEstablished: @escaping @Sendable (String?) -> Void = { _ in },
         verificationRequested: @escaping @Sendable (String, DialbackVerify, any Channel) -> Void = { _, _, _ in },
         closed: @escaping @Sendable (StreamError?) -> Void = { _ in }
@@ -233,11 +233,11 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
             case .checkPeerCertificate(let domain):
                 let proven = certificateRecord.validation.provenDomains(among: [domain])
                 run(machine.peerCertificateChecked(provenDomains: proven), context: context)
-            case .authenticated(let domain, let method):
+            case .authenticated(let pair, let method):
                 parser.limits = limits.post
-                logger.info("inbound stream authenticated", metadata: ["peer": "\(domain)", "method": "\(method)"])
+                logger.info("inbound stream authenticated", metadata: ["peer": "\(pair.remote)", "local": "\(pair.local)", "method": "\(method)"])
                 moveLink(to: .established)
-                callbacks.authenticated(domain, method, context.channel)
+                callbacks.authenticated(pair, method, context.channel)
             case .deliver(let stanza):
                 metrics.stanza(.inbound, stanza.element)
                 callbacks.stanzaReceived(stanza)

@@ -99,15 +99,22 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     /// - Parameter written: completed once the stanza's bytes are written to the socket, failed
     ///   when they are not (the stream is still negotiating, so the caller keeps it; the stream has
     ///   failed or ended; the write failed): how the gateway knows when a stored message has left it.
-    public func send(_ stanza: XMLElement, written: EventLoopPromise<Void>? = nil) -> OutboundStreamStateMachine.StanzaDecision {
+    /// - Parameter flush: off when the caller writes a batch and calls `flush()` after its last.
+    @discardableResult
+    public func send(_ stanza: XMLElement, written: EventLoopPromise<Void>? = nil, flush: Bool = true) -> OutboundStreamStateMachine.StanzaDecision {
         let decision = machine.stanzaSendRequested(stanza)
         if case .send(let element) = decision, let context {
             metrics.stanza(.outbound, element)
-            StreamIO.write(element, context: context, promise: written)
+            StreamIO.write(element, context: context, promise: written, flush: flush)
         } else {
             written?.fail(OutboundStreamNotWritable(decision: decision))
         }
         return decision
+    }
+
+    /// Flushes what `send(_:written:flush:)` wrote without flushing. Call on the channel's event loop.
+    public func flush() {
+        context?.flush()
     }
 
     /// Hands a `<db:verify/>` request to this stream (XEP-0220 §2.1.2): written now if the stream
@@ -122,20 +129,11 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         return decision
     }
 
-    /// Writes a whitespace keep-alive (RFC 6120 §4.6.1). Call on the channel's event loop.
-    public func sendKeepAlive() {
+    /// Writes a whitespace keep-alive (RFC 6120 §4.6.1), if the stream is established. Call on the
+    /// channel's event loop.
+    public func sendKeepAlive(flush: Bool = true) {
         guard let context, machine.establishedStream != nil else { return }
-        StreamIO.write([0x20], context: context)
-    }
-
-    /// Writes the XEP-0199 ping `id` (`LinkPing.request`) from the domain this stream authenticated
-    /// as to the peer's, if the stream is established; the answer comes back on the peer's own
-    /// stream to us. Call on the channel's event loop.
-    public func sendPing(id: String) {
-        guard let context, let stream = machine.establishedStream else { return }
-        let ping = LinkPing.request(id: id, from: stream.localDomain, to: stream.remoteDomain)
-        metrics.stanza(.outbound, ping)
-        StreamIO.write(ping, context: context)
+        StreamIO.write([0x20], context: context, flush: flush)
     }
 
     /// Ends the stream politely. Call on the channel's event loop.

@@ -32,12 +32,15 @@ struct StreamIO {
         return (events, failure)
     }
 
-    static func write(_ bytes: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
-        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+    /// Writes `bytes`, flushing them at once unless `flush` is off (a batch then flushes once, at
+    /// its end).
+    static func write(_ bytes: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil, flush: Bool = true) {
+        let data = NIOAny(context.channel.allocator.buffer(bytes: bytes))
+        if flush { context.writeAndFlush(data, promise: promise) } else { context.write(data, promise: promise) }
     }
 
-    static func write(_ element: XMLElement, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
-        write(serializer.bytes(element), context: context, promise: promise)
+    static func write(_ element: XMLElement, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil, flush: Bool = true) {
+        write(serializer.bytes(element), context: context, promise: promise, flush: flush)
     }
 
     /// The peer's `address:port` (`[address]:port` for IPv6), the `remote-address` of both

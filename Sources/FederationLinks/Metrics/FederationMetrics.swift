@@ -33,12 +33,6 @@ public struct FederationMetrics: Sendable {
         case backingOff = "backing_off"
     }
 
-    /// The `result` label of `consulate_dialback_verifications_total`: the authoritative server's
-    /// verdict, or `failed` when none could be had.
-    public enum VerificationResult: String, Sendable, CaseIterable {
-        case valid, invalid, error, failed
-    }
-
     private let factory: any MetricsFactory
     private let stanzas: [Direction: [Stanza.Kind: Counter]]
     private let links: [Direction: [LinkState: Meter]]
@@ -107,28 +101,15 @@ public struct FederationMetrics: Sendable {
 
     // MARK: - Links (recorded by the gateway)
 
-    /// The link table's outbound links by phase and the stanzas and bytes queued for them, as the
-    /// table reports them after an event.
-    public func outboundLinks(_ table: LinkTable) {
-        var counts: [LinkState: Int] = [:]
-        var stanzas = 0
-        var bytes = 0
-        for domain in table.domains {
-            guard let status = table.status(of: domain) else { continue }
-            let state: LinkState =
-                switch status.phase {
-                case .waitingForSlot: .waiting
-                case .connecting: .connecting
-                case .established: .established
-                case .retryScheduled: .backingOff
-                }
-            counts[state, default: 0] += 1
-            stanzas += status.queuedStanzas
-            bytes += status.queuedBytes
-        }
+    /// The outbound links by phase and the stanzas and bytes queued for them, as the link table
+    /// reports them after an event.
+    public func outboundLinks(_ gauges: LinkGauges) {
+        let counts: [LinkState: Int] = [
+            .waiting: gauges.waiting, .connecting: gauges.connecting, .established: gauges.established, .backingOff: gauges.backingOff,
+        ]
         for (state, meter) in links[.outbound] ?? [:] { meter.set(counts[state] ?? 0) }
-        queuedStanzas.set(stanzas)
-        queuedBytes.set(bytes)
+        queuedStanzas.set(gauges.queuedStanzas)
+        queuedBytes.set(gauges.queuedBytes)
     }
 
     /// How many messages of internal users the store holds until they are written to their link
@@ -149,7 +130,7 @@ public struct FederationMetrics: Sendable {
     }
 
     /// An inbound stream's dialback key was checked with the authoritative server.
-    public func dialbackVerification(_ result: VerificationResult) {
+    public func dialbackVerification(_ result: DialbackVerificationResult) {
         count("consulate_dialback_verifications_total", [("result", result.rawValue)])
     }
 

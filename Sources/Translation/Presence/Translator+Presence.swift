@@ -1,3 +1,4 @@
+public import Federation
 import PresenceModel
 import XMLStreaming
 import XMPP
@@ -118,36 +119,48 @@ extension Translator {
 
     // MARK: Links
 
-    /// A lost link makes every contact on that domain unavailable to our users, and forgets what we
-    /// told the watchers there, so everything is re-sent when the link returns.
-    mutating func linkDown(_ domain: String) -> [TranslatorOutput] {
-        var outputs = linkChanged(domain, isUp: false)
+    /// The link from our `link.local` domain to `link.remote` was lost: every contact on the remote
+    /// domain becomes unavailable to our users on the local one, and what we told the watchers
+    /// there is forgotten, so everything is re-sent when the link returns. Users on our other
+    /// domains have links of their own.
+    public mutating func linkDown(_ link: LinkKey) -> [TranslatorOutput] {
+        var outputs = linkChanged(link, isUp: false)
         for userJID in directory.userJIDs {
-            guard let user = try? JID(userJID) else { continue }
-            let told = toldPresence.keys.filter { $0.user == user && $0.contact.domainpart == domain }.map(\.contact.description)
-            let gone = directory.users[userJID]?.removePresence(onDomain: domain) ?? []
+            guard let user = try? JID(userJID), user.domainpart == link.local else { continue }
+            let told = toldPresence.keys.filter { $0.user == user && $0.contact.domainpart == link.remote }.map(\.contact.description)
+            let gone = directory.users[userJID]?.removePresence(onDomain: link.remote) ?? []
             for contactJID in Set(gone + told).sorted() {
                 guard let contact = try? JID(contactJID) else { continue }
                 outputs += notifyContactPresence(Pair(user: user, contact: contact))
             }
         }
-        sentViews = sentViews.filter { $0.key.contact.domainpart != domain }
+        sentViews = sentViews.filter { $0.key.contact.domainpart != link.remote || $0.key.user.domainpart != link.local }
         return outputs
     }
 
-    /// Tells each user with contacts on `domain` that its link went down or came back, once each.
-    private func linkChanged(_ domain: String, isUp: Bool) -> [TranslatorOutput] {
-        Set(directory.contacts(onDomain: domain).map(\.userJID)).sorted().compactMap { userJID in
-            (try? JID(userJID)).map { .notify(user: $0, .linkChanged(domain: domain, isUp: isUp)) }
+    /// The users on the link's local domain with contacts on its remote one, each once.
+    private func users(concernedBy link: LinkKey) -> [(user: JID, contact: Contact)] {
+        directory.contacts(onDomain: link.remote).compactMap { userJID, contact in
+            guard let user = try? JID(userJID), user.domainpart == link.local else { return nil }
+            return (user, contact)
         }
     }
 
-    /// When a link returns: probe every contact there we are subscribed to, and send every watcher
-    /// there our current presence.
-    mutating func linkUp(_ domain: String) -> [TranslatorOutput] {
-        var outputs = linkChanged(domain, isUp: true)
-        for (userJID, contact) in directory.contacts(onDomain: domain) {
-            guard let user = try? JID(userJID), let contactJID = try? JID(contact.jid) else { continue }
+    /// Tells each user the link concerns that it went down or came back, once each.
+    private func linkChanged(_ link: LinkKey, isUp: Bool) -> [TranslatorOutput] {
+        var told: Set<JID> = []
+        return users(concernedBy: link).compactMap { user, _ in
+            guard told.insert(user).inserted else { return nil }
+            return .notify(user: user, .linkChanged(domain: link.remote, isUp: isUp))
+        }
+    }
+
+    /// When a link returns: probe every contact there that our users on its local domain are
+    /// subscribed to, and send every watcher there our current presence.
+    public mutating func linkUp(_ link: LinkKey) -> [TranslatorOutput] {
+        var outputs = linkChanged(link, isUp: true)
+        for (user, contact) in users(concernedBy: link) {
+            guard let contactJID = try? JID(contact.jid) else { continue }
             if contact.subscription.userReceivesPresence {
                 outputs.append(send(Presence(type: .probe).element(from: user, to: contactJID), from: user, to: contactJID))
             }

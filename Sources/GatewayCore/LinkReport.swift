@@ -1,11 +1,10 @@
 public import Federation
-import NIOCore
 public import PresenceModel
 
 /// The links at one instant, on the gateway's wall clock, so ages can be given as of then.
 public struct LinkSnapshot: Sendable, Hashable {
     public var takenAt: Timestamp
-    /// Sorted by domain, outbound before inbound.
+    /// Sorted by remote domain, outbound before inbound, then by our domain.
     public var links: [LinkReport]
 
     public init(takenAt: Timestamp, links: [LinkReport]) {
@@ -60,7 +59,8 @@ public struct LinkReport: Sendable, Hashable {
     /// The peer's domain.
     public var domain: String
     public var direction: Direction
-    /// Our domain on the stream, once known.
+    /// Our domain on the stream: the one our link authenticates as, or the one the peer's
+    /// stream authenticated for.
     public var localDomain: String?
     public var state: State
     /// How the peer authenticated (inbound) or accepted us (outbound); `nil` until established.
@@ -108,7 +108,7 @@ public struct LinkReport: Sendable, Hashable {
 }
 
 extension LinkReport.TLS {
-    init(_ security: OutboundStreamSecurity) {
+    public init(_ security: OutboundStreamSecurity) {
         switch security {
         case .plaintext: self = .none
         case .startTLS: self = .startTLS
@@ -118,7 +118,7 @@ extension LinkReport.TLS {
 
     /// An inbound stream is protected by TLS unless the peer authenticated with dialback over
     /// plain TCP; which kind depends on the listener that accepted it.
-    init(_ method: AuthenticationMethod, transport: InboundStreamStateMachine.Transport) {
+    public init(_ method: AuthenticationMethod, transport: InboundStreamStateMachine.Transport) {
         switch (method, transport) {
         case (.tcpDialback, _): self = .none
         case (_, .startTLS): self = .startTLS
@@ -127,67 +127,54 @@ extension LinkReport.TLS {
     }
 }
 
-/// An established outbound link: its channel and what the negotiation established.
-struct OutboundLink: Sendable {
-    let channel: any Channel
-    let stream: OutboundEstablishedStream
-    let since: Timestamp
-}
-
-/// An inbound stream and the domains its peer authenticated on it (dialback may add several).
-struct InboundStream: Sendable {
-    struct Authentication: Sendable {
-        let method: AuthenticationMethod
-        let tls: LinkReport.TLS
-        let since: Timestamp
-    }
-
-    let channel: any Channel
-    var domains: [String: Authentication] = [:]
+/// An established outbound link: what its negotiation established, and since when.
+public struct EstablishedLink: Sendable, Hashable {
+    public var stream: OutboundEstablishedStream
+    public var since: Timestamp
 }
 
 extension LinkReport {
-    /// Every domain the link table holds state for (established or not), then every domain
-    /// authenticated on an inbound stream; sorted by domain, outbound first.
+    /// Every link the link table holds state for (established or not), then every pair
+    /// authenticated on an inbound stream; sorted by remote domain, outbound first.
     static func snapshot(
         links: LinkTable,
-        outbound: [String: OutboundLink],
-        inbound: some Sequence<InboundStream>,
-        wallTime: (LinkInstant) -> Timestamp
+        established: [ConnectionID: EstablishedLink],
+        inbound: InboundStreamRegistry,
+        at time: GatewayTime
     ) -> [LinkReport] {
         var reports: [LinkReport] = []
-        for domain in links.domains {
-            guard let status = links.status(of: domain) else { continue }
-            let established = outbound[domain]
+        for key in links.keys {
+            guard let status = links.status(of: key) else { continue }
+            let link = status.connection.flatMap { established[$0] }
             let state: State =
                 switch status.phase {
                 case .established: .established
                 case .connecting(let attempt): .connecting(attempt: attempt)
-                case .retryScheduled(let at): .retryScheduled(retryAt: wallTime(at))
+                case .retryScheduled(let at): .retryScheduled(retryAt: time.wallTime(of: at))
                 case .waitingForSlot: .waitingForSlot
                 }
             reports.append(
                 LinkReport(
-                    domain: domain,
+                    domain: key.remote,
                     direction: .outbound,
-                    localDomain: established?.stream.localDomain,
+                    localDomain: key.local,
                     state: state,
-                    authentication: established?.stream.method,
-                    tls: established.map { TLS($0.stream.security) },
-                    establishedAt: established?.since,
+                    authentication: link?.stream.method,
+                    tls: link.map { TLS($0.stream.security) },
+                    establishedAt: link?.since,
                     queuedStanzas: status.queuedStanzas,
                     queuedBytes: status.queuedBytes,
                     consecutiveFailures: status.consecutiveFailures
                 )
             )
         }
-        for stream in inbound {
-            for (domain, authentication) in stream.domains {
+        for stream in inbound.streams.values {
+            for (pair, authentication) in stream.pairs {
                 reports.append(
                     LinkReport(
-                        domain: domain,
+                        domain: pair.remote,
                         direction: .inbound,
-                        localDomain: nil,
+                        localDomain: pair.local,
                         state: .established,
                         authentication: authentication.method,
                         tls: authentication.tls,
@@ -196,6 +183,9 @@ extension LinkReport {
                 )
             }
         }
-        return reports.sorted { ($0.domain, $0.direction == .outbound ? 0 : 1) < ($1.domain, $1.direction == .outbound ? 0 : 1) }
+        func order(_ report: LinkReport) -> (String, Int, String) {
+            (report.domain, report.direction == .outbound ? 0 : 1, report.localDomain ?? "")
+        }
+        return reports.sorted { order($0) < order($1) }
     }
 }

@@ -1,0 +1,58 @@
+import Federation
+import XMLStreaming
+import XMPP
+
+extension GatewayCore {
+    /// The actions of one input as they are decided, with what is settled once at its end: which
+    /// connections were written to (one `.flush` each) and the bounces to log.
+    struct Batch {
+        let time: GatewayTime
+        private(set) var actions: [Action] = []
+        private var written: [ConnectionID] = []
+        private var bounced: [String: [String: Int]] = [:]
+
+        init(time: GatewayTime) {
+            self.time = time
+        }
+
+        mutating func append(_ action: Action) {
+            actions.append(action)
+        }
+
+        mutating func append(_ more: [Action]) {
+            actions += more
+        }
+
+        /// A write on `connection`, flushed at the end of the input.
+        mutating func write(_ action: Action, on connection: ConnectionID) {
+            actions.append(action)
+            if !written.contains(connection) { written.append(connection) }
+        }
+
+        mutating func log(_ level: LogRecord.Level, _ message: String, _ metadata: [String: String] = [:]) {
+            actions.append(.log(LogRecord(level, message, metadata)))
+        }
+
+        /// A bounce is counted at once and logged with the others of its domain and condition.
+        mutating func countBounce(_ reply: XMLElement) {
+            let domain = (try? JID.parse(reply["from"]))??.domainpart ?? "unknown"
+            let condition = StanzaError(stanza: reply)?.condition ?? .undefinedCondition
+            bounced[domain, default: [:]][condition.rawValue, default: 0] += 1
+            actions.append(.metric(.bounced(condition)))
+        }
+
+        mutating func flushWrites() {
+            actions += written.map { .flush($0) }
+            written = []
+        }
+
+        mutating func logBounces() {
+            for (domain, conditions) in bounced.sorted(by: { $0.key < $1.key }) {
+                for (condition, count) in conditions.sorted(by: { $0.key < $1.key }) {
+                    log(.notice, "stanzas bounced", ["peer": domain, "count": "\(count)", "condition": condition])
+                }
+            }
+            bounced = [:]
+        }
+    }
+}

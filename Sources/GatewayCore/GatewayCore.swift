@@ -1,0 +1,374 @@
+public import Federation
+public import PresenceModel
+import Storage
+public import Translation
+public import XMLStreaming
+public import XMPP
+
+/// The gateway's runtime decisions as one pure value: inputs in (a stanza on a connection, an
+/// internal user's action, a link established or failed, a write done or failed, a tick with the
+/// time, an inbound stream authenticated, a verification answered, an event stream opened, a
+/// reload), actions out (write, flush, connect, close, notify, store, arm a timer, log, count).
+/// No I/O, no clock, no tasks, no global randomness: the runtime (`Gateway`) stamps each input
+/// with the time and carries the actions out, and the fixtures replay the very same value.
+///
+/// It holds the translator and the link table and routes between them: what the translator sends
+/// goes to the link of its (from, to) domains; what the link table bounces comes back to the
+/// translator as the error reply it is; links going down and up change what internal users see.
+/// Beside them run three sub-machines, each in its file: `InboundStreamRegistry` (who is
+/// authenticated on the streams peers opened), `DialbackVerificationRouter` (where the
+/// `<db:verify/>` requests of those streams go), and `SubscriberFanOut` (internal users' event
+/// streams, with the offline catch-up). Messages internal users send are durable when a store
+/// keeps messages: stored under a `Ticket` that travels with the stanza through the link table
+/// and comes back on its write, bounce or discard.
+public struct GatewayCore: Sendable {
+    public struct Configuration: Sendable {
+        public var translation: TranslationConfiguration
+        public var policy: FederationPolicy
+        public var links: LinkSettings
+        /// Whether a store keeps messages: the outbound queue, offline messages and history. Without
+        /// one (the link tests), nothing is stored and event streams start live.
+        public var keepsMessages: Bool
+        /// Seeds the backoff jitter, so that a replay decides the same.
+        public var randomSeed: UInt64
+
+        public init(
+            translation: TranslationConfiguration,
+            policy: FederationPolicy,
+            links: LinkSettings = .defaults,
+            keepsMessages: Bool,
+            randomSeed: UInt64
+        ) {
+            self.translation = translation
+            self.policy = policy
+            self.links = links
+            self.keepsMessages = keepsMessages
+            self.randomSeed = randomSeed
+        }
+    }
+
+    public private(set) var configuration: Configuration
+    public private(set) var translator: Translator
+    public private(set) var links: LinkTable
+    public private(set) var inbound = InboundStreamRegistry()
+    public private(set) var verification = DialbackVerificationRouter()
+    public private(set) var subscribers = SubscriberFanOut()
+    /// What the negotiation of each established outbound link established.
+    private var established: [ConnectionID: EstablishedLink] = [:]
+    private var random: SplitMix64
+    private var ticketsIssued: UInt64 = 0
+    /// Messages stored under a ticket and not yet written or bounced.
+    public private(set) var storedMessages = 0
+    /// The earliest instant a timer is armed for, until the tick comes.
+    private var armedTimer: LinkInstant?
+    private var reportedGauges: LinkGauges?
+    private var reportedStoredMessages: Int?
+
+    public init(configuration: Configuration, directory: PresenceDirectory) {
+        self.configuration = configuration
+        translator = Translator(configuration: configuration.translation, policy: configuration.policy, directory: directory)
+        links = LinkTable(policy: configuration.policy, settings: configuration.links)
+        random = SplitMix64(seed: configuration.randomSeed)
+    }
+
+    /// Seeds what a user already sees of a contact (fixtures), without telling anyone.
+    public mutating func assumeContactPresence(user: JID, contact: JID, _ presence: RichPresence) {
+        translator.assumeContactPresence(user: user, contact: contact, presence)
+    }
+
+    /// Handles one input at `time` and returns what to do, in order.
+    public mutating func handle(_ input: Input, at time: GatewayTime) -> [Action] {
+        var batch = Batch(time: time)
+        switch input {
+        case .stanzaReceived(let stanza, _):
+            // An answer to one of our pings is the link table's; anything else goes to the translator.
+            if let answer = LinkPing.answer(in: stanza), links.pongReceived(on: answer.link, id: answer.id) { break }
+            route(translator.receive(stanza), &batch)
+        case .action(let action):
+            route(translator.perform(action), sentBy: action, &batch)
+        case .connected(let connection):
+            if connection.kind == .verification { batch.append(verification.connected(connection)) }
+        case .linkEstablished(let connection, let stream):
+            established[connection] = EstablishedLink(stream: stream, since: time.wall)
+            carryOut(links.connectionSucceeded(connection, now: time.now), &batch)
+        case .connectionFailed(let connection, let failure):
+            connectionEnded(connection, failure, &batch)
+        case .connectionClosed(let connection):
+            connectionEnded(connection, .temporary(reason: "the connection closed"), &batch)
+        case .written(let ticket):
+            settle(ticket, .delivered(ticket), &batch)
+        case .writeFailed(let stanza, let connection):
+            carryOut(links.writeFailed(stanza, on: connection, now: time.now), &batch)
+        case .inboundAccepted(let connection):
+            inbound.accepted(connection)
+        case .inboundAuthenticated(let connection, let pair, let method, let tls):
+            batch.append(inbound.authenticated(connection, pair, method, tls, at: time, policy: configuration.policy))
+        case .inboundClosed(let connection):
+            inbound.closed(connection)
+            verification.inboundClosed(connection)
+        case .verificationRequested(let request, let connection):
+            let link = links.establishedConnection(for: DialbackVerificationRouter.pair(of: request))
+            batch.append(verification.requested(request, inbound: connection, link: link, policy: configuration.policy))
+        case .verificationRedirected(let request, let connection):
+            batch.append(verification.redirected(request, from: connection, policy: configuration.policy))
+        case .verificationAnswered(let answer):
+            batch.append(verification.answered(answer))
+        case .verificationFailed(let request, let failure):
+            batch.append(verification.failed(request, failure))
+        case .subscriberOpened(let id, let user):
+            batch.append(subscribers.opened(id, user: user, catchingUp: configuration.keepsMessages))
+        case .subscriberClosed(let id):
+            subscribers.closed(id)
+        case .offlineMessagesRead(let id, let messages):
+            batch.append(subscribers.offlineMessagesRead(id, messages))
+        case .tick:
+            armedTimer = nil
+            carryOut(links.tick(now: time.now), &batch)
+        case .storedMessagesLoaded(let queued):
+            requeue(queued, &batch)
+        case .reconfigured(let policy, let translation):
+            reconfigure(policy, translation, &batch)
+        case .usersSynchronized(let directory):
+            synchronizeUsers(with: directory, &batch)
+        }
+        finish(&batch)
+        return batch.actions
+    }
+
+    /// Stops: every link and attempt is closed. Stored messages stay in the store for the next
+    /// start; what was queued without a ticket is handed back for the log.
+    public mutating func shutdown() -> (actions: [Action], unsent: [XMLElement]) {
+        let result = links.shutdown()
+        var actions: [Action] = result.actions.compactMap { action in
+            if case .close(let connection, let reason) = action { return .close(connection, reason) }
+            return nil
+        }
+        established = [:]
+        let gauges = links.gauges
+        if gauges != reportedGauges { actions.append(.metric(.outboundLinks(gauges))) }
+        return (actions, result.unsent.filter { $0.stanza.ticket == nil }.map(\.stanza.element))
+    }
+
+    /// The links as they stand at `time`: every link the link table holds (established,
+    /// connecting, waiting to retry) with its queue, and every pair authenticated on an inbound
+    /// stream.
+    public func linkSnapshot(at time: GatewayTime) -> LinkSnapshot {
+        LinkSnapshot(takenAt: time.wall, links: LinkReport.snapshot(links: links, established: established, inbound: inbound, at: time))
+    }
+
+    // MARK: - Routing
+
+    /// What the translator produced: stanzas go to their link, events to the user's streams (and
+    /// to history, and offline when no stream is open), directory changes to the store. The
+    /// message of a `sendMessage` action (`sentBy`) is stored first, under a ticket.
+    private mutating func route(_ outputs: [TranslatorOutput], sentBy action: InternalAction? = nil, _ batch: inout Batch) {
+        var changes: [DirectoryChange] = []
+        for output in outputs {
+            switch output {
+            case .send(let outgoing):
+                var ticket: Ticket?
+                if case .sendMessage(_, _, let message) = action, outgoing.element.name == "message" {
+                    ticket = accept(outgoing, message, &batch)
+                }
+                let link = LinkKey(local: outgoing.from.domainpart, remote: outgoing.to.domainpart)
+                carryOut(links.stanzaToSend(outgoing.element, on: link, ticket: ticket, now: batch.time.now), &batch)
+            case .notify(let user, let event):
+                notify(user.bare, event, &batch)
+            case .store(let change):
+                changes.append(change)
+            }
+        }
+        if configuration.keepsMessages, !changes.isEmpty { batch.append(.store(.directory(changes))) }
+    }
+
+    /// A message an internal user sent is about to go to the link table: with a store, it is
+    /// stored under a new ticket (before the user is acknowledged) and recorded in history.
+    private mutating func accept(_ outgoing: OutgoingStanza, _ message: Message, _ batch: inout Batch) -> Ticket? {
+        guard configuration.keepsMessages else { return nil }
+        let ticket = issueTicket()
+        batch.append(.store(.enqueue(ticket, outgoing, at: batch.time.wall)))
+        if let body = message.bodies.first?.text {
+            let record = MessageRecord(
+                user: outgoing.from.bare, contact: outgoing.to.bare, direction: .outbound, body: body, messageID: message.id, at: batch.time.wall
+            )
+            batch.append(.store(.record(record)))
+        }
+        return ticket
+    }
+
+    /// An event for an internal user. A message with a body goes to history and, when the user
+    /// has no event stream open, is kept offline.
+    private mutating func notify(_ user: JID, _ event: InternalEvent, _ batch: inout Batch) {
+        if configuration.keepsMessages, case .message(let from, let message) = event, let body = message.bodies.first?.text {
+            let at = batch.time.wall
+            batch.append(.store(.record(MessageRecord(user: user, contact: from.bare, direction: .inbound, body: body, messageID: message.id, at: at))))
+            if !subscribers.hasSubscribers(user) {
+                batch.append(.store(.keepOffline(message.element(from: from, to: user), for: user, from: from, at: at)))
+                return
+            }
+        }
+        batch.append(subscribers.notify(user, event))
+    }
+
+    /// Carries out what the link table decided.
+    private mutating func carryOut(_ actions: [LinkTable.Action], _ batch: inout Batch) {
+        for action in actions {
+            switch action {
+            case .connect(let key, let connection, let partner, let attempt):
+                batch.log(.debug, "connecting", ["peer": key.remote, "local": key.local, "attempt": "\(attempt)", "connection": "\(connection)"])
+                batch.append(.connect(connection, key, partner, .link))
+            case .send(let stanza, let connection):
+                batch.write(.send(stanza, on: connection), on: connection)
+            case .scheduleRetry(let key, let at):
+                batch.log(.debug, "link retry scheduled", ["peer": key.remote, "local": key.local, "delay": "\(at - batch.time.now)"])
+            case .bounce(let reply, let ticket):
+                if let ticket { settle(ticket, .bounced(ticket), &batch) }
+                batch.countBounce(reply)
+                // Bounces are addressed to our own users: the translator turns them into delivery failures.
+                if let stanza = try? Stanza(reply) { route(translator.receive(stanza), &batch) }
+            case .discard(_, let error, let ticket):
+                if let ticket { settle(ticket, .bounced(ticket), &batch) }
+                batch.append(.metric(.dropped(error.condition)))
+                batch.log(.debug, "undeliverable stanza dropped without an error reply", ["condition": error.condition.rawValue])
+            case .close(let connection, let reason):
+                established[connection] = nil
+                closed(connection, reason, &batch)
+            case .sendKeepAlive(let connection):
+                batch.write(.writeKeepAlive(connection), on: connection)
+            case .sendPing(let key, let connection, let id):
+                batch.write(.write(LinkPing.request(id: id, on: key), on: connection), on: connection)
+            case .linkDown(let key):
+                batch.log(.notice, "link down: the domain's contacts are shown unavailable", ["peer": key.remote, "local": key.local])
+                route(translator.linkDown(key), &batch)
+            case .linkUp(let key):
+                batch.log(.info, "link up again: the domain's contacts are probed", ["peer": key.remote, "local": key.local])
+                route(translator.linkUp(key), &batch)
+            }
+        }
+    }
+
+    private func closed(_ connection: ConnectionID, _ reason: LinkTable.CloseReason, _ batch: inout Batch) {
+        switch reason {
+        case .pingUnanswered:
+            batch.append(.metric(.pingTimedOut))
+            batch.log(.warning, "no answer to a ping: the link is given up", ["connection": "\(connection)"])
+        case .idle:
+            batch.log(.debug, "closing an idle link", ["connection": "\(connection)"])
+        case .refused, .unwanted, .shutdown:
+            break
+        }
+        batch.append(.close(connection, reason))
+    }
+
+    /// A connection failed or its channel is gone: for a link, the link table decides whether an
+    /// attempt failed or an established link was lost (and ignores a superseded attempt); for a
+    /// verification-only connection, what it never carried fails.
+    private mutating func connectionEnded(_ connection: ConnectionID, _ failure: LinkFailure, _ batch: inout Batch) {
+        switch connection.kind {
+        case .link:
+            established[connection] = nil
+            carryOut(links.connectionFailed(connection, failure, now: batch.time.now, using: &random), &batch)
+        case .verification:
+            batch.append(verification.ended(connection))
+        case .inbound:
+            break
+        }
+    }
+
+    // MARK: - Tickets
+
+    private mutating func issueTicket() -> Ticket {
+        ticketsIssued += 1
+        storedMessages += 1
+        return Ticket(ticketsIssued)
+    }
+
+    /// A stored message's stay ended: written (`.delivered`) or bounced.
+    private mutating func settle(_ ticket: Ticket, _ job: StoreJob, _ batch: inout Batch) {
+        storedMessages -= 1
+        batch.append(.store(job))
+    }
+
+    /// What a previous run left goes to the link table again, in order, each under a new ticket
+    /// adopting its stored sequence.
+    private mutating func requeue(_ queued: [QueuedStanza], _ batch: inout Batch) {
+        var counts: [String: Int] = [:]
+        for message in queued {
+            let ticket = issueTicket()
+            batch.append(.store(.adopt(ticket, sequence: message.sequence)))
+            let link = LinkKey(local: message.from.domainpart, remote: message.domain)
+            carryOut(links.stanzaToSend(message.stanza, on: link, ticket: ticket, now: batch.time.now), &batch)
+            counts[message.domain, default: 0] += 1
+        }
+        for (domain, count) in counts.sorted(by: { $0.key < $1.key }) {
+            batch.log(.info, "stored messages queued again", ["peer": domain, "count": "\(count)"])
+        }
+    }
+
+    // MARK: - Administration
+
+    /// A reloaded policy and translation settings, without a restart: links and attempts to
+    /// domains that may no longer federate are closed and their queues bounced `not-allowed`,
+    /// inbound streams holding such a domain end with `policy-violation`, new streams and stanzas
+    /// follow the new rules, and users, contacts and links that stay allowed carry on.
+    private mutating func reconfigure(_ policy: FederationPolicy, _ translation: TranslationConfiguration, _ batch: inout Batch) {
+        configuration.policy = policy
+        configuration.translation = translation
+        translator.configuration = translation
+        translator.policy = policy
+        let linkActions = links.replacePolicy(policy)
+        let closed = linkActions.compactMap { action -> String? in
+            if case .close(let connection, _) = action { return "\(connection)" }
+            return nil
+        }
+        carryOut(linkActions, &batch)
+        let (inboundActions, dropped) = inbound.refused(under: policy)
+        batch.append(inboundActions)
+        batch.log(
+            .notice, "federation policy replaced",
+            [
+                "partners": "\(policy.partners.count)", "links-closed": closed.joined(separator: ","),
+                "inbound-dropped": dropped.sorted().joined(separator: ","),
+            ]
+        )
+    }
+
+    /// Brings the internal users in line with `stored` (the store's directory): users created
+    /// since are added, users removed since go offline to their contacts and are forgotten, and
+    /// their event streams end. Users present in both keep the state the gateway has.
+    private mutating func synchronizeUsers(with stored: PresenceDirectory, _ batch: inout Batch) {
+        for jid in stored.userJIDs where translator.directory.user(jid) == nil {
+            if let user = stored.user(jid) { translator.userAdded(user) }
+        }
+        for jid in translator.directory.userJIDs where stored.user(jid) == nil {
+            guard let user = try? JID(jid) else { continue }
+            route(translator.userRemoved(user), &batch)
+            batch.append(subscribers.userRemoved(user))
+            batch.log(.info, "internal user removed while running", ["user": jid])
+        }
+    }
+
+    // MARK: - End of an input
+
+    /// After an input: one flush per connection written to, the bounces logged per domain and
+    /// condition (so a failed link with a long queue makes one record, not one per stanza), the
+    /// timer for the link table's next deadline when none armed fires sooner, and the gauges
+    /// that changed.
+    private mutating func finish(_ batch: inout Batch) {
+        batch.flushWrites()
+        batch.logBounces()
+        if let deadline = links.nextDeadline, armedTimer.map({ deadline < $0 }) ?? true {
+            armedTimer = deadline
+            batch.append(.armTimer(at: deadline))
+        }
+        let gauges = links.gauges
+        if gauges != reportedGauges {
+            reportedGauges = gauges
+            batch.append(.metric(.outboundLinks(gauges)))
+        }
+        if configuration.keepsMessages, storedMessages != reportedStoredMessages {
+            reportedStoredMessages = storedMessages
+            batch.append(.metric(.storedOutboundMessages(storedMessages)))
+        }
+    }
+}

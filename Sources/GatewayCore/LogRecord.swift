@@ -1,0 +1,38 @@
+public import Federation
+public import XMPP
+
+/// A record for the operator's log, as the core decides it: the runtime writes it to swift-log
+/// unchanged. Nothing from a stanza but its error condition ever goes into one, and never a
+/// dialback key.
+public struct LogRecord: Sendable, Hashable {
+    public enum Level: String, Sendable, Hashable, CaseIterable {
+        case debug, info, notice, warning, error
+    }
+
+    public var level: Level
+    public var message: String
+    public var metadata: [String: String]
+
+    public init(_ level: Level, _ message: String, _ metadata: [String: String] = [:]) {
+        self.level = level
+        self.message = message
+        self.metadata = metadata
+    }
+}
+
+/// A change to one of the operator's metrics (`FederationMetrics` names them), as the core decides
+/// it; the runtime records it. Labels are bounded: conditions and results, never a domain or JID.
+public enum MetricChange: Sendable, Hashable {
+    /// A stanza that could not go out was answered with an error carrying this condition.
+    case bounced(StanzaError.Condition)
+    /// A stanza that could not go out was dropped without an error reply.
+    case dropped(StanzaError.Condition)
+    /// A link was given up because a ping went unanswered.
+    case pingTimedOut
+    /// An inbound stream's dialback key was checked with the authoritative server.
+    case dialbackVerification(DialbackVerificationResult)
+    /// The outbound links by phase and what is queued for them, when it changed.
+    case outboundLinks(LinkGauges)
+    /// How many messages of internal users the store holds until they are written or bounced.
+    case storedOutboundMessages(Int)
+}

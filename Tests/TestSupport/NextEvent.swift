@@ -1,0 +1,27 @@
+/// `what` did not come within the deadline, or the stream ended first.
+public struct EventTimeout: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
+}
+
+/// The next element of `stream`; throws `EventTimeout` when none comes within `seconds` or the
+/// stream ends first. The deadline only bounds a failing test: a passing one never waits for it.
+/// The one way the tests wait for an event of the gateway.
+public func nextEvent<Element: Sendable>(_ stream: AsyncStream<Element>, within seconds: Int = 10, waitingFor what: String = "an event") async throws -> Element {
+    try await withThrowingTaskGroup(of: Element?.self) { group in
+        group.addTask {
+            var iterator = stream.makeAsyncIterator()
+            return await iterator.next()
+        }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw EventTimeout(description: "no \(what) within \(seconds) s")
+        }
+        defer { group.cancelAll() }
+        guard let element = try await group.next() ?? nil else { throw EventTimeout(description: "the stream ended before \(what)") }
+        return element
+    }
+}

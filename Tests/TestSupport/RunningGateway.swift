@@ -1,0 +1,11 @@
+public import Gateway
+
+extension Gateway {
+    /// Binds the listeners and runs the gateway in the background, as a test wants it: the ports
+    /// come back at once, and `shutdown()` stops the gateway and waits for the end of `run()`.
+    public func start() async throws -> ListeningPorts {
+        let ports = try await bind()
+        Task { try await self.run() }
+        return ports
+    }
+}
