@@ -213,6 +213,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "GatewayCoreTests",
+            dependencies: ["GatewayCore", "Federation", "Translation", "PresenceModel", "Storage", "XMPP", "XMLStreaming"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "XMPP"], swiftSettings: strictSettings),
         .testTarget(
             name: "FederationTests",

@@ -1,0 +1,263 @@
+import Federation
+import GatewayCore
+import PresenceModel
+import Storage
+import Testing
+import Translation
+import XMLStreaming
+import XMPP
+
+@Suite("GatewayCore: links on an injected clock")
+struct GatewayCoreLinkTests {
+    typealias H = CoreHarness
+
+    @Test("an unanswered ping closes the link, shows its contacts offline, and the next stanza reconnects")
+    func pingUnanswered() throws {
+        var harness = H()
+        let subscriber = SubscriberID(1)
+        _ = harness.handle(.subscriberOpened(subscriber, user: H.alice))
+        let inbound = harness.inboundStream(1)
+        #expect(harness.handle(.stanzaReceived(H.presenceFromBob(), on: inbound)).notified.map(\.1) == [
+            .contactPresence(contact: H.bob, RichPresence(availability: .available))
+        ])
+
+        let queued = harness.handle(.action(H.chat("m1", "hello")), at: 1)
+        #expect(queued.contains(.armTimer(at: LinkInstant(sinceOrigin: .seconds(121)))), "the queued message's expiry")
+        let (link, established) = harness.establish(queued)
+        #expect(established.sent.map(\.id) == ["m1"])
+        #expect(established.contains(.flush(link)), "one flush after the batch's writes")
+        #expect(!established.contains { if case .armTimer = $0 { true } else { false } }, "the armed timer fires sooner than the keep-alive")
+        #expect(harness.handle(.tick, at: 121) == [.armTimer(at: LinkInstant(sinceOrigin: .seconds(301)))])
+
+        let pinged = harness.handle(.tick, at: 301)
+        let ping = try #require(pinged.compactMap { action -> XMLElement? in
+            if case .write(let element, link) = action { return element }
+            return nil
+        }.first)
+        #expect(ping["id"] == "ping-1" && ping["from"] == "contoso.example" && ping["to"] == "fabrikam.example")
+        #expect(harness.handle(.tick, at: 360).closed.isEmpty, "not yet due")
+
+        let given = harness.handle(.tick, at: 361)
+        #expect(given.closed.map(\.0) == [link] && given.closed.map(\.1) == [.pingUnanswered])
+        #expect(given.contains(.metric(.pingTimedOut)))
+        #expect(given.notified.map(\.1) == [
+            .linkChanged(domain: "fabrikam.example", isUp: false),
+            .contactPresence(contact: H.bob, RichPresence(availability: .offline)),
+        ])
+
+        let retried = harness.handle(.action(H.chat("m2", "still there?")), at: 362)
+        let second = try #require(H.linkAttempt(in: retried))
+        #expect(second != link, "a new connection, not the one given up")
+        let (_, back) = harness.establish(retried)
+        #expect(back.sent.map(\.id) == ["m2", nil], "the message, then the probe of bob (alice is offline: nothing to re-send)")
+        #expect(back.notified.map(\.1) == [.linkChanged(domain: "fabrikam.example", isUp: true)])
+    }
+
+    @Test("a failed write goes back to the front of its queue, with its ticket, ahead of what came after")
+    func failedWriteBackToTheFront() throws {
+        var harness = H(keepsMessages: true)
+        let (link, first) = harness.establish(harness.handle(.action(H.chat("m1", "one"))))
+        let sentFirst = try #require(first.sent.first)
+        let second = harness.handle(.action(H.chat("m2", "two")))
+        let sentSecond = try #require(second.sent.first)
+        #expect(sentFirst.ticket != nil && sentSecond.ticket != nil && sentFirst.ticket != sentSecond.ticket)
+
+        let failed = harness.handle(.writeFailed(OutboundStanza(H.messageElement("m1", "one"), on: H.contoso, ticket: sentFirst.ticket), on: link))
+        let retry = try #require(H.linkAttempt(in: failed), "the connection that cannot be written to is lost")
+        #expect(failed.contains { if case .log(let record) = $0 { record.message.hasPrefix("link down") } else { false } })
+        _ = harness.handle(.writeFailed(OutboundStanza(H.messageElement("m2", "two"), on: H.contoso, ticket: sentSecond.ticket), on: link))
+        _ = harness.handle(.action(H.chat("m3", "three")))
+        #expect(harness.core.links.status(of: H.contoso)?.queuedStanzas == 3)
+
+        let stream = OutboundEstablishedStream(
+            localDomain: "contoso.example", remoteDomain: "fabrikam.example", method: .saslOverTLS,
+            security: .startTLS(peerCertificateValidForRemote: true), streamID: "s"
+        )
+        let flushed = harness.handle(.linkEstablished(retry, stream))
+        #expect(flushed.sent.map(\.id).prefix(3) == ["m1", "m2", "m3"])
+        #expect(flushed.sent.prefix(2).map(\.ticket) == [sentFirst.ticket, sentSecond.ticket], "the stored messages keep their tickets")
+        #expect(flushed.sent.allSatisfy { $0.connection == retry })
+        #expect(harness.core.storedMessages == 3)
+        #expect(harness.handle(.written(try #require(sentFirst.ticket))).storeJobs == [.delivered(try #require(sentFirst.ticket))])
+        #expect(harness.core.storedMessages == 2)
+    }
+
+    @Test("the late result of a superseded connection attempt is ignored, and a late success closed")
+    func supersededAttempt() throws {
+        var harness = H()
+        let policy = harness.core.configuration.policy
+        let translation = harness.core.configuration.translation
+        let first = try #require(H.linkAttempt(in: harness.handle(.action(H.chat("m1", "one")))))
+        let refused = harness.handle(.reconfigured(FederationPolicy(), translation))
+        #expect(refused.closed.map(\.0) == [first])
+        _ = harness.handle(.reconfigured(policy, translation))
+        let second = try #require(H.linkAttempt(in: harness.handle(.action(H.chat("m2", "two")))))
+        #expect(second != first)
+
+        #expect(harness.handle(.connectionFailed(first, .temporary(reason: "late"))).allSatisfy { if case .log = $0 { true } else { false } })
+        #expect(harness.core.links.status(of: H.contoso)?.phase == .connecting(attempt: 1), "the current attempt is untouched")
+        let stream = OutboundEstablishedStream(
+            localDomain: "contoso.example", remoteDomain: "fabrikam.example", method: .saslOverTLS, security: .plaintext, streamID: nil
+        )
+        let late = harness.handle(.linkEstablished(first, stream))
+        #expect(late.closed.map(\.0) == [first] && late.closed.map(\.1) == [.unwanted])
+        #expect(late.sent.isEmpty)
+        #expect(harness.handle(.linkEstablished(second, stream)).sent.map { $0.connection } == [second])
+    }
+
+    @Test("each of our domains gets a link of its own, and its stanzas leave on it")
+    func linkPerLocalDomain() throws {
+        var directory = PresenceDirectory()
+        directory.add(InternalUser(jid: "alice@contoso.example"))
+        directory.add(InternalUser(jid: "carol@second.example"))
+        var core = GatewayCore(
+            configuration: GatewayCore.Configuration(
+                translation: TranslationConfiguration(localDomains: ["contoso.example", "second.example"]),
+                policy: FederationPolicy(partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), trust: .federated)]),
+                keepsMessages: false, randomSeed: 1
+            ),
+            directory: directory
+        )
+        let time = GatewayTime(now: .origin, wall: H.wallOrigin)
+        let message = Message(type: .chat, id: "x", bodies: [LocalizedText("hi")])
+        let fromAlice = core.handle(.action(.sendMessage(user: H.alice, to: H.bob, message)), at: time)
+        let fromCarol = core.handle(.action(.sendMessage(user: try JID("carol@second.example"), to: H.bob, message)), at: time)
+        let keys = (fromAlice + fromCarol).compactMap { action -> LinkKey? in
+            if case .connect(_, let key, _, .link) = action { return key }
+            return nil
+        }
+        #expect(keys == [H.contoso, LinkKey(local: "second.example", remote: "fabrikam.example")])
+    }
+}
+
+@Suite("GatewayCore: dialback verification routing")
+struct GatewayCoreVerificationTests {
+    typealias H = CoreHarness
+
+    static func request(_ streamID: String) -> DialbackVerify {
+        DialbackVerify(from: "contoso.example", to: "fabrikam.example", id: streamID, payload: .key(DialbackKey(rawValue: "k-\(streamID)")))
+    }
+
+    @Test("requests share one verification connection while it is up; one it redirects opens a new one; answers go to the stream that asked")
+    func reusedThenRedirected() throws {
+        var harness = H(negotiation: NegotiationPolicy(tls: .optional, sasl: .notSupported, supportDialback: true))
+        let (one, two, three) = (ConnectionID(.inbound, 1), ConnectionID(.inbound, 2), ConnectionID(.inbound, 3))
+        for connection in [one, two, three] { _ = harness.handle(.inboundAccepted(connection)) }
+
+        let opened = harness.handle(.verificationRequested(Self.request("s1"), inbound: one))
+        let verifier = try #require(opened.compactMap { action -> ConnectionID? in
+            if case .connect(let connection, let key, _, .verification(let first)) = action, key == H.contoso, first == Self.request("s1") { return connection }
+            return nil
+        }.first)
+        #expect(harness.handle(.verificationRequested(Self.request("s2"), inbound: two)).isEmpty, "it waits for the connection")
+        #expect(harness.handle(.connected(verifier)) == [.requestVerification(Self.request("s2"), on: verifier)])
+        #expect(harness.handle(.verificationRequested(Self.request("s3"), inbound: three)) == [.requestVerification(Self.request("s3"), on: verifier)])
+
+        let redirected = harness.handle(.verificationRedirected(Self.request("s3"), from: verifier))
+        let replacement = try #require(redirected.compactMap { action -> ConnectionID? in
+            if case .connect(let connection, _, _, .verification(let first)) = action, first == Self.request("s3") { return connection }
+            return nil
+        }.first)
+        #expect(replacement != verifier)
+
+        let answer = Self.request("s2").answered(.valid)
+        #expect(harness.handle(.verificationAnswered(answer)).contains(.answerVerification(answer, on: two)))
+        let failed = harness.handle(.verificationFailed(Self.request("s1"), .authoritativeServerTimedOut))
+        #expect(failed.contains(.failVerification(Self.request("s1"), .authoritativeServerTimedOut, on: one)))
+        #expect(failed.contains(.metric(.dialbackVerification(.failed))))
+    }
+
+    @Test("a request goes on our established link for the pair when there is one")
+    func onTheLink() throws {
+        var harness = H()
+        let (link, _) = harness.establish(harness.handle(.action(H.chat("m1", "hello"))))
+        let inbound = ConnectionID(.inbound, 1)
+        _ = harness.handle(.inboundAccepted(inbound))
+        #expect(harness.handle(.verificationRequested(Self.request("s1"), inbound: inbound)) == [.requestVerification(Self.request("s1"), on: link)])
+    }
+
+    @Test("an authoritative domain that may not federate is never dialed")
+    func refusedDomain() {
+        var harness = H()
+        let request = DialbackVerify(from: "contoso.example", to: "stranger.example", id: "s1", payload: .key(DialbackKey(rawValue: "k")))
+        let inbound = ConnectionID(.inbound, 1)
+        let actions = harness.handle(.verificationRequested(request, inbound: inbound))
+        #expect(!actions.contains { if case .connect = $0 { true } else { false } })
+        #expect(actions.contains(.failVerification(request, .authoritativeServerNotFound, on: inbound)))
+    }
+}
+
+@Suite("GatewayCore: event streams, offline messages, reloads")
+struct GatewayCoreUserTests {
+    typealias H = CoreHarness
+
+    @Test("a stream that opens gets its offline messages first, then what arrived while they were read, then live events")
+    func offlineCatchUp() throws {
+        var harness = H(keepsMessages: true)
+        let inbound = harness.inboundStream(1)
+        // Nobody listens: the message is kept offline (and recorded).
+        let kept = harness.handle(.stanzaReceived(H.messageFromBob("m0", "while you were out"), on: inbound))
+        #expect(kept.notified.isEmpty)
+        #expect(kept.storeJobs.contains { if case .keepOffline = $0 { true } else { false } })
+
+        let subscriber = SubscriberID(1)
+        #expect(harness.handle(.subscriberOpened(subscriber, user: H.alice)).storeJobs == [.readOffline(H.alice, for: subscriber)])
+        let meanwhile = harness.handle(.stanzaReceived(H.messageFromBob("m1", "are you there?"), on: inbound))
+        #expect(meanwhile.notified.isEmpty, "it waits behind the offline messages")
+        #expect(!meanwhile.storeJobs.contains { if case .keepOffline = $0 { true } else { false } }, "a stream is open: not kept offline")
+
+        let stored = OfflineMessage(
+            sequence: 41, user: H.alice, from: try H.bob.withResource("laptop"),
+            stanza: H.messageFromBob("m0", "while you were out").element, receivedAt: H.wallOrigin
+        )
+        let caughtUp = harness.handle(.offlineMessagesRead(subscriber, [stored]))
+        let ids = caughtUp.notified.compactMap { _, event -> String? in
+            if case .message(_, let message) = event { return message.id }
+            return nil
+        }
+        #expect(ids == ["m0", "m1"])
+        #expect(caughtUp.storeJobs == [.deleteOffline(H.alice, through: 41)])
+
+        let live = harness.handle(.stanzaReceived(H.messageFromBob("m2", "live"), on: inbound))
+        #expect(live.notified.count == 1 && live.notified.first?.0 == subscriber)
+    }
+
+    @Test("a reload that refuses a domain closes the inbound streams holding it and its outbound link, and bounces what waited")
+    func reloadDropsDomain() throws {
+        let northwind = PartnerPolicy(domain: DomainPattern(exactly: "northwind.example"), trust: .federated)
+        var harness = H(partners: [northwind])
+        let subscriber = SubscriberID(1)
+        _ = harness.handle(.subscriberOpened(subscriber, user: H.alice))
+        let fromFabrikam = harness.inboundStream(1)
+        let fromNorthwind = harness.inboundStream(2, from: "northwind.example")
+        let (link, _) = harness.establish(harness.handle(.action(H.chat("m1", "hello"))))
+
+        let translation = harness.core.configuration.translation
+        let reloaded = harness.handle(.reconfigured(FederationPolicy(partners: [northwind]), translation))
+        let closedInbound = reloaded.compactMap { action -> (ConnectionID, StreamError)? in
+            if case .closeInbound(let connection, let error) = action { return (connection, error) }
+            return nil
+        }
+        #expect(closedInbound.map(\.0) == [fromFabrikam])
+        #expect(closedInbound.first?.1.condition == .policyViolation)
+        #expect(!closedInbound.contains { $0.0 == fromNorthwind })
+        #expect(reloaded.closed.map(\.0) == [link])
+        #expect(reloaded.notified.map(\.1).contains(.linkChanged(domain: "fabrikam.example", isUp: false)))
+
+        let refused = harness.handle(.action(H.chat("m2", "anyone?")))
+        guard case .deliveryFailed(_, "m2", let error)? = refused.notified.first?.1 else {
+            Issue.record("expected a delivery failure, got \(refused)")
+            return
+        }
+        #expect(error.condition == .notAllowed)
+        let authenticatedLater = harness.handle(.inboundAuthenticated(ConnectionID(.inbound, 3), H.contoso, .saslOverTLS, .startTLS))
+        #expect(authenticatedLater.contains { if case .closeInbound = $0 { true } else { false } }, "a stream that negotiated under the old policy")
+    }
+}
+
+extension CoreHarness {
+    /// alice's message as the translator builds it.
+    static func messageElement(_ id: String, _ text: String) -> XMLElement {
+        Message(type: .chat, id: id, bodies: [LocalizedText(text)]).element(from: try! alice.withResource("consulate"), to: bob)
+    }
+}
