@@ -19,7 +19,7 @@ struct DirectTLSLoopbackTests {
     static func connect(_ gateway: InboundLoopbackTests.Gateway, pki: TestPKI, leaf: TestPKI.Leaf) async throws -> ScriptedPeer {
         try await ScriptedPeer.connectDirectTLS(
             port: gateway.port, group: group,
-            context: try InboundLoopbackTests.clientContext(pki: pki, leaf: leaf),
+            context: try TestTLS.clientContext(pki: pki, leaf: leaf),
             serverHostname: "contoso.example"
         )
     }
@@ -31,7 +31,7 @@ struct DirectTLSLoopbackTests {
         let peer = try await Self.connect(gateway, pki: pki, leaf: try pki.leaf(identifiers: [.dns("fabrikam.example")]))
         #expect(peer.negotiatedProtocol == "xmpp-server")
 
-        try await peer.send(InboundLoopbackTests.header())
+        try await peer.send(TestTLS.header())
         let features = try await peer.receive(until: "</stream:features>")
         #expect(!features.contains("starttls"))
         #expect(features.contains("<mechanism>EXTERNAL</mechanism>"))
@@ -39,7 +39,7 @@ struct DirectTLSLoopbackTests {
 
         try await peer.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
         _ = try await peer.receive(until: "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
-        try await peer.send(InboundLoopbackTests.header())
+        try await peer.send(TestTLS.header())
         _ = try await peer.receive(until: "<stream:features/>")
         try await peer.send("<message from='bob@fabrikam.example/a' to='alice@contoso.example' type='chat' id='m1'><body>direct</body></message>")
         let delivered = try await gateway.stanzas.wait(for: 1, on: peer.channel.eventLoop)
@@ -61,10 +61,10 @@ struct DirectTLSLoopbackTests {
         let gateway = try await InboundLoopbackTests.startGateway(pki: pki, partners: saslOptional, transport: .directTLS)
         let peer = try await ScriptedPeer.connectDirectTLS(
             port: gateway.port, group: Self.group,
-            context: try InboundLoopbackTests.clientContext(pki: pki, leaf: try stranger.leaf(identifiers: [.dns("fabrikam.example")])),
+            context: try TestTLS.clientContext(pki: pki, leaf: try stranger.leaf(identifiers: [.dns("fabrikam.example")])),
             serverHostname: "contoso.example"
         )
-        try await peer.send(InboundLoopbackTests.header())
+        try await peer.send(TestTLS.header())
         let features = try await peer.receive(until: "</stream:features>")
         #expect(!features.contains("EXTERNAL"))
         #expect(!features.contains("starttls"))
@@ -79,7 +79,7 @@ struct DirectTLSLoopbackTests {
         let plain = [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), negotiation: NegotiationPolicy(tls: .notSupported, sasl: .notSupported, supportDialback: true))]
         let gateway = try await InboundLoopbackTests.startGateway(pki: pki, partners: plain, transport: .directTLS)
         let peer = try await Self.connect(gateway, pki: pki, leaf: try pki.leaf(identifiers: [.dns("fabrikam.example")]))
-        try await peer.send(InboundLoopbackTests.header())
+        try await peer.send(TestTLS.header())
         let reply = try await peer.receive(until: "</stream:stream>")
         #expect(reply.contains("<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"))
         #expect(reply.contains("tls = not-supported"))
@@ -92,7 +92,7 @@ struct DirectTLSLoopbackTests {
         let pki = try TestPKI()
         let gateway = try await InboundLoopbackTests.startGateway(pki: pki, partners: Self.fabrikam, transport: .directTLS)
         let peer = try await ScriptedPeer.connect(port: gateway.port, group: Self.group)
-        try await peer.send(InboundLoopbackTests.header())
+        try await peer.send(TestTLS.header())
         let reply = try await peer.receive(until: "<!--closed-->")
         #expect(!reply.contains("stream"), "no XMPP in the clear: \(reply)")
         #expect(gateway.stanzas.all.isEmpty)

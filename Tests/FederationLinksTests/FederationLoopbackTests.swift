@@ -24,8 +24,8 @@ struct FederationLoopbackTests {
     static func outboundTLS(pki: TestPKI) throws -> FederationTLS {
         let leaf = try pki.leaf(identifiers: [.dns("fabrikam.example")], usages: [.serverAuth])
         return FederationTLS(
-            certificateChain: [try InboundLoopbackTests.nioCertificate(leaf.certificate)],
-            privateKey: try InboundLoopbackTests.nioKey(leaf.key),
+            certificateChain: [try TestTLS.nioCertificate(leaf.certificate)],
+            privateKey: try TestTLS.nioKey(leaf.key),
             trustRoots: [pki.ca]
         )
     }

@@ -61,14 +61,6 @@ struct InboundLoopbackTests {
 
     static let group = MultiThreadedEventLoopGroup.singleton
 
-    static func nioCertificate(_ certificate: Certificate) throws -> NIOSSLCertificate {
-        try NIOSSLCertificate(bytes: Array(certificate.serializeAsPEM().derBytes), format: .der)
-    }
-
-    static func nioKey(_ key: P256.Signing.PrivateKey) throws -> NIOSSLPrivateKey {
-        try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem)
-    }
-
     static func startGateway(
         pki: TestPKI,
         partners: [PartnerPolicy],
@@ -77,8 +69,8 @@ struct InboundLoopbackTests {
     ) async throws -> Gateway {
         let serverLeaf = try pki.leaf(identifiers: [.dns("contoso.example"), .xmppAddr("contoso.example")])
         let tls = FederationTLS(
-            certificateChain: [try nioCertificate(serverLeaf.certificate)],
-            privateKey: try nioKey(serverLeaf.key),
+            certificateChain: [try TestTLS.nioCertificate(serverLeaf.certificate)],
+            privateKey: try TestTLS.nioKey(serverLeaf.key),
             trustRoots: [pki.ca]
         )
         let stanzas = StanzaSink()
@@ -106,41 +98,28 @@ struct InboundLoopbackTests {
         return Gateway(listener: listener, stanzas: stanzas, negotiatedProtocols: negotiatedProtocols)
     }
 
-    static func header(from: String = "fabrikam.example") -> String {
-        "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' from='\(from)' to='contoso.example' version='1.0'>"
-    }
-
-    static func clientContext(pki: TestPKI, leaf: TestPKI.Leaf) throws -> NIOSSLContext {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateChain = [.certificate(try nioCertificate(leaf.certificate))]
-        configuration.privateKey = .privateKey(try nioKey(leaf.key))
-        configuration.trustRoots = .certificates([try nioCertificate(pki.ca)])
-        configuration.applicationProtocols = ["xmpp-server"]
-        return try NIOSSLContext(configuration: configuration)
-    }
-
     @Test("STARTTLS, SASL EXTERNAL with a CA-issued certificate, then a stanza is delivered")
     func tlsAndSASL() async throws {
         let pki = try TestPKI()
         let gateway = try await Self.startGateway(pki: pki, partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"))])
         let peer = try await ScriptedPeer.connect(port: gateway.port, group: Self.group)
 
-        try await peer.send(Self.header())
+        try await peer.send(TestTLS.header())
         let features = try await peer.receive(until: "</stream:features>")
         #expect(features.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"))
         try await peer.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         _ = try await peer.receive(until: "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
 
         let clientLeaf = try pki.leaf(identifiers: [.dns("fabrikam.example")], usages: [.serverAuth])
-        try await peer.startTLS(context: try Self.clientContext(pki: pki, leaf: clientLeaf), serverHostname: "contoso.example")
-        try await peer.send(Self.header())
+        try await peer.startTLS(context: try TestTLS.clientContext(pki: pki, leaf: clientLeaf), serverHostname: "contoso.example")
+        try await peer.send(TestTLS.header())
         let secured = try await peer.receive(until: "</stream:features>")
         #expect(secured.contains("<mechanism>EXTERNAL</mechanism>"))
         #expect(!secured.contains("starttls"))
 
         try await peer.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
         _ = try await peer.receive(until: "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
-        try await peer.send(Self.header())
+        try await peer.send(TestTLS.header())
         _ = try await peer.receive(until: "<stream:features/>")
         try await peer.send("<message from='bob@fabrikam.example/a' to='alice@contoso.example' type='chat' id='m1'><body>over TLS</body></message><iq from='fabrikam.example' to='contoso.example' type='get' id='end'><ping xmlns='urn:xmpp:ping'/></iq>")
         let delivered = try await gateway.stanzas.wait(for: 2, on: peer.channel.eventLoop)
@@ -155,7 +134,7 @@ struct InboundLoopbackTests {
         let pki = try TestPKI()
         let gateway = try await Self.startGateway(pki: pki, partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"))])
         let peer = try await ScriptedPeer.connect(port: gateway.port, group: Self.group)
-        try await peer.send(Self.header())
+        try await peer.send(TestTLS.header())
         _ = try await peer.receive(until: "</stream:features>")
         try await peer.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><message from='bob@fabrikam.example' to='alice@contoso.example'")
         let reply = try await peer.receive(until: "</stream:stream>")
@@ -170,7 +149,7 @@ struct InboundLoopbackTests {
         let pki = try TestPKI()
         let gateway = try await Self.startGateway(pki: pki, partners: [PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"))])
         let peer = try await ScriptedPeer.connect(port: gateway.port, group: Self.group)
-        try await peer.send(Self.header(from: "evil.example"))
+        try await peer.send(TestTLS.header(from: "evil.example"))
         let reply = try await peer.receive(until: "</stream:stream>")
         #expect(reply.contains("<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"))
         #expect(reply.contains("not on the allowlist"))

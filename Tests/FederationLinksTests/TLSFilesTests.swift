@@ -6,19 +6,11 @@ import X509
 
 @Suite("TLS files")
 struct TLSFilesTests {
-    /// Writes the files into a fresh directory under the system temporary directory.
-    static func write(_ files: [String: String]) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, text) in files { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
-        return directory
-    }
-
     @Test("a chain, its key and a CA bundle load; the roots are the bundle's")
     func loads() throws {
         let pki = try TestPKI()
         let leaf = try pki.leaf(identifiers: [.dns("contoso.example")])
-        let directory = try Self.write([
+        let directory = try TestFiles.write([
             "chain.pem": try leaf.certificate.serializeAsPEM().pemString,
             "key.pem": leaf.key.pemRepresentation,
             "ca.pem": try pki.ca.serializeAsPEM().pemString + "\n" + (try TestPKI(name: "Second root").ca.serializeAsPEM().pemString),
@@ -39,7 +31,7 @@ struct TLSFilesTests {
     func refusals() throws {
         let pki = try TestPKI()
         let leaf = try pki.leaf(identifiers: [.dns("contoso.example")])
-        let directory = try Self.write([
+        let directory = try TestFiles.write([
             "chain.pem": try leaf.certificate.serializeAsPEM().pemString,
             "key.pem": leaf.key.pemRepresentation,
             "ca.pem": try pki.ca.serializeAsPEM().pemString,

@@ -12,14 +12,17 @@ struct InboundHarness {
     static let secret = DialbackSecret("a shared secret for the test gateway")
 
     init(partners: [PartnerPolicy], transport: InboundStreamStateMachine.Transport = .startTLS) {
-        machine = InboundStreamStateMachine(
-            configuration: .init(
-                localDomains: ["contoso.example"],
-                policy: FederationPolicy(partners: partners),
-                dialbackSecret: Self.secret
-            ),
-            transport: transport
-        )
+        machine = InboundStreamStateMachine(configuration: Self.configuration(partners), transport: transport)
+    }
+
+    /// A stream whose peer has just authenticated `domain` with SASL EXTERNAL.
+    init(partners: [PartnerPolicy], authenticatedFor domain: String) {
+        machine = InboundStreamStateMachine(configuration: Self.configuration(partners), authenticatedFor: domain)
+        parser = XMLStreamParser(limits: .postAuthentication)
+    }
+
+    static func configuration(_ partners: [PartnerPolicy]) -> InboundStreamStateMachine.Configuration {
+        .init(localDomains: ["contoso.example"], policy: FederationPolicy(partners: partners), dialbackSecret: secret)
     }
 
     /// Feeds peer text; returns every action the machine asked for.

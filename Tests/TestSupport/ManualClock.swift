@@ -1,4 +1,4 @@
-public import GatewayCore
+import GatewayCore
 public import Gateway
 import NIOConcurrencyHelpers
 public import PresenceModel

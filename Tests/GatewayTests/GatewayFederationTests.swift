@@ -38,8 +38,8 @@ struct GatewayFederationTests {
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
-            certificateChain: [try InboundLoopbackTests.nioCertificate(leaf.certificate)],
-            privateKey: try InboundLoopbackTests.nioKey(leaf.key),
+            certificateChain: [try TestTLS.nioCertificate(leaf.certificate)],
+            privateKey: try TestTLS.nioKey(leaf.key),
             trustRoots: [pki.ca]
         )
         let partnerPattern = DomainPattern(exactly: contact.domainpart)

@@ -1,13 +1,13 @@
 import NIOConcurrencyHelpers
-import NIOCore
+public import NIOCore
 import NIOPosix
-import NIOSSL
+public import NIOSSL
 import NIOTLS
 
 /// A remote server played by the test over a real loopback socket: it writes what the script
 /// says and waits (with a deadline, never a sleep) for text from the gateway.
-final class ScriptedPeer: Sendable {
-    let channel: any Channel
+public final class ScriptedPeer: Sendable {
+    public let channel: any Channel
     private let collector: Collector
 
     private init(channel: any Channel, collector: Collector) {
@@ -15,7 +15,7 @@ final class ScriptedPeer: Sendable {
         self.collector = collector
     }
 
-    static func connect(port: Int, group: any EventLoopGroup) async throws -> ScriptedPeer {
+    public static func connect(port: Int, group: any EventLoopGroup) async throws -> ScriptedPeer {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -27,7 +27,7 @@ final class ScriptedPeer: Sendable {
     }
 
     /// Connects with TLS from the first byte (XEP-0368 direct TLS) and waits for the handshake.
-    static func connectDirectTLS(port: Int, group: any EventLoopGroup, context: NIOSSLContext, serverHostname: String) async throws -> ScriptedPeer {
+    public static func connectDirectTLS(port: Int, group: any EventLoopGroup, context: NIOSSLContext, serverHostname: String) async throws -> ScriptedPeer {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -44,41 +44,47 @@ final class ScriptedPeer: Sendable {
     }
 
     /// The ALPN protocol the server chose in the last TLS handshake, if any.
-    var negotiatedProtocol: String? { collector.negotiatedProtocol }
+    public var negotiatedProtocol: String? { collector.negotiatedProtocol }
 
-    func send(_ text: String) async throws {
+    public func send(_ text: String) async throws {
         try await channel.writeAndFlush(channel.allocator.buffer(string: text)).get()
     }
 
     /// Waits until the gateway has sent `marker`, returns everything up to and including it, and
     /// forgets it. Fails after `seconds`.
-    func receive(until marker: String, seconds: Int64 = 10) async throws -> String {
+    public func receive(until marker: String, seconds: Int64 = 10) async throws -> String {
         try await channel.eventLoop.flatSubmit {
             self.collector.expect(marker, on: self.channel.eventLoop, deadline: .seconds(seconds))
         }.get()
     }
 
     /// Switches this connection to TLS as a client, as after `<proceed/>`.
-    func startTLS(context: NIOSSLContext, serverHostname: String) async throws {
+    public func startTLS(context: NIOSSLContext, serverHostname: String) async throws {
         try await channel.eventLoop.submit {
             let handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
             try self.channel.pipeline.syncOperations.addHandler(handler, position: .first)
         }.get()
     }
 
-    func close() async {
+    public func close() async {
         try? await channel.close()
     }
 
-    struct Timeout: Error, CustomStringConvertible {
-        var marker: String
-        var received: String
-        var description: String { "timed out waiting for \(marker); received so far: \(received)" }
+    public struct Timeout: Error, CustomStringConvertible {
+        public var marker: String
+        public var received: String
+
+        public init(marker: String, received: String) {
+            self.marker = marker
+            self.received = received
+        }
+
+        public var description: String { "timed out waiting for \(marker); received so far: \(received)" }
     }
 
     /// Collects the gateway's bytes as text; only touched on the channel's event loop.
-    final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
+    public final class Collector: ChannelInboundHandler, Sendable {
+        public typealias InboundIn = ByteBuffer
         private struct State {
             var text = ""
             var waiting: (marker: String, promise: EventLoopPromise<String>)?
@@ -87,11 +93,11 @@ final class ScriptedPeer: Sendable {
         private let state = NIOLockedValueBox(State())
 
         /// Put into the received text when a TLS handshake completes, so a script can wait for it.
-        static let handshakeMarker = "<!--tls-->"
+        public static let handshakeMarker = "<!--tls-->"
 
         var negotiatedProtocol: String? { state.withLockedValue { $0.negotiatedProtocol } }
 
-        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event {
                 state.withLockedValue {
                     $0.negotiatedProtocol = negotiated
@@ -102,14 +108,14 @@ final class ScriptedPeer: Sendable {
             context.fireUserInboundEventTriggered(event)
         }
 
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
             let chunk = buffer.readString(length: buffer.readableBytes) ?? ""
             state.withLockedValue { $0.text += chunk }
             satisfy()
         }
 
-        func channelInactive(context: ChannelHandlerContext) {
+        public func channelInactive(context: ChannelHandlerContext) {
             state.withLockedValue { $0.text += "<!--closed-->" }
             satisfy()
         }

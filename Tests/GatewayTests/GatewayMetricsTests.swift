@@ -26,7 +26,7 @@ struct GatewayMetricsTests {
         let port = try await contoso.start().startTLS
         let peer = try await ScriptedPeer.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
 
-        try await peer.send(InboundLoopbackTests.header(from: "evil.example"))
+        try await peer.send(TestTLS.header(from: "evil.example"))
         let reply = try await peer.receive(until: "</stream:stream>")
         #expect(reply.contains("<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"))
 
@@ -52,7 +52,7 @@ struct GatewayMetricsTests {
         let port = try await contoso.start().startTLS
         let peer = try await ScriptedPeer.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
 
-        try await peer.send(InboundLoopbackTests.header(from: "fabrikam.example"))
+        try await peer.send(TestTLS.header(from: "fabrikam.example"))
         try await peer.send("<!-- a comment is restricted XML -->")
         let reply = try await peer.receive(until: "</stream:stream>")
         #expect(reply.contains("<restricted-xml xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"))

@@ -1,28 +1,30 @@
-import InMemoryLogging
-import Logging
+public import InMemoryLogging
+public import Logging
 
 /// A logger whose records a test reads back: swift-log's `InMemoryLogHandler` at `trace`, injected
 /// into the gateway directly (no process-wide bootstrap), and a wait for records that event loops
 /// write some time after the traffic that causes them.
-struct CapturedLog: Sendable {
-    typealias Entry = InMemoryLogHandler.Entry
+public struct CapturedLog: Sendable {
+    public typealias Entry = InMemoryLogHandler.Entry
 
     /// For the gateways of tests that do not look at logs: nothing on the test output.
-    static let silent = Logger(label: "consulate.test") { _ in SwiftLogNoOpLogHandler() }
+    public static let silent = Logger(label: "consulate.test") { _ in SwiftLogNoOpLogHandler() }
 
     private let handler = InMemoryLogHandler()
 
-    var logger: Logger {
+    public init() {}
+
+    public var logger: Logger {
         let handler = self.handler
         var logger = Logger(label: "consulate.test") { _ in handler }
         logger.logLevel = .trace
         return logger
     }
 
-    var entries: [Entry] { handler.entries }
+    public var entries: [Entry] { handler.entries }
 
     /// The first record with this message, waiting up to `seconds` for it.
-    func first(_ message: String, seconds: Int = 10) async throws -> Entry {
+    public func first(_ message: String, seconds: Int = 10) async throws -> Entry {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while true {
             if let entry = entries.first(where: { $0.message.description == message }) { return entry }
@@ -36,7 +38,7 @@ struct CapturedLog: Sendable {
 
 extension InMemoryLogHandler.Entry {
     /// A metadata value as text, `nil` when absent.
-    subscript(_ key: String) -> String? {
+    public subscript(_ key: String) -> String? {
         metadata[key].map { "\($0)" }
     }
 }

@@ -18,13 +18,13 @@ struct GatewayReconfigureTests {
         let contoso = try G.gateway(domain: "contoso.example", user: G.alice, contact: G.bob, pki: pki, route: nil)
         let port = try await contoso.start().startTLS
         let peer = try await ScriptedPeer.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
-        try await peer.send(InboundLoopbackTests.header())
+        try await peer.send(TestTLS.header())
         _ = try await peer.receive(until: "</stream:features>")
         try await peer.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         _ = try await peer.receive(until: "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         let leaf = try pki.leaf(identifiers: [.dns("fabrikam.example")], usages: [.serverAuth])
-        try await peer.startTLS(context: try InboundLoopbackTests.clientContext(pki: pki, leaf: leaf), serverHostname: "contoso.example")
-        try await peer.send(InboundLoopbackTests.header())
+        try await peer.startTLS(context: try TestTLS.clientContext(pki: pki, leaf: leaf), serverHostname: "contoso.example")
+        try await peer.send(TestTLS.header())
         _ = try await peer.receive(until: "</stream:features>")
 
         await contoso.reconfigure(policy: FederationPolicy(partners: []), translation: TranslationConfiguration(localDomains: ["contoso.example"]))

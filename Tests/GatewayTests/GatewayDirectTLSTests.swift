@@ -57,7 +57,7 @@ struct GatewayDirectTLSTests {
         let bobsEvents = await fabrikam.events(for: Self.bob)
         let contoso = try await ScriptedPeer.connectDirectTLS(
             port: port, group: MultiThreadedEventLoopGroup.singleton,
-            context: try InboundLoopbackTests.clientContext(pki: pki, leaf: try pki.leaf(identifiers: [.dns("contoso.example")])),
+            context: try TestTLS.clientContext(pki: pki, leaf: try pki.leaf(identifiers: [.dns("contoso.example")])),
             serverHostname: "fabrikam.example"
         )
         #expect(contoso.negotiatedProtocol == "xmpp-server")

@@ -54,7 +54,7 @@ struct GatewayLauncherTests {
     func starts() async throws {
         let pki = try TestPKI()
         let leaf = try pki.leaf(identifiers: [.dns("contoso.example")])
-        let directory = try TLSFilesTests.write([
+        let directory = try TestFiles.write([
             "chain.pem": try leaf.certificate.serializeAsPEM().pemString,
             "key.pem": leaf.key.pemRepresentation,
             "ca.pem": try pki.ca.serializeAsPEM().pemString,
@@ -88,7 +88,7 @@ struct GatewayLauncherTests {
         #expect(port > 0)
         #expect((ports.directTLS ?? 0) > 0, "the direct TLS listener is started too")
         let peer = try await ScriptedPeer.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
-        try await peer.send(InboundLoopbackTests.header())
+        try await peer.send(TestTLS.header())
         let features = try await peer.receive(until: "</stream:features>")
         #expect(features.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"))
         await peer.close()
