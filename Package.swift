@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "GatewayCore", "FederationLinks", "Federation", "Configuration", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage",
+                "GatewayCore", "FederationLinks", "Federation", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -163,7 +163,7 @@ let package = Package(
         .target(
             name: "Administration",
             dependencies: [
-                "Storage", "Configuration", "Gateway", "FederationLinks", "Federation", "Translation", "PresenceModel", "XMPP",
+                "Storage", "Configuration", "FederationLinks", "Federation", "Translation", "PresenceModel", "XMPP",
                 // `consulate check`: our certificate and key read as X.509, DNS sockets on an event loop.
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

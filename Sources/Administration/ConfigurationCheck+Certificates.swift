@@ -1,7 +1,6 @@
 public import Configuration
 import FederationLinks
 public import Foundation
-import Gateway
 import SwiftASN1
 import X509
 
@@ -28,8 +27,8 @@ extension ConfigurationCheck {
             ]
         }
         let tls: FederationTLS
-        do throws(LaunchError) {
-            tls = try GatewayLauncher.loadTLS(files)
+        do throws(TLSFilesError) {
+            tls = try FederationTLS(files)
         } catch {
             return [Finding(.error, error.message, fix: "fix the path in [tls] or the file (PEM, readable by the user running consulate)")]
         }

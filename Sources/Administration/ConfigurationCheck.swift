@@ -1,10 +1,9 @@
 public import Configuration
 public import Foundation
-import Gateway
 public import NIOCore
 
 /// `consulate check`, in the manner of `prosodyctl check`: reads `federation.toml` and the files it
-/// names the way `consulate serve` would (through `GatewayLauncher`), inspects our certificate, and
+/// names the way `consulate serve` would (through `GatewayConfiguration.load(path:)`), inspects our certificate, and
 /// asks DNS what partners will find for our domains and what we will find for theirs. Every finding
 /// is reported at once with how to fix it, so an operator learns about an expiring certificate, a
 /// partner's missing DNS records or an unwritable store directory before links start failing.
@@ -63,8 +62,8 @@ public enum ConfigurationCheck {
         dns: (any EventLoopGroup)?
     ) async -> (findings: [Finding], configuration: GatewayConfiguration?) {
         let configuration: GatewayConfiguration
-        do throws(LaunchError) {
-            configuration = try GatewayLauncher.loadConfiguration(path: path)
+        do throws(ConfigurationError) {
+            configuration = try GatewayConfiguration.load(path: path)
         } catch {
             return ([Finding(.error, error.message, fix: "correct what the message names (the setting, or the --config path), then run consulate check again")], nil)
         }

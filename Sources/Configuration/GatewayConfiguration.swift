@@ -1,3 +1,4 @@
+import Foundation
 public import Federation
 import PresenceModel
 public import Translation
@@ -70,6 +71,23 @@ public struct GatewayConfiguration: Sendable {
         self.api = api
         self.log = log
         self.warnings = warnings
+    }
+
+    /// Reads and validates the configuration file `path` (what `consulate serve`, a reload and
+    /// `consulate check` read); refusals name the file and the setting. Our domains are required.
+    public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError("cannot read the configuration file '\(path)'")
+        }
+        do throws(ConfigurationError) {
+            let configuration = try load(toml: text)
+            guard !configuration.translation.localDomains.isEmpty else {
+                throw ConfigurationError("'gateway.domains' is required: the domains our internal users live on")
+            }
+            return configuration
+        } catch {
+            throw ConfigurationError("\(path): \(error.message)")
+        }
     }
 
     /// Reads TOML over `base`: settings present replace those of `base`, partners are appended to

@@ -1,4 +1,3 @@
-public import Configuration
 public import Federation
 public import FederationLinks
 public import GatewayCore
@@ -167,7 +166,7 @@ public actor Gateway: Service {
     /// connections are accepted at once and handled once `run()` runs.
     public func bind() async throws -> ListeningPorts {
         if settings.directTLSPort != nil, settings.tls == nil {
-            throw LaunchError(message: "a direct TLS port needs TLS: configure [tls] with our certificate and key")
+            throw GatewaySettingsError(message: "a direct TLS port needs TLS: configure [tls] with our certificate and key")
         }
         let startTLS = try await listen(on: settings.listenPort, .startTLS)
         var ports = ListeningPorts(startTLS: startTLS.localAddress?.port ?? settings.listenPort, directTLS: nil)
@@ -323,7 +322,7 @@ public actor Gateway: Service {
     }
 
     /// Turns the stanza log on or off, or bodies in or out of it, from the next stanza on.
-    public func setStanzaLog(_ mode: LogSettings.Stanzas) {
+    public func setStanzaLog(_ mode: StanzaLog.Mode) {
         guard mode != stanzaLog.mode else { return }
         stanzaLog.mode = mode
         logger.notice("stanza log changed", metadata: ["stanzas": "\(mode)"])
@@ -336,6 +335,12 @@ public actor Gateway: Service {
         for action in core.handle(input, at: clock.now) { execute(action, group: &group) }
         forget(input)
     }
+}
+
+/// Settings the gateway cannot run with; the message names what to configure.
+public struct GatewaySettingsError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 extension Gateway {

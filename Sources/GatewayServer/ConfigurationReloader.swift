@@ -1,7 +1,7 @@
 public import Administration
 import Configuration
 public import Federation
-public import Gateway
+import Gateway
 import Logging
 import PresenceModel
 import ServiceLifecycle
@@ -62,7 +62,7 @@ public actor ConfigurationReloader {
             )
         }
         file = loaded
-        await gateway.setStanzaLog(loaded.log.stanzas)
+        await gateway.setStanzaLog(StanzaLog.Mode(loaded.log.stanzas))
         try await applyStoreChanges()
         logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
         return needRestart

@@ -1,3 +1,4 @@
+import GatewayServer
 import Administration
 import ArgumentParser
 import Dispatch

@@ -52,9 +52,9 @@ struct StanzaLogTests {
 
     @Test(
         "each gateway logs the stanza it sends and the one it receives, with the body only when allowed",
-        arguments: [(LogSettings.Stanzas.withoutBodies, false), (.withBodies, true)]
+        arguments: [(StanzaLog.Mode.withoutBodies, false), (.withBodies, true)]
     )
-    func betweenGateways(mode: LogSettings.Stanzas, bodyShown: Bool) async throws {
+    func betweenGateways(mode: StanzaLog.Mode, bodyShown: Bool) async throws {
         let pki = try TestPKI()
         let fabrikamLog = CapturedLog()
         let contosoLog = CapturedLog()

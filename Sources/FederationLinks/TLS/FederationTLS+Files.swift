@@ -7,6 +7,10 @@ import X509
 public struct TLSFilesError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    public init(message: String) {
+        self.message = message
+    }
 }
 
 extension FederationTLS {

@@ -1,4 +1,3 @@
-public import Configuration
 public import Logging
 public import XMLStreaming
 import XMPP
@@ -14,13 +13,24 @@ public struct StanzaLog: Sendable {
     /// What stands in for content left out.
     static let omitted = "[not logged]"
 
-    public var mode: LogSettings.Stanzas
+    /// What the stanza log writes.
+    public enum Mode: Sendable, Hashable {
+        /// Nothing (the default): the log says what happens to links, not what they carry.
+        case off
+        /// Every stanza in and out, with the text of message bodies, subjects and XHTML left out,
+        /// so that tracing a partner's traffic does not put conversations in the log.
+        case withoutBodies
+        /// Every stanza whole, conversations included: for an admin who must see them, knowingly.
+        case withBodies
+    }
+
+    public var mode: Mode
     private let logger: Logger
     private static let serializer = XMLSerializer(defaultNamespace: Namespace.server)
 
     /// - Parameter logger: where the records go; its level is lowered to `info` when needed,
     ///   since turning the stanza log on is the admin's explicit wish whatever `[log] level` says.
-    public init(mode: LogSettings.Stanzas, logger: Logger = Logger(label: "consulate.stanzas")) {
+    public init(mode: Mode, logger: Logger = Logger(label: "consulate.stanzas")) {
         self.mode = mode
         var logger = logger
         if logger.logLevel > .info { logger.logLevel = .info }

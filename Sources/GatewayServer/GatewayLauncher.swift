@@ -1,3 +1,4 @@
+import Administration
 public import Configuration
 import Federation
 public import FederationLinks
@@ -6,6 +7,7 @@ public import Logging
 public import NIOCore
 public import PresenceModel
 public import Storage
+public import Gateway
 
 /// Why the gateway cannot start: a message for the operator naming what to fix.
 public struct LaunchError: Error, Sendable, CustomStringConvertible {
@@ -22,19 +24,13 @@ public struct LaunchError: Error, Sendable, CustomStringConvertible {
 /// Turns a `federation.toml` into a running `Gateway`: what `consulate serve` does, as a library
 /// function so that it is tested like the rest.
 public enum GatewayLauncher {
-    /// Reads and validates the configuration file; refusals name the file and the setting.
+    /// Reads and validates the configuration file (`GatewayConfiguration.load(path:)`), its
+    /// refusal as a launch refusal.
     public static func loadConfiguration(path: String) throws(LaunchError) -> GatewayConfiguration {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LaunchError(message: "cannot read the configuration file '\(path)'")
-        }
         do throws(ConfigurationError) {
-            let configuration = try GatewayConfiguration.load(toml: text)
-            guard !configuration.translation.localDomains.isEmpty else {
-                throw ConfigurationError("'gateway.domains' is required: the domains our internal users live on")
-            }
-            return configuration
+            return try GatewayConfiguration.load(path: path)
         } catch {
-            throw LaunchError(message: "\(path): \(error.message)")
+            throw LaunchError(message: error.message)
         }
     }
 
@@ -72,20 +68,19 @@ public enum GatewayLauncher {
             resolveTargets: Gateway.targetResolver(using: DNSResolver(configuration: dns, group: group)),
             makeStreamID: { randomHex(bytes: 16) },
             logger: logger,
-            stanzaLog: StanzaLog(mode: configuration.log.stanzas),
+            stanzaLog: StanzaLog(mode: StanzaLog.Mode(configuration.log.stanzas)),
             metrics: metrics,
             store: store,
             archiveRetentionDays: configuration.store.archiveRetentionDays
         )
     }
 
-    /// Reads the certificate chain, key and trusted roots of `[tls]`: what `makeGateway` uses, and
-    /// what `consulate check` runs to report unreadable or malformed files before a start fails.
-    public static func loadTLS(_ files: TLSFiles) throws(LaunchError) -> FederationTLS {
+    /// Reads the certificate chain, key and trusted roots of `[tls]`.
+    static func loadTLS(_ files: TLSFiles) throws(LaunchError) -> FederationTLS {
         do throws(TLSFilesError) {
-            return try FederationTLS(certificatePath: files.certificate, keyPath: files.key, caBundlePath: files.caBundle)
+            return try FederationTLS(files)
         } catch {
-            throw LaunchError(message: "[tls]: \(error.message)")
+            throw LaunchError(message: error.message)
         }
     }
 
@@ -109,5 +104,16 @@ public enum GatewayLauncher {
     static func randomHex(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+}
+
+extension StanzaLog.Mode {
+    /// The stanza log `[log]` asks for.
+    public init(_ setting: LogSettings.Stanzas) {
+        switch setting {
+        case .off: self = .off
+        case .withoutBodies: self = .withoutBodies
+        case .withBodies: self = .withBodies
+        }
     }
 }

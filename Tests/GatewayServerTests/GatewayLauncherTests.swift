@@ -2,6 +2,7 @@ import Configuration
 import ConsulateTestSupport
 import Foundation
 import Gateway
+import GatewayServer
 import NIOPosix
 import PresenceModel
 import Testing
