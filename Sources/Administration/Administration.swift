@@ -1,5 +1,11 @@
 public import Configuration
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import PresenceModel
 public import Storage
 
@@ -64,4 +70,13 @@ extension ArchivePolicy {
 public enum StoreChange: Sendable, Hashable, CaseIterable {
     case allowlist
     case users
+
+    /// The signal that tells a running server of the change from another process
+    /// (`RunningServer.notify`): one per change, so that the server reads back only what changed.
+    public var signal: Int32 {
+        switch self {
+        case .users: SIGUSR1
+        case .allowlist: SIGUSR2
+        }
+    }
 }

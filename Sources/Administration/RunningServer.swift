@@ -9,9 +9,11 @@ import Darwin
 /// How an admin command reaches the `consulate serve` running on the same store, and how a second
 /// server on that store is refused: the server holds an exclusive lock on a file next to the store
 /// (`<store path>.pid`) for as long as it runs and writes its process id there, and a command that
-/// changed the store sends that process SIGHUP, on which it applies the store's changes and
-/// reloads `federation.toml`. The store is what ties them together, so two gateways on two stores
-/// on one machine never signal each other.
+/// changed the store sends that process the signal that names what it changed (`StoreChange.signal`:
+/// SIGUSR1 for the internal users, SIGUSR2 for the allowlist), on which it reads back exactly that;
+/// `federation.toml` is reloaded on SIGHUP only, so an admin command never applies unrelated edits
+/// of the file. The store is what ties them together, so two gateways on two stores on one machine
+/// never signal each other.
 ///
 /// The lock, not the file's existence, says whether a server runs: the kernel releases it when the
 /// process ends, SIGKILL included, so a file left behind is never taken for a running server, and
@@ -19,7 +21,7 @@ import Darwin
 public struct RunningServer: Sendable, Hashable {
     /// What a notification found.
     public enum Notification: Sendable, Hashable {
-        /// The server was sent SIGHUP.
+        /// The server was sent the change's signal.
         case signalled(pid: Int32)
         /// No server runs on this store (no file, or a file left by one that is gone).
         case notRunning
@@ -89,9 +91,9 @@ public struct RunningServer: Sendable, Hashable {
         return recordedPID()
     }
 
-    /// Sends SIGHUP to the store's server, if one runs.
-    public func notifyChange() -> Notification {
-        guard let pid = runningPID(), kill(pid, SIGHUP) == 0 else { return .notRunning }
+    /// Tells the store's server, if one runs, what changed in the store.
+    public func notify(_ change: StoreChange) -> Notification {
+        guard let pid = runningPID(), kill(pid, change.signal) == 0 else { return .notRunning }
         return .signalled(pid: pid)
     }
 

@@ -70,8 +70,9 @@ public actor ConfigurationReloader {
 
     /// Applies what admin operations changed in the store: the runtime allowlist over the file's
     /// partners, and internal users created or removed. The admin API names what its change
-    /// touched (an allowlist change does not read every user back); SIGHUP, sent by `consulate
-    /// domains` or `consulate users` from another process, applies both.
+    /// touched (an allowlist change does not read every user back), and so do `consulate domains`
+    /// and `consulate users` from another process, by signal (`StoreChange.signal`); a reload of
+    /// the file applies both.
     public func applyStoreChanges(_ changes: Set<StoreChange> = Set(StoreChange.allCases)) async throws(LaunchError) {
         do throws(AdminError) {
             if changes.contains(.allowlist) {
@@ -110,13 +111,19 @@ public actor ConfigurationReloader {
 }
 
 /// Reloads the configuration on SIGHUP, the way operators reload daemons (`systemctl reload`,
-/// `kill -HUP`), and what `consulate domains` sends a running gateway after a change.
-struct ReloadOnHangup: Service {
+/// `kill -HUP`), and applies what `consulate users` (SIGUSR1) or `consulate domains` (SIGUSR2)
+/// changed in the store (`StoreChange.signal`), reading back only that.
+struct ReloadOnSignals: Service {
     let reloader: ConfigurationReloader
 
     func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            _ = try? await reloader.reloadFile()
+        let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1, .sigusr2)
+        for await signal in signals.cancelOnGracefulShutdown() {
+            switch signal {
+            case .sigusr1: _ = try? await reloader.applyStoreChanges([.users])
+            case .sigusr2: _ = try? await reloader.applyStoreChanges([.allowlist])
+            default: _ = try? await reloader.reloadFile()
+            }
         }
     }
 }

@@ -154,7 +154,7 @@ extension GatewayLauncher {
         )
         let serviceGroup = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: gateway)] + (handlesSignals ? [.init(service: ReloadOnHangup(reloader: reloader))] : []) + [api],
+                services: [.init(service: gateway)] + (handlesSignals ? [.init(service: ReloadOnSignals(reloader: reloader))] : []) + [api],
                 gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
                 logger: logger
             )

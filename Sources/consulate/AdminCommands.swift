@@ -25,10 +25,10 @@ struct AdminOptions: ParsableArguments {
 }
 
 extension AdminOptions {
-    /// Tells the `consulate serve` running on the changed store to apply the change now (SIGHUP),
+    /// Tells the `consulate serve` running on the changed store what changed, so it applies it now,
     /// and says on standard error whether one did: the change is stored either way.
-    func applyToRunningServer(_ configuration: GatewayConfiguration) {
-        switch RunningServer(storePath: configuration.store.path).notifyChange() {
+    func applyToRunningServer(_ configuration: GatewayConfiguration, _ change: StoreChange) {
+        switch RunningServer(storePath: configuration.store.path).notify(change) {
         case .signalled(let pid):
             printError("consulate: the running gateway (pid \(pid)) applies the change now")
         case .notRunning:

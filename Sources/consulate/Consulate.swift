@@ -66,9 +66,10 @@ struct Serve: AsyncParsableCommand {
         let configuration = try loadConfigurationOrExit(path: config)
         logging.bootstrap(configuration)
         let metrics = PrometheusExposition.bootstrap()
-        // SIGHUP means "reload", never the default "terminate", from the moment admin commands can
-        // find this process, even before the reload service is listening for it.
-        signal(SIGHUP, SIG_IGN)
+        // SIGHUP, SIGUSR1 and SIGUSR2 mean "reload" and "the store changed", never the default
+        // "terminate", from the moment admin commands can find this process, even before the
+        // reload service is listening for them.
+        for reload in [SIGHUP, SIGUSR1, SIGUSR2] { signal(reload, SIG_IGN) }
         let claim = try claimStore(configuration)
         defer { claim?.release() }
         let server = try await orExit { () async throws(LaunchError) in

@@ -92,7 +92,7 @@ struct Domains: AsyncParsableCommand {
             let (partner, warnings) = try await orExit { () async throws(AdminError) in try await administration.allow(settings) }
             for warning in warnings { printError("warning: \(warning)") }
             print("allowed \(partner.domain)")
-            options.applyToRunningServer(configuration)
+            options.applyToRunningServer(configuration, .allowlist)
         }
     }
 
@@ -108,7 +108,7 @@ struct Domains: AsyncParsableCommand {
             let (configuration, administration) = try options.open()
             try await orExit { () async throws(AdminError) in try await administration.block(domain) }
             print("blocked \(domain)")
-            options.applyToRunningServer(configuration)
+            options.applyToRunningServer(configuration, .allowlist)
         }
     }
 
@@ -126,7 +126,7 @@ struct Domains: AsyncParsableCommand {
             let (configuration, administration) = try options.open()
             try await orExit { () async throws(AdminError) in try await administration.remove(domain) }
             print("removed \(domain)")
-            options.applyToRunningServer(configuration)
+            options.applyToRunningServer(configuration, .allowlist)
         }
     }
 }

@@ -26,7 +26,7 @@ struct Users: AsyncParsableCommand {
             let (configuration, administration) = try options.open()
             let token = try await orExit { () async throws(AdminError) in try await administration.addUser(jid, name: name) }
             print(token)
-            options.applyToRunningServer(configuration)
+            options.applyToRunningServer(configuration, .users)
         }
     }
 
@@ -45,7 +45,7 @@ struct Users: AsyncParsableCommand {
             let (configuration, administration) = try options.open()
             try await orExit { () async throws(AdminError) in try await administration.removeUser(jid) }
             print("removed \(jid)")
-            options.applyToRunningServer(configuration)
+            options.applyToRunningServer(configuration, .users)
         }
     }
 

@@ -227,7 +227,7 @@ struct LiveChangesTests {
 
         try "\(getpid())\n".write(toFile: running.path, atomically: true, encoding: .utf8)
         #expect(running.runningPID() == nil, "a file left by a server killed with SIGKILL names a live pid, but nobody holds it")
-        #expect(running.notifyChange() == .notRunning)
+        #expect(running.notify(.users) == .notRunning)
         let again = try running.claim()
         #expect(running.runningPID() == getpid(), "a left file is taken over")
         again.release()

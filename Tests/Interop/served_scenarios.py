@@ -6,8 +6,10 @@ the peer's own log, and absence of duplicates by a later message on the same lin
 
 import asyncio
 import json
+import signal
 import subprocess
 import threading
+import time
 
 from peers import restart
 from scenarios import INTERNAL, message_from, presence_from
@@ -79,6 +81,52 @@ async def quick_start(ctx):
     events.close()
     await server.command("domains", "allow", ctx.domain("federated"), "--trust", "federated",
                          "--tls", "required", "--sasl", "required", "--no-dialback")
+
+
+async def until(what, condition, timeout=20):
+    """Polls `condition` (async) until it holds; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+async def typed_admin_changes(ctx):
+    """An admin command tells the running server what it changed and nothing else: an edit of
+    federation.toml made meanwhile is applied only by SIGHUP."""
+    server = ctx.server
+    admin = (await server.command("admin-token"))[0].strip()
+    pattern = "edited.example"
+    original = open(server.config).read()
+
+    async def file_lists_it():
+        listing = await server.call("GET", "/v1/admin/domains", admin)
+        return pattern in [domain["pattern"] for domain in listing["domains"]]
+
+    async def user_known(token):
+        try:
+            await server.call("GET", "/v1/me/contacts", token)
+            return True
+        except APIError:
+            return False
+
+    with open(server.config, "a") as f:
+        f.write(f'\n[[partner]]\ndomain = "{pattern}"\n')
+    try:
+        token = await add_user(ctx, "hanna")
+        await until("the running server knowing hanna", lambda: user_known(token))
+        assert not await file_lists_it(), "the users change applied an unrelated edit of federation.toml"
+        server.process.send_signal(signal.SIGHUP)
+        await until("the reload applying the edited file", file_lists_it)
+    finally:
+        server.write_config(original)
+        server.process.send_signal(signal.SIGHUP)
+    await until("the reload applying the restored file", lambda: _not(file_lists_it))
+
+
+async def _not(condition):
+    return not await condition()
 
 
 async def offline_delivery(ctx):
@@ -156,5 +204,6 @@ async def killed_while_sending(ctx):
 SERVED_SCENARIOS = [
     ("quick start: users and domains by command, chat through the API", quick_start),
     ("offline delivery to an internal user", offline_delivery),
+    ("an admin command applies its own change, not an edit of federation.toml", typed_admin_changes),
     ("consulate killed while sending: acknowledged messages arrive once, in order", killed_while_sending),
 ]
