@@ -284,7 +284,7 @@ let package = Package(
         .target(
             name: "ConsulateTestSupport",
             dependencies: [
-                "Federation", "Gateway", "GatewayCore", "PresenceModel",
+                "Federation", "Gateway", "GatewayCore", "PresenceModel", "XMPP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import XMPP
 public import Federation
 import NIOConcurrencyHelpers
 public import NIOCore

@@ -1,3 +1,5 @@
+public import XMPP
+
 /// How one DNS lookup ended, as the connection planner needs to know it. The transport produces it
 /// (from a response with ``DNSMessage/lookupOutcome(for:)``, or `.timeout` when every attempt went
 /// unanswered), so the planning logic can be exercised without a network.

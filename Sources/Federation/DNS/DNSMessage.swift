@@ -1,3 +1,5 @@
+public import XMPP
+
 /// The fixed 12-octet header's identity and flags (RFC 1035 §4.1.1). The four section counts are
 /// not stored: they are the lengths of ``DNSMessage``'s arrays.
 public struct DNSHeader: Sendable, Hashable {

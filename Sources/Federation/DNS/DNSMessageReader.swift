@@ -1,3 +1,5 @@
+public import XMPP
+
 /// Why bytes are not a DNS message. Each case names the offset where decoding stopped, so that a
 /// log line can point at the byte.
 public enum DNSDecodingError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+public import XMPP
+
 /// One recursive resolver to send queries to.
 ///
 /// It must be an IP address: looking up the resolver's own name would need a resolver, and the only

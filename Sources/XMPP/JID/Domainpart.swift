@@ -22,9 +22,7 @@ extension JIDPart {
         guard !domain.isEmpty else { throw JIDError("the domainpart is empty") }
         guard domain.utf8.count <= maximumInputBytes else { throw JIDError("the domainpart is longer than 253 bytes") }
         if domain.utf8.first == UInt8(ascii: "[") {
-            guard domain.utf8.last == UInt8(ascii: "]"),
-                let address = IPLiteral.canonicalIPv6(domain.utf8.dropFirst().dropLast())
-            else {
+            guard domain.utf8.last == UInt8(ascii: "]"), let address = IPv6Address(String(domain.dropFirst().dropLast()))?.description else {
                 throw JIDError("the domainpart is not a valid IPv6 address literal")
             }
             return "[" + address + "]"
@@ -72,7 +70,7 @@ extension JIDPart {
         guard labelBytes > 0 else { throw JIDError("the domainpart has an empty label") }
         guard previous != UInt8(ascii: "-") else { throw JIDError("a domain label ends with a hyphen") }
         if labelIsNumeric {
-            guard IPLiteral.isIPv4(domain.utf8) else {
+            guard IPv4Address(String(domain)) != nil else {
                 throw JIDError("the domainpart is neither an IPv4 address nor a name (its last label is numeric)")
             }
             return String(domain)

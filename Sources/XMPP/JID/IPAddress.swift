@@ -1,4 +1,6 @@
-/// An IPv4 address, as an A record carries it and as a nameserver or static route is configured.
+/// An IPv4 address: a JID's IP-literal domainpart (RFC 7622 §3.2, the RFC 3986 `IPv4address`
+/// syntax), an A record's data, a configured nameserver or static route. The one parser of address
+/// text.
 public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
     /// The four octets in network order.
     public let octets: [UInt8]
