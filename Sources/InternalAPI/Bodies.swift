@@ -183,35 +183,7 @@ struct MessageAccepted: Encodable {
     var id: String
 }
 
-/// One message of `GET /v1/me/history`. The fields are those of the compliance archive's JSON Lines
-/// export (`message_id` included, against this API's camelCase), so one reader handles both.
-struct HistoryMessageBody: Encodable {
-    var id: Int64
-    /// The other party's bare JID.
-    var contact: String
-    /// `in` (from the contact) or `out` (from the user).
-    var direction: String
-    var body: String
-    var messageID: String?
-    /// XEP-0082, UTC.
-    var at: String
-
-    enum CodingKeys: String, CodingKey {
-        case id, contact, direction, body, at
-        case messageID = "message_id"
-    }
-
-    init(_ record: MessageRecord) {
-        id = record.id
-        contact = record.contact.description
-        direction = record.direction.rawValue
-        body = record.body
-        messageID = record.messageID
-        at = record.at.xmppDateTime
-    }
-}
-
 struct HistoryList: Encodable {
-    /// Oldest first.
-    var messages: [HistoryMessageBody]
+    /// Oldest first, in the archive export's shape (`MessageJSON`, without `user`).
+    var messages: [MessageJSON]
 }

@@ -19,7 +19,7 @@ struct HistoryRoutes: Sendable {
         } catch {
             throw APIError.storage(error)
         }
-        return JSONBody.response(HistoryList(messages: records.map(HistoryMessageBody.init)))
+        return JSONBody.response(HistoryList(messages: records.map { MessageJSON($0, withUser: false) }))
     }
 }
 

@@ -95,6 +95,39 @@ public struct MessageRecord: Sendable, Hashable {
     }
 }
 
+/// A stored message as JSON: one line of the compliance archive's JSON Lines export (with `user`),
+/// and one message of the history API (without: it is the caller's own). One shape, so one reader
+/// handles both; the field names are the export format, documented in ARCHITECTURE.md, and
+/// changing them breaks whoever reads the exports.
+public struct MessageJSON: Encodable, Sendable {
+    public var id: Int64
+    /// XEP-0082, UTC.
+    public var at: String
+    /// The internal user (bare); left out of the history, whose user is the caller.
+    public var user: String?
+    /// The other party (bare).
+    public var contact: String
+    /// `in` (from the contact) or `out` (from the user).
+    public var direction: String
+    public var body: String
+    public var messageID: String?
+
+    public init(_ record: MessageRecord, withUser: Bool) {
+        id = record.id
+        at = record.at.xmppDateTime
+        user = withUser ? record.user.description : nil
+        contact = record.contact.description
+        direction = record.direction.rawValue
+        body = record.body
+        messageID = record.messageID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, at, user, contact, direction, body
+        case messageID = "message_id"
+    }
+}
+
 /// A history search for one user; every other criterion narrows it. Results come oldest first.
 public struct HistoryQuery: Sendable, Hashable {
     public var user: JID

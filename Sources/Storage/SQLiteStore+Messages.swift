@@ -178,7 +178,7 @@ extension SQLiteStore {
             )
             var count = 0
             while let row = try rows.next() {
-                var line = try encoder.encode(ArchiveLine(try Self.messageRecord(from: row)))
+                var line = try encoder.encode(MessageJSON(try Self.messageRecord(from: row), withUser: true))
                 line.append(0x0A)
                 try output.write(contentsOf: line)
                 count += 1
@@ -196,32 +196,5 @@ extension SQLiteStore {
             id: row["id"], user: try storedJID(row["user_jid"]), contact: try storedJID(row["contact_jid"]),
             direction: direction, body: row["body"], messageID: row["message_id"], at: Timestamp(storedValue: row["at"])
         )
-    }
-}
-
-/// One line of the archive export. The field names are the export format, documented in
-/// ARCHITECTURE.md: changing them breaks whoever reads the exports.
-struct ArchiveLine: Encodable {
-    var id: Int64
-    var at: String
-    var user: String
-    var contact: String
-    var direction: String
-    var body: String
-    var messageID: String?
-
-    init(_ record: MessageRecord) {
-        id = record.id
-        at = record.at.xmppDateTime
-        user = record.user.description
-        contact = record.contact.description
-        direction = record.direction.rawValue
-        body = record.body
-        messageID = record.messageID
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, at, user, contact, direction, body
-        case messageID = "message_id"
     }
 }
