@@ -9,19 +9,22 @@ import xml.etree.ElementTree as ET
 from peers import wait_for_listeners
 
 
-def federation_toml(domain, address, dns, pki, mode, partners, secret):
+def federation_toml(domain, address, dns, pki, mode, partners, secret, federation="allowlist", also_serving=()):
     """Consulate's configuration for one s2s security mode. In "sasl" Consulate trusts the test CA
     and requires SASL EXTERNAL of every partner; in "dialback" it trusts an unrelated CA and does
     not offer SASL, so that every key must be verified by dialing back. `partners` are
-    (domain, trust) pairs."""
-    certificate, key, _ = pki.leaf("consulate", [domain])
+    (domain, trust) pairs; `federation` is the mode (`open`: any domain, unlisted ones with the
+    open default); `also_serving` are more domains of ours, which the certificate names too."""
+    domains = [domain, *also_serving]
+    domain_list = ", ".join(f'"{name}"' for name in domains)
+    certificate, key, _ = pki.leaf("consulate", domains)
     if mode == "sasl":
         ca, auth = pki.ca_certificate, 'sasl = "required"\ndialback = false'
     else:
         ca, auth = pki.unrelated_ca_certificate, 'sasl = "not-supported"\ndialback = true'
     text = f'''
 [gateway]
-domains = ["{domain}"]
+domains = [{domain_list}]
 
 [listen]
 address = "{address}"
@@ -36,7 +39,7 @@ ca-bundle = "{ca}"
 nameservers = ["{dns}"]
 
 [federation]
-mode = "allowlist"
+mode = "{federation}"
 dialback-secret = "{secret}"
 '''
     for partner, trust in partners:

@@ -15,7 +15,7 @@ import dns_stub
 from gateway import ConsulateConsole, federation_toml
 from peers import EjabberdPeer, ProsodyPeer
 from pki import TestPKI
-from scenarios import INTERNAL, PASSWORD, SCENARIOS, Context
+from scenarios import INTERNAL, PASSWORD, SCENARIOS, SECOND, Context, open_federation, two_local_domains
 from served import ConsulateServer, served_toml
 from served_scenarios import SERVED_SCENARIOS
 
@@ -31,7 +31,7 @@ MODES = ["sasl", "dialback"]
 
 def build_zone(peers):
     zone = dns_stub.Zone(["test"])
-    for domain, address in [(INTERNAL, CONSULATE_ADDRESS)] + [(d, p.address) for p in peers for d in p.domains]:
+    for domain, address in [(INTERNAL, CONSULATE_ADDRESS), (SECOND, CONSULATE_ADDRESS)] + [(d, p.address) for p in peers for d in p.domains]:
         zone.add_a(domain, address)
         zone.add_srv(f"_xmpp-server._tcp.{domain}", 0, 5, 5269, domain)
     return zone
@@ -48,6 +48,25 @@ async def run_phase(peer, mode, binary, work, pki, only):
                         [f"{name}@{INTERNAL}" for name in ("alice", "bob", "carol", "dave")])
     try:
         results = await run_scenarios(SCENARIOS, lambda: Context(gateway, peer, pki.ca_certificate), peer, mode, only)
+    finally:
+        await gateway.stop()
+        peer.stop()
+    if not all(results):
+        print(f"     logs: {gateway.directory}, {peer.directory}", flush=True)
+    return results
+
+
+async def run_console_phase(peer, mode, label, binary, work, pki, only, scenarios, users, **toml):
+    """One `consulate console` with its own configuration and scenarios (open federation, two
+    local domains), against `peer` in `mode`."""
+    peer.configure(mode, DNS_ADDRESS)
+    peer.start()
+    gateway = ConsulateConsole(binary, os.path.join(work, f"consulate-{peer.software}-{label}"), CONSULATE_ADDRESS, INTERNAL)
+    config = federation_toml(INTERNAL, CONSULATE_ADDRESS, DNS_ADDRESS, pki, mode, toml.pop("partners", []),
+                             "interop-dialback-secret-0123456789", **toml)
+    await gateway.start(config, users)
+    try:
+        results = await run_scenarios(scenarios, lambda: Context(gateway, peer, pki.ca_certificate), peer, label, only)
     finally:
         await gateway.stop()
         peer.stop()
@@ -113,7 +132,8 @@ async def main():
     parser.add_argument("--work", required=True, help="a fresh directory for this run")
     parser.add_argument("--peer", action="append", help="prosody or ejabberd (default: both)")
     parser.add_argument("--mode", action="append",
-                        help="sasl, dialback, or served (consulate serve with its store and API, Prosody only); default: all")
+                        help="sasl, dialback, open (open federation), domains (two local domains), or served (consulate serve "
+                             "with its store and API); the last three Prosody only; default: all")
     parser.add_argument("--only", help="run only scenarios whose title contains this")
     arguments = parser.parse_args()
 
@@ -130,8 +150,19 @@ async def main():
     results = []
     try:
         for peer in peers:
-            for mode in [mode for mode in arguments.mode or MODES if mode != "served"]:
+            for mode in [mode for mode in arguments.mode or MODES if mode in MODES]:
                 results += await run_phase(peer, mode, arguments.consulate, arguments.work, pki, arguments.only)
+            if peer.software == "prosody" and "open" in (arguments.mode or MODES + ["open"]):
+                results += await run_console_phase(
+                    peer, "sasl", "open", arguments.consulate, arguments.work, pki, arguments.only,
+                    [("an unlisted domain is PublicUnverified, end to end", open_federation)], [f"alice@{INTERNAL}"],
+                    federation="open")
+            if peer.software == "prosody" and "domains" in (arguments.mode or MODES + ["domains"]):
+                results += await run_console_phase(
+                    peer, "sasl", "domains", arguments.consulate, arguments.work, pki, arguments.only,
+                    [("users of two local domains, each on its own stream", two_local_domains)],
+                    [f"alice@{INTERNAL}", f"carol@{SECOND}"],
+                    partners=[(f"federated.{peer.software}.test", "federated")], also_serving=[SECOND])
             if peer.software == "prosody" and "served" in (arguments.mode or MODES + ["served"]):
                 results += await run_served_phase(peer, arguments.consulate, arguments.work, pki, arguments.only)
     finally:

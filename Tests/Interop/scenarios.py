@@ -11,6 +11,8 @@ from clients import ExternalUser
 from peers import restart
 
 INTERNAL = "contoso.test"
+# Our second domain, in the phase where Consulate serves two.
+SECOND = "second.test"
 PASSWORD = "interop-secret"
 
 
@@ -201,6 +203,50 @@ async def authentication(ctx):
     assert not missing, f"no evidence in the {ctx.peer.software} log that {missing}"
     present = [what for what, pattern in forbidden if re.search(pattern, log)]
     assert not present, f"the {ctx.peer.software} log shows {present} was used"
+
+
+async def open_federation(ctx):
+    """Open federation: Consulate lists no partner, and Prosody's domain is treated as the open
+    default, PublicUnverified, end to end: its user may not message or subscribe to an internal
+    user who has not added them; once added, subscription, presence (the state, never the note)
+    and messages flow both ways."""
+    gw, internal = ctx.gateway, f"alice@{INTERNAL}"
+    client = await ctx.external("greeter")
+    external = client.boundjid.bare
+    gw.do(internal, "<set-presence availability='3500' note='Planning the offsite'/>")
+    client.send_message(mto=internal, mbody="hello from an unlisted domain", mtype="chat")
+    await client.expect(message_from(internal, mtype="error"), "the refusal of a stranger's message")
+    client.send_presence(pto=internal, ptype="subscribe")
+    gw.do(internal, f"<add-contact jid='{external}' access='colleagues'/>")
+    await client.expect(presence_from(internal, "subscribed"), "the approval that adding implies")
+    await client.expect(presence_from(internal, "subscribe"), "the internal user's own request")
+    seen = await client.expect(lambda s: presence_from(internal)(s) and s["type"] == "available", "the internal user's presence")
+    assert "Planning" not in (seen["status"] or ""), f"a PublicUnverified contact must not see the note: {seen}"
+    assert not gw.unconsumed(internal, event("message", from_=external)), "the stranger's message got through"
+    client.send_presence(pto=internal, ptype="subscribed")
+    await gw.expect(internal, event("contact-update", jid=external, subscription="both"), "subscription both")
+    client.send_presence(pto=internal)
+    await gw.expect(internal, event("contact-presence", contact=external, availability="3500"), "the external presence")
+    gw.do(internal, f"<send-message to='{external}' type='chat' id='o1'><body>welcome</body></send-message>")
+    await client.expect(message_from(internal, "welcome"), "the internal user's message")
+    client.send_message(mto=internal, mbody="thanks", mtype="chat")
+    await gw.expect(internal, event("message", from_=external), "the contact's message, now allowed")
+
+
+async def two_local_domains(ctx):
+    """Consulate serves two domains: users of both message one Prosody user, and each domain's
+    stanzas leave on a stream authenticated for that domain, as Prosody's log records (a stream
+    of contoso.test could not carry second.test's stanzas: Prosody would refuse them)."""
+    gw = ctx.gateway
+    client = await ctx.external("keeper")
+    external = client.boundjid.bare
+    for internal, body in ((f"alice@{INTERNAL}", "from contoso"), (f"carol@{SECOND}", "from second")):
+        gw.do(internal, f"<send-message to='{external}' type='chat'><body>{body}</body></send-message>")
+        await client.expect(message_from(internal, body), f"the message {body}")
+    client.send_message(mto=f"carol@{SECOND}", mbody="reply to second", mtype="chat")
+    await gw.expect(f"carol@{SECOND}", event("message", from_=external), "the reply to our second domain")
+    for domain in (INTERNAL, SECOND):
+        await ctx.peer.wait_for_log(f"SASL EXTERNAL with {domain} succeeded", f"{domain} authenticated to Prosody on its own stream")
 
 
 SCENARIOS = [
