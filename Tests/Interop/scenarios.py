@@ -246,7 +246,10 @@ async def two_local_domains(ctx):
     client.send_message(mto=f"carol@{SECOND}", mbody="reply to second", mtype="chat")
     await gw.expect(f"carol@{SECOND}", event("message", from_=external), "the reply to our second domain")
     for domain in (INTERNAL, SECOND):
-        await ctx.peer.wait_for_log(f"SASL EXTERNAL with {domain} succeeded", f"{domain} authenticated to Prosody on its own stream")
+        await ctx.peer.wait_for_log(f"Accepting SASL EXTERNAL identity from {re.escape(domain)}",
+                                    f"Prosody accepting {domain}'s certificate (SASL EXTERNAL)")
+        await ctx.peer.wait_for_log(f"connection {re.escape(domain)}->{re.escape(client.boundjid.domain)} is now authenticated for {re.escape(domain)}",
+                                    f"a stream from {domain} authenticated for {domain}")
 
 
 SCENARIOS = [
