@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import PresenceModel
 import Storage
 
@@ -6,7 +6,7 @@ extension Administration {
     /// Writes the compliance archive as JSON Lines to `output`, oldest first: every message at or
     /// after `since` and before `until` (XEP-0082 date-times such as `2026-11-01T00:00:00Z`; either
     /// may be left out). Returns how many messages were written.
-    public func exportArchive(to output: FileHandle, since: String?, until: String?) async throws(AdminError) -> Int {
+    package func exportArchive(to output: FileHandle, since: String?, until: String?) async throws(AdminError) -> Int {
         let from = try since.map { text throws(AdminError) in try Self.dateTime(text, option: "since") }
         let to = try until.map { text throws(AdminError) in try Self.dateTime(text, option: "until") }
         if let from, let to, from > to {

@@ -1,29 +1,29 @@
-public import Configuration
-public import Federation
-public import PresenceModel
-public import Storage
+package import Configuration
+package import Federation
+package import PresenceModel
+package import Storage
 import Translation
-public import XMPP
+package import XMPP
 
 /// One line of `consulate domains list`: a domain pattern as the gateway will treat it, and where
 /// that comes from.
-public struct DomainEntry: Sendable, Hashable {
-    public enum Source: Sendable, Hashable {
+package struct DomainEntry: Sendable, Hashable {
+    package enum Source: Sendable, Hashable {
         /// A `[[partner]]` of `federation.toml` that no runtime change overrides.
         case file
         /// A runtime change (`consulate domains` or the admin API), which wins over the file.
         case runtime(Timestamp)
     }
 
-    public var pattern: DomainPattern
+    package var pattern: DomainPattern
     /// `.allow`, `.block` or `.remove` (a runtime removal of a partner the file lists).
-    public var change: AllowlistChange
-    public var source: Source
+    package var change: AllowlistChange
+    package var source: Source
 }
 
 extension Administration {
     /// The options of `consulate domains allow` by `[[partner]]` key, so refusals name the option.
-    public static let partnerOptionNames: [String: String] = [
+    package static let partnerOptionNames: [String: String] = [
         "domain": "<domain>", "additional-domains": "--additional-domain", "trust": "--trust", "tls": "--tls",
         "sasl": "--sasl", "dialback": "--dialback", "route": "--route", "keep-alive": "--keep-alive",
         "connection-limit": "--connection-limit", "description": "--description",
@@ -37,7 +37,7 @@ extension Administration {
     ///   - optionNames: how refusals name each `[[partner]]` key, so that the admin HTTP API can
     ///     name its JSON fields where the command names its options.
     @discardableResult
-    public func allow(
+    package func allow(
         _ settings: PartnerSettings,
         source: String = "consulate domains allow",
         optionNames: [String: String] = Administration.partnerOptionNames
@@ -57,21 +57,21 @@ extension Administration {
     }
 
     /// Refuses a domain (or `*.` pattern) whatever `federation.toml` says.
-    public func block(_ text: String) async throws(AdminError) {
+    package func block(_ text: String) async throws(AdminError) {
         let pattern = try domainPattern(text)
         try await storing { () async throws(StorageError) in try await store.recordAllowlistChange(.block(pattern), at: now()) }
     }
 
     /// Forgets a domain: a runtime allow or block goes, and a partner of `federation.toml` is
     /// removed as well (a removal is itself recorded, so it survives a restart).
-    public func remove(_ text: String) async throws(AdminError) {
+    package func remove(_ text: String) async throws(AdminError) {
         let pattern = try domainPattern(text)
         try await storing { () async throws(StorageError) in try await store.recordAllowlistChange(.remove(pattern), at: now()) }
     }
 
     /// The allowlist as the gateway applies it: the file's partners, overridden pattern by pattern
     /// by the runtime changes, by pattern.
-    public func domains(filePartners: [PartnerPolicy]) async throws(AdminError) -> [DomainEntry] {
+    package func domains(filePartners: [PartnerPolicy]) async throws(AdminError) -> [DomainEntry] {
         let changes = try await storing { () async throws(StorageError) in try await store.allowlistChanges() }
         return Self.merge(filePartners: filePartners, changes: changes)
     }
@@ -79,7 +79,7 @@ extension Administration {
     /// `configuration` as the gateway runs it: its `[[partner]]` entries overridden by the runtime
     /// allowlist changes in the store. What `consulate serve` starts with and what a reload (SIGHUP,
     /// or an allowlist change through the admin API) swaps in.
-    public func effectiveConfiguration(_ configuration: GatewayConfiguration) async throws(AdminError) -> GatewayConfiguration {
+    package func effectiveConfiguration(_ configuration: GatewayConfiguration) async throws(AdminError) -> GatewayConfiguration {
         let changes = try await storing { () async throws(StorageError) in try await store.allowlistChanges() }
         return Self.applying(changes, to: configuration)
     }
@@ -87,7 +87,7 @@ extension Administration {
     /// The runtime changes applied to a file's configuration: allowed partners replace the file's
     /// for their pattern, removals drop it, and blocks drop it too; in open federation a block is
     /// also added to the blocklist, since there an unlisted domain would otherwise be let in.
-    public static func applying(_ changes: [StoredAllowlistChange], to configuration: GatewayConfiguration) -> GatewayConfiguration {
+    package static func applying(_ changes: [StoredAllowlistChange], to configuration: GatewayConfiguration) -> GatewayConfiguration {
         var result = configuration
         let entries = merge(filePartners: configuration.federation.partners, changes: changes)
         let partners = entries.compactMap { entry -> PartnerPolicy? in
@@ -123,7 +123,7 @@ extension Administration {
     }
 
     /// The entry for one pattern, or `nil` when neither the file nor a runtime change mentions it.
-    public func domain(_ text: String, filePartners: [PartnerPolicy]) async throws(AdminError) -> DomainEntry? {
+    package func domain(_ text: String, filePartners: [PartnerPolicy]) async throws(AdminError) -> DomainEntry? {
         let pattern = try domainPattern(text)
         return try await domains(filePartners: filePartners).first { $0.pattern == pattern }
     }
@@ -139,7 +139,7 @@ extension Administration {
 
 extension DomainEntry {
     /// One line for `consulate domains list`.
-    public var summary: String {
+    package var summary: String {
         let origin =
             switch source {
             case .file: "federation.toml"
@@ -154,7 +154,7 @@ extension DomainEntry {
     }
 
     /// Every setting, one per line, for `consulate domains show`, in `[[partner]]` terms.
-    public var details: [String] {
+    package var details: [String] {
         var lines = [summary]
         guard case .allow(let partner) = change else { return lines }
         lines.append("  additional-domains: \(partner.additionalDomains.isEmpty ? "none" : partner.additionalDomains.map(\.description).joined(separator: ", "))")

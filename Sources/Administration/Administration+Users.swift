@@ -1,4 +1,4 @@
-public import PresenceModel
+package import PresenceModel
 import Storage
 import XMPP
 
@@ -6,7 +6,7 @@ extension Administration {
     /// Creates an internal user and returns their first API token, which is shown this once (the
     /// store keeps only its hash). An existing user is refused rather than replaced, since replacing
     /// would drop their contacts.
-    public func addUser(_ text: String, name: String?) async throws(AdminError) -> String {
+    package func addUser(_ text: String, name: String?) async throws(AdminError) -> String {
         let jid = try internalUser(text)
         if let name, name.isEmpty { throw AdminError("the name must not be empty; leave it out for none") }
         if try await storing({ () async throws(StorageError) in try await store.user(jid) }) != nil {
@@ -18,7 +18,7 @@ extension Administration {
     }
 
     /// Removes a user with everything the store keeps for them (the archive excepted).
-    public func removeUser(_ text: String) async throws(AdminError) {
+    package func removeUser(_ text: String) async throws(AdminError) {
         let jid = try bareJID(text)
         guard try await storing({ () async throws(StorageError) in try await store.removeUser(jid) }) else {
             throw AdminError("no internal user \(jid)", kind: .notFound)
@@ -26,19 +26,19 @@ extension Administration {
     }
 
     /// Every internal user, by JID.
-    public func users() async throws(AdminError) -> [InternalUser] {
+    package func users() async throws(AdminError) -> [InternalUser] {
         try await directory().users.values.sorted { $0.jid < $1.jid }
     }
 
     /// Every internal user as the store holds them: what a running gateway synchronises with after
     /// users were added or removed.
-    public func directory() async throws(AdminError) -> PresenceDirectory {
+    package func directory() async throws(AdminError) -> PresenceDirectory {
         try await storing { () async throws(StorageError) in try await store.loadDirectory() }
     }
 
     /// Revokes the user's tokens and issues a new one, shown this once: what to do when a token
     /// leaked or was lost, so the old one must stop working at the same moment.
-    public func replaceToken(of text: String) async throws(AdminError) -> String {
+    package func replaceToken(of text: String) async throws(AdminError) -> String {
         let jid = try bareJID(text)
         if try await storing({ () async throws(StorageError) in try await store.user(jid) }) == nil {
             throw AdminError("no internal user \(jid); add one with 'consulate users add \(jid)'", kind: .notFound)
@@ -76,7 +76,7 @@ extension Administration {
     /// Issues an admin API token, shown this once. With `onlyIfNone`, issues one only when the
     /// store has no admin token yet and returns `nil` otherwise: what `make serve` runs on every
     /// start, so the first start prints a token and later ones keep the one the operator holds.
-    public func issueAdminToken(onlyIfNone: Bool) async throws(AdminError) -> String? {
+    package func issueAdminToken(onlyIfNone: Bool) async throws(AdminError) -> String? {
         if onlyIfNone, try await storing({ () async throws(StorageError) in try await store.hasAdminToken() }) { return nil }
         return try await storing { () async throws(StorageError) in try await store.issueToken(for: .admin, at: now()) }
     }

@@ -1,4 +1,4 @@
-public import Configuration
+package import Configuration
 import Foundation
 
 #if canImport(Glibc)
@@ -6,8 +6,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-public import PresenceModel
-public import Storage
+package import PresenceModel
+package import Storage
 
 /// The operations behind `consulate users` and `consulate domains`, over any `GatewayStore`: a
 /// library rather than code in the command so that tests run them against a real SQLite file, and
@@ -15,22 +15,22 @@ public import Storage
 ///
 /// Every operation validates its input before it writes, so a refused call leaves the store as it
 /// was; refusals and store failures come back as `AdminError`s with the message to print.
-public struct Administration: Sendable {
-    public let store: any GatewayStore
+package struct Administration: Sendable {
+    package let store: any GatewayStore
     /// The domains internal users may live on (`gateway.domains`).
-    public let localDomains: Set<String>
+    package let localDomains: Set<String>
     /// The clock, passed in because the store reads none (token and change times).
     let now: @Sendable () -> Timestamp
 
     /// `now` defaults to the system clock; tests pass a fixed one.
-    public init(store: any GatewayStore, localDomains: Set<String>, now: (@Sendable () -> Timestamp)? = nil) {
+    package init(store: any GatewayStore, localDomains: Set<String>, now: (@Sendable () -> Timestamp)? = nil) {
         self.store = store
         self.localDomains = localDomains
         self.now = now ?? Timestamp.systemNow
     }
 
     /// Opens the store `configuration` names, with its archive policy.
-    public static func open(_ configuration: GatewayConfiguration) throws(AdminError) -> Administration {
+    package static func open(_ configuration: GatewayConfiguration) throws(AdminError) -> Administration {
         let store: SQLiteStore
         do throws(StorageError) {
             store = try SQLiteStore(path: configuration.store.path, archivePolicy: ArchivePolicy(configuration.store.archive))
@@ -56,7 +56,7 @@ public struct Administration: Sendable {
 
 extension ArchivePolicy {
     /// The store's policy for the `[store] archive` setting.
-    public init(_ archive: StoreSettings.Archive) {
+    package init(_ archive: StoreSettings.Archive) {
         switch archive {
         case .everyone: self = .everyone
         case .nobody: self = .nobody
@@ -67,13 +67,13 @@ extension ArchivePolicy {
 
 /// What an admin operation changed in the store, so that a running gateway reads back only that:
 /// the runtime allowlist (cheap), or the internal users (the whole directory).
-public enum StoreChange: Sendable, Hashable, CaseIterable {
+package enum StoreChange: Sendable, Hashable, CaseIterable {
     case allowlist
     case users
 
     /// The signal that tells a running server of the change from another process
     /// (`RunningServer.notify`): one per change, so that the server reads back only what changed.
-    public var signal: Int32 {
+    package var signal: Int32 {
         switch self {
         case .users: SIGUSR1
         case .allowlist: SIGUSR2

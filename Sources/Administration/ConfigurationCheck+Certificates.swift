@@ -1,13 +1,13 @@
-public import Configuration
+package import Configuration
 import FederationLinks
-public import Foundation
+package import Foundation
 import SwiftASN1
 import X509
 
 extension ConfigurationCheck {
     /// A certificate that expires within this time is reported (a warning), so that there is time to
     /// renew it before partners start refusing it.
-    public static let expiryWarning: TimeInterval = 30 * 86_400
+    package static let expiryWarning: TimeInterval = 30 * 86_400
 
     /// What is wrong with our certificate and key (`[tls]`) at `now`: the files load as
     /// `consulate serve` loads them, the key belongs to the certificate, the certificate is valid
@@ -17,7 +17,7 @@ extension ConfigurationCheck {
     /// A chain that does not verify is a warning, not an error: the bundle is the roots *we* trust
     /// for partners' certificates, partners may trust our CA without us doing so, and dialback
     /// works without a trusted certificate.
-    public static func certificateFindings(_ files: TLSFiles?, domains: Set<String>, now: Date) async -> [Finding] {
+    package static func certificateFindings(_ files: TLSFiles?, domains: Set<String>, now: Date) async -> [Finding] {
         guard let files else {
             return [
                 Finding(

@@ -1,14 +1,14 @@
-public import Configuration
+package import Configuration
 import Federation
-public import FederationLinks
-public import NIOCore
+package import FederationLinks
+package import NIOCore
 import XMPP
 
 extension ConfigurationCheck {
     /// The DNS checks through the `[dns]` nameservers, with sockets on `group`. Without `[dns]`
     /// nothing is asked: the check never uses the system resolver, and the nameservers
     /// `consulate serve` would take from `/etc/resolv.conf` are the gateway's to read.
-    public static func dnsFindings(_ configuration: GatewayConfiguration, group: any EventLoopGroup) async -> [Finding] {
+    package static func dnsFindings(_ configuration: GatewayConfiguration, group: any EventLoopGroup) async -> [Finding] {
         guard let dns = configuration.dns else {
             return [
                 Finding(
@@ -33,7 +33,7 @@ extension ConfigurationCheck {
     ///   a fallback to the domain itself may be what was meant).
     ///
     /// The lookups run concurrently; the findings come back in configuration order.
-    public static func dnsFindings(_ configuration: GatewayConfiguration, using resolver: DNSResolver) async -> [Finding] {
+    package static func dnsFindings(_ configuration: GatewayConfiguration, using resolver: DNSResolver) async -> [Finding] {
         var subjects: [DNSSubject] = configuration.translation.localDomains.sorted().map(DNSSubject.ours)
         for partner in configuration.federation.partners {
             subjects += partner.patterns.map { .partner(partner, $0) }

@@ -1,17 +1,17 @@
-public import Configuration
-public import Foundation
-public import NIOCore
+package import Configuration
+package import Foundation
+package import NIOCore
 
 /// `consulate check`, in the manner of `prosodyctl check`: reads `federation.toml` and the files it
 /// names the way `consulate serve` would (through `GatewayConfiguration.load(path:)`), inspects our certificate, and
 /// asks DNS what partners will find for our domains and what we will find for theirs. Every finding
 /// is reported at once with how to fix it, so an operator learns about an expiring certificate, a
 /// partner's missing DNS records or an unwritable store directory before links start failing.
-public enum ConfigurationCheck {
+package enum ConfigurationCheck {
     /// One thing found: how bad it is, what is wrong and, where there is something to do, how to
     /// fix it.
-    public struct Finding: Sendable, Hashable, CustomStringConvertible {
-        public enum Severity: String, Sendable, Hashable, Comparable {
+    package struct Finding: Sendable, Hashable, CustomStringConvertible {
+        package enum Severity: String, Sendable, Hashable, Comparable {
             /// The gateway would not start, or could not do what the file asks (no links with a
             /// partner, a certificate partners refuse): `consulate check` exits non-zero.
             case error
@@ -21,7 +21,7 @@ public enum ConfigurationCheck {
             /// What was checked and found in order, or what could not be checked.
             case note
 
-            public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
+            package static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
             private var rank: Int {
                 switch self {
                 case .error: 0
@@ -31,20 +31,20 @@ public enum ConfigurationCheck {
             }
         }
 
-        public var severity: Severity
+        package var severity: Severity
         /// What is wrong (or, for a note, what was found).
-        public var message: String
+        package var message: String
         /// What the operator should do; `nil` when there is nothing to do.
-        public var fix: String?
+        package var fix: String?
 
-        public init(_ severity: Severity, _ message: String, fix: String? = nil) {
+        package init(_ severity: Severity, _ message: String, fix: String? = nil) {
             self.severity = severity
             self.message = message
             self.fix = fix
         }
 
         /// `severity: message`, and the fix on an indented line of its own.
-        public var description: String {
+        package var description: String {
             guard let fix else { return "\(severity.rawValue): \(message)" }
             return "\(severity.rawValue): \(message)\n  fix: \(fix)"
         }
@@ -56,7 +56,7 @@ public enum ConfigurationCheck {
     ///   - now: the time certificates are judged at; passed in so that expiry is tested without a clock.
     ///   - dns: where the DNS checks' sockets run, through the `[dns]` nameservers; `nil` skips
     ///     them (`consulate check --no-dns`, for a machine without network).
-    public static func run(
+    package static func run(
         path: String,
         now: Date,
         dns: (any EventLoopGroup)?

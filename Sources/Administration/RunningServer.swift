@@ -18,9 +18,9 @@ import Darwin
 /// The lock, not the file's existence, says whether a server runs: the kernel releases it when the
 /// process ends, SIGKILL included, so a file left behind is never taken for a running server, and
 /// a pid since reused by another process is never signalled.
-public struct RunningServer: Sendable, Hashable {
+package struct RunningServer: Sendable, Hashable {
     /// What a notification found.
-    public enum Notification: Sendable, Hashable {
+    package enum Notification: Sendable, Hashable {
         /// The server was sent the change's signal.
         case signalled(pid: Int32)
         /// No server runs on this store (no file, or a file left by one that is gone).
@@ -29,17 +29,17 @@ public struct RunningServer: Sendable, Hashable {
 
     /// The store already has a running server: two gateways on one store would both send its
     /// queued messages.
-    public struct AlreadyRunning: Error, Sendable, Hashable {
+    package struct AlreadyRunning: Error, Sendable, Hashable {
         /// The running server's process id, if its file names one.
-        public var pid: Int32?
+        package var pid: Int32?
 
-        public init(pid: Int32?) {
+        package init(pid: Int32?) {
             self.pid = pid
         }
     }
 
     /// The server's hold on the store, kept for as long as it runs.
-    public final class Claim: Sendable {
+    package final class Claim: Sendable {
         private let descriptor: Int32
 
         fileprivate init(descriptor: Int32) {
@@ -49,22 +49,22 @@ public struct RunningServer: Sendable, Hashable {
         /// Clears the recorded pid and lets the store go; at exit the kernel would release the lock
         /// anyway. The file stays: removing it would let a server starting at that moment lock a
         /// file no longer in the directory, which admin commands and a third server could not see.
-        public func release() {
+        package func release() {
             _ = ftruncate(descriptor, 0)
             close(descriptor)
         }
     }
 
     /// The process-id file.
-    public let path: String
+    package let path: String
 
     /// The file for the store at `storePath`.
-    public init(storePath: String) {
+    package init(storePath: String) {
         path = storePath + ".pid"
     }
 
     /// Takes the store for this process and records its id, or refuses if another server holds it.
-    public func claim() throws -> Claim {
+    package func claim() throws -> Claim {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
@@ -83,7 +83,7 @@ public struct RunningServer: Sendable, Hashable {
     }
 
     /// The running server's process id, or `nil` when no process holds the store.
-    public func runningPID() -> Int32? {
+    package func runningPID() -> Int32? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -92,7 +92,7 @@ public struct RunningServer: Sendable, Hashable {
     }
 
     /// Tells the store's server, if one runs, what changed in the store.
-    public func notify(_ change: StoreChange) -> Notification {
+    package func notify(_ change: StoreChange) -> Notification {
         guard let pid = runningPID(), kill(pid, change.signal) == 0 else { return .notRunning }
         return .signalled(pid: pid)
     }

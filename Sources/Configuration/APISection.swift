@@ -2,22 +2,22 @@
 ///
 /// Loopback by default: the API speaks plain HTTP with bearer tokens, so it should only be reached
 /// from this machine or through a TLS-terminating proxy placed in front of it on purpose.
-public struct APISettings: Sendable, Hashable {
+package struct APISettings: Sendable, Hashable {
     /// An IP address to bind (`127.0.0.1`, `::1`, `0.0.0.0`…), never a host name.
-    public var address: String
+    package var address: String
     /// The HTTP port.
-    public var port: Int
+    package var port: Int
 
-    public static let defaultAddress = "127.0.0.1"
-    public static let defaultPort = 8080
+    package static let defaultAddress = "127.0.0.1"
+    package static let defaultPort = 8080
 
-    public init(address: String = Self.defaultAddress, port: Int = Self.defaultPort) {
+    package init(address: String = Self.defaultAddress, port: Int = Self.defaultPort) {
         self.address = address
         self.port = port
     }
 
     /// Whether the API is reachable from this machine only, which the default keeps it to.
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         address.hasPrefix("127.") || address == "::1" || address == "[::1]"
     }
 }

@@ -1,20 +1,20 @@
 import Foundation
-public import Federation
+package import Federation
 import PresenceModel
-public import Translation
-public import XMLStreaming
+package import Translation
+package import XMLStreaming
 import TOMLKit
 import XMPP
 
 /// Why `federation.toml` was refused: a message naming the setting and how to fix it.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var message: String
+package struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Everything `federation.toml` configures. Every section is optional; what is left out keeps the
@@ -22,34 +22,34 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 ///
 /// Each `[[partner]]` is read once, into `federation.partners`: the one policy both the links and
 /// the translator ask, so trust and domains cannot disagree between them.
-public struct GatewayConfiguration: Sendable {
-    public var translation: TranslationConfiguration
+package struct GatewayConfiguration: Sendable {
+    package var translation: TranslationConfiguration
     /// Who may federate and how: mode, blocklist, partners with their negotiation, routes and
     /// limits, and the gateway-wide limits and timers.
-    public var federation: FederationPolicy
+    package var federation: FederationPolicy
     /// What `load` found legal but probably unintended (for example a negotiation combination in
     /// which dialback can never be used), one line each, for the caller to log.
-    public var warnings: [String]
+    package var warnings: [String]
     /// Parser limits while a peer negotiates.
-    public var preAuthenticationLimits: XMLStreamLimits
+    package var preAuthenticationLimits: XMLStreamLimits
     /// Parser limits once a peer has authenticated.
-    public var postAuthenticationLimits: XMLStreamLimits
+    package var postAuthenticationLimits: XMLStreamLimits
     /// Where server-to-server connections are accepted.
-    public var listen: ListenSettings
+    package var listen: ListenSettings
     /// Our certificate, key and trusted roots; `nil` when TLS is not configured (then no partner may
     /// require TLS).
-    public var tls: TLSFiles?
+    package var tls: TLSFiles?
     /// The nameservers for finding partners' servers; `nil` means those of `/etc/resolv.conf` when
     /// the gateway starts.
-    public var dns: DNSResolverConfiguration?
+    package var dns: DNSResolverConfiguration?
     /// The durable store's file and the compliance archive's scope and retention.
-    public var store: StoreSettings
+    package var store: StoreSettings
     /// Where the internal users' HTTP API listens.
-    public var api: APISettings
+    package var api: APISettings
     /// The log's level and the stanza log.
-    public var log: LogSettings
+    package var log: LogSettings
 
-    public init(
+    package init(
         translation: TranslationConfiguration = TranslationConfiguration(localDomains: []),
         federation: FederationPolicy = FederationPolicy(),
         preAuthenticationLimits: XMLStreamLimits = .preAuthentication,
@@ -75,7 +75,7 @@ public struct GatewayConfiguration: Sendable {
 
     /// Reads and validates the configuration file `path` (what `consulate serve`, a reload and
     /// `consulate check` read); refusals name the file and the setting. Our domains are required.
-    public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
+    package static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigurationError("cannot read the configuration file '\(path)'")
         }
@@ -97,7 +97,7 @@ public struct GatewayConfiguration: Sendable {
     /// dialback settings leave no way to authenticate, a domain claimed by two partners, or a
     /// blocklist entry that is also a partner's is refused; `warnings` is replaced by the warnings
     /// of the result.
-    public static func load(toml: String, over base: GatewayConfiguration = GatewayConfiguration()) throws(ConfigurationError) -> GatewayConfiguration {
+    package static func load(toml: String, over base: GatewayConfiguration = GatewayConfiguration()) throws(ConfigurationError) -> GatewayConfiguration {
         let root: TOMLTable
         do {
             root = try TOMLTable(string: toml)

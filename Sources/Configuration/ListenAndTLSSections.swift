@@ -2,17 +2,17 @@ import Federation
 import XMPP
 
 /// Where the gateway accepts server-to-server connections (`[listen]`).
-public struct ListenSettings: Sendable, Hashable {
+package struct ListenSettings: Sendable, Hashable {
     /// An IP address to bind (`0.0.0.0`, `::`, `127.0.0.1`…), never a host name.
-    public var address: String
+    package var address: String
     /// STARTTLS port (RFC 6120: 5269).
-    public var port: Int
+    package var port: Int
     /// Direct TLS port (XEP-0368, commonly 5270), where the TLS handshake comes before the stream
     /// header; `nil` opens none. Peers find it through `_xmpps-server._tcp` SRV records, so it
     /// saves them the STARTTLS round trips and never shows them a plaintext stream. Needs `[tls]`.
-    public var directTLSPort: Int?
+    package var directTLSPort: Int?
 
-    public init(address: String = "0.0.0.0", port: Int = 5269, directTLSPort: Int? = nil) {
+    package init(address: String = "0.0.0.0", port: Int = 5269, directTLSPort: Int? = nil) {
         self.address = address
         self.port = port
         self.directTLSPort = directTLSPort
@@ -21,18 +21,18 @@ public struct ListenSettings: Sendable, Hashable {
 
 /// The files TLS is made from (`[tls]`). Only paths here: the files are read when the links start,
 /// so a configuration can be checked on a machine that does not hold the keys.
-public struct TLSFiles: Sendable, Hashable {
+package struct TLSFiles: Sendable, Hashable {
     /// PEM: our certificate first, then its intermediates.
-    public var certificate: String
+    package var certificate: String
     /// PEM: the private key of that certificate.
-    public var key: String
+    package var key: String
     /// PEM bundle of the roots peer certificates are validated against.
-    public var caBundle: String
+    package var caBundle: String
 
     /// Debian's (and most Linux distributions') system trust store.
-    public static let systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+    package static let systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
 
-    public init(certificate: String, key: String, caBundle: String = Self.systemCABundle) {
+    package init(certificate: String, key: String, caBundle: String = Self.systemCABundle) {
         self.certificate = certificate
         self.key = key
         self.caBundle = caBundle

@@ -2,12 +2,12 @@
 ///
 /// The level names are swift-log's; they are kept as text here so that reading `federation.toml`
 /// does not tie this module to a logging library. `consulate` turns them into `Logger.Level`.
-public struct LogSettings: Sendable, Hashable {
+package struct LogSettings: Sendable, Hashable {
     /// swift-log's level names, lowest first.
-    public static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    package static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// What the stanza log writes.
-    public enum Stanzas: Sendable, Hashable {
+    package enum Stanzas: Sendable, Hashable {
         /// Nothing (the default): the log says what happens to links, not what they carry.
         case off
         /// Every stanza in and out, with the text of message bodies, subjects and XHTML left out,
@@ -18,10 +18,10 @@ public struct LogSettings: Sendable, Hashable {
     }
 
     /// The lowest level logged; `consulate serve --log-level` overrides it.
-    public var level: String
-    public var stanzas: Stanzas
+    package var level: String
+    package var stanzas: Stanzas
 
-    public init(level: String = "info", stanzas: Stanzas = .off) {
+    package init(level: String = "info", stanzas: Stanzas = .off) {
         self.level = level
         self.stanzas = stanzas
     }

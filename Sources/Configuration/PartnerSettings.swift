@@ -1,27 +1,27 @@
-public import Federation
+package import Federation
 import TOMLKit
 
 /// One partner's settings as an operator types them, with the names and spellings of a
 /// `[[partner]]` entry: what `consulate domains allow` (and later the admin API) turns its options
 /// into. They are read by the very code that reads `[[partner]]`, so a partner added at runtime
 /// obeys the same rules and gets the same messages as one in `federation.toml`.
-public struct PartnerSettings: Sendable, Hashable {
-    public var domain: String
-    public var additionalDomains: [String]
+package struct PartnerSettings: Sendable, Hashable {
+    package var domain: String
+    package var additionalDomains: [String]
     /// `federated`, `public-verified` or `public-unverified`.
-    public var trust: String?
+    package var trust: String?
     /// `required`, `optional` or `not-supported`.
-    public var tls: String?
+    package var tls: String?
     /// `required`, `optional` or `not-supported`.
-    public var sasl: String?
-    public var dialback: Bool?
+    package var sasl: String?
+    package var dialback: Bool?
     /// `host:port`, `host` (port 5269) or `[IPv6]:port`.
-    public var route: String?
-    public var keepAlive: Bool?
-    public var connectionLimit: Int?
-    public var description: String?
+    package var route: String?
+    package var keepAlive: Bool?
+    package var connectionLimit: Int?
+    package var description: String?
 
-    public init(
+    package init(
         domain: String, additionalDomains: [String] = [], trust: String? = nil, tls: String? = nil, sasl: String? = nil,
         dialback: Bool? = nil, route: String? = nil, keepAlive: Bool? = nil, connectionLimit: Int? = nil,
         description: String? = nil
@@ -41,7 +41,7 @@ public struct PartnerSettings: Sendable, Hashable {
     /// The validated partner. `optionNames` maps a `[[partner]]` key (`trust`, `additional-domains`,
     /// …) to the name the operator used (`--trust`), so that a refusal names what they typed;
     /// `source` names the whole entry (`consulate domains allow`).
-    public func policy(source: String, optionNames: [String: String] = [:]) throws(ConfigurationError) -> PartnerPolicy {
+    package func policy(source: String, optionNames: [String: String] = [:]) throws(ConfigurationError) -> PartnerPolicy {
         let table = TOMLTable()
         table["domain"] = domain
         if !additionalDomains.isEmpty { table["additional-domains"] = TOMLArray(additionalDomains) }

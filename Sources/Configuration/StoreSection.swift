@@ -1,13 +1,13 @@
-public import XMPP
+package import XMPP
 
 /// `[store]`: where the durable store lives and whose messages the compliance archive keeps.
 ///
 /// The archive selection is stated here rather than as the store's own `ArchivePolicy` so that
 /// reading `federation.toml` does not pull SQLite into every program that only needs the settings;
 /// whoever opens the store translates it.
-public struct StoreSettings: Sendable, Hashable {
+package struct StoreSettings: Sendable, Hashable {
     /// Whose messages go to the compliance archive.
-    public enum Archive: Sendable, Hashable {
+    package enum Archive: Sendable, Hashable {
         case everyone
         case nobody
         /// Only these users (bare, normalised JIDs on one of our domains): regulated roles.
@@ -16,16 +16,16 @@ public struct StoreSettings: Sendable, Hashable {
 
     /// The default file name, relative to the working directory, so that a first `consulate serve`
     /// next to `federation.toml` needs no `[store]` at all.
-    public static let defaultPath = "consulate.sqlite"
+    package static let defaultPath = "consulate.sqlite"
 
     /// The SQLite file; a relative path is relative to the working directory.
-    public var path: String
-    public var archive: Archive
+    package var path: String
+    package var archive: Archive
     /// How many days archived messages are kept before the retention purge deletes them; `nil`
     /// keeps them until they are deleted by other means (a compliance decision, not a default to guess).
-    public var archiveRetentionDays: Int?
+    package var archiveRetentionDays: Int?
 
-    public init(path: String = Self.defaultPath, archive: Archive = .everyone, archiveRetentionDays: Int? = nil) {
+    package init(path: String = Self.defaultPath, archive: Archive = .everyone, archiveRetentionDays: Int? = nil) {
         self.path = path
         self.archive = archive
         self.archiveRetentionDays = archiveRetentionDays

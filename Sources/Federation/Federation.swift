@@ -2,4 +2,4 @@
 /// (`Policy/`), the stream state machines for each direction (`Streams/`) with their SASL EXTERNAL
 /// and dialback sub-machines (`SASL/`, `Dialback/`), finding a peer's servers in DNS (`DNS/`), and
 /// the outbound link table (`Links/`). The I/O lives in `FederationLinks`.
-public enum Federation {}
+package enum Federation {}

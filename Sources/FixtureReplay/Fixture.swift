@@ -1,27 +1,27 @@
-public import Federation
-public import XMLStreaming
+package import Federation
+package import XMLStreaming
 
 /// One replayable transcript: who says what to the gateway and what the gateway must say back.
 /// See `Fixtures/README.md` for the format.
-public struct Fixture: Sendable {
+package struct Fixture: Sendable {
     /// The file the fixture came from, for reports.
-    public var name: String
-    public var title: String
-    public var description: [String]
+    package var name: String
+    package var title: String
+    package var description: [String]
     /// TOML overriding the translator's defaults, in `federation.toml` syntax.
-    public var configuration: String?
+    package var configuration: String?
     /// Partners, users, contacts and presence that exist before the script starts.
-    public var setup: [XMLElement]
-    public var steps: [Step]
+    package var setup: [XMLElement]
+    package var steps: [Step]
 
-    public struct Step: Sendable {
+    package struct Step: Sendable {
         /// 1-based line in the fixture file, for error messages.
-        public var line: Int
-        public var actor: String
-        public var action: Action
+        package var line: Int
+        package var actor: String
+        package var action: Action
     }
 
-    public enum Action: Sendable {
+    package enum Action: Sendable {
         /// A remote server writes these bytes on its stream (the block exactly as written, or with
         /// `\xNN` escapes decoded for `sends raw:`). `raw` also suppresses the automatic stream header.
         case sends(bytes: [UInt8], raw: Bool)
@@ -67,7 +67,7 @@ public struct Fixture: Sendable {
     }
 
     /// What a peer's TLS certificate proves, as the TLS layer reports it to the stream machine.
-    public enum Certificate: Sendable, Hashable {
+    package enum Certificate: Sendable, Hashable {
         /// A certificate that validated for these domains (RFC 6125 names, already checked).
         case validFor(Set<String>)
         /// A certificate that did not validate (unknown issuer, expired, wrong name type…).
@@ -84,7 +84,7 @@ public struct Fixture: Sendable {
     }
 
     /// How the authoritative server reacts to a `<db:verify/>` request.
-    public enum AuthoritativeReply: Sendable, Hashable {
+    package enum AuthoritativeReply: Sendable, Hashable {
         /// `type='valid'`: the key is genuine.
         case valid
         /// `type='invalid'`: the key is not.

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Finds and reads fixture files.
-public enum FixtureLibrary {
+package enum FixtureLibrary {
     /// Every `*.fixture` file below `directory`, sorted by path so runs are reproducible.
-    public static func load(directory: String) throws -> [Fixture] {
+    package static func load(directory: String) throws -> [Fixture] {
         let root = URL(fileURLWithPath: directory)
         guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else {
             throw FixtureSyntaxError(file: directory, line: 0, message: "cannot read the directory")

@@ -1,16 +1,16 @@
 import Configuration
-public import GatewayCore
-public import Federation
+package import GatewayCore
+package import Federation
 import PresenceModel
-public import Translation
-public import XMLStreaming
-public import XMPP
+package import Translation
+package import XMLStreaming
+package import XMPP
 
 /// The fixture notation for the internal side (see `Fixtures/README.md`): setup elements, internal
 /// actions and internal events as small XML elements, translated to and from the translator's types.
-public enum FixtureNotation {
-    public struct NotationError: Error, Sendable {
-        public var message: String
+package enum FixtureNotation {
+    package struct NotationError: Error, Sendable {
+        package var message: String
 
         init(_ message: String) {
             self.message = message
@@ -18,32 +18,32 @@ public enum FixtureNotation {
     }
 
     /// Everything a fixture's `[Config]` and `[Setup]` describe.
-    public struct World {
+    package struct World {
         /// The gateway's core as production builds it from the configuration, with the setup's
         /// users, contacts and presence; messages are kept as with a store, so durable messages
         /// travel under tickets.
-        public var core: GatewayCore
-        public var parserLimits: XMLStreamLimits
+        package var core: GatewayCore
+        package var parserLimits: XMLStreamLimits
         /// The limits of a negotiated stream until it authenticates.
-        public var preAuthenticationLimits: XMLStreamLimits
+        package var preAuthenticationLimits: XMLStreamLimits
         /// What each negotiated inbound stream's machine is given: our domains, the federation
         /// policy of `[Config]` and `[Setup]` partners, and the dialback secret.
-        public var inbound: InboundStreamStateMachine.Configuration
-        public var users: Set<JID>
+        package var inbound: InboundStreamStateMachine.Configuration
+        package var users: Set<JID>
 
         /// The domain the standard stream headers are addressed to.
-        public var firstLocalDomain: String { inbound.localDomains.sorted().first ?? "localhost" }
+        package var firstLocalDomain: String { inbound.localDomains.sorted().first ?? "localhost" }
 
         /// Whether `domain` may federate under the fixture's policy (a partner, or any domain not
         /// blocked in open mode): who may send on a stream that starts authenticated.
-        public func mayFederate(_ domain: String) -> Bool {
+        package func mayFederate(_ domain: String) -> Bool {
             if case .allowed = inbound.policy.decision(for: domain) { true } else { false }
         }
     }
 
     /// The dialback secret of a fixture whose `[Config]` sets none, fixed so that replays are
     /// reproducible (production draws a random one at start-up).
-    public static let fixtureDialbackSecret = "consulate fixture dialback secret"
+    package static let fixtureDialbackSecret = "consulate fixture dialback secret"
     /// The seed of the core's backoff jitter, fixed for the same reason.
     static let fixtureRandomSeed: UInt64 = 0x636F_6E73_756C_6174
 
@@ -181,7 +181,7 @@ public enum FixtureNotation {
     }
 
     /// An internal event in fixture notation.
-    public static func element(for event: InternalEvent) -> XMLElement {
+    package static func element(for event: InternalEvent) -> XMLElement {
         switch event {
         case .message(let from, let message):
             var element = messageElement(message)

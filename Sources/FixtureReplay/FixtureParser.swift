@@ -3,17 +3,17 @@ import XMLStreaming
 import XMPP
 
 /// Why a fixture file could not be read; reported with its line so the author can fix it.
-public struct FixtureSyntaxError: Error, Sendable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var message: String
+package struct FixtureSyntaxError: Error, Sendable, CustomStringConvertible {
+    package var file: String
+    package var line: Int
+    package var message: String
 
-    public var description: String { "\(file):\(line): \(message)" }
+    package var description: String { "\(file):\(line): \(message)" }
 }
 
 /// Reads the fixture format described in `Fixtures/README.md`.
-public enum FixtureParser {
-    public static func parse(_ text: String, name: String) throws(FixtureSyntaxError) -> Fixture {
+package enum FixtureParser {
+    package static func parse(_ text: String, name: String) throws(FixtureSyntaxError) -> Fixture {
         var reader = LineReader(text: text, file: name)
         var fixture = Fixture(name: name, title: "", description: [], configuration: nil, setup: [], steps: [])
 
@@ -58,7 +58,7 @@ public enum FixtureParser {
 
     /// The actor name under which the gateway's `<db:verify/>` requests to `domain`'s
     /// authoritative server are queued, and which fixtures write before its steps.
-    public static func authoritativeServer(of domain: String) -> String { domain + authoritativeServerSuffix }
+    package static func authoritativeServer(of domain: String) -> String { domain + authoritativeServerSuffix }
 
     private static let authoritativeServerSuffix = "'s authoritative server"
     private static let linkSuffix = "'s link "

@@ -4,19 +4,19 @@ import XMLStreaming
 import XMPP
 
 /// The outcome of replaying one fixture.
-public struct FixtureResult: Sendable {
-    public var fixture: String
-    public var title: String
+package struct FixtureResult: Sendable {
+    package var fixture: String
+    package var title: String
     /// `nil` when the fixture passed; otherwise where and why it failed, with a diff where one helps.
-    public var failure: String?
+    package var failure: String?
 
-    public var passed: Bool { failure == nil }
+    package var passed: Bool { failure == nil }
 }
 
 /// Replays fixtures against the real parser, stream checks and translator.
-public enum FixtureRunner {
+package enum FixtureRunner {
     /// Replays one fixture. `chunkSize` splits every remote block (1 = one byte at a time).
-    public static func run(_ fixture: Fixture, chunkSize: Int? = nil) -> FixtureResult {
+    package static func run(_ fixture: Fixture, chunkSize: Int? = nil) -> FixtureResult {
         var result = FixtureResult(fixture: fixture.name, title: fixture.title, failure: nil)
         do throws(ReplayFailure) {
             try replay(fixture, chunkSize: chunkSize)

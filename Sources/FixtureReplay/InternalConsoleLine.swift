@@ -1,14 +1,14 @@
-public import Translation
+package import Translation
 import XMLStreaming
-public import XMPP
+package import XMPP
 
 /// The fixture notation of the internal side as a line protocol: one line per action in, one line
 /// per event out, each `<bare JID> <element/>`. `consulate console` speaks it so that interop tests
 /// and operators drive internal users through the gateway's library API with the same vocabulary
 /// as the fixtures (see `Fixtures/README.md`, "Internal actions" and "Internal events").
-public enum InternalConsoleLine {
+package enum InternalConsoleLine {
     /// Reads `alice@contoso.example <set-presence availability='6500'/>` into the action it names.
-    public static func action(from line: String) throws(FixtureNotation.NotationError) -> InternalAction {
+    package static func action(from line: String) throws(FixtureNotation.NotationError) -> InternalAction {
         let trimmed = line.trimmingXMLWhitespace
         guard let space = trimmed.firstIndex(of: " ") else {
             throw FixtureNotation.NotationError("expected '<user JID> <action/>', got '\(trimmed)'")
@@ -30,7 +30,7 @@ public enum InternalConsoleLine {
     }
 
     /// Writes an event for `user` as one line.
-    public static func line(for event: InternalEvent, user: JID) -> String {
+    package static func line(for event: InternalEvent, user: JID) -> String {
         "\(user.bare) \(XMLSerializer().string(FixtureNotation.element(for: event)))"
     }
 }

@@ -1,9 +1,9 @@
-public import Federation
-public import GatewayCore
+package import Federation
+package import GatewayCore
 import PresenceModel
-public import Translation
-public import XMLStreaming
-public import XMPP
+package import Translation
+package import XMLStreaming
+package import XMPP
 
 /// The gateway as a fixture sees it: the very `GatewayCore` production runs (translator, link
 /// table with its queues, bounces, pings and tickets, dialback routing, event streams), driven the
@@ -14,9 +14,9 @@ public import XMPP
 ///
 /// The network's answers are the fixture's: a link the core asks for comes up at once (or fails, for
 /// a domain the fixture made unreachable), and the authoritative servers answer when told to.
-public struct ReplayGateway {
+package struct ReplayGateway {
     /// What the gateway produced for one actor.
-    public enum Output: Sendable, Hashable {
+    package enum Output: Sendable, Hashable {
         case stanza(XMLElement)
         case event(XMLElement)
         case streamError(StreamError)
@@ -32,12 +32,12 @@ public struct ReplayGateway {
     }
 
     /// A fixture step that cannot be carried out (not a gateway failure, but a script mistake).
-    public struct ScriptError: Error, Sendable {
-        public var message: String
+    package struct ScriptError: Error, Sendable {
+        package var message: String
     }
 
     /// How a remote domain's servers answer our connection attempts.
-    public enum Reachability: Sendable, Hashable {
+    package enum Reachability: Sendable, Hashable {
         case reachable
         /// Attempts fail as a refused connection does: temporarily.
         case unreachable
@@ -45,8 +45,8 @@ public struct ReplayGateway {
         case notFound
     }
 
-    public private(set) var core: GatewayCore
-    public private(set) var outputs: [String: [Output]] = [:]
+    package private(set) var core: GatewayCore
+    package private(set) var outputs: [String: [Output]] = [:]
     private let limits: (pre: XMLStreamLimits, post: XMLStreamLimits)
     private let inboundConfiguration: InboundStreamStateMachine.Configuration
     /// The inbound connection of each remote domain, by actor.
@@ -67,7 +67,7 @@ public struct ReplayGateway {
     /// A fixed wall time, so nothing depends on when a fixture runs.
     static let wallOrigin = Timestamp(millisecondsSinceEpoch: 1_767_225_600_000)
 
-    public init(world: FixtureNotation.World) {
+    package init(world: FixtureNotation.World) {
         core = world.core
         limits = (world.preAuthenticationLimits, world.parserLimits)
         inboundConfiguration = world.inbound
@@ -80,16 +80,16 @@ public struct ReplayGateway {
     }
 
     /// Whether `domain`'s server has an inbound stream to us.
-    public func streamIsOpen(for domain: String) -> Bool { inbound[domain] != nil }
+    package func streamIsOpen(for domain: String) -> Bool { inbound[domain] != nil }
 
     /// Whether the gateway ended `domain`'s stream.
-    public func streamIsClosed(for domain: String) -> Bool { inbound[domain]?.replay.isClosed ?? false }
+    package func streamIsClosed(for domain: String) -> Bool { inbound[domain]?.replay.isClosed ?? false }
 
     /// Whether `domain`'s stream is negotiated rather than authenticated from the start.
-    public func isNegotiating(_ domain: String) -> Bool { inbound[domain]?.negotiated ?? false }
+    package func isNegotiating(_ domain: String) -> Bool { inbound[domain]?.negotiated ?? false }
 
     /// The header a partner's server writes when it opens its stream to us.
-    public func standardHeader(from domain: String) -> [UInt8] {
+    package func standardHeader(from domain: String) -> [UInt8] {
         Array(
             ("<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
                 + "xmlns:db='jabber:server:dialback' from='\(domain)' to='\(firstLocalDomain)' version='1.0'>").utf8
@@ -102,7 +102,7 @@ public struct ReplayGateway {
 
     /// `domain`'s server opens a connection that is negotiated from its first byte; with
     /// `directTLS`, the connection is TLS from the start and presented that certificate.
-    public mutating func connect(_ domain: String, directTLS: Fixture.Certificate?) throws(ScriptError) {
+    package mutating func connect(_ domain: String, directTLS: Fixture.Certificate?) throws(ScriptError) {
         if let existing = inbound[domain], !existing.replay.isClosed {
             throw ScriptError(message: "\(domain) is already connected; its stream must be closed before it connects again")
         }
@@ -114,7 +114,7 @@ public struct ReplayGateway {
     }
 
     /// `domain`'s TLS handshake, started by `<proceed/>`, completes with `certificate`.
-    public mutating func completeTLS(for domain: String, with certificate: Fixture.Certificate) throws(ScriptError) {
+    package mutating func completeTLS(for domain: String, with certificate: Fixture.Certificate) throws(ScriptError) {
         guard var connection = inbound[domain], connection.replay.tls == .handshaking, !connection.replay.isClosed else {
             throw ScriptError(message: "\(domain) has no TLS handshake under way (the gateway must have sent <proceed/>)")
         }
@@ -124,7 +124,7 @@ public struct ReplayGateway {
     }
 
     /// `domain`'s authoritative server reacts to the oldest `<db:verify/>` the gateway sent it.
-    public mutating func authoritativeServer(of domain: String, replies reply: Fixture.AuthoritativeReply) throws(ScriptError) {
+    package mutating func authoritativeServer(of domain: String, replies reply: Fixture.AuthoritativeReply) throws(ScriptError) {
         guard let index = verifications.firstIndex(where: { $0.request.to == domain }) else {
             throw ScriptError(message: "the gateway has no verification waiting for \(domain)'s authoritative server")
         }
@@ -145,7 +145,7 @@ public struct ReplayGateway {
 
     /// Feeds bytes written by `domain`'s server, `chunkSize` bytes at a time (all at once if `nil`).
     /// A domain that has no stream yet gets one that starts authenticated for it.
-    public mutating func receive(_ bytes: [UInt8], from domain: String, chunkSize: Int?) throws(ScriptError) {
+    package mutating func receive(_ bytes: [UInt8], from domain: String, chunkSize: Int?) throws(ScriptError) {
         if inbound[domain] == nil {
             let id = accept(domain)
             inbound[domain] = (id, InboundConnectionReplay(configuration: inboundConfiguration, limits: limits, start: .authenticated(domain)), false)
@@ -163,12 +163,12 @@ public struct ReplayGateway {
     }
 
     /// Runs an internal action through the core.
-    public mutating func perform(_ action: InternalAction) {
+    package mutating func perform(_ action: InternalAction) {
         feed(.action(action))
     }
 
     /// Time passes: every timer the core armed up to then fires, in order, at its instant.
-    public mutating func pass(_ duration: Duration) {
+    package mutating func pass(_ duration: Duration) {
         let target = time.now + duration
         while let next = armedTimers.min(), next <= target {
             armedTimers.removeAll { $0 <= next }
@@ -179,7 +179,7 @@ public struct ReplayGateway {
     }
 
     /// Our established link from `local` (our first domain when `nil`) to `domain` breaks.
-    public mutating func loseLink(to domain: String, from local: String?) throws(ScriptError) {
+    package mutating func loseLink(to domain: String, from local: String?) throws(ScriptError) {
         let key = LinkKey(local: local ?? firstLocalDomain, remote: domain)
         guard let connection = core.links.establishedConnection(for: key) else {
             throw ScriptError(message: "there is no established link \(key)")
@@ -190,12 +190,12 @@ public struct ReplayGateway {
     }
 
     /// From now on our connection attempts to `domain` succeed, fail temporarily or find nothing.
-    public mutating func setReachability(of domain: String, _ value: Reachability) {
+    package mutating func setReachability(of domain: String, _ value: Reachability) {
         reachability[domain] = value
     }
 
     /// Removes and returns the oldest output waiting for `actor`.
-    public mutating func takeOutput(for actor: String) -> Output? {
+    package mutating func takeOutput(for actor: String) -> Output? {
         guard var queue = outputs[actor], !queue.isEmpty else { return nil }
         let first = queue.removeFirst()
         outputs[actor] = queue

@@ -1,4 +1,4 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// Compares what the gateway produced with what a fixture expects.
 ///
@@ -6,10 +6,10 @@ public import XMLStreaming
 /// pretty-printed. Attributes must match as a set (order is irrelevant, extra ones fail); children
 /// must match in order. The value `{any}` in an attribute or as an element's whole text accepts any
 /// value, for generated ids and timestamps.
-public enum XMLMatcher {
-    public static let wildcard = "{any}"
+package enum XMLMatcher {
+    package static let wildcard = "{any}"
 
-    public static func matches(expected: XMLElement, actual: XMLElement) -> Bool {
+    package static func matches(expected: XMLElement, actual: XMLElement) -> Bool {
         matchesNormalized(expected, actual.normalized(droppingWhitespace: true))
     }
 
@@ -39,7 +39,7 @@ public enum XMLMatcher {
     }
 
     /// A readable unified-style diff of two trees, each pretty-printed one element or text per line.
-    public static func diff(expected: XMLElement, actual: XMLElement) -> String {
+    package static func diff(expected: XMLElement, actual: XMLElement) -> String {
         let expectedLines = PrettyPrinter.lines(expected.normalized(droppingWhitespace: true))
         let actualLines = PrettyPrinter.lines(actual.normalized(droppingWhitespace: true))
         return LineDiff.render(expected: expectedLines, actual: actualLines)
@@ -48,14 +48,14 @@ public enum XMLMatcher {
 
 /// Renders element trees one node per line with two-space indentation, namespaces shown only
 /// where they change, attributes in their order. Only for humans reading reports.
-public enum PrettyPrinter {
-    public static func lines(_ element: XMLElement, parentNamespace: String = "jabber:server") -> [String] {
+package enum PrettyPrinter {
+    package static func lines(_ element: XMLElement, parentNamespace: String = "jabber:server") -> [String] {
         var output: [String] = []
         render(element, parentNamespace: parentNamespace, indent: "", into: &output)
         return output
     }
 
-    public static func string(_ element: XMLElement, parentNamespace: String = "jabber:server") -> String {
+    package static func string(_ element: XMLElement, parentNamespace: String = "jabber:server") -> String {
         lines(element, parentNamespace: parentNamespace).joined(separator: "\n")
     }
 

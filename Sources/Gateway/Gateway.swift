@@ -1,15 +1,15 @@
-public import Federation
-public import FederationLinks
-public import GatewayCore
-public import Logging
+import Federation
+package import FederationLinks
+import GatewayCore
+package import Logging
 import NIOConcurrencyHelpers
-public import NIOCore
-public import PresenceModel
-public import ServiceLifecycle
-public import Storage
-public import Translation
-public import XMLStreaming
-public import XMPP
+package import NIOCore
+package import PresenceModel
+import ServiceLifecycle
+package import Storage
+import Translation
+import XMLStreaming
+import XMPP
 
 /// The running gateway: the thin driver of `GatewayCore`. Everything that happens (stanzas from
 /// peers, internal users' actions, connections made, lost and written to, timers) goes through one
@@ -21,54 +21,7 @@ public import XMPP
 /// A swift-service-lifecycle `Service`: `bind()` opens the listeners, `run()` serves until graceful
 /// shutdown (or `shutdown()`), owning connection attempts, timers, the archive purge and the store
 /// writer as child tasks.
-public actor Gateway: Service {
-    public struct Settings: Sendable {
-        public var translation: TranslationConfiguration
-        public var policy: FederationPolicy
-        public var links: LinkSettings
-        public var limits: (pre: XMLStreamLimits, post: XMLStreamLimits)
-        public var tls: FederationTLS?
-        public var dialbackSecret: DialbackSecret
-        public var listenAddress: String
-        public var listenPort: Int
-        /// The XEP-0368 direct TLS port on `listenAddress` (0: any free one), or `nil` for none;
-        /// needs `tls`.
-        public var directTLSPort: Int?
-
-        public init(
-            translation: TranslationConfiguration,
-            policy: FederationPolicy,
-            links: LinkSettings = .defaults,
-            limits: (pre: XMLStreamLimits, post: XMLStreamLimits) = (.preAuthentication, .postAuthentication),
-            tls: FederationTLS?,
-            dialbackSecret: DialbackSecret,
-            listenAddress: String,
-            listenPort: Int,
-            directTLSPort: Int? = nil
-        ) {
-            self.translation = translation
-            self.policy = policy
-            self.links = links
-            self.limits = limits
-            self.tls = tls
-            self.dialbackSecret = dialbackSecret
-            self.listenAddress = listenAddress
-            self.listenPort = listenPort
-            self.directTLSPort = directTLSPort
-        }
-    }
-
-    /// The ports `bind()` bound: with port 0 in the settings, the only way to learn them.
-    public struct ListeningPorts: Sendable, Hashable {
-        public var startTLS: Int
-        public var directTLS: Int?
-
-        public init(startTLS: Int, directTLS: Int?) {
-            self.startTLS = startTLS
-            self.directTLS = directTLS
-        }
-    }
-
+package actor Gateway: Service {
     /// What the inbox carries: the core's inputs, and the little the driver keeps itself.
     enum Message: Sendable {
         case core(GatewayCore.Input)
@@ -97,7 +50,7 @@ public actor Gateway: Service {
     /// Writes decided for each connection since its last flush.
     var batches: [ConnectionID: [GatewayCore.Action]] = [:]
     var eventStreams: [SubscriberID: AsyncStream<InternalEvent>.Continuation] = [:]
-    private var subscribersOpened: UInt64 = 0
+    var subscribersOpened: UInt64 = 0
     var listeners: [any Channel] = []
     private let inbox: AsyncStream<Message>
     let inboxContinuation: AsyncStream<Message>.Continuation
@@ -114,7 +67,7 @@ public actor Gateway: Service {
     ///   at start and every hour; `nil` keeps them.
     /// - Parameter clock: the one source of time: inputs are stamped and timers sleep on it.
     /// - Parameter randomSeed: seeds the core's backoff jitter.
-    public init(
+    package init(
         settings: Settings,
         directory: PresenceDirectory,
         group: any EventLoopGroup,
@@ -164,7 +117,7 @@ public actor Gateway: Service {
 
     /// Binds the listeners (STARTTLS, and direct TLS when configured) and returns the ports bound;
     /// connections are accepted at once and handled once `run()` runs.
-    public func bind() async throws -> ListeningPorts {
+    package func bind() async throws -> ListeningPorts {
         if settings.directTLSPort != nil, settings.tls == nil {
             throw GatewaySettingsError(message: "a direct TLS port needs TLS: configure [tls] with our certificate and key")
         }
@@ -184,7 +137,7 @@ public actor Gateway: Service {
     /// Serves until graceful shutdown or `shutdown()`: first what a previous run left in the
     /// outbound queue goes to the links, then the inbox is handled input by input. At the end
     /// every link is closed and the last store jobs are written before this returns.
-    public func run() async throws {
+    package func run() async throws {
         await withGracefulShutdownHandler {
             await serve()
         } onGracefulShutdown: {
@@ -194,7 +147,7 @@ public actor Gateway: Service {
 
     /// Stops as graceful shutdown does and returns once `run()` has finished (at once if it never
     /// ran): what the inbox had already accepted is handled and stored first.
-    public func shutdown() async {
+    package func shutdown() async {
         inboxContinuation.finish()
         if finished { return }
         await withCheckedContinuation { stopWaiters.append($0) }
@@ -256,78 +209,6 @@ public actor Gateway: Service {
         listeners = []
     }
 
-    // MARK: - The library API (the internal HTTP API, the console)
-
-    /// An internal user acts.
-    public nonisolated func perform(_ action: InternalAction) {
-        inboxContinuation.yield(.core(.action(action)))
-    }
-
-    /// Performs `action` and returns once the inbox has handled it and, with a store, its changes
-    /// are stored: the internal API answers a change with the state it led to, and an
-    /// acknowledged change survives a restart. Returns at once after shutdown.
-    public func apply(_ action: InternalAction) async {
-        perform(action)
-        await settled()
-    }
-
-    /// Returns once everything the inbox took before the call has been handled and stored.
-    public func settled() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            if case .terminated = inboxContinuation.yield(.settled(done)) { done.resume() }
-        }
-    }
-
-    /// The internal user as the translator now knows them, or `nil` for a JID that is not one.
-    public func user(_ jid: JID) -> InternalUser? {
-        core.translator.directory.user(jid.bare.description)
-    }
-
-    /// Everything the gateway tells `user`, from now on (after their offline messages, with a store).
-    public func events(for user: JID) -> AsyncStream<InternalEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: InternalEvent.self)
-        subscribersOpened += 1
-        let id = SubscriberID(subscribersOpened)
-        eventStreams[id] = continuation
-        let inbox = inboxContinuation
-        continuation.onTermination = { _ in inbox.yield(.core(.subscriberClosed(id))) }
-        inbox.yield(.core(.subscriberOpened(id, user: user.bare)))
-        return stream
-    }
-
-    /// How many event streams are open for `user`, as the core counts them.
-    public func eventStreamCount(for user: JID) -> Int {
-        core.subscribers.count(for: user)
-    }
-
-    /// Swaps in a reloaded policy and translation settings (see `GatewayCore`'s `.reconfigured`);
-    /// new inbound streams negotiate under it at once. Listeners, TLS files, the store and the
-    /// local domains' users are not reloaded here.
-    public func reconfigure(policy: FederationPolicy, translation: TranslationConfiguration) {
-        inboundConfiguration.withLockedValue {
-            $0.policy = policy
-            $0.localDomains = translation.localDomains
-        }
-        inboxContinuation.yield(.core(.reconfigured(policy, translation)))
-    }
-
-    /// Brings the internal users in line with `stored` (the store's directory) while running.
-    public func synchronizeUsers(with stored: PresenceDirectory) {
-        inboxContinuation.yield(.core(.usersSynchronized(stored)))
-    }
-
-    /// The links as they stand (what `consulate links` shows).
-    public func linkSnapshot() -> LinkSnapshot {
-        core.linkSnapshot(at: clock.now)
-    }
-
-    /// Turns the stanza log on or off, or bodies in or out of it, from the next stanza on.
-    public func setStanzaLog(_ mode: StanzaLog.Mode) {
-        guard mode != stanzaLog.mode else { return }
-        stanzaLog.mode = mode
-        logger.notice("stanza log changed", metadata: ["stanzas": "\(mode)"])
-    }
-
     // MARK: - The inbox
 
     private func handle(_ input: GatewayCore.Input, group: inout DiscardingTaskGroup) {
@@ -338,16 +219,16 @@ public actor Gateway: Service {
 }
 
 /// Settings the gateway cannot run with; the message names what to configure.
-public struct GatewaySettingsError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct GatewaySettingsError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 }
 
 extension Gateway {
     /// Targets from DNS (SRV, then A/AAAA) through `resolver`, which asks only its configured
     /// nameservers; its failures become the link failures they mean (NXDOMAIN is not found, a
     /// silent or failing server is temporary).
-    public static func targetResolver(using resolver: DNSResolver) -> TargetResolver {
+    package static func targetResolver(using resolver: DNSResolver) -> TargetResolver {
         { domain, route in
             switch await resolver.connectionTargets(for: domain, staticRoute: route) {
             case .success(let targets): .success(targets)

@@ -7,7 +7,7 @@ import XMPP
 /// authoritative domain), reused while it is up and replaced when its stream takes no more. Every
 /// answer or failure goes back to the inbound connection that asked, named by its `ConnectionID`.
 /// Pure; the core feeds it and carries out what it returns.
-public struct DialbackVerificationRouter: Sendable {
+package struct DialbackVerificationRouter: Sendable {
     /// Matches an answer to its request: the domain pair and the inbound stream's id.
     private struct Request: Hashable {
         var pair: DialbackDomainPair
@@ -35,7 +35,7 @@ public struct DialbackVerificationRouter: Sendable {
     private var opened: UInt64 = 0
 
     /// Verification-only connections open or opening.
-    public var verifierCount: Int { verifiers.count }
+    package var verifierCount: Int { verifiers.count }
 
     /// An inbound stream asks for `verify` (from our domain to the authoritative one, its `to`) to
     /// be checked. `link` is our established link for the pair (`pair(of:)`), if any; `policy`

@@ -1,14 +1,14 @@
-public import XMLStreaming
-public import Federation
-public import PresenceModel
-public import Storage
-public import Translation
-public import XMPP
+package import XMLStreaming
+package import Federation
+package import PresenceModel
+package import Storage
+package import Translation
+package import XMPP
 
 extension GatewayCore {
     /// Everything that can happen to the gateway, as the runtime reports it. Each input names the
     /// connection, ticket or event stream it is about, as the action that led to it did.
-    public enum Input: Sendable {
+    package enum Input: Sendable {
         // MARK: Peers and users
 
         /// An authenticated inbound stream delivered a stanza (its addressing already checked by
@@ -78,7 +78,7 @@ extension GatewayCore {
     }
 
     /// What a `.connect` is for.
-    public enum ConnectionPurpose: Sendable, Hashable {
+    package enum ConnectionPurpose: Sendable, Hashable {
         /// A link: authenticate the key's local domain, then carry stanzas.
         case link
         /// A verification-only connection, with the request it is opened for already queued in
@@ -88,7 +88,7 @@ extension GatewayCore {
 
     /// What the runtime must do, in order. Writes to one connection within one input are followed
     /// by one `.flush` for it, after the input's last write.
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Write a stanza on a link; report `.written` (when it has a ticket) or `.writeFailed`.
         case send(OutboundStanza, on: ConnectionID)
         /// Write this element on the connection (a ping); nothing to report.

@@ -1,9 +1,9 @@
-public import Federation
-public import PresenceModel
+package import Federation
+package import PresenceModel
 import Storage
-public import Translation
-public import XMLStreaming
-public import XMPP
+package import Translation
+package import XMLStreaming
+package import XMPP
 
 /// The gateway's runtime decisions as one pure value: inputs in (a stanza on a connection, an
 /// internal user's action, a link established or failed, a write done or failed, a tick with the
@@ -21,18 +21,18 @@ public import XMPP
 /// streams, with the offline catch-up). Messages internal users send are durable when a store
 /// keeps messages: stored under a `Ticket` that travels with the stanza through the link table
 /// and comes back on its write, bounce or discard.
-public struct GatewayCore: Sendable {
-    public struct Configuration: Sendable {
-        public var translation: TranslationConfiguration
-        public var policy: FederationPolicy
-        public var links: LinkSettings
+package struct GatewayCore: Sendable {
+    package struct Configuration: Sendable {
+        package var translation: TranslationConfiguration
+        package var policy: FederationPolicy
+        package var links: LinkSettings
         /// Whether a store keeps messages: the outbound queue, offline messages and history. Without
         /// one (the link tests), nothing is stored and event streams start live.
-        public var keepsMessages: Bool
+        package var keepsMessages: Bool
         /// Seeds the backoff jitter, so that a replay decides the same.
-        public var randomSeed: UInt64
+        package var randomSeed: UInt64
 
-        public init(
+        package init(
             translation: TranslationConfiguration,
             policy: FederationPolicy,
             links: LinkSettings = .defaults,
@@ -47,24 +47,24 @@ public struct GatewayCore: Sendable {
         }
     }
 
-    public private(set) var configuration: Configuration
-    public private(set) var translator: Translator
-    public private(set) var links: LinkTable
-    public private(set) var inbound = InboundStreamRegistry()
-    public private(set) var verification = DialbackVerificationRouter()
-    public private(set) var subscribers = SubscriberFanOut()
+    package private(set) var configuration: Configuration
+    package private(set) var translator: Translator
+    package private(set) var links: LinkTable
+    package private(set) var inbound = InboundStreamRegistry()
+    package private(set) var verification = DialbackVerificationRouter()
+    package private(set) var subscribers = SubscriberFanOut()
     /// What the negotiation of each established outbound link established.
     private var established: [ConnectionID: EstablishedLink] = [:]
     private var random: SplitMix64
     private var ticketsIssued: UInt64 = 0
     /// Messages stored under a ticket and not yet written or bounced.
-    public private(set) var storedMessages = 0
+    package private(set) var storedMessages = 0
     /// The earliest instant a timer is armed for, until the tick comes.
     private var armedTimer: LinkInstant?
     private var reportedGauges: LinkGauges?
     private var reportedStoredMessages: Int?
 
-    public init(configuration: Configuration, directory: PresenceDirectory) {
+    package init(configuration: Configuration, directory: PresenceDirectory) {
         self.configuration = configuration
         translator = Translator(configuration: configuration.translation, policy: configuration.policy, directory: directory)
         links = LinkTable(policy: configuration.policy, settings: configuration.links)
@@ -72,12 +72,12 @@ public struct GatewayCore: Sendable {
     }
 
     /// Seeds what a user already sees of a contact (fixtures), without telling anyone.
-    public mutating func assumeContactPresence(user: JID, contact: JID, _ presence: RichPresence) {
+    package mutating func assumeContactPresence(user: JID, contact: JID, _ presence: RichPresence) {
         translator.assumeContactPresence(user: user, contact: contact, presence)
     }
 
     /// Handles one input at `time` and returns what to do, in order.
-    public mutating func handle(_ input: Input, at time: GatewayTime) -> [Action] {
+    package mutating func handle(_ input: Input, at time: GatewayTime) -> [Action] {
         var batch = Batch(time: time)
         switch input {
         case .stanzaReceived(let stanza, _):
@@ -137,7 +137,7 @@ public struct GatewayCore: Sendable {
 
     /// Stops: every link and attempt is closed. Stored messages stay in the store for the next
     /// start; what was queued without a ticket is handed back for the log.
-    public mutating func shutdown() -> (actions: [Action], unsent: [XMLElement]) {
+    package mutating func shutdown() -> (actions: [Action], unsent: [XMLElement]) {
         let result = links.shutdown()
         var actions: [Action] = result.actions.compactMap { action in
             if case .close(let connection, let reason) = action { return .close(connection, reason) }
@@ -152,7 +152,7 @@ public struct GatewayCore: Sendable {
     /// The links as they stand at `time`: every link the link table holds (established,
     /// connecting, waiting to retry) with its queue, and every pair authenticated on an inbound
     /// stream.
-    public func linkSnapshot(at time: GatewayTime) -> LinkSnapshot {
+    package func linkSnapshot(at time: GatewayTime) -> LinkSnapshot {
         LinkSnapshot(takenAt: time.wall, links: LinkReport.snapshot(links: links, established: established, inbound: inbound, at: time))
     }
 

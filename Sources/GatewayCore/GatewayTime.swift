@@ -1,20 +1,20 @@
-public import Federation
-public import PresenceModel
+package import Federation
+package import PresenceModel
 
 /// When an input happens, as the runtime's injected clock says: the monotonic instant timers and
 /// the link table count with, and the wall time stored messages and reports are stamped with.
 /// The core never reads a clock; every input comes with one of these.
-public struct GatewayTime: Sendable, Hashable {
-    public var now: LinkInstant
-    public var wall: Timestamp
+package struct GatewayTime: Sendable, Hashable {
+    package var now: LinkInstant
+    package var wall: Timestamp
 
-    public init(now: LinkInstant, wall: Timestamp) {
+    package init(now: LinkInstant, wall: Timestamp) {
         self.now = now
         self.wall = wall
     }
 
     /// The wall time of `instant`, as of this time: how a retry's instant is shown to an operator.
-    public func wallTime(of instant: LinkInstant) -> Timestamp {
+    package func wallTime(of instant: LinkInstant) -> Timestamp {
         let (seconds, attoseconds) = (instant - now).components
         return Timestamp(millisecondsSinceEpoch: wall.millisecondsSinceEpoch + seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
@@ -22,14 +22,14 @@ public struct GatewayTime: Sendable, Hashable {
 
 /// One open event stream of an internal user (a WebSocket of the internal API), named by the
 /// runtime when it opens it.
-public struct SubscriberID: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var number: UInt64
+package struct SubscriberID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var number: UInt64
 
-    public init(_ number: UInt64) {
+    package init(_ number: UInt64) {
         self.number = number
     }
 
-    public static func < (lhs: SubscriberID, rhs: SubscriberID) -> Bool { lhs.number < rhs.number }
+    package static func < (lhs: SubscriberID, rhs: SubscriberID) -> Bool { lhs.number < rhs.number }
 
-    public var description: String { "subscriber-\(number)" }
+    package var description: String { "subscriber-\(number)" }
 }

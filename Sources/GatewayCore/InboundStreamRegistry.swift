@@ -1,29 +1,29 @@
-public import Federation
-public import PresenceModel
+package import Federation
+package import PresenceModel
 import XMPP
 
 /// The inbound streams peers opened to us and the domain pairs each has authenticated: what an
 /// operator's link report lists, and what a reloaded policy is checked against, so that a domain it
 /// refuses is dropped from every stream that holds it. Pure; the core feeds it and carries out
 /// what it returns.
-public struct InboundStreamRegistry: Sendable {
+package struct InboundStreamRegistry: Sendable {
     /// One pair authenticated on a stream.
-    public struct Authentication: Sendable, Hashable {
-        public var method: AuthenticationMethod
-        public var tls: LinkReport.TLS
-        public var since: Timestamp
+    package struct Authentication: Sendable, Hashable {
+        package var method: AuthenticationMethod
+        package var tls: LinkReport.TLS
+        package var since: Timestamp
     }
 
     /// One accepted connection; `pairs` is empty until its peer authenticates.
-    public struct Stream: Sendable, Hashable {
+    package struct Stream: Sendable, Hashable {
         /// Keyed as our links are: our domain local, the peer's remote.
-        public var pairs: [LinkKey: Authentication] = [:]
+        package var pairs: [LinkKey: Authentication] = [:]
     }
 
-    public private(set) var streams: [ConnectionID: Stream] = [:]
+    package private(set) var streams: [ConnectionID: Stream] = [:]
 
     /// How many inbound connections are open, authenticated or not.
-    public var count: Int { streams.count }
+    package var count: Int { streams.count }
 
     mutating func accepted(_ connection: ConnectionID) {
         streams[connection] = Stream()

@@ -1,13 +1,13 @@
-public import Federation
-public import PresenceModel
+package import Federation
+package import PresenceModel
 
 /// The links at one instant, on the gateway's wall clock, so ages can be given as of then.
-public struct LinkSnapshot: Sendable, Hashable {
-    public var takenAt: Timestamp
+package struct LinkSnapshot: Sendable, Hashable {
+    package var takenAt: Timestamp
     /// Sorted by remote domain, outbound before inbound, then by our domain.
-    public var links: [LinkReport]
+    package var links: [LinkReport]
 
-    public init(takenAt: Timestamp, links: [LinkReport]) {
+    package init(takenAt: Timestamp, links: [LinkReport]) {
         self.takenAt = takenAt
         self.links = links
     }
@@ -17,16 +17,16 @@ public struct LinkSnapshot: Sendable, Hashable {
 /// peer, which way, how it authenticated and whether TLS protects it, how long it has been up and
 /// what waits for it. A snapshot, taken in the gateway's inbox so that it is consistent with the
 /// link table at one instant.
-public struct LinkReport: Sendable, Hashable {
+package struct LinkReport: Sendable, Hashable {
     /// Who opened the stream: we (`outbound`, the link our stanzas leave on) or the peer
     /// (`inbound`, the stream its stanzas arrive on). XMPP server-to-server streams carry stanzas
     /// one way, so a healthy partner usually has one of each.
-    public enum Direction: String, Sendable, Hashable, CaseIterable {
+    package enum Direction: String, Sendable, Hashable, CaseIterable {
         case outbound
         case inbound
     }
 
-    public enum State: Sendable, Hashable {
+    package enum State: Sendable, Hashable {
         /// Authenticated and carrying stanzas.
         case established
         /// A connection attempt (the `attempt`th since the last success) is negotiating.
@@ -37,7 +37,7 @@ public struct LinkReport: Sendable, Hashable {
         case waitingForSlot
 
         /// The state's name in the API and the command's table.
-        public var name: String {
+        package var name: String {
             switch self {
             case .established: "established"
             case .connecting: "connecting"
@@ -48,7 +48,7 @@ public struct LinkReport: Sendable, Hashable {
     }
 
     /// How TLS came to protect the stream, if it does.
-    public enum TLS: String, Sendable, Hashable, CaseIterable {
+    package enum TLS: String, Sendable, Hashable, CaseIterable {
         case none
         /// Negotiated with STARTTLS on the plain port (RFC 6120 §5).
         case startTLS = "starttls"
@@ -57,26 +57,26 @@ public struct LinkReport: Sendable, Hashable {
     }
 
     /// The peer's domain.
-    public var domain: String
-    public var direction: Direction
+    package var domain: String
+    package var direction: Direction
     /// Our domain on the stream: the one our link authenticates as, or the one the peer's
     /// stream authenticated for.
-    public var localDomain: String?
-    public var state: State
+    package var localDomain: String?
+    package var state: State
     /// How the peer authenticated (inbound) or accepted us (outbound); `nil` until established.
-    public var authentication: AuthenticationMethod?
+    package var authentication: AuthenticationMethod?
     /// `nil` until established.
-    public var tls: TLS?
+    package var tls: TLS?
     /// When the stream was established (inbound: when the peer authenticated the domain).
-    public var establishedAt: Timestamp?
+    package var establishedAt: Timestamp?
     /// Stanzas waiting for this link (outbound only; inbound streams queue nothing of ours).
-    public var queuedStanzas: Int
+    package var queuedStanzas: Int
     /// Their size as they will be written.
-    public var queuedBytes: Int
+    package var queuedBytes: Int
     /// Failed attempts since the last success (outbound only).
-    public var consecutiveFailures: Int
+    package var consecutiveFailures: Int
 
-    public init(
+    package init(
         domain: String,
         direction: Direction,
         localDomain: String?,
@@ -101,14 +101,14 @@ public struct LinkReport: Sendable, Hashable {
     }
 
     /// Whole seconds the link has been established at `now`, or `nil` if it is not.
-    public func ageSeconds(at now: Timestamp) -> Int64? {
+    package func ageSeconds(at now: Timestamp) -> Int64? {
         guard let establishedAt else { return nil }
         return max(0, (now.millisecondsSinceEpoch - establishedAt.millisecondsSinceEpoch) / 1000)
     }
 }
 
 extension LinkReport.TLS {
-    public init(_ security: OutboundStreamSecurity) {
+    package init(_ security: OutboundStreamSecurity) {
         switch security {
         case .plaintext: self = .none
         case .startTLS: self = .startTLS
@@ -118,7 +118,7 @@ extension LinkReport.TLS {
 
     /// An inbound stream is protected by TLS unless the peer authenticated with dialback over
     /// plain TCP; which kind depends on the listener that accepted it.
-    public init(_ method: AuthenticationMethod, transport: InboundStreamStateMachine.Transport) {
+    package init(_ method: AuthenticationMethod, transport: InboundStreamStateMachine.Transport) {
         switch (method, transport) {
         case (.tcpDialback, _): self = .none
         case (_, .startTLS): self = .startTLS
@@ -128,9 +128,9 @@ extension LinkReport.TLS {
 }
 
 /// An established outbound link: what its negotiation established, and since when.
-public struct EstablishedLink: Sendable, Hashable {
-    public var stream: OutboundEstablishedStream
-    public var since: Timestamp
+package struct EstablishedLink: Sendable, Hashable {
+    package var stream: OutboundEstablishedStream
+    package var since: Timestamp
 }
 
 extension LinkReport {

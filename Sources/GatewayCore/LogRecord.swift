@@ -1,19 +1,19 @@
-public import Federation
-public import XMPP
+package import Federation
+package import XMPP
 
 /// A record for the operator's log, as the core decides it: the runtime writes it to swift-log
 /// unchanged. Nothing from a stanza but its error condition ever goes into one, and never a
 /// dialback key.
-public struct LogRecord: Sendable, Hashable {
-    public enum Level: String, Sendable, Hashable, CaseIterable {
+package struct LogRecord: Sendable, Hashable {
+    package enum Level: String, Sendable, Hashable, CaseIterable {
         case debug, info, notice, warning, error
     }
 
-    public var level: Level
-    public var message: String
-    public var metadata: [String: String]
+    package var level: Level
+    package var message: String
+    package var metadata: [String: String]
 
-    public init(_ level: Level, _ message: String, _ metadata: [String: String] = [:]) {
+    package init(_ level: Level, _ message: String, _ metadata: [String: String] = [:]) {
         self.level = level
         self.message = message
         self.metadata = metadata
@@ -22,7 +22,7 @@ public struct LogRecord: Sendable, Hashable {
 
 /// A change to one of the operator's metrics (`FederationMetrics` names them), as the core decides
 /// it; the runtime records it. Labels are bounded: conditions and results, never a domain or JID.
-public enum MetricChange: Sendable, Hashable {
+package enum MetricChange: Sendable, Hashable {
     /// A stanza that could not go out was answered with an error carrying this condition.
     case bounced(StanzaError.Condition)
     /// A stanza that could not go out was dropped without an error reply.

@@ -1,9 +1,9 @@
-public import Federation
-public import PresenceModel
-public import Storage
-public import Translation
-public import XMLStreaming
-public import XMPP
+package import Federation
+package import PresenceModel
+package import Storage
+package import Translation
+package import XMLStreaming
+package import XMPP
 
 /// What the core asks the store to keep, in the order it must be kept: the runtime's store writer
 /// carries the jobs out one after another, so a later state is never overtaken by an earlier one
@@ -11,7 +11,7 @@ public import XMPP
 ///
 /// Messages an internal user sent are known to the core by `Ticket` and to the store by sequence;
 /// the writer keeps the map, since it stores each message before anything can end its stay.
-public enum StoreJob: Sendable, Hashable {
+package enum StoreJob: Sendable, Hashable {
     case directory([DirectoryChange])
     /// A message accepted from an internal user, kept until it is written to its link or bounced:
     /// stored before the user is acknowledged.

@@ -2,14 +2,14 @@ import Federation
 import PresenceModel
 import Storage
 import Translation
-public import XMPP
+package import XMPP
 
 /// Internal users' open event streams and what each is told: every event for a user goes to each
 /// of their streams. A stream that opens while the store keeps messages first catches up: its
 /// user's offline messages are read (after every job before, so every message kept before it
 /// opened is among them) and handed over in order, and only then what came meanwhile, which
 /// waits here. Pure; the core feeds it and carries out what it returns.
-public struct SubscriberFanOut: Sendable {
+package struct SubscriberFanOut: Sendable {
     private struct Subscriber: Sendable {
         var user: JID
         /// Events that came while the offline messages were read, in order; `nil` once live.
@@ -20,7 +20,7 @@ public struct SubscriberFanOut: Sendable {
     private var byUser: [JID: Set<SubscriberID>] = [:]
 
     /// How many event streams `user` has open.
-    public func count(for user: JID) -> Int { byUser[user.bare]?.count ?? 0 }
+    package func count(for user: JID) -> Int { byUser[user.bare]?.count ?? 0 }
 
     /// Whether `user` has any event stream open (else their messages are kept offline).
     func hasSubscribers(_ user: JID) -> Bool { byUser[user.bare] != nil }

@@ -1,6 +1,6 @@
-public import Administration
+package import Administration
 import Configuration
-public import Federation
+package import Federation
 import Gateway
 import Logging
 import PresenceModel
@@ -16,7 +16,7 @@ import UnixSignals
 ///
 /// A file that does not load (a syntax error, an invalid partner) changes nothing: the gateway
 /// keeps the settings it runs with, and the reason is logged and returned.
-public actor ConfigurationReloader {
+package actor ConfigurationReloader {
     private let path: String?
     /// The file's configuration as last loaded successfully, before runtime changes.
     private var file: GatewayConfiguration
@@ -39,12 +39,12 @@ public actor ConfigurationReloader {
 
     /// The file's `[[partner]]` entries as last loaded, for the admin routes that show the
     /// allowlist next to its runtime changes.
-    public var filePartners: [PartnerPolicy] { file.federation.partners }
+    package var filePartners: [PartnerPolicy] { file.federation.partners }
 
     /// Reads the configuration file again and applies it with the store's runtime changes over it;
     /// returns the settings that were not applied because they need a restart.
     @discardableResult
-    public func reloadFile() async throws(LaunchError) -> [String] {
+    package func reloadFile() async throws(LaunchError) -> [String] {
         guard let path else { throw LaunchError(message: "the gateway was started without a configuration file to reload") }
         let loaded: GatewayConfiguration
         do throws(LaunchError) {
@@ -73,7 +73,7 @@ public actor ConfigurationReloader {
     /// touched (an allowlist change does not read every user back), and so do `consulate domains`
     /// and `consulate users` from another process, by signal (`StoreChange.signal`); a reload of
     /// the file applies both.
-    public func applyStoreChanges(_ changes: Set<StoreChange> = Set(StoreChange.allCases)) async throws(LaunchError) {
+    package func applyStoreChanges(_ changes: Set<StoreChange> = Set(StoreChange.allCases)) async throws(LaunchError) {
         do throws(AdminError) {
             if changes.contains(.allowlist) {
                 let effective = try await administration.effectiveConfiguration(file)

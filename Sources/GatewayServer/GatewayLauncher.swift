@@ -1,32 +1,32 @@
 import Administration
-public import Configuration
+package import Configuration
 import Federation
-public import FederationLinks
+package import FederationLinks
 import Foundation
-public import Logging
-public import NIOCore
-public import PresenceModel
-public import Storage
-public import Gateway
+package import Logging
+package import NIOCore
+package import PresenceModel
+package import Storage
+package import Gateway
 
 /// Why the gateway cannot start: a message for the operator naming what to fix.
-public struct LaunchError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct LaunchError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 
     /// Public so that what launches more than the gateway (`GatewayServer`: the store, the API)
     /// reports its own refusals the same way.
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 }
 
 /// Turns a `federation.toml` into a running `Gateway`: what `consulate serve` does, as a library
 /// function so that it is tested like the rest.
-public enum GatewayLauncher {
+package enum GatewayLauncher {
     /// Reads and validates the configuration file (`GatewayConfiguration.load(path:)`), its
     /// refusal as a launch refusal.
-    public static func loadConfiguration(path: String) throws(LaunchError) -> GatewayConfiguration {
+    package static func loadConfiguration(path: String) throws(LaunchError) -> GatewayConfiguration {
         do throws(ConfigurationError) {
             return try GatewayConfiguration.load(path: path)
         } catch {
@@ -38,7 +38,7 @@ public enum GatewayLauncher {
     /// from the configuration or freshly drawn, unpredictable stream ids, and `metrics` to count
     /// in (the command passes its `PrometheusExposition`'s). With `store`, what internal users
     /// change is written to it (`directory` is then what it loaded).
-    public static func makeGateway(
+    package static func makeGateway(
         configuration: GatewayConfiguration,
         directory: PresenceDirectory,
         group: any EventLoopGroup,
@@ -109,7 +109,7 @@ public enum GatewayLauncher {
 
 extension StanzaLog.Mode {
     /// The stanza log `[log]` asks for.
-    public init(_ setting: LogSettings.Stanzas) {
+    package init(_ setting: LogSettings.Stanzas) {
         switch setting {
         case .off: self = .off
         case .withoutBodies: self = .withoutBodies

@@ -1,15 +1,15 @@
 import Administration
 import Foundation
-public import Configuration
-public import FederationLinks
-public import Gateway
+package import Configuration
+package import FederationLinks
+package import Gateway
 import Hummingbird
 import InternalAPI
-public import Logging
-public import NIOCore
+package import Logging
+package import NIOCore
 import PresenceModel
 import ServiceLifecycle
-public import Storage
+package import Storage
 
 /// The whole of what `consulate serve` runs: the store, the gateway that loaded its directory from
 /// it (federation listeners already bound), and the internal API on Hummingbird, as one unit with
@@ -18,15 +18,15 @@ public import Storage
 /// `run()` serves until SIGINT or SIGTERM (when launched with `handlesSignals`) or `stop()`; then
 /// the API stops accepting and finishes its requests first, and only then does the gateway close
 /// its links and write the last changes to the store, so no acknowledged change is lost.
-public struct GatewayServer: Sendable {
+package struct GatewayServer: Sendable {
     /// The running gateway.
-    public let gateway: Gateway
+    package let gateway: Gateway
     /// The store the directory came from and changes go to.
-    public let store: any GatewayStore
+    package let store: any GatewayStore
     /// The federation listeners' ports, bound by the launch.
-    public let ports: Gateway.ListeningPorts
+    package let ports: Gateway.ListeningPorts
     /// Applies `federation.toml` again (SIGHUP) and runtime allowlist changes to the running gateway.
-    public let reloader: ConfigurationReloader
+    package let reloader: ConfigurationReloader
     private let serviceGroup: ServiceGroup
     private let apiBinding: APIBinding
 
@@ -45,7 +45,7 @@ public struct GatewayServer: Sendable {
     /// Serves the internal API next to the federation listeners until a termination signal or
     /// `stop()`, then shuts both down in order; throws when the API cannot be served (its address
     /// is taken, say), after shutting the gateway down all the same.
-    public func run() async throws {
+    package func run() async throws {
         do {
             try await serviceGroup.run()
             await apiBinding.end()
@@ -57,12 +57,12 @@ public struct GatewayServer: Sendable {
 
     /// The address the internal API listens on, once it does; `nil` if `run()` ended before it
     /// could bind. With port 0 in `[api]`, the only way to learn the port.
-    public func apiAddress() async -> SocketAddress? {
+    package func apiAddress() async -> SocketAddress? {
         await apiBinding.address()
     }
 
     /// Starts the ordered shutdown `run()` performs on a termination signal.
-    public func stop() async {
+    package func stop() async {
         await serviceGroup.triggerGracefulShutdown()
     }
 }
@@ -81,7 +81,7 @@ extension GatewayLauncher {
     ///   internal API at `GET /metrics`. `nil` (the default) serves no such route: the launch cannot
     ///   make one itself, since only the exposition whose factory `metrics` records into has
     ///   anything worth scraping.
-    public static func launch(
+    package static func launch(
         configuration: GatewayConfiguration,
         group: any EventLoopGroup,
         resolvConf: String = "/etc/resolv.conf",

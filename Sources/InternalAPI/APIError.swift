@@ -1,23 +1,23 @@
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import NIOCore
 import Storage
 
 /// An error as the API reports it: an HTTP status, a stable machine-readable code clients may
 /// branch on, and a message for people. Sent as `{"error": {"code": …, "message": …}}`.
-public struct APIError: HTTPResponseError, Sendable, Hashable {
-    public var status: HTTPResponse.Status
+package struct APIError: HTTPResponseError, Sendable, Hashable {
+    package var status: HTTPResponse.Status
     /// Stable across releases: documented in `openapi.yaml`.
-    public var code: String
-    public var message: String
+    package var code: String
+    package var message: String
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+    package init(_ status: HTTPResponse.Status, code: String, _ message: String) {
         self.status = status
         self.code = code
         self.message = message
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         jsonResponse()
     }
 

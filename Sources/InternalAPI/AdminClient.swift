@@ -1,5 +1,5 @@
 import Foundation
-public import NIOCore
+package import NIOCore
 import NIOHTTP1
 import NIOPosix
 
@@ -7,17 +7,17 @@ import NIOPosix
 /// knows (`consulate links`): the store holds users and the allowlist, but live links exist only
 /// in the gateway's memory. One request per connection, over loopback or the API's internal
 /// address, with an admin token.
-public struct AdminClient: Sendable {
+package struct AdminClient: Sendable {
     /// Where the API listens: `[api]`'s address (a wildcard address is reached on loopback) and port.
-    public var host: String
-    public var port: Int
-    public var token: String
+    package var host: String
+    package var port: Int
+    package var token: String
     /// The longest the whole exchange may take.
-    public var timeout: TimeAmount
+    package var timeout: TimeAmount
     /// Answers longer than this are refused rather than buffered.
-    public var maxResponseBytes: Int
+    package var maxResponseBytes: Int
 
-    public init(address: String, port: Int, token: String, timeout: TimeAmount = .seconds(10), maxResponseBytes: Int = 16 << 20) {
+    package init(address: String, port: Int, token: String, timeout: TimeAmount = .seconds(10), maxResponseBytes: Int = 16 << 20) {
         switch address {
         case "0.0.0.0", "": host = "127.0.0.1"
         case "::", "[::]": host = "::1"
@@ -35,10 +35,10 @@ public struct AdminClient: Sendable {
     }
 
     /// `http://host:port`, for messages.
-    public var baseURL: String { "http://\(authority)" }
+    package var baseURL: String { "http://\(authority)" }
 
     /// `GET /v1/admin/links`.
-    public func links() async throws(AdminClientError) -> LinkList {
+    package func links() async throws(AdminClientError) -> LinkList {
         let (status, body) = try await get("/v1/admin/links")
         guard status == .ok else { throw AdminClientError.refused(status: status.code, Self.errorMessage(body)) }
         do {
@@ -127,7 +127,7 @@ public struct AdminClient: Sendable {
 }
 
 /// Why `AdminClient` got no answer it could use.
-public enum AdminClientError: Error, Sendable, CustomStringConvertible {
+package enum AdminClientError: Error, Sendable, CustomStringConvertible {
     /// No connection, or no answer in time.
     case unreachable(String)
     /// The API refused the request: its status and error message.
@@ -135,7 +135,7 @@ public enum AdminClientError: Error, Sendable, CustomStringConvertible {
     /// An answer that is not what the API documents.
     case unexpectedAnswer(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unreachable(let message), .unexpectedAnswer(let message): message
         case .refused(let status, let message): "the internal API refused the request with \(status): \(message)"

@@ -1,7 +1,7 @@
 import HTTPTypes
-public import Hummingbird
-public import HummingbirdCore
-public import HummingbirdWebSocket
+package import Hummingbird
+package import HummingbirdCore
+package import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -14,7 +14,7 @@ extension InternalAPI {
     /// A refused upgrade (no token, a wrong one, an admin token) gets the router's own answer, the
     /// JSON error with its 401 or 403, where Hummingbird's WebSocket server would answer a bare 400
     /// that tells a client nothing about its token.
-    public static func server(
+    package static func server(
         router: Router<APIRequestContext>,
         configuration: HTTP1WebSocketUpgradeChannel.Configuration = .init()
     ) -> HTTPServerBuilder {

@@ -1,19 +1,19 @@
-public import Administration
-public import Federation
+package import Administration
+package import Federation
 import Foundation
-public import Gateway
-public import GatewayCore
-public import Hummingbird
-public import HummingbirdWebSocket
-public import PresenceModel
-public import Storage
-public import Translation
-public import XMPP
+package import Gateway
+package import GatewayCore
+package import Hummingbird
+package import HummingbirdWebSocket
+package import PresenceModel
+package import Storage
+package import Translation
+package import XMPP
 
 /// What the internal API needs of the running gateway: actions applied in the gateway's one serial
 /// order, and the directory read back after them. A protocol so the routes do not depend on how
 /// the gateway is started; `Gateway` is the one implementation, and tests use a real one.
-public protocol InternalUserGateway: Sendable {
+package protocol InternalUserGateway: Sendable {
     /// Performs the action and returns once it has been handled, so a read that follows sees it.
     func apply(_ action: InternalAction) async
     /// The internal user as the gateway now knows them, or `nil` when it knows no such user.
@@ -29,39 +29,39 @@ extension Gateway: InternalUserGateway {}
 /// `InternalAction`, and the history is a read of the store, so the API adds authentication and
 /// input checking but no behaviour of its own; the document describing it is `openapi.yaml`, served
 /// at `GET /openapi.yaml`.
-public enum InternalAPI {
+package enum InternalAPI {
     /// Limits on what a client may send.
-    public struct Limits: Sendable, Hashable {
+    package struct Limits: Sendable, Hashable {
         /// The largest request body accepted; larger ones get 413 `body-too-large` and change nothing.
-        public var maxBodyBytes: Int
+        package var maxBodyBytes: Int
 
-        public init(maxBodyBytes: Int = 64 * 1024) {
+        package init(maxBodyBytes: Int = 64 * 1024) {
             self.maxBodyBytes = maxBodyBytes
         }
     }
 
     /// What the admin routes need besides the store: the same inputs `consulate users` and
     /// `consulate domains` read from `federation.toml`, so that both apply the same rules.
-    public struct AdminSettings: Sendable {
+    package struct AdminSettings: Sendable {
         /// The domains internal users may live on (`gateway.domains`).
-        public var localDomains: Set<String>
+        package var localDomains: Set<String>
         /// The `[[partner]]` entries of the file as last loaded (a reload may change them), which
         /// runtime changes override.
-        public var filePartners: @Sendable () async -> [PartnerPolicy]
+        package var filePartners: @Sendable () async -> [PartnerPolicy]
 
         /// Called after an admin route changed the allowlist or the users in the store, so the
         /// running gateway applies the change at once; by default nothing is applied.
-        public var storeChanged: @Sendable (StoreChange) async -> Void
+        package var storeChanged: @Sendable (StoreChange) async -> Void
 
         /// The running gateway's links, for `GET /v1/admin/links`; without it that route answers
         /// 503 `links-unavailable`.
-        public var links: (@Sendable () async -> LinkSnapshot)?
+        package var links: (@Sendable () async -> LinkSnapshot)?
 
         /// `consulate check` on the running server's configuration file, with or without DNS, for
         /// `GET /v1/admin/check`; without it that route answers 503 `check-unavailable`.
-        public var check: (@Sendable (_ withDNS: Bool) async -> [ConfigurationCheck.Finding])?
+        package var check: (@Sendable (_ withDNS: Bool) async -> [ConfigurationCheck.Finding])?
 
-        public init(
+        package init(
             localDomains: Set<String>,
             filePartners: @escaping @Sendable () async -> [PartnerPolicy],
             storeChanged: @escaping @Sendable (StoreChange) async -> Void = { _ in },
@@ -85,7 +85,7 @@ public enum InternalAPI {
     /// - Parameter metrics: the process's metrics, served at `GET /metrics` without a token so that
     ///   Prometheus can scrape them (the API binds to an internal address); without it there is no
     ///   such route (404), since there would be nothing to render.
-    public static func router<G: InternalUserGateway>(
+    package static func router<G: InternalUserGateway>(
         gateway: G,
         store: any GatewayStore,
         limits: Limits = Limits(),
@@ -147,7 +147,7 @@ public enum InternalAPI {
     }
 
     /// The OpenAPI 3.1 document of this API, as shipped in the module's resources.
-    public static var openAPIDocument: String {
+    package static var openAPIDocument: String {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
             let text = try? String(contentsOf: url, encoding: .utf8)
         else { return "" }
@@ -157,14 +157,14 @@ public enum InternalAPI {
 
 /// The request context of the internal API: Hummingbird's core storage plus the internal user the
 /// request's bearer token speaks for, set by the authentication middleware before any user route.
-public struct APIRequestContext: RequestContext, WebSocketRequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct APIRequestContext: RequestContext, WebSocketRequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// The authenticated internal user; `nil` until authentication, and on routes that need none.
-    public var user: JID?
+    package var user: JID?
     /// Where the event stream route leaves its WebSocket handler for the upgrade to pick up.
-    public let webSocket: WebSocketHandlerReference<APIRequestContext>
+    package let webSocket: WebSocketHandlerReference<APIRequestContext>
 
-    public init(source: Source) {
+    package init(source: Source) {
         coreContext = CoreRequestContextStorage(source: source)
         user = nil
         webSocket = WebSocketHandlerReference()

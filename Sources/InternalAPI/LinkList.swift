@@ -1,20 +1,20 @@
 import Gateway
-public import GatewayCore
-public import PresenceModel
+package import GatewayCore
+package import PresenceModel
 
 /// The answer of `GET /v1/admin/links`, which `consulate links` decodes and prints as a table.
-public struct LinkList: Codable, Sendable, Hashable {
+package struct LinkList: Codable, Sendable, Hashable {
     /// When the snapshot was taken, in milliseconds since the Unix epoch; ages are as of then.
-    public var takenAt: Int64
-    public var links: [LinkBody]
+    package var takenAt: Int64
+    package var links: [LinkBody]
 
-    public init(_ snapshot: LinkSnapshot) {
+    package init(_ snapshot: LinkSnapshot) {
         takenAt = snapshot.takenAt.millisecondsSinceEpoch
         links = snapshot.links.map { LinkBody($0, at: snapshot.takenAt) }
     }
 
     /// One line per link under a header, columns aligned; `-` where a column does not apply.
-    public func table() -> String {
+    package func table() -> String {
         let header = ["DOMAIN", "DIRECTION", "STATE", "AUTH", "TLS", "AGE", "QUEUED"]
         let rows = links.map { link -> [String] in
             let state: String =
@@ -54,28 +54,28 @@ public struct LinkList: Codable, Sendable, Hashable {
 
 /// One link in `LinkList`: `LinkReport` in the API's terms (names for enums, milliseconds since
 /// the Unix epoch for instants).
-public struct LinkBody: Codable, Sendable, Hashable {
-    public var domain: String
+package struct LinkBody: Codable, Sendable, Hashable {
+    package var domain: String
     /// `outbound` or `inbound`.
-    public var direction: String
-    public var localDomain: String?
+    package var direction: String
+    package var localDomain: String?
     /// `established`, `connecting`, `retry-scheduled` or `waiting-for-slot`.
-    public var state: String
+    package var state: String
     /// For `connecting`: the attempt since the last success.
-    public var attempt: Int?
+    package var attempt: Int?
     /// For `retry-scheduled`: when.
-    public var retryAt: Int64?
+    package var retryAt: Int64?
     /// `sasl-external` or `dialback`, once established.
-    public var authentication: String?
+    package var authentication: String?
     /// `none`, `starttls` or `direct-tls`, once established.
-    public var tls: String?
-    public var establishedAt: Int64?
-    public var ageSeconds: Int64?
-    public var queuedStanzas: Int
-    public var queuedBytes: Int
-    public var consecutiveFailures: Int
+    package var tls: String?
+    package var establishedAt: Int64?
+    package var ageSeconds: Int64?
+    package var queuedStanzas: Int
+    package var queuedBytes: Int
+    package var consecutiveFailures: Int
 
-    public init(_ report: LinkReport, at now: Timestamp) {
+    package init(_ report: LinkReport, at now: Timestamp) {
         domain = report.domain
         direction = report.direction.rawValue
         localDomain = report.localDomain

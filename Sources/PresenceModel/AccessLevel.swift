@@ -4,7 +4,7 @@
 ///
 /// Ordered by how much a level may see, Blocked lowest, so "the lesser of two levels" (`min`) is the
 /// safe combination when two rules disagree.
-public enum AccessLevel: Int, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
+package enum AccessLevel: Int, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
     case external = 100
     case colleagues = 200
     case workgroup = 300
@@ -12,24 +12,24 @@ public enum AccessLevel: Int, Sendable, Hashable, CaseIterable, Comparable, Cust
     case blocked = 32000
 
     /// What a contact outside the organisation starts as: Lync puts federated users in External.
-    public static let defaultForExternalContacts = AccessLevel.external
+    package static let defaultForExternalContacts = AccessLevel.external
 
     /// What a contact inside the organisation starts as.
-    public static let defaultForInternalContacts = AccessLevel.colleagues
+    package static let defaultForInternalContacts = AccessLevel.colleagues
 
     /// Reads the stable token used in configuration and fixtures (`friends-and-family`, …).
-    public init?(token: String) {
+    package init?(token: String) {
         guard let level = Self.allCases.first(where: { $0.token == token }) else { return nil }
         self = level
     }
 
     /// The level a Lync container stands for, or `nil` for containers that are not relationships
     /// (Default, Self, the aggregation containers).
-    public init?(containerID: ContainerID) {
+    package init?(containerID: ContainerID) {
         self.init(rawValue: containerID.rawValue)
     }
 
-    public var token: String {
+    package var token: String {
         switch self {
         case .external: "external"
         case .colleagues: "colleagues"
@@ -40,7 +40,7 @@ public enum AccessLevel: Int, Sendable, Hashable, CaseIterable, Comparable, Cust
     }
 
     /// The Lync container this level publishes into.
-    public var containerID: ContainerID {
+    package var containerID: ContainerID {
         // Every level's raw value is one of the container ids.
         ContainerID(rawValue: rawValue)!
     }
@@ -49,29 +49,29 @@ public enum AccessLevel: Int, Sendable, Hashable, CaseIterable, Comparable, Cust
 
     /// Blocked contacts always see Offline (the Blocked container publishes 18500), whatever the real
     /// state; every other level sees the real availability and activity.
-    public var seesRealState: Bool { self != .blocked }
+    package var seesRealState: Bool { self != .blocked }
 
     /// Name, title, company and photo: everyone except Blocked (who gets display name and email only).
-    public var canSeePhoto: Bool { self != .blocked }
+    package var canSeePhoto: Bool { self != .blocked }
 
     /// Personal and out-of-office notes: Colleagues and above. External never sees notes.
-    public var canSeeNote: Bool { self == .colleagues || self == .workgroup || self == .friendsAndFamily }
+    package var canSeeNote: Bool { self == .colleagues || self == .workgroup || self == .friendsAndFamily }
 
     /// Location: the same levels as notes.
-    public var canSeeLocation: Bool { canSeeNote }
+    package var canSeeLocation: Bool { canSeeNote }
 
     /// Free/busy and working hours: Lync publishes them to Colleagues and above, and empty to External
     /// and Blocked.
-    public var canSeeCalendar: Bool { canSeeNote }
+    package var canSeeCalendar: Bool { canSeeNote }
 
     /// Meeting subject and location: Workgroup only (not even Friends and Family).
-    public var canSeeMeetingDetails: Bool { self == .workgroup }
+    package var canSeeMeetingDetails: Bool { self == .workgroup }
 
     /// Breaking through Do Not Disturb: Workgroup only, which is why Lync gives Workgroup its own
     /// aggregation container.
-    public var canInterruptDoNotDisturb: Bool { self == .workgroup }
+    package var canInterruptDoNotDisturb: Bool { self == .workgroup }
 
-    public static func < (lhs: AccessLevel, rhs: AccessLevel) -> Bool {
+    package static func < (lhs: AccessLevel, rhs: AccessLevel) -> Bool {
         lhs.visibilityRank < rhs.visibilityRank
     }
 
@@ -79,12 +79,12 @@ public enum AccessLevel: Int, Sendable, Hashable, CaseIterable, Comparable, Cust
         self == .blocked ? 0 : rawValue
     }
 
-    public var description: String { token }
+    package var description: String { token }
 }
 
 /// The Lync container ids (container semantics defined by Lync). Only some are relationships
 /// (`AccessLevel`); the others are kept so ids read from a Lync deployment can be recognised.
-public enum ContainerID: Int, Sendable, Hashable, CaseIterable {
+package enum ContainerID: Int, Sendable, Hashable, CaseIterable {
     /// Container 0, the default container.
     case defaultContainer = 0
     /// Container 1, what the user publishes to their own endpoints.

@@ -3,7 +3,7 @@
 ///
 /// The tokens are the Lync `state/activity` tokens (plus the UCMA ones the gateway needs), so they
 /// can be used unchanged as configuration keys and in fixtures.
-public enum Activity: Sendable, Hashable, CustomStringConvertible {
+package enum Activity: Sendable, Hashable, CustomStringConvertible {
     case inAMeeting
     case inAConference
     case onThePhone
@@ -16,25 +16,25 @@ public enum Activity: Sendable, Hashable, CustomStringConvertible {
     case custom(String)
 
     /// Every activity with a standard token, in a stable order.
-    public static let known: [Activity] = [
+    package static let known: [Activity] = [
         .inAMeeting, .inAConference, .onThePhone, .presenting, .outOfOffice, .offWork, .urgentInterruptionsOnly, .outToLunch,
     ]
 
     /// Reads any activity text: a standard token gives its activity, anything else is a custom
     /// state. Never fails because Lync clients publish localized custom strings in the same place as
     /// tokens; use `init?(knownToken:)` when only standard tokens are acceptable.
-    public init(token: String) {
+    package init(token: String) {
         self = Activity(knownToken: token) ?? .custom(token)
     }
 
     /// Reads a standard token only, or `nil`.
-    public init?(knownToken token: String) {
+    package init?(knownToken token: String) {
         guard let activity = Self.known.first(where: { $0.token == token }) else { return nil }
         self = activity
     }
 
     /// The stable token (for custom states, their text).
-    public var token: String {
+    package var token: String {
         switch self {
         case .inAMeeting: "in-a-meeting"
         case .inAConference: "in-a-conference"
@@ -48,20 +48,20 @@ public enum Activity: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var isCustom: Bool {
+    package var isCustom: Bool {
         if case .custom = self { true } else { false }
     }
 
     /// The text of a custom state, or `nil` for a standard activity.
-    public var customText: String? {
+    package var customText: String? {
         if case .custom(let text) = self { text } else { nil }
     }
 
     /// Activities that come with a meeting subject and location from the calendar (which only
     /// Workgroup contacts may see).
-    public var carriesMeetingDetails: Bool {
+    package var carriesMeetingDetails: Bool {
         self == .inAMeeting || self == .inAConference
     }
 
-    public var description: String { token }
+    package var description: String { token }
 }

@@ -5,54 +5,54 @@
 /// any value inside a range means that range's state. Keeping the raw number lets the gateway pass
 /// through values it did not publish itself (for example an idle state computed elsewhere) without
 /// losing them, while `range` gives the state to map.
-public struct Availability: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible,
+package struct Availability: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible,
     ExpressibleByIntegerLiteral
 {
-    public var rawValue: UInt32
+    package var rawValue: UInt32
 
-    public init(rawValue: UInt32) {
+    package init(rawValue: UInt32) {
         self.rawValue = rawValue
     }
 
-    public init(_ value: UInt32) {
+    package init(_ value: UInt32) {
         self.rawValue = value
     }
 
-    public init(integerLiteral value: UInt32) {
+    package init(integerLiteral value: UInt32) {
         self.rawValue = value
     }
 
     /// Available ("Online"), as clients publish it.
-    public static let available = Availability(3500)
+    package static let available = Availability(3500)
     /// Available but idle. Clients never publish it (idleness is derived), so Consulate picks a value
     /// inside the 4500–5999 range for the states it has to produce itself.
-    public static let inactive = Availability(5000)
+    package static let inactive = Availability(5000)
     /// Busy, as clients publish it.
-    public static let busy = Availability(6500)
+    package static let busy = Availability(6500)
     /// Busy with "urgent interruptions only" (the DND variant Workgroup contacts may break through).
-    public static let urgentInterruptionsOnly = Availability(6900)
+    package static let urgentInterruptionsOnly = Availability(6900)
     /// Busy but idle. Like `inactive`, derived rather than published; a value inside 7500–8999.
-    public static let busyIdle = Availability(8000)
+    package static let busyIdle = Availability(8000)
     /// Do not disturb, as clients publish it.
-    public static let doNotDisturb = Availability(9500)
+    package static let doNotDisturb = Availability(9500)
     /// Be right back, as clients publish it.
-    public static let beRightBack = Availability(12500)
+    package static let beRightBack = Availability(12500)
     /// Away, as clients publish it.
-    public static let away = Availability(15500)
+    package static let away = Availability(15500)
     /// Offline or "Appear offline"; also what the Blocked container always shows.
-    public static let offline = Availability(18500)
+    package static let offline = Availability(18500)
 
     /// The state this number falls in.
-    public var range: AvailabilityRange { AvailabilityRange(self) }
+    package var range: AvailabilityRange { AvailabilityRange(self) }
 
-    public static func < (lhs: Availability, rhs: Availability) -> Bool { lhs.rawValue < rhs.rawValue }
+    package static func < (lhs: Availability, rhs: Availability) -> Bool { lhs.rawValue < rhs.rawValue }
 
-    public var description: String { String(rawValue) }
+    package var description: String { String(rawValue) }
 }
 
 /// The Lync availability ranges (the state-availability schema). Raw values are the stable tokens
 /// used in configuration (`[presence.outbound.<range>]`) and fixtures.
-public enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
+package enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
     /// 0–4499.
     case available
     /// 4500–5999: available but idle ("Inactive").
@@ -70,7 +70,7 @@ public enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
     /// 18000 and above.
     case offline
 
-    public init(_ availability: Availability) {
+    package init(_ availability: Availability) {
         switch availability.rawValue {
         case 0..<4500: self = .available
         case 4500..<6000: self = .inactive
@@ -84,7 +84,7 @@ public enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
     }
 
     /// Every availability number that means this state, bounds included.
-    public var values: ClosedRange<UInt32> {
+    package var values: ClosedRange<UInt32> {
         switch self {
         case .available: 0...4499
         case .inactive: 4500...5999
@@ -98,7 +98,7 @@ public enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
     }
 
     /// The value the gateway publishes for this range when it has no more precise number.
-    public var representative: Availability {
+    package var representative: Availability {
         switch self {
         case .available: .available
         case .inactive: .inactive
@@ -113,12 +113,12 @@ public enum AvailabilityRange: String, Sendable, Hashable, CaseIterable {
 
     /// Lync allows custom states only on the available, busy and do-not-disturb availabilities, so a
     /// custom activity on any other range is a modelling error rather than something to map.
-    public var allowsCustomStates: Bool {
+    package var allowsCustomStates: Bool {
         self == .available || self == .busy || self == .doNotDisturb
     }
 
     /// The idle variants, which carry an XEP-0319 idle-since time when mapped to XMPP.
-    public var isIdle: Bool {
+    package var isIdle: Bool {
         self == .inactive || self == .busyIdle
     }
 }

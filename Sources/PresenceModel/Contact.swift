@@ -1,21 +1,21 @@
 /// One entry in an internal user's contact list: who the contact is, how the user files them, how
 /// much they may see, and where the RFC 6121 subscription between the two stands.
-public struct Contact: Sendable, Hashable {
+package struct Contact: Sendable, Hashable {
     /// The contact's bare JID, normalised by the caller (the translator passes `JID.bare`'s text), so
     /// it can be used as a dictionary key as it is.
-    public var jid: String
+    package var jid: String
     /// The display name the user gave the contact, if any (the roster item's `name`).
-    public var name: String?
+    package var name: String?
     /// The groups the contact is filed under, in the user's order, each at most once (a roster item's
     /// `<group/>` children form a set, and Lync shows each group once).
-    public var groups: [String] {
+    package var groups: [String] {
         didSet { groups = Self.uniqued(groups) }
     }
     /// How much of the user's presence the contact may see, before the partner ceiling applies.
-    public var accessLevel: AccessLevel
-    public var subscription: SubscriptionState
+    package var accessLevel: AccessLevel
+    package var subscription: SubscriptionState
 
-    public init(
+    package init(
         jid: String,
         name: String? = nil,
         groups: [String] = [],
@@ -30,15 +30,15 @@ public struct Contact: Sendable, Hashable {
     }
 
     /// The contact sees the user's presence: they are subscribed, and not blocked.
-    public var isWatcher: Bool { subscription.contactReceivesPresence && accessLevel != .blocked }
+    package var isWatcher: Bool { subscription.contactReceivesPresence && accessLevel != .blocked }
 
     /// Files the contact under one more group (a no-op if already there).
-    public mutating func addGroup(_ group: String) {
+    package mutating func addGroup(_ group: String) {
         groups.append(group)
     }
 
     /// Takes the contact out of a group.
-    public mutating func removeGroup(_ group: String) {
+    package mutating func removeGroup(_ group: String) {
         groups.removeAll { $0 == group }
     }
 

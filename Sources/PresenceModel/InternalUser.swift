@@ -1,18 +1,18 @@
 /// A user of the organisation, whose presence and contacts live in the internal (Lync-style) model.
-public struct InternalUser: Sendable, Hashable {
+package struct InternalUser: Sendable, Hashable {
     /// The user's bare JID, normalised.
-    public var jid: String
+    package var jid: String
     /// The user's display name.
-    public var name: String?
+    package var name: String?
     /// What the user publishes; each watcher sees it filtered by their effective access level.
-    public var presence: RichPresence
+    package var presence: RichPresence
     /// Keyed by the contact's bare JID (the same string as the contact's `jid`).
-    public var contacts: [String: Contact]
+    package var contacts: [String: Contact]
     /// Contact (bare JID) → resource → what that resource last sent this user, already translated.
     /// Only online resources are kept; a contact with no entry is offline as far as the user knows.
-    public private(set) var contactPresence: [String: [String: ResourcePresence]]
+    package private(set) var contactPresence: [String: [String: ResourcePresence]]
 
-    public init(
+    package init(
         jid: String,
         name: String? = nil,
         presence: RichPresence = .offline,
@@ -27,25 +27,25 @@ public struct InternalUser: Sendable, Hashable {
     }
 
     /// The entry for a contact, if the user has one.
-    public func contact(_ jid: String) -> Contact? {
+    package func contact(_ jid: String) -> Contact? {
         contacts[jid]
     }
 
     /// Adds a contact, or replaces the entry with the same JID.
-    public mutating func setContact(_ contact: Contact) {
+    package mutating func setContact(_ contact: Contact) {
         contacts[contact.jid] = contact
     }
 
     /// Removes a contact and returns the entry it had.
     @discardableResult
-    public mutating func removeContact(_ jid: String) -> Contact? {
+    package mutating func removeContact(_ jid: String) -> Contact? {
         contacts.removeValue(forKey: jid)
     }
 
     /// Changes an existing contact in place; returns `false` (and changes nothing) if there is none.
     /// The entry stays filed under `jid` even if `change` edits the contact's `jid`.
     @discardableResult
-    public mutating func updateContact(_ jid: String, _ change: (inout Contact) -> Void) -> Bool {
+    package mutating func updateContact(_ jid: String, _ change: (inout Contact) -> Void) -> Bool {
         guard var contact = contacts[jid] else { return false }
         change(&contact)
         contacts[jid] = contact
@@ -54,19 +54,19 @@ public struct InternalUser: Sendable, Hashable {
 
     /// Contacts subscribed to the user's presence and not blocked, by JID: who gets a presence
     /// broadcast when the user's presence changes.
-    public var watchers: [Contact] {
+    package var watchers: [Contact] {
         contacts.values.filter(\.isWatcher).sorted { $0.jid < $1.jid }
     }
 
     /// Contacts whose presence the user receives, by JID.
-    public var watchedContacts: [Contact] {
+    package var watchedContacts: [Contact] {
         contacts.values.filter(\.subscription.userReceivesPresence).sorted { $0.jid < $1.jid }
     }
 
     // MARK: - What the user sees of contacts
 
     /// Records what one resource of a contact sent. Offline presence removes the resource instead.
-    public mutating func recordPresence(_ presence: RichPresence, priority: Int = 0, of contactJID: String, resource: String) {
+    package mutating func recordPresence(_ presence: RichPresence, priority: Int = 0, of contactJID: String, resource: String) {
         if presence.isOffline {
             removePresence(of: contactJID, resource: resource)
         } else {
@@ -76,7 +76,7 @@ public struct InternalUser: Sendable, Hashable {
 
     /// Forgets one resource of a contact, or all of them when `resource` is `nil` (an error, the end
     /// of the subscription, the contact removed).
-    public mutating func removePresence(of contactJID: String, resource: String? = nil) {
+    package mutating func removePresence(of contactJID: String, resource: String? = nil) {
         guard let resource else {
             contactPresence[contactJID] = nil
             return
@@ -88,7 +88,7 @@ public struct InternalUser: Sendable, Hashable {
     /// Forgets every contact on `domain` (subdomains have links of their own); returns their JIDs, in
     /// order. After a link went down nothing they sent can be trusted to be current.
     @discardableResult
-    public mutating func removePresence(onDomain domain: String) -> [String] {
+    package mutating func removePresence(onDomain domain: String) -> [String] {
         let gone = contactPresence.keys.filter { PresenceDirectory.domain(ofBareJID: $0) == domain[...] }.sorted()
         for contactJID in gone { contactPresence[contactJID] = nil }
         return gone
@@ -96,7 +96,7 @@ public struct InternalUser: Sendable, Hashable {
 
     /// How a contact appears to the user: the resource with the highest priority, then the most
     /// available one (the lowest availability number), then the first by name; Offline if none.
-    public func shownPresence(of contactJID: String) -> RichPresence {
+    package func shownPresence(of contactJID: String) -> RichPresence {
         guard let resources = contactPresence[contactJID] else { return .offline }
         let best = resources.min { lhs, rhs in
             if lhs.value.priority != rhs.value.priority { return lhs.value.priority > rhs.value.priority }

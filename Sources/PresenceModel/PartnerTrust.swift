@@ -4,7 +4,7 @@
 /// may start a conversation (subscriptions and messages from people the internal user has not added)
 /// and how much presence may leave (the partner ceiling, combined with each contact's level).
 /// Raw values are the tokens used in `federation.toml` and fixtures.
-public enum PartnerTrust: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+package enum PartnerTrust: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Same enterprise or an established business relationship: may subscribe and message freely,
     /// and is the only trust under which notes can be seen.
     case federated
@@ -16,17 +16,17 @@ public enum PartnerTrust: String, Sendable, Hashable, CaseIterable, CustomString
     case publicUnverified = "public-unverified"
 
     /// A partner nobody configured a trust for gets the most cautious one, as in Lync.
-    public static let `default` = PartnerTrust.publicUnverified
+    package static let `default` = PartnerTrust.publicUnverified
 
     /// Reads the Lync PowerShell spelling (`Federated`, `PublicVerified`, `PublicUnverified`), so
     /// configurations exported from `Get-CsXmppAllowedPartner` can be read as they are.
-    public init?(partnerType: String) {
+    package init?(partnerType: String) {
         guard let trust = Self.allCases.first(where: { $0.partnerType == partnerType }) else { return nil }
         self = trust
     }
 
     /// The Lync PowerShell spelling.
-    public var partnerType: String {
+    package var partnerType: String {
         switch self {
         case .federated: "Federated"
         case .publicVerified: "PublicVerified"
@@ -36,24 +36,24 @@ public enum PartnerTrust: String, Sendable, Hashable, CaseIterable, CustomString
 
     /// A subscription request from the partner's users is approved without asking the internal user.
     /// PublicUnverified requests are held until the user adds the contact, which counts as approval.
-    public var autoApprovesInboundSubscriptions: Bool { self != .publicUnverified }
+    package var autoApprovesInboundSubscriptions: Bool { self != .publicUnverified }
 
     /// The partner's users may message an internal user who does not have them as a contact.
-    public var mayMessageNonContacts: Bool { self != .publicUnverified }
+    package var mayMessageNonContacts: Bool { self != .publicUnverified }
 
     /// Status notes (and other Colleagues-level details) may ever reach the partner's users.
-    public var allowsNotes: Bool { self == .federated }
+    package var allowsNotes: Bool { self == .federated }
 
     /// The most a contact on this partner may see, whatever level the user gave them: Federated
     /// partners are not capped; Public partners see at most what External sees.
-    public var ceiling: AccessLevel { self == .federated ? .friendsAndFamily : .external }
+    package var ceiling: AccessLevel { self == .federated ? .friendsAndFamily : .external }
 
     /// The level a contact on this partner actually gets: the lesser of the partner ceiling and the
     /// contact's own level. Blocked always wins, so a blocked contact stays blocked on any partner.
-    public func effectiveLevel(for contactLevel: AccessLevel) -> AccessLevel {
+    package func effectiveLevel(for contactLevel: AccessLevel) -> AccessLevel {
         if contactLevel == .blocked { return .blocked }
         return min(ceiling, contactLevel)
     }
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 }

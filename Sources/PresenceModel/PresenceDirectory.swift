@@ -3,13 +3,13 @@
 ///
 /// A plain value with mutating bookkeeping and lookups only: deciding what to send, deliver or hold
 /// is the translator's policy. All JIDs are normalised bare JIDs as strings; the caller normalises.
-public struct PresenceDirectory: Sendable, Hashable {
+package struct PresenceDirectory: Sendable, Hashable {
     /// Internal users, keyed by bare JID.
-    public var users: [String: InternalUser]
+    package var users: [String: InternalUser]
     /// Subscription requests held until the user adds the contact.
-    public var heldRequests: Set<HeldSubscriptionRequest>
+    package var heldRequests: Set<HeldSubscriptionRequest>
 
-    public init(
+    package init(
         users: [String: InternalUser] = [:],
         heldRequests: Set<HeldSubscriptionRequest> = []
     ) {
@@ -20,29 +20,29 @@ public struct PresenceDirectory: Sendable, Hashable {
     // MARK: - Internal users
 
     /// Adds a user, or replaces the one with the same JID.
-    public mutating func add(_ user: InternalUser) {
+    package mutating func add(_ user: InternalUser) {
         users[user.jid] = user
     }
 
     /// Removes a user with their contacts and the requests held for them.
     @discardableResult
-    public mutating func removeUser(_ jid: String) -> InternalUser? {
+    package mutating func removeUser(_ jid: String) -> InternalUser? {
         heldRequests = heldRequests.filter { $0.userJID != jid }
         return users.removeValue(forKey: jid)
     }
 
-    public func user(_ jid: String) -> InternalUser? {
+    package func user(_ jid: String) -> InternalUser? {
         users[jid]
     }
 
     /// All users' JIDs in order, for deterministic iteration.
-    public var userJIDs: [String] {
+    package var userJIDs: [String] {
         users.keys.sorted()
     }
 
     /// Changes a user's presence; returns `false` if there is no such user.
     @discardableResult
-    public mutating func setPresence(_ presence: RichPresence, of userJID: String) -> Bool {
+    package mutating func setPresence(_ presence: RichPresence, of userJID: String) -> Bool {
         guard users[userJID] != nil else { return false }
         users[userJID]?.presence = presence
         return true
@@ -50,13 +50,13 @@ public struct PresenceDirectory: Sendable, Hashable {
 
     // MARK: - Contacts
 
-    public func contact(_ contactJID: String, of userJID: String) -> Contact? {
+    package func contact(_ contactJID: String, of userJID: String) -> Contact? {
         users[userJID]?.contacts[contactJID]
     }
 
     /// Adds or replaces a user's contact; returns `false` (and stores nothing) if there is no such user.
     @discardableResult
-    public mutating func setContact(_ contact: Contact, of userJID: String) -> Bool {
+    package mutating func setContact(_ contact: Contact, of userJID: String) -> Bool {
         guard users[userJID] != nil else { return false }
         users[userJID]?.setContact(contact)
         return true
@@ -65,26 +65,26 @@ public struct PresenceDirectory: Sendable, Hashable {
     /// Removes a user's contact and returns the entry it had. Held requests and what the user saw of
     /// the contact are left alone; they are not per-contact-entry state.
     @discardableResult
-    public mutating func removeContact(_ contactJID: String, of userJID: String) -> Contact? {
+    package mutating func removeContact(_ contactJID: String, of userJID: String) -> Contact? {
         users[userJID]?.removeContact(contactJID)
     }
 
     /// Changes an existing contact in place; returns `false` if the user or the contact is missing.
     @discardableResult
-    public mutating func updateContact(_ contactJID: String, of userJID: String, _ change: (inout Contact) -> Void) -> Bool {
+    package mutating func updateContact(_ contactJID: String, of userJID: String, _ change: (inout Contact) -> Void) -> Bool {
         users[userJID]?.updateContact(contactJID, change) ?? false
     }
 
     /// Users subscribed to an external contact's presence (so an inbound presence from the contact
     /// concerns them), in order.
-    public func usersReceivingPresence(of contactJID: String) -> [String] {
+    package func usersReceivingPresence(of contactJID: String) -> [String] {
         userJIDs.filter { users[$0]?.contacts[contactJID]?.subscription.userReceivesPresence == true }
     }
 
     /// Every (user, contact) pair whose contact is on `domain`, by user then contact: what a federation
     /// link to that domain concerns when it goes down or comes back. Subdomains have links of their
     /// own, so they do not count.
-    public func contacts(onDomain domain: String) -> [(userJID: String, contact: Contact)] {
+    package func contacts(onDomain domain: String) -> [(userJID: String, contact: Contact)] {
         userJIDs.flatMap { userJID -> [(userJID: String, contact: Contact)] in
             guard let user = users[userJID] else { return [] }
             return user.contacts.values
@@ -98,23 +98,23 @@ public struct PresenceDirectory: Sendable, Hashable {
 
     /// Holds a request; returns `false` if it was already held (a repeat).
     @discardableResult
-    public mutating func holdSubscriptionRequest(from contactJID: String, to userJID: String) -> Bool {
+    package mutating func holdSubscriptionRequest(from contactJID: String, to userJID: String) -> Bool {
         heldRequests.insert(HeldSubscriptionRequest(userJID: userJID, contactJID: contactJID)).inserted
     }
 
     /// Drops a held request (the user added the contact, or the contact withdrew); returns whether
     /// one was held.
     @discardableResult
-    public mutating func releaseSubscriptionRequest(from contactJID: String, to userJID: String) -> Bool {
+    package mutating func releaseSubscriptionRequest(from contactJID: String, to userJID: String) -> Bool {
         heldRequests.remove(HeldSubscriptionRequest(userJID: userJID, contactJID: contactJID)) != nil
     }
 
-    public func isHeld(from contactJID: String, to userJID: String) -> Bool {
+    package func isHeld(from contactJID: String, to userJID: String) -> Bool {
         heldRequests.contains(HeldSubscriptionRequest(userJID: userJID, contactJID: contactJID))
     }
 
     /// The contacts whose requests are held for a user, in order.
-    public func heldRequests(for userJID: String) -> [String] {
+    package func heldRequests(for userJID: String) -> [String] {
         heldRequests.filter { $0.userJID == userJID }.map(\.contactJID).sorted()
     }
 
@@ -122,7 +122,7 @@ public struct PresenceDirectory: Sendable, Hashable {
 
     /// The domain part of a bare JID: everything after the `@` (a localpart cannot contain one), or
     /// the whole text for a domain JID.
-    public static func domain(ofBareJID jid: String) -> Substring {
+    package static func domain(ofBareJID jid: String) -> Substring {
         guard let at = jid.firstIndex(of: "@") else { return jid[...] }
         return jid[jid.index(after: at)...]
     }

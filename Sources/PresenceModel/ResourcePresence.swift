@@ -1,12 +1,12 @@
 /// The presence one resource (client) of an external contact last sent, as translated to the
 /// internal model. Kept per resource because an XMPP user can be online from several clients and
 /// the shown state is chosen among them (by priority, then availability) by the translator.
-public struct ResourcePresence: Sendable, Hashable {
-    public var presence: RichPresence
+package struct ResourcePresence: Sendable, Hashable {
+    package var presence: RichPresence
     /// The XMPP `<priority/>` (RFC 6121 §4.7.2.3, −128…127; 0 when absent).
-    public var priority: Int
+    package var priority: Int
 
-    public init(_ presence: RichPresence, priority: Int = 0) {
+    package init(_ presence: RichPresence, priority: Int = 0) {
         self.presence = presence
         self.priority = priority
     }

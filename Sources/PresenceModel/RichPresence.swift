@@ -3,24 +3,24 @@
 ///
 /// Also used for what internal users are shown of external contacts (built from inbound XMPP
 /// presence), which is why every field but the availability is optional.
-public struct RichPresence: Sendable, Hashable {
-    public var availability: Availability
+package struct RichPresence: Sendable, Hashable {
+    package var availability: Availability
     /// Refines the availability ("In a meeting"), or a custom state.
-    public var activity: Activity?
+    package var activity: Activity?
     /// Personal note (or out-of-office note). Colleagues and above only.
-    public var note: String?
+    package var note: String?
     /// A short location text ("Office 4.12", "Home"). Colleagues and above only.
-    public var location: String?
+    package var location: String?
     /// XEP-0153 photo hash: the SHA-1 of the photo as 40 hex digits; `""` means "no photo" and `nil`
     /// means "not known", which XEP-0153 keeps apart.
-    public var photoHash: String?
+    package var photoHash: String?
     /// When the user was last active, for idle states (XEP-0319).
-    public var idleSince: Timestamp?
+    package var idleSince: Timestamp?
     /// From the calendar; only Workgroup contacts may see these.
-    public var meetingSubject: String?
-    public var meetingLocation: String?
+    package var meetingSubject: String?
+    package var meetingLocation: String?
 
-    public init(
+    package init(
         availability: Availability,
         activity: Activity? = nil,
         note: String? = nil,
@@ -42,15 +42,15 @@ public struct RichPresence: Sendable, Hashable {
 
     /// Offline with nothing else known: what anyone is before their first presence, and all a
     /// Blocked contact ever sees.
-    public static let offline = RichPresence(availability: .offline)
+    package static let offline = RichPresence(availability: .offline)
 
     /// The availability's range is Offline.
-    public var isOffline: Bool { availability.range == .offline }
+    package var isOffline: Bool { availability.range == .offline }
 
     // MARK: - Validation
 
     /// Why a presence cannot be published as it is.
-    public enum ValidationError: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum ValidationError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A custom state without text.
         case emptyCustomState
         /// A custom state on an availability Lync does not allow custom states on.
@@ -60,7 +60,7 @@ public struct RichPresence: Sendable, Hashable {
         /// A photo hash that is neither empty nor 40 hexadecimal digits.
         case malformedPhotoHash(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .emptyCustomState:
                 "a custom state needs a text"
@@ -77,7 +77,7 @@ public struct RichPresence: Sendable, Hashable {
     /// Checks what Lync and XEP-0153 require: custom states only on the available, busy and
     /// do-not-disturb ranges, with a text that cannot be mistaken for a standard token, and a photo
     /// hash that is empty or a hexadecimal SHA-1.
-    public func validate() throws(ValidationError) {
+    package func validate() throws(ValidationError) {
         if case .custom(let text)? = activity {
             if text.isEmpty { throw .emptyCustomState }
             if Activity(knownToken: text) != nil { throw .customStateIsStandardToken(text) }
@@ -89,7 +89,7 @@ public struct RichPresence: Sendable, Hashable {
     }
 
     /// `validate()` as an optional message, or `nil` if the presence can be published.
-    public var validationFailure: String? {
+    package var validationFailure: String? {
         do {
             try validate()
             return nil
@@ -98,7 +98,7 @@ public struct RichPresence: Sendable, Hashable {
         }
     }
 
-    public var isValid: Bool { validationFailure == nil }
+    package var isValid: Bool { validationFailure == nil }
 
     private static func isSHA1Hex(_ text: String) -> Bool {
         text.utf8.count == 40 && text.utf8.allSatisfy { byte in
@@ -115,7 +115,7 @@ public struct RichPresence: Sendable, Hashable {
     ///
     /// This is the Lync rule for one level; combining the partner trust with the contact's level
     /// (`PartnerTrust.effectiveLevel(for:)`) comes first.
-    public func visible(to level: AccessLevel) -> RichPresence {
+    package func visible(to level: AccessLevel) -> RichPresence {
         guard level.seesRealState else { return .offline }
         var view = self
         if !level.canSeeNote { view.note = nil }

@@ -11,18 +11,18 @@
 /// `Defined`); the initialiser drops contradictory flags, so every value is one of them. The state
 /// changes only through `outbound(_:)` and `inbound(_:)` (RFC 6121 Appendix A.2 and A.3); the flags
 /// are settable only inside this module, by those transitions.
-public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
-    public internal(set) var to: Bool
-    public internal(set) var from: Bool
-    public internal(set) var pendingOut: Bool
-    public internal(set) var pendingIn: Bool
+package struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
+    package internal(set) var to: Bool
+    package internal(set) var from: Bool
+    package internal(set) var pendingOut: Bool
+    package internal(set) var pendingIn: Bool
     /// Only possible where the contact neither has nor has asked for a subscription ("None",
     /// "None + Pending Out", "To"), as §3.4 defines.
-    public internal(set) var preApproved: Bool
+    package internal(set) var preApproved: Bool
 
     /// Builds a state; contradictory flags (pending-out while already `to`, pending-in or
     /// pre-approval while already `from`, pre-approval while a request is pending in) are dropped.
-    public init(to: Bool = false, from: Bool = false, pendingOut: Bool = false, pendingIn: Bool = false, preApproved: Bool = false) {
+    package init(to: Bool = false, from: Bool = false, pendingOut: Bool = false, pendingIn: Bool = false, preApproved: Bool = false) {
         self.to = to
         self.from = from
         self.pendingOut = pendingOut && !to
@@ -31,7 +31,7 @@ public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// One of the nine defined states, plus the pre-approval flag where it is possible.
-    public init(defined: Defined, preApproved: Bool = false) {
+    package init(defined: Defined, preApproved: Bool = false) {
         self.init(
             to: defined.hasTo,
             from: defined.hasFrom,
@@ -42,7 +42,7 @@ public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// From the roster attributes: `subscription` plus the pending flags.
-    public init(_ kind: Kind, pendingOut: Bool = false, pendingIn: Bool = false, preApproved: Bool = false) {
+    package init(_ kind: Kind, pendingOut: Bool = false, pendingIn: Bool = false, preApproved: Bool = false) {
         self.init(
             to: kind == .to || kind == .both,
             from: kind == .from || kind == .both,
@@ -53,17 +53,17 @@ public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// "None": no subscription either way, nothing pending.
-    public static let none = SubscriptionState()
+    package static let none = SubscriptionState()
 
     /// The user is subscribed to the contact's presence.
-    public var userReceivesPresence: Bool { to }
+    package var userReceivesPresence: Bool { to }
     /// The contact is subscribed to the user's presence.
-    public var contactReceivesPresence: Bool { from }
+    package var contactReceivesPresence: Bool { from }
 
     // MARK: - The nine states
 
     /// The nine states of RFC 6121 Appendix A.1.
-    public enum Defined: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    package enum Defined: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         case none = "None"
         case nonePendingOut = "None + Pending Out"
         case nonePendingIn = "None + Pending In"
@@ -75,21 +75,21 @@ public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
         case both = "Both"
 
         /// The user receives the contact's presence ("To", "To + Pending In", "Both").
-        public var hasTo: Bool { self == .to || self == .toPendingIn || self == .both }
+        package var hasTo: Bool { self == .to || self == .toPendingIn || self == .both }
         /// The contact receives the user's presence ("From", "From + Pending Out", "Both").
-        public var hasFrom: Bool { self == .from || self == .fromPendingOut || self == .both }
-        public var hasPendingOut: Bool { self == .nonePendingOut || self == .nonePendingOutIn || self == .fromPendingOut }
-        public var hasPendingIn: Bool { self == .nonePendingIn || self == .nonePendingOutIn || self == .toPendingIn }
+        package var hasFrom: Bool { self == .from || self == .fromPendingOut || self == .both }
+        package var hasPendingOut: Bool { self == .nonePendingOut || self == .nonePendingOutIn || self == .fromPendingOut }
+        package var hasPendingIn: Bool { self == .nonePendingIn || self == .nonePendingOutIn || self == .toPendingIn }
 
         /// Whether a pre-approval can exist in this state (§3.4: "None", "None + Pending Out", "To").
-        public var allowsPreApproval: Bool { !hasFrom && !hasPendingIn }
+        package var allowsPreApproval: Bool { !hasFrom && !hasPendingIn }
 
         /// The RFC's name for the state, e.g. "None + Pending Out+In".
-        public var description: String { rawValue }
+        package var description: String { rawValue }
     }
 
     /// Which of the nine states this is (the pre-approval flag aside).
-    public var defined: Defined {
+    package var defined: Defined {
         switch (to, from, pendingOut, pendingIn) {
         case (false, false, false, false): .none
         case (false, false, true, false): .nonePendingOut
@@ -106,12 +106,12 @@ public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
     // MARK: - Roster attributes (RFC 6121 §2.1.2)
 
     /// The roster `subscription` attribute value.
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+    package enum Kind: String, Sendable, Hashable, CaseIterable {
         case none, to, from, both
     }
 
     /// The roster `subscription` attribute.
-    public var kind: Kind {
+    package var kind: Kind {
         switch (to, from) {
         case (true, true): .both
         case (true, false): .to
@@ -122,20 +122,20 @@ public struct SubscriptionState: Sendable, Hashable, CustomStringConvertible {
 
     /// The roster `ask='subscribe'` flag: the user's own request is pending. (A pending inbound
     /// request is not shown in the roster item.)
-    public var askSubscribe: Bool { pendingOut }
+    package var askSubscribe: Bool { pendingOut }
 
     /// The roster `approved='true'` flag.
-    public var approved: Bool { preApproved }
+    package var approved: Bool { preApproved }
 
     /// The RFC name, with " (pre-approved)" when there is a pre-approval.
-    public var description: String {
+    package var description: String {
         preApproved ? "\(defined.rawValue) (pre-approved)" : defined.rawValue
     }
 
     // MARK: - Stanzas
 
     /// The four subscription presence types. Raw values are the XMPP `type` attribute values.
-    public enum Request: String, Sendable, Hashable, CaseIterable {
+    package enum Request: String, Sendable, Hashable, CaseIterable {
         /// Ask for the other side's presence.
         case subscribe
         /// Approve the other side's request (or pre-approve one).

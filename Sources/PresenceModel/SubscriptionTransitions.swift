@@ -6,39 +6,39 @@
 /// the rest (roster pushes to the user, presence sent or withdrawn, partner-trust policy).
 extension SubscriptionState {
     /// The outcome of a stanza the user sends (Appendix A.2).
-    public struct OutboundTransition: Sendable, Hashable {
+    package struct OutboundTransition: Sendable, Hashable {
         /// The state before the stanza.
-        public var previous: SubscriptionState
+        package var previous: SubscriptionState
         /// The state after it; the roster item to push if it differs from `previous`.
-        public var state: SubscriptionState
+        package var state: SubscriptionState
         /// Route the stanza to the contact (the "ROUTE?" column). Pre-approvals, their
         /// cancellation and approvals that have nothing to approve stay local.
-        public var forward: Bool
+        package var forward: Bool
 
-        public init(previous: SubscriptionState, state: SubscriptionState, forward: Bool) {
+        package init(previous: SubscriptionState, state: SubscriptionState, forward: Bool) {
             self.previous = previous
             self.state = state
             self.forward = forward
         }
 
         /// The state (or the pre-approval) changed, so the user's roster item must be pushed.
-        public var stateChanged: Bool { state != previous }
+        package var stateChanged: Bool { state != previous }
     }
 
     /// The outcome of a stanza the contact's server sends (Appendix A.3).
-    public struct InboundTransition: Sendable, Hashable {
+    package struct InboundTransition: Sendable, Hashable {
         /// The state before the stanza.
-        public var previous: SubscriptionState
+        package var previous: SubscriptionState
         /// The state after it; the roster item to push if it differs from `previous`.
-        public var state: SubscriptionState
+        package var state: SubscriptionState
         /// Deliver the stanza to the user (the "DELIVER?" column): a request to answer, or the news
         /// that the contact approved, withdrew or revoked.
-        public var deliver: Bool
+        package var deliver: Bool
         /// Answer `subscribed` to the contact on the user's behalf without delivering: the contact
         /// already has a subscription (a repeated request, §3.1.3) or was pre-approved (§3.4).
-        public var autoReplySubscribed: Bool
+        package var autoReplySubscribed: Bool
 
-        public init(previous: SubscriptionState, state: SubscriptionState, deliver: Bool, autoReplySubscribed: Bool) {
+        package init(previous: SubscriptionState, state: SubscriptionState, deliver: Bool, autoReplySubscribed: Bool) {
             self.previous = previous
             self.state = state
             self.deliver = deliver
@@ -46,11 +46,11 @@ extension SubscriptionState {
         }
 
         /// The state (or the pre-approval) changed, so the user's roster item must be pushed.
-        public var stateChanged: Bool { state != previous }
+        package var stateChanged: Bool { state != previous }
 
         /// The contact gained a subscription to the user's presence by a pre-approval, without the
         /// user being asked.
-        public var usedPreApproval: Bool { previous.preApproved && !previous.from && state.from }
+        package var usedPreApproval: Bool { previous.preApproved && !previous.from && state.from }
     }
 
     /// The user sends `request` to the contact (RFC 6121 A.2).
@@ -70,7 +70,7 @@ extension SubscriptionState {
     ///   routed: "None + Pending In" and "From" → "None", "None + Pending Out+In" and "From + Pending
     ///   Out" → "None + Pending Out", "To + Pending In" and "Both" → "To". Otherwise it is not routed
     ///   and only cancels a pre-approval, if there is one.
-    public func outbound(_ request: Request) -> OutboundTransition {
+    package func outbound(_ request: Request) -> OutboundTransition {
         var next = self
         let forward: Bool
         switch request {
@@ -127,7 +127,7 @@ extension SubscriptionState {
     ///
     /// A pre-approval is the user's own decision, so nothing the contact sends cancels it; it is
     /// consumed when it approves a request.
-    public func inbound(_ request: Request) -> InboundTransition {
+    package func inbound(_ request: Request) -> InboundTransition {
         var next = self
         var deliver = false
         var autoReply = false

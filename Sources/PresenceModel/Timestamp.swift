@@ -5,15 +5,15 @@
 /// translator deterministic for fixture replay. The millisecond part is optional so a time read
 /// without a fraction is written back without one; equality and ordering compare instants only, so
 /// `…T09:30:00Z` and `…T09:30:00.000Z` are equal.
-public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Whole seconds since 1970-01-01T00:00:00Z (negative before it).
-    public let secondsSinceEpoch: Int64
+    package let secondsSinceEpoch: Int64
     /// The fraction of the second in milliseconds (0…999), or `nil` when the time has none.
-    public let milliseconds: Int?
+    package let milliseconds: Int?
 
     /// An instant from seconds and an optional millisecond part; milliseconds outside 0…999 carry
     /// into the seconds, so every value is normalised.
-    public init(secondsSinceEpoch: Int64, milliseconds: Int? = nil) {
+    package init(secondsSinceEpoch: Int64, milliseconds: Int? = nil) {
         guard let milliseconds else {
             self.secondsSinceEpoch = secondsSinceEpoch
             self.milliseconds = nil
@@ -26,7 +26,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// An instant from milliseconds since the epoch; a zero fraction is dropped so the time is
     /// written without one.
-    public init(millisecondsSinceEpoch: Int64) {
+    package init(millisecondsSinceEpoch: Int64) {
         let (quotient, remainder) = millisecondsSinceEpoch.quotientAndRemainder(dividingBy: 1000)
         let seconds = remainder < 0 ? quotient - 1 : quotient
         let fraction = Int(remainder < 0 ? remainder + 1000 : remainder)
@@ -34,20 +34,20 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// The instant in milliseconds since the epoch.
-    public var millisecondsSinceEpoch: Int64 {
+    package var millisecondsSinceEpoch: Int64 {
         secondsSinceEpoch * 1000 + Int64(milliseconds ?? 0)
     }
 
-    public static func == (lhs: Timestamp, rhs: Timestamp) -> Bool {
+    package static func == (lhs: Timestamp, rhs: Timestamp) -> Bool {
         lhs.secondsSinceEpoch == rhs.secondsSinceEpoch && (lhs.milliseconds ?? 0) == (rhs.milliseconds ?? 0)
     }
 
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         hasher.combine(secondsSinceEpoch)
         hasher.combine(milliseconds ?? 0)
     }
 
-    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+    package static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
         (lhs.secondsSinceEpoch, lhs.milliseconds ?? 0) < (rhs.secondsSinceEpoch, rhs.milliseconds ?? 0)
     }
 
@@ -58,7 +58,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Fractions longer than milliseconds are truncated (XEP-0082 allows any precision); a leap
     /// second (`:60`) is read as the last second of the minute, since Unix time has no leap seconds.
     /// Returns `nil` for anything else, including impossible dates such as February 30.
-    public init?(xmppDateTime text: String) {
+    package init?(xmppDateTime text: String) {
         var reader = DigitReader(text)
         guard let year = reader.number(digits: 4), reader.skip("-"),
             let month = reader.number(digits: 2), reader.skip("-"),
@@ -103,7 +103,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// XEP-0082 DateTime in UTC, `CCYY-MM-DDThh:mm:ss[.sss]Z`; the fraction is written when the
     /// timestamp has one (always three digits).
-    public var xmppDateTime: String {
+    package var xmppDateTime: String {
         let (days, secondOfDay) = secondsSinceEpoch.quotientAndRemainder(dividingBy: 86_400)
         let dayNumber = secondOfDay < 0 ? days - 1 : days
         let second = Int(secondOfDay < 0 ? secondOfDay + 86_400 : secondOfDay)
@@ -114,7 +114,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return text + "Z"
     }
 
-    public var description: String { xmppDateTime }
+    package var description: String { xmppDateTime }
 
     // MARK: - Calendar arithmetic (proleptic Gregorian)
 

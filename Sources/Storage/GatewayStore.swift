@@ -1,7 +1,7 @@
-public import Foundation
-public import PresenceModel
-public import XMLStreaming
-public import XMPP
+package import Foundation
+package import PresenceModel
+package import XMLStreaming
+package import XMPP
 
 /// Everything Consulate must not lose when the process stops, behind one interface so the gateway
 /// and the internal API depend on it and not on SQLite; `SQLiteStore` is the embedded default and a
@@ -16,7 +16,7 @@ public import XMPP
 /// deterministic. JIDs in `InternalUser` and `Contact` are strings in the model; the store insists
 /// that they are bare and normalised (`JID(text).description == text`), because rows are keyed by
 /// that text.
-public protocol GatewayStore: Sendable {
+package protocol GatewayStore: Sendable {
     // MARK: - Internal users and presence
 
     /// Every user with their presence and contacts, and the held subscription requests: the state

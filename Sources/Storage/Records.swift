@@ -1,15 +1,15 @@
-public import Federation
-public import PresenceModel
-public import XMLStreaming
-public import XMPP
+package import Federation
+package import PresenceModel
+package import XMLStreaming
+package import XMPP
 
 /// Who an API token speaks for: one internal user, or the administrator (the admin API and
 /// `consulate` admin commands), which is no user and so has no row of its own.
-public enum TokenOwner: Sendable, Hashable, CustomStringConvertible {
+package enum TokenOwner: Sendable, Hashable, CustomStringConvertible {
     case user(JID)
     case admin
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .user(let jid): "user \(jid)"
         case .admin: "admin"
@@ -20,16 +20,16 @@ public enum TokenOwner: Sendable, Hashable, CustomStringConvertible {
 /// A stanza accepted from an internal user and not yet delivered or bounced. The sequence is the
 /// acknowledgement the user got and the delivery order within a domain; it is never reused, so a
 /// late `markDelivered` cannot remove a newer stanza.
-public struct QueuedStanza: Sendable, Hashable {
-    public var sequence: Int64
+package struct QueuedStanza: Sendable, Hashable {
+    package var sequence: Int64
     /// The remote domain (`to`'s domainpart): the link the stanza waits for.
-    public var domain: String
-    public var from: JID
-    public var to: JID
-    public var stanza: XMLElement
-    public var acceptedAt: Timestamp
+    package var domain: String
+    package var from: JID
+    package var to: JID
+    package var stanza: XMLElement
+    package var acceptedAt: Timestamp
 
-    public init(sequence: Int64, domain: String, from: JID, to: JID, stanza: XMLElement, acceptedAt: Timestamp) {
+    package init(sequence: Int64, domain: String, from: JID, to: JID, stanza: XMLElement, acceptedAt: Timestamp) {
         self.sequence = sequence
         self.domain = domain
         self.from = from
@@ -40,15 +40,15 @@ public struct QueuedStanza: Sendable, Hashable {
 }
 
 /// A stanza for an internal user who was not connected, kept until it has been handed to them.
-public struct OfflineMessage: Sendable, Hashable {
+package struct OfflineMessage: Sendable, Hashable {
     /// Arrival order across all users; per user, the order of delivery.
-    public var sequence: Int64
-    public var user: JID
-    public var from: JID
-    public var stanza: XMLElement
-    public var receivedAt: Timestamp
+    package var sequence: Int64
+    package var user: JID
+    package var from: JID
+    package var stanza: XMLElement
+    package var receivedAt: Timestamp
 
-    public init(sequence: Int64, user: JID, from: JID, stanza: XMLElement, receivedAt: Timestamp) {
+    package init(sequence: Int64, user: JID, from: JID, stanza: XMLElement, receivedAt: Timestamp) {
         self.sequence = sequence
         self.user = user
         self.from = from
@@ -58,7 +58,7 @@ public struct OfflineMessage: Sendable, Hashable {
 }
 
 /// Which way a message went, seen from the internal user.
-public enum MessageDirection: String, Sendable, Hashable, CaseIterable {
+package enum MessageDirection: String, Sendable, Hashable, CaseIterable {
     /// From the contact to the user.
     case inbound = "in"
     /// From the user to the contact.
@@ -68,20 +68,20 @@ public enum MessageDirection: String, Sendable, Hashable, CaseIterable {
 /// One message in a user's conversation with a contact, as history and the compliance archive keep
 /// it: the text and who, when and which way, not the stanza (chat states and receipts are not
 /// conversation).
-public struct MessageRecord: Sendable, Hashable {
+package struct MessageRecord: Sendable, Hashable {
     /// Assigned by the store; ignored when recording.
-    public var id: Int64
+    package var id: Int64
     /// The internal user whose conversation this is (bare).
-    public var user: JID
+    package var user: JID
     /// The other party (bare).
-    public var contact: JID
-    public var direction: MessageDirection
-    public var body: String
+    package var contact: JID
+    package var direction: MessageDirection
+    package var body: String
     /// The stanza's `id`, if it had one, so receipts and corrections can be matched to it.
-    public var messageID: String?
-    public var at: Timestamp
+    package var messageID: String?
+    package var at: Timestamp
 
-    public init(
+    package init(
         id: Int64 = 0, user: JID, contact: JID, direction: MessageDirection, body: String, messageID: String? = nil,
         at: Timestamp
     ) {
@@ -99,20 +99,20 @@ public struct MessageRecord: Sendable, Hashable {
 /// and one message of the history API (without: it is the caller's own). One shape, so one reader
 /// handles both; the field names are the export format, documented in ARCHITECTURE.md, and
 /// changing them breaks whoever reads the exports.
-public struct MessageJSON: Encodable, Sendable {
-    public var id: Int64
+package struct MessageJSON: Encodable, Sendable {
+    package var id: Int64
     /// XEP-0082, UTC.
-    public var at: String
+    package var at: String
     /// The internal user (bare); left out of the history, whose user is the caller.
-    public var user: String?
+    package var user: String?
     /// The other party (bare).
-    public var contact: String
+    package var contact: String
     /// `in` (from the contact) or `out` (from the user).
-    public var direction: String
-    public var body: String
-    public var messageID: String?
+    package var direction: String
+    package var body: String
+    package var messageID: String?
 
-    public init(_ record: MessageRecord, withUser: Bool) {
+    package init(_ record: MessageRecord, withUser: Bool) {
         id = record.id
         at = record.at.xmppDateTime
         user = withUser ? record.user.description : nil
@@ -129,21 +129,21 @@ public struct MessageJSON: Encodable, Sendable {
 }
 
 /// A history search for one user; every other criterion narrows it. Results come oldest first.
-public struct HistoryQuery: Sendable, Hashable {
-    public var user: JID
+package struct HistoryQuery: Sendable, Hashable {
+    package var user: JID
     /// Only the conversation with this contact (bare).
-    public var contact: JID?
+    package var contact: JID?
     /// From this instant, inclusive.
-    public var since: Timestamp?
+    package var since: Timestamp?
     /// Before this instant, exclusive, so consecutive ranges do not overlap.
-    public var until: Timestamp?
+    package var until: Timestamp?
     /// Words the body must contain, all of them, each as a word prefix (full-text search, so
     /// `meet` finds "Meeting at ten"); quotes and operators in the text are taken literally.
-    public var text: String?
+    package var text: String?
     /// At most this many results, the most recent ones (still returned oldest first).
-    public var limit: Int?
+    package var limit: Int?
 
-    public init(
+    package init(
         user: JID, contact: JID? = nil, since: Timestamp? = nil, until: Timestamp? = nil, text: String? = nil, limit: Int? = nil
     ) {
         self.user = user
@@ -157,13 +157,13 @@ public struct HistoryQuery: Sendable, Hashable {
 
 /// Whose messages go to the compliance archive: everyone, or only the users listed in the
 /// configuration (regulated roles); `nobody` turns the archive off.
-public enum ArchivePolicy: Sendable, Hashable {
+package enum ArchivePolicy: Sendable, Hashable {
     case everyone
     case only(Set<JID>)
     case nobody
 
     /// Whether a message in `user`'s conversation is archived.
-    public func covers(_ user: JID) -> Bool {
+    package func covers(_ user: JID) -> Bool {
         switch self {
         case .everyone: true
         case .only(let users): users.contains(user)
@@ -174,7 +174,7 @@ public enum ArchivePolicy: Sendable, Hashable {
 
 /// A change to the allowlist made at runtime (admin API or `consulate domains`), kept so that it
 /// survives a restart and is applied over the `[[partner]]` entries of `federation.toml`.
-public enum AllowlistChange: Sendable, Hashable {
+package enum AllowlistChange: Sendable, Hashable {
     /// Add or replace a partner with these settings.
     case allow(PartnerPolicy)
     /// Refuse the domain, whatever the file says.
@@ -183,7 +183,7 @@ public enum AllowlistChange: Sendable, Hashable {
     case remove(DomainPattern)
 
     /// The domain pattern the change is about; one change per pattern is kept, the latest.
-    public var pattern: DomainPattern {
+    package var pattern: DomainPattern {
         switch self {
         case .allow(let partner): partner.domain
         case .block(let pattern), .remove(let pattern): pattern
@@ -192,11 +192,11 @@ public enum AllowlistChange: Sendable, Hashable {
 }
 
 /// An allowlist change as stored: the change and when it was made.
-public struct StoredAllowlistChange: Sendable, Hashable {
-    public var change: AllowlistChange
-    public var changedAt: Timestamp
+package struct StoredAllowlistChange: Sendable, Hashable {
+    package var change: AllowlistChange
+    package var changedAt: Timestamp
 
-    public init(change: AllowlistChange, changedAt: Timestamp) {
+    package init(change: AllowlistChange, changedAt: Timestamp) {
         self.change = change
         self.changedAt = changedAt
     }

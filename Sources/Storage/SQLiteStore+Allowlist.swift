@@ -1,13 +1,13 @@
 import Federation
 import Foundation
 import GRDB
-public import PresenceModel
+package import PresenceModel
 import XMPP
 
 extension SQLiteStore {
     // MARK: - Runtime allowlist changes
 
-    public func recordAllowlistChange(_ change: AllowlistChange, at time: Timestamp) async throws(StorageError) {
+    package func recordAllowlistChange(_ change: AllowlistChange, at time: Timestamp) async throws(StorageError) {
         if case .allow(let partner) = change {
             do throws(PolicyError) {
                 _ = try partner.validate()
@@ -29,7 +29,7 @@ extension SQLiteStore {
         }
     }
 
-    public func allowlistChanges() async throws(StorageError) -> [StoredAllowlistChange] {
+    package func allowlistChanges() async throws(StorageError) -> [StoredAllowlistChange] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM allowlist_change ORDER BY pattern").map { row in
                 StoredAllowlistChange(change: try Self.change(from: row), changedAt: Timestamp(storedValue: row["changed_at"]))

@@ -1,13 +1,13 @@
-public import Foundation
+package import Foundation
 import GRDB
-public import PresenceModel
-public import XMLStreaming
-public import XMPP
+package import PresenceModel
+package import XMLStreaming
+package import XMPP
 
 extension SQLiteStore {
     // MARK: - Outbound queue
 
-    public func enqueue(_ stanza: XMLElement, from: JID, to: JID, at time: Timestamp) async throws(StorageError) -> Int64 {
+    package func enqueue(_ stanza: XMLElement, from: JID, to: JID, at time: Timestamp) async throws(StorageError) -> Int64 {
         let text = StanzaText.encode(stanza)
         let arguments: StatementArguments = [to.domainpart, from.description, to.description, text, time.storedValue]
         return try await write { db in
@@ -20,16 +20,16 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func markDelivered(_ sequence: Int64) async throws(StorageError) -> Bool {
+    package func markDelivered(_ sequence: Int64) async throws(StorageError) -> Bool {
         try await dequeue(sequence)
     }
 
     @discardableResult
-    public func markBounced(_ sequence: Int64) async throws(StorageError) -> Bool {
+    package func markBounced(_ sequence: Int64) async throws(StorageError) -> Bool {
         try await dequeue(sequence)
     }
 
-    public func pending(for domain: String) async throws(StorageError) -> [QueuedStanza] {
+    package func pending(for domain: String) async throws(StorageError) -> [QueuedStanza] {
         try await read { db in
             let sql = "SELECT * FROM outbound_queue WHERE domain = ? ORDER BY sequence"
             return try Row.fetchAll(db, sql: sql, arguments: [domain]).map { row in
@@ -42,7 +42,7 @@ extension SQLiteStore {
         }
     }
 
-    public func pendingDomains() async throws(StorageError) -> [String] {
+    package func pendingDomains() async throws(StorageError) -> [String] {
         try await read { db in try String.fetchAll(db, sql: "SELECT DISTINCT domain FROM outbound_queue ORDER BY domain") }
     }
 
@@ -57,7 +57,7 @@ extension SQLiteStore {
     // MARK: - Offline messages
 
     @discardableResult
-    public func appendOfflineMessage(_ stanza: XMLElement, for user: JID, from: JID, at time: Timestamp)
+    package func appendOfflineMessage(_ stanza: XMLElement, for user: JID, from: JID, at time: Timestamp)
         async throws(StorageError) -> Int64
     {
         try Validate.bare(user, field: "user")
@@ -73,7 +73,7 @@ extension SQLiteStore {
         }
     }
 
-    public func offlineMessages(for user: JID) async throws(StorageError) -> [OfflineMessage] {
+    package func offlineMessages(for user: JID) async throws(StorageError) -> [OfflineMessage] {
         let key = user.description
         return try await read { db in
             let sql = "SELECT * FROM offline_message WHERE user_jid = ? ORDER BY sequence"
@@ -87,7 +87,7 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func deleteOfflineMessages(for user: JID, through sequence: Int64) async throws(StorageError) -> Int {
+    package func deleteOfflineMessages(for user: JID, through sequence: Int64) async throws(StorageError) -> Int {
         let key = user.description
         return try await write { db in
             try db.execute(sql: "DELETE FROM offline_message WHERE user_jid = ? AND sequence <= ?", arguments: [key, sequence])
@@ -98,7 +98,7 @@ extension SQLiteStore {
     // MARK: - History and the compliance archive
 
     @discardableResult
-    public func recordMessage(_ message: MessageRecord) async throws(StorageError) -> Int64 {
+    package func recordMessage(_ message: MessageRecord) async throws(StorageError) -> Int64 {
         try Validate.bare(message.user, field: "user")
         try Validate.bare(message.contact, field: "contact")
         let userKey = message.user.description
@@ -124,7 +124,7 @@ extension SQLiteStore {
         }
     }
 
-    public func history(_ query: HistoryQuery) async throws(StorageError) -> [MessageRecord] {
+    package func history(_ query: HistoryQuery) async throws(StorageError) -> [MessageRecord] {
         var conditions = ["user_jid = ?"]
         var arguments: StatementArguments = [query.user.description]
         if let contact = query.contact {
@@ -159,7 +159,7 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func purgeArchive(before cutoff: Timestamp) async throws(StorageError) -> Int {
+    package func purgeArchive(before cutoff: Timestamp) async throws(StorageError) -> Int {
         try await write { db in
             try db.execute(sql: "DELETE FROM archive WHERE at < ?", arguments: [cutoff.storedValue])
             return db.changesCount
@@ -167,7 +167,7 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func exportArchive(to output: FileHandle, since: Timestamp?, until: Timestamp?) async throws(StorageError) -> Int {
+    package func exportArchive(to output: FileHandle, since: Timestamp?, until: Timestamp?) async throws(StorageError) -> Int {
         let lowest = since?.storedValue ?? Int64.min
         let highest = until?.storedValue ?? Int64.max
         return try await read { db in

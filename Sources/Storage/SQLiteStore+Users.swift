@@ -1,12 +1,12 @@
 import Foundation
 import GRDB
-public import PresenceModel
-public import XMPP
+package import PresenceModel
+package import XMPP
 
 extension SQLiteStore {
     // MARK: - Internal users and presence
 
-    public func loadDirectory() async throws(StorageError) -> PresenceDirectory {
+    package func loadDirectory() async throws(StorageError) -> PresenceDirectory {
         try await read { db in
             var directory = PresenceDirectory()
             let groups = try Self.fetchGroups(db, userJID: nil)
@@ -27,7 +27,7 @@ extension SQLiteStore {
         }
     }
 
-    public func user(_ jid: JID) async throws(StorageError) -> InternalUser? {
+    package func user(_ jid: JID) async throws(StorageError) -> InternalUser? {
         let key = jid.description
         return try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM user WHERE jid = ?", arguments: [key]) else {
@@ -42,7 +42,7 @@ extension SQLiteStore {
         }
     }
 
-    public func saveUser(_ user: InternalUser) async throws(StorageError) {
+    package func saveUser(_ user: InternalUser) async throws(StorageError) {
         _ = try Validate.bareJID(user.jid, field: "user")
         try Validate.presence(user.presence)
         for (key, contact) in user.contacts {
@@ -70,7 +70,7 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func removeUser(_ jid: JID) async throws(StorageError) -> Bool {
+    package func removeUser(_ jid: JID) async throws(StorageError) -> Bool {
         let key = jid.description
         return try await write { db in
             try db.execute(sql: "DELETE FROM user WHERE jid = ?", arguments: [key])
@@ -78,7 +78,7 @@ extension SQLiteStore {
         }
     }
 
-    public func savePresence(_ presence: RichPresence, of user: JID) async throws(StorageError) {
+    package func savePresence(_ presence: RichPresence, of user: JID) async throws(StorageError) {
         try Validate.bare(user, field: "user")
         try Validate.presence(presence)
         let key = user.description
@@ -88,7 +88,7 @@ extension SQLiteStore {
         }
     }
 
-    public func saveContact(_ contact: Contact, of user: JID) async throws(StorageError) {
+    package func saveContact(_ contact: Contact, of user: JID) async throws(StorageError) {
         try Validate.bare(user, field: "user")
         _ = try Validate.bareJID(contact.jid, field: "contact")
         let key = user.description
@@ -100,7 +100,7 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func removeContact(_ contact: JID, of user: JID) async throws(StorageError) -> Bool {
+    package func removeContact(_ contact: JID, of user: JID) async throws(StorageError) -> Bool {
         let (userKey, contactKey) = (user.description, contact.description)
         return try await write { db in
             try db.execute(sql: "DELETE FROM contact WHERE user_jid = ? AND contact_jid = ?", arguments: [userKey, contactKey])
@@ -108,7 +108,7 @@ extension SQLiteStore {
         }
     }
 
-    public func holdSubscriptionRequest(from contact: JID, to user: JID) async throws(StorageError) {
+    package func holdSubscriptionRequest(from contact: JID, to user: JID) async throws(StorageError) {
         try Validate.bare(contact, field: "contact")
         let (userKey, contactKey) = (user.description, contact.description)
         try await write { db in
@@ -121,7 +121,7 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func releaseSubscriptionRequest(from contact: JID, to user: JID) async throws(StorageError) -> Bool {
+    package func releaseSubscriptionRequest(from contact: JID, to user: JID) async throws(StorageError) -> Bool {
         let (userKey, contactKey) = (user.description, contact.description)
         return try await write { db in
             try db.execute(
@@ -134,7 +134,7 @@ extension SQLiteStore {
 
     // MARK: - API tokens
 
-    public func issueToken(for owner: TokenOwner, at time: Timestamp) async throws(StorageError) -> String {
+    package func issueToken(for owner: TokenOwner, at time: Timestamp) async throws(StorageError) -> String {
         let generated = TokenCodec.generate()
         let userKey: String?
         switch owner {
@@ -154,7 +154,7 @@ extension SQLiteStore {
         return generated.token
     }
 
-    public func owner(ofToken token: String) async throws(StorageError) -> TokenOwner? {
+    package func owner(ofToken token: String) async throws(StorageError) -> TokenOwner? {
         guard let (selector, presentedHash) = TokenCodec.split(token) else { return nil }
         let found = try await read { db -> (hash: Data, userJID: String?)? in
             let sql = "SELECT secret_hash, user_jid FROM token WHERE selector = ?"
@@ -167,7 +167,7 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func revokeTokens(of owner: TokenOwner) async throws(StorageError) -> Int {
+    package func revokeTokens(of owner: TokenOwner) async throws(StorageError) -> Int {
         try await write { db in
             switch owner {
             case .user(let jid): try db.execute(sql: "DELETE FROM token WHERE user_jid = ?", arguments: [jid.description])
@@ -178,7 +178,7 @@ extension SQLiteStore {
     }
 
     /// Whether an admin token exists: `make serve` creates the first one only when none does.
-    public func hasAdminToken() async throws(StorageError) -> Bool {
+    package func hasAdminToken() async throws(StorageError) -> Bool {
         try await read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM token WHERE is_admin = 1)") ?? false }
     }
 

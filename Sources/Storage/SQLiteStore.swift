@@ -9,16 +9,16 @@ import PresenceModel
 /// connection uses `synchronous = FULL`, so a committed transaction (an acknowledged stanza) is on
 /// disk before the call returns, surviving power loss and not only a killed process. Foreign keys
 /// are on, so removing a user removes what hangs off them.
-public struct SQLiteStore: GatewayStore {
+package struct SQLiteStore: GatewayStore {
     /// The file the store was opened from.
-    public let path: String
+    package let path: String
     /// Whose messages `recordMessage` also writes to the compliance archive.
-    public let archivePolicy: ArchivePolicy
+    package let archivePolicy: ArchivePolicy
     let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date with the
     /// migrations; an existing file keeps its data. `archivePolicy` comes from the configuration.
-    public init(path: String, archivePolicy: ArchivePolicy = .everyone) throws(StorageError) {
+    package init(path: String, archivePolicy: ArchivePolicy = .everyone) throws(StorageError) {
         var configuration = GRDB.Configuration()
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
@@ -36,12 +36,12 @@ public struct SQLiteStore: GatewayStore {
     }
 
     /// The migrations applied to the file, in order: what a support request should report.
-    public func appliedMigrations() async throws(StorageError) -> [String] {
+    package func appliedMigrations() async throws(StorageError) -> [String] {
         try await read { db in try StoreSchema.migrator.appliedMigrations(db) }
     }
 
     /// Closes the file; later calls fail. Dropping the last copy of the store closes it as well.
-    public func close() throws(StorageError) {
+    package func close() throws(StorageError) {
         do {
             try pool.close()
         } catch {

@@ -1,7 +1,7 @@
 /// Why the store refused or failed an operation. Input problems (`invalidJID`, `invalidPresence`,
 /// `invalidPartner`, `unknownUser`) are found before anything is written, so a refused call leaves
 /// the store as it was; the API layer can turn them into 4xx answers with the message as it is.
-public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A JID string that does not parse, is not bare where a bare JID is needed, or is not in its
     /// normalised form (rows are keyed by the normalised text, so `Alice@X` and `alice@x` must not
     /// become two users).
@@ -17,7 +17,7 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// SQLite or the file system failed (full disk, locked or unreadable file, failed export write).
     case database(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidJID(let field, let value, let reason): "\(field) '\(value)' is not a valid JID: \(reason)"
         case .invalidPresence(let problem): "invalid presence: \(problem)"

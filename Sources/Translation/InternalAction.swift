@@ -1,10 +1,10 @@
-public import PresenceModel
-public import XMLStreaming
-public import XMPP
+package import PresenceModel
+package import XMLStreaming
+package import XMPP
 
 /// Something an internal user (or a system acting for them) does that may concern external contacts.
 /// The internal API and the fixtures both speak in these.
-public enum InternalAction: Sendable, Hashable {
+package enum InternalAction: Sendable, Hashable {
     /// The user's rich presence changed.
     case setPresence(user: JID, RichPresence)
     /// Adds (or updates) a contact; asks for their presence and authorises them to see ours, which is
@@ -23,7 +23,7 @@ public enum InternalAction: Sendable, Hashable {
     case sendMessage(user: JID, to: JID, Message)
 
     /// The internal user the action belongs to.
-    public var user: JID {
+    package var user: JID {
         switch self {
         case .setPresence(let user, _), .addContact(let user, _, _, _, _), .removeContact(let user, _),
             .setAccessLevel(let user, _, _), .approveSubscription(let user, _), .denySubscription(let user, _),
@@ -34,7 +34,7 @@ public enum InternalAction: Sendable, Hashable {
 }
 
 /// Something internal users must be told about.
-public enum InternalEvent: Sendable, Hashable {
+package enum InternalEvent: Sendable, Hashable {
     /// A message (or a chat state or receipt) from an external user.
     case message(from: JID, Message)
     /// How an external contact now appears, already mapped into the internal model.
@@ -54,12 +54,12 @@ public enum InternalEvent: Sendable, Hashable {
 
 /// A stanza for a federated server, with the addresses it is routed by, parsed once where it was
 /// built: the link it leaves on is the one from `from`'s domain (ours) to `to`'s.
-public struct OutgoingStanza: Sendable, Hashable {
-    public var element: XMLElement
-    public var from: JID
-    public var to: JID
+package struct OutgoingStanza: Sendable, Hashable {
+    package var element: XMLElement
+    package var from: JID
+    package var to: JID
 
-    public init(_ element: XMLElement, from: JID, to: JID) {
+    package init(_ element: XMLElement, from: JID, to: JID) {
         self.element = element
         self.from = from
         self.to = to
@@ -69,7 +69,7 @@ public struct OutgoingStanza: Sendable, Hashable {
 /// What one input changed in the directory that the store keeps, with the state the directory
 /// holds after the input (a contact changed twice by one input is one change), so the store ends in
 /// the directory's state without anyone diffing it.
-public enum DirectoryChange: Sendable, Hashable {
+package enum DirectoryChange: Sendable, Hashable {
     case presence(RichPresence, of: JID)
     /// The contact as the directory now holds it (subscription, access level, name, groups).
     case contact(Contact, of: JID)
@@ -80,7 +80,7 @@ public enum DirectoryChange: Sendable, Hashable {
 }
 
 /// What the translator asks the rest of the gateway to do.
-public enum TranslatorOutput: Sendable, Hashable {
+package enum TranslatorOutput: Sendable, Hashable {
     /// Send this stanza to the remote server of its `to` domain, on the link of its `from` domain.
     case send(OutgoingStanza)
     /// Tell an internal user (by bare JID) about something.

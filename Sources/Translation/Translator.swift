@@ -1,22 +1,22 @@
-public import Federation
-public import PresenceModel
+package import Federation
+package import PresenceModel
 import XMLStreaming
-public import XMPP
+package import XMPP
 
 /// The heart of the gateway: XMPP stanzas from federated servers and actions of internal users in,
 /// stanzas for federated servers and events for internal users out.
 ///
 /// Pure: no I/O, no clock, no randomness. Everything it decides is a function of its configuration,
 /// the federation policy, its state and the input, which is what lets fixtures replay it exactly.
-public struct Translator: Sendable {
+package struct Translator: Sendable {
     /// Local domains and presence settings. A reloaded configuration is assigned here; the
     /// directory and what each watcher last got carry over.
-    public var configuration: TranslationConfiguration
+    package var configuration: TranslationConfiguration
     /// Who may federate and how far each domain is trusted: the very policy the links negotiate
     /// under, so a domain the streams accept (an unlisted one in open mode, say) is one the
     /// translator relays to, with the trust the policy gives it.
-    public var policy: FederationPolicy
-    public internal(set) var directory: PresenceDirectory
+    package var policy: FederationPolicy
+    package internal(set) var directory: PresenceDirectory
 
     /// (user, watcher) → the last presence sent, so only changed views go out.
     var sentViews: [Pair: Presence] = [:]
@@ -30,21 +30,21 @@ public struct Translator: Sendable {
         var contact: JID
     }
 
-    public init(configuration: TranslationConfiguration, policy: FederationPolicy, directory: PresenceDirectory = PresenceDirectory()) {
+    package init(configuration: TranslationConfiguration, policy: FederationPolicy, directory: PresenceDirectory = PresenceDirectory()) {
         self.configuration = configuration
         self.policy = policy
         self.directory = directory
     }
 
     /// Seeds what a user already sees of a contact (fixtures and restarts), without telling anyone.
-    public mutating func assumeContactPresence(user: JID, contact: JID, _ presence: RichPresence) {
+    package mutating func assumeContactPresence(user: JID, contact: JID, _ presence: RichPresence) {
         toldPresence[Pair(user: user.bare, contact: contact.bare)] = presence
     }
 
     /// An internal user created while the gateway runs (`consulate users add`, the admin API): known
     /// from now on, with whatever contacts and presence the store gave them. Nothing is sent: a new
     /// user's presence goes out when they set it.
-    public mutating func userAdded(_ user: InternalUser) {
+    package mutating func userAdded(_ user: InternalUser) {
         guard directory.user(user.jid) == nil else { return }
         directory.add(user)
     }
@@ -53,7 +53,7 @@ public struct Translator: Sendable {
     /// offline, then the user is forgotten (their held requests too), so stanzas for them get
     /// `service-unavailable` like those for any unknown user. Nothing is for the store: whoever
     /// removed the user removed their rows.
-    public mutating func userRemoved(_ user: JID) -> [TranslatorOutput] {
+    package mutating func userRemoved(_ user: JID) -> [TranslatorOutput] {
         let jid = user.bare
         guard directory.user(jid.description) != nil else { return [] }
         let farewell = perform(.setPresence(user: jid, RichPresence(availability: .offline)))
@@ -64,7 +64,7 @@ public struct Translator: Sendable {
 
     /// Handles a stanza from a federated server. The caller has checked that `from` is
     /// authenticated on the stream and `to` is one of our domains.
-    public mutating func receive(_ stanza: Stanza) -> [TranslatorOutput] {
+    package mutating func receive(_ stanza: Stanza) -> [TranslatorOutput] {
         guard let from = stanza.from, let to = stanza.to else { return [] }
         return recordingChanges { translator in
             switch stanza.kind {
@@ -76,7 +76,7 @@ public struct Translator: Sendable {
     }
 
     /// Handles an internal user's action.
-    public mutating func perform(_ action: InternalAction) -> [TranslatorOutput] {
+    package mutating func perform(_ action: InternalAction) -> [TranslatorOutput] {
         recordingChanges { translator in
             switch action {
             case .setPresence(let user, let presence):

@@ -1,19 +1,19 @@
 /// Well-known namespace URIs that the XML layer itself must know about.
-public enum XMLNamespace {
+package enum XMLNamespace {
     /// The namespace bound to the reserved `xml:` prefix (`xml:lang`, `xml:space`).
-    public static let xml = "http://www.w3.org/XML/1998/namespace"
+    package static let xml = "http://www.w3.org/XML/1998/namespace"
     /// The namespace of `xmlns` declarations themselves.
-    public static let xmlns = "http://www.w3.org/2000/xmlns/"
+    package static let xmlns = "http://www.w3.org/2000/xmlns/"
 }
 
 /// An attribute with its namespace resolved; `namespace` is empty for unqualified attributes,
 /// which is what nearly every XMPP attribute is.
-public struct XMLAttribute: Sendable, Hashable {
-    public var name: String
-    public var namespace: String
-    public var value: String
+package struct XMLAttribute: Sendable, Hashable {
+    package var name: String
+    package var namespace: String
+    package var value: String
 
-    public init(_ name: String, namespace: String = "", value: String) {
+    package init(_ name: String, namespace: String = "", value: String) {
         self.name = name
         self.namespace = namespace
         self.value = value
@@ -21,7 +21,7 @@ public struct XMLAttribute: Sendable, Hashable {
 }
 
 /// A child of an element: another element or a run of character data.
-public enum XMLNode: Sendable, Hashable {
+package enum XMLNode: Sendable, Hashable {
     case element(XMLElement)
     case text(String)
 }
@@ -29,13 +29,13 @@ public enum XMLNode: Sendable, Hashable {
 /// A complete element tree with namespaces resolved. Prefixes are not kept: two documents that
 /// differ only in prefix choice parse to equal trees, which is what XMPP means by "the same stanza".
 /// Attribute order is kept, so serialization is deterministic.
-public struct XMLElement: Sendable, Hashable {
-    public var name: String
-    public var namespace: String
-    public var attributes: [XMLAttribute]
-    public var children: [XMLNode]
+package struct XMLElement: Sendable, Hashable {
+    package var name: String
+    package var namespace: String
+    package var attributes: [XMLAttribute]
+    package var children: [XMLNode]
 
-    public init(
+    package init(
         _ name: String,
         namespace: String,
         attributes: [XMLAttribute] = [],
@@ -48,7 +48,7 @@ public struct XMLElement: Sendable, Hashable {
     }
 
     /// Convenience for the common case of unqualified attributes given as ordered pairs.
-    public init(
+    package init(
         _ name: String,
         namespace: String,
         attributes pairs: KeyValuePairs<String, String>,
@@ -63,12 +63,12 @@ public struct XMLElement: Sendable, Hashable {
     }
 
     /// The value of an unqualified attribute, or `nil`. Setting `nil` removes it.
-    public subscript(_ name: String) -> String? {
+    package subscript(_ name: String) -> String? {
         get { attribute(name) }
         set { setAttribute(name, to: newValue) }
     }
 
-    public func attribute(_ name: String, namespace: String = "") -> String? {
+    package func attribute(_ name: String, namespace: String = "") -> String? {
         for attribute in attributes where attribute.name == name && attribute.namespace == namespace {
             return attribute.value
         }
@@ -77,7 +77,7 @@ public struct XMLElement: Sendable, Hashable {
 
     /// Replaces the value of an existing attribute in place (keeping its position), appends a new
     /// one, or removes it when `value` is `nil`.
-    public mutating func setAttribute(_ name: String, namespace: String = "", to value: String?) {
+    package mutating func setAttribute(_ name: String, namespace: String = "", to value: String?) {
         let index = attributes.firstIndex { $0.name == name && $0.namespace == namespace }
         switch (index, value) {
         case let (index?, value?): attributes[index].value = value
@@ -88,28 +88,28 @@ public struct XMLElement: Sendable, Hashable {
     }
 
     /// `xml:lang`, which XMPP uses for the language of bodies, subjects and statuses.
-    public var language: String? {
+    package var language: String? {
         get { attribute("lang", namespace: XMLNamespace.xml) }
         set { setAttribute("lang", namespace: XMLNamespace.xml, to: newValue) }
     }
 
     /// Child elements only, in document order.
-    public var elements: [XMLElement] {
+    package var elements: [XMLElement] {
         children.compactMap { if case .element(let element) = $0 { element } else { nil } }
     }
 
-    public func elements(named name: String, namespace: String) -> [XMLElement] {
+    package func elements(named name: String, namespace: String) -> [XMLElement] {
         elements.filter { $0.name == name && $0.namespace == namespace }
     }
 
-    public func firstElement(named name: String, namespace: String) -> XMLElement? {
+    package func firstElement(named name: String, namespace: String) -> XMLElement? {
         for case .element(let element) in children where element.name == name && element.namespace == namespace {
             return element
         }
         return nil
     }
 
-    public func firstElement(namespace: String) -> XMLElement? {
+    package func firstElement(namespace: String) -> XMLElement? {
         for case .element(let element) in children where element.namespace == namespace {
             return element
         }
@@ -117,23 +117,23 @@ public struct XMLElement: Sendable, Hashable {
     }
 
     /// The concatenated character data directly inside this element.
-    public var text: String {
+    package var text: String {
         var result = ""
         for case .text(let run) in children { result += run }
         return result
     }
 
-    public mutating func append(_ element: XMLElement) {
+    package mutating func append(_ element: XMLElement) {
         children.append(.element(element))
     }
 
-    public mutating func append(text: String) {
+    package mutating func append(text: String) {
         children.append(.text(text))
     }
 
     /// A copy with adjacent text runs merged and, when `droppingWhitespace` is set, whitespace-only
     /// runs between child elements removed. Pretty-printed documents and compact ones then compare equal.
-    public func normalized(droppingWhitespace: Bool) -> XMLElement {
+    package func normalized(droppingWhitespace: Bool) -> XMLElement {
         var copy = self
         var merged: [XMLNode] = []
         merged.reserveCapacity(children.count)
@@ -159,14 +159,14 @@ public struct XMLElement: Sendable, Hashable {
 
 extension Character {
     /// The four characters XML calls white space (S production): space, tab, CR, LF.
-    public var isXMLWhitespace: Bool {
+    package var isXMLWhitespace: Bool {
         self == " " || self == "\t" || self == "\n" || self == "\r" || self == "\r\n"
     }
 }
 
 extension StringProtocol {
     /// The string without leading and trailing XML white space.
-    public var trimmingXMLWhitespace: String {
+    package var trimmingXMLWhitespace: String {
         let scalars = String(self).unicodeScalars
         guard let first = scalars.firstIndex(where: { !Character($0).isXMLWhitespace }) else { return "" }
         let last = scalars.lastIndex { !Character($0).isXMLWhitespace }!

@@ -6,37 +6,37 @@
 /// back an equal tree: `&`, `<`, `>` and quotes are escaped, and CR, LF and tab inside attribute
 /// values become character references so attribute-value normalisation cannot change them.
 /// Characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF) become U+FFFD.
-public struct XMLSerializer: Sendable {
+package struct XMLSerializer: Sendable {
     /// The default namespace in scope where the output is inserted (`jabber:server` inside an s2s stream).
-    public var defaultNamespace: String
+    package var defaultNamespace: String
     /// Prefixes in scope where the output is inserted, keyed by namespace URI.
-    public var prefixes: [String: String]
+    package var prefixes: [String: String]
 
-    public init(defaultNamespace: String = "", prefixes: [String: String] = [:]) {
+    package init(defaultNamespace: String = "", prefixes: [String: String] = [:]) {
         self.defaultNamespace = defaultNamespace
         self.prefixes = prefixes
     }
 
-    public func string(_ element: XMLElement) -> String {
+    package func string(_ element: XMLElement) -> String {
         var output: [UInt8] = []
         write(element, into: &output)
         return String(decoding: output, as: UTF8.self)
     }
 
-    public func bytes(_ element: XMLElement) -> [UInt8] {
+    package func bytes(_ element: XMLElement) -> [UInt8] {
         var output: [UInt8] = []
         write(element, into: &output)
         return output
     }
 
-    public func write(_ element: XMLElement, into output: inout [UInt8]) {
+    package func write(_ element: XMLElement, into output: inout [UInt8]) {
         var generated = 0
         write(element, inherited: defaultNamespace, prefixes: prefixes, generated: &generated, into: &output)
     }
 
     /// The opening tag of a stream, left open: `<stream:stream … >`. Declarations are written in
     /// the order given, so the output is deterministic.
-    public static func streamHeader(
+    package static func streamHeader(
         attributes: [XMLAttribute],
         defaultNamespace: String,
         extraPrefixes: [(prefix: String, namespace: String)] = []
@@ -56,7 +56,7 @@ public struct XMLSerializer: Sendable {
         return output
     }
 
-    public static let streamClose: [UInt8] = Array("</stream:stream>".utf8)
+    package static let streamClose: [UInt8] = Array("</stream:stream>".utf8)
 
     private func write(
         _ element: XMLElement,
@@ -131,7 +131,7 @@ public struct XMLSerializer: Sendable {
     }
 
     /// Appends `string` escaped for element content or (with `inAttribute`) a single-quoted attribute value.
-    public static func appendEscaped(_ string: String, inAttribute: Bool, into output: inout [UInt8]) {
+    package static func appendEscaped(_ string: String, inAttribute: Bool, into output: inout [UInt8]) {
         for scalar in string.unicodeScalars {
             switch scalar.value {
             case 0x26: output.append(contentsOf: "&amp;".utf8)

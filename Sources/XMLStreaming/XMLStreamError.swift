@@ -1,8 +1,8 @@
 /// Why the XML stream could not go on. Each kind maps to exactly one RFC 6120 stream error
 /// condition in the `XMPP` module; `detail` is a human-readable explanation for logs and the
 /// stream error's `<text/>`.
-public struct XMLStreamError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
+package struct XMLStreamError: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Kind: Sendable, Hashable {
         /// The bytes are not well-formed XML (RFC 6120 `<not-well-formed/>`).
         case notWellFormed
         /// A construct RFC 6120 §11.1 forbids: DOCTYPE, comment, processing instruction, entity
@@ -18,13 +18,13 @@ public struct XMLStreamError: Error, Sendable, Hashable, CustomStringConvertible
         case limitExceeded(XMLStreamLimits.Limit)
     }
 
-    public var kind: Kind
-    public var detail: String
+    package var kind: Kind
+    package var detail: String
 
-    public init(_ kind: Kind, _ detail: String) {
+    package init(_ kind: Kind, _ detail: String) {
         self.kind = kind
         self.detail = detail
     }
 
-    public var description: String { "\(kind): \(detail)" }
+    package var description: String { "\(kind): \(detail)" }
 }

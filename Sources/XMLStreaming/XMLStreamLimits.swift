@@ -1,9 +1,9 @@
 /// Bounds on what one peer may make us hold in memory. Counted per stanza (per depth-1 element),
 /// so a long-lived stream is never penalised for its total volume. Tight before authentication,
 /// looser after: switch by assigning `XMLStreamParser.limits`.
-public struct XMLStreamLimits: Sendable, Hashable {
+package struct XMLStreamLimits: Sendable, Hashable {
     /// Names the limit in error texts and configuration keys.
-    public enum Limit: String, Sendable, Hashable, CaseIterable {
+    package enum Limit: String, Sendable, Hashable, CaseIterable {
         case stanzaBytes = "max-stanza-bytes"
         case depth = "max-depth"
         case attributes = "max-attributes"
@@ -13,17 +13,17 @@ public struct XMLStreamLimits: Sendable, Hashable {
 
     /// Bytes from the end of the previous stanza (or whitespace) to the end of this one, including
     /// the stream header while it is being read.
-    public var maxStanzaBytes: Int
+    package var maxStanzaBytes: Int
     /// Element nesting counted from the stanza itself (the stanza is depth 1).
-    public var maxDepth: Int
+    package var maxDepth: Int
     /// Attributes on any single element.
-    public var maxAttributes: Int
+    package var maxAttributes: Int
     /// Elements in one stanza, the stanza included.
-    public var maxElements: Int
+    package var maxElements: Int
     /// Bytes of character data in one stanza.
-    public var maxTextBytes: Int
+    package var maxTextBytes: Int
 
-    public init(maxStanzaBytes: Int, maxDepth: Int, maxAttributes: Int, maxElements: Int, maxTextBytes: Int) {
+    package init(maxStanzaBytes: Int, maxDepth: Int, maxAttributes: Int, maxElements: Int, maxTextBytes: Int) {
         self.maxStanzaBytes = maxStanzaBytes
         self.maxDepth = maxDepth
         self.maxAttributes = maxAttributes
@@ -33,16 +33,16 @@ public struct XMLStreamLimits: Sendable, Hashable {
 
     /// Before the peer has authenticated, it only negotiates: 8 KiB and 32 elements are ejabberd's
     /// pre-auth figures and leave room for any real negotiation element.
-    public static let preAuthentication = XMLStreamLimits(
+    package static let preAuthentication = XMLStreamLimits(
         maxStanzaBytes: 8 * 1024, maxDepth: 8, maxAttributes: 16, maxElements: 32, maxTextBytes: 8 * 1024
     )
 
     /// After authentication: Prosody's s2s default of 512 KiB per stanza.
-    public static let postAuthentication = XMLStreamLimits(
+    package static let postAuthentication = XMLStreamLimits(
         maxStanzaBytes: 512 * 1024, maxDepth: 32, maxAttributes: 64, maxElements: 4096, maxTextBytes: 512 * 1024
     )
 
-    public func value(of limit: Limit) -> Int {
+    package func value(of limit: Limit) -> Int {
         switch limit {
         case .stanzaBytes: maxStanzaBytes
         case .depth: maxDepth
@@ -52,7 +52,7 @@ public struct XMLStreamLimits: Sendable, Hashable {
         }
     }
 
-    public mutating func set(_ limit: Limit, to value: Int) {
+    package mutating func set(_ limit: Limit, to value: Int) {
         switch limit {
         case .stanzaBytes: maxStanzaBytes = value
         case .depth: maxDepth = value

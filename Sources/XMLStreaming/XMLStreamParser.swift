@@ -6,7 +6,7 @@ internal import Darwin
 #endif
 
 /// The namespace of the `<stream:stream>` root, the only root an XMPP stream may have.
-public let xmppStreamNamespace = "http://etherx.jabber.org/streams"
+package let xmppStreamNamespace = "http://etherx.jabber.org/streams"
 
 /// An incremental XMPP stream parser over libexpat.
 ///
@@ -16,7 +16,7 @@ public let xmppStreamNamespace = "http://etherx.jabber.org/streams"
 /// `limits` are enforced while parsing, and memory stays bounded by those limits whatever the input.
 ///
 /// One parser belongs to one connection; it is deliberately not `Sendable`.
-public final class XMLStreamParser {
+package final class XMLStreamParser {
     /// The mutable state lives behind a stable pointer, which is also expat's user data: callbacks
     /// reach it without retaining anything, and without the dynamic exclusivity checks that class
     /// properties would cost on every access (about 7 % of parse time).
@@ -27,23 +27,23 @@ public final class XMLStreamParser {
     private static let sliceSize = 64 * 1024
 
     /// Limits in force; assign `.postAuthentication` (or configured values) once the peer has authenticated.
-    public var limits: XMLStreamLimits {
+    package var limits: XMLStreamLimits {
         get { state.pointee.limits }
         set { state.pointee.limits = newValue }
     }
 
     /// Whether the installed expat had reparse deferral and it was turned off (expat ≥ 2.6).
-    public var reparseDeferralDisabled: Bool { state.pointee.reparseDeferralDisabled }
+    package var reparseDeferralDisabled: Bool { state.pointee.reparseDeferralDisabled }
 
     /// True once `</stream:stream>` has been read.
-    public var isClosed: Bool { state.pointee.streamClosedSeen }
+    package var isClosed: Bool { state.pointee.streamClosedSeen }
 
     /// Bytes fed since the end of the last complete top-level element (or whitespace): what a peer
     /// sent beyond it. After `<starttls/>` this must be zero, or the peer slipped plaintext in
     /// behind the TLS switch (RFC 6120 §5.4.3.3 command injection).
-    public var bytesAfterLastElement: Int { state.pointee.bytesFed - state.pointee.stanzaStart }
+    package var bytesAfterLastElement: Int { state.pointee.bytesFed - state.pointee.stanzaStart }
 
-    public init(limits: XMLStreamLimits = .preAuthentication) {
+    package init(limits: XMLStreamLimits = .preAuthentication) {
         guard let parser = XML_ParserCreateNS("UTF-8", 0x01) else {
             fatalError("XML_ParserCreateNS failed: out of memory")
         }
@@ -61,7 +61,7 @@ public final class XMLStreamParser {
     /// Parses `bytes`, appending every event completed by them to `output`. Events completed before
     /// an error are appended before the error is thrown, so a stanza that arrived whole is never lost
     /// because garbage followed it. Errors are final: every later call throws the same error.
-    public func feed(_ bytes: UnsafeRawBufferPointer, into output: inout [XMLStreamEvent]) throws(XMLStreamError) {
+    package func feed(_ bytes: UnsafeRawBufferPointer, into output: inout [XMLStreamEvent]) throws(XMLStreamError) {
         if let failure = state.pointee.failure { throw failure }
         var offset = 0
         repeat {
@@ -85,7 +85,7 @@ public final class XMLStreamParser {
     }
 
     /// Convenience for callers holding an array.
-    public func feed(_ bytes: [UInt8], into output: inout [XMLStreamEvent]) throws(XMLStreamError) {
+    package func feed(_ bytes: [UInt8], into output: inout [XMLStreamEvent]) throws(XMLStreamError) {
         let result = bytes.withUnsafeBytes { buffer in
             Result { () throws(XMLStreamError) in try self.feed(buffer, into: &output) }
         }
@@ -94,7 +94,7 @@ public final class XMLStreamParser {
 
     /// Starts a new stream on the same connection, as XMPP does after STARTTLS and SASL success.
     /// Call it only between `feed` calls, never from event handling inside one.
-    public func restart() {
+    package func restart() {
         XML_ParserReset(state.pointee.parser, "UTF-8")
         state.pointee.reset()
         ParserState.installHandlers(state)

@@ -1,30 +1,30 @@
-public import InMemoryLogging
-public import Logging
+package import InMemoryLogging
+package import Logging
 
 /// A logger whose records a test reads back: swift-log's `InMemoryLogHandler` at `trace`, injected
 /// into the gateway directly (no process-wide bootstrap), and a wait for records that event loops
 /// write some time after the traffic that causes them.
-public struct CapturedLog: Sendable {
-    public typealias Entry = InMemoryLogHandler.Entry
+package struct CapturedLog: Sendable {
+    package typealias Entry = InMemoryLogHandler.Entry
 
     /// For the gateways of tests that do not look at logs: nothing on the test output.
-    public static let silent = Logger(label: "consulate.test") { _ in SwiftLogNoOpLogHandler() }
+    package static let silent = Logger(label: "consulate.test") { _ in SwiftLogNoOpLogHandler() }
 
     private let handler = InMemoryLogHandler()
 
-    public init() {}
+    package init() {}
 
-    public var logger: Logger {
+    package var logger: Logger {
         let handler = self.handler
         var logger = Logger(label: "consulate.test") { _ in handler }
         logger.logLevel = .trace
         return logger
     }
 
-    public var entries: [Entry] { handler.entries }
+    package var entries: [Entry] { handler.entries }
 
     /// The first record with this message, waiting up to `seconds` for it.
-    public func first(_ message: String, seconds: Int = 10) async throws -> Entry {
+    package func first(_ message: String, seconds: Int = 10) async throws -> Entry {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while true {
             if let entry = entries.first(where: { $0.message.description == message }) { return entry }
@@ -38,7 +38,7 @@ public struct CapturedLog: Sendable {
 
 extension InMemoryLogHandler.Entry {
     /// A metadata value as text, `nil` when absent.
-    public subscript(_ key: String) -> String? {
+    package subscript(_ key: String) -> String? {
         metadata[key].map { "\($0)" }
     }
 }

@@ -1,8 +1,8 @@
 import XMPP
-public import Federation
+package import Federation
 import NIOConcurrencyHelpers
-public import NIOCore
-public import NIOPosix
+package import NIOCore
+import NIOPosix
 
 /// An authoritative DNS server on 127.0.0.1 for the resolver tests: UDP and TCP on the same
 /// ephemeral port, answering from a table of records with the pure `DNSMessage` encoder, and
@@ -13,23 +13,23 @@ public import NIOPosix
 ///
 /// Shared by the test targets (the resolver's tests, `consulate check`'s) through
 /// `ConsulateTestSupport`, so that every DNS test talks to the same server.
-public final class DNSTestServer: Sendable {
-    public enum Transport: Sendable, Hashable {
+package final class DNSTestServer: Sendable {
+    package enum Transport: Sendable, Hashable {
         case udp
         case tcp
     }
 
     /// One query as the server decoded it.
-    public struct ReceivedQuery: Sendable, Hashable {
-        public var transport: Transport
-        public var id: UInt16
-        public var question: DNSQuestion
+    package struct ReceivedQuery: Sendable, Hashable {
+        package var transport: Transport
+        package var id: UInt16
+        package var question: DNSQuestion
     }
 
     /// A message sent before the real answer that the resolver must not take for it. Each carries
     /// records (127.0.0.66, `::66`, `decoy.test:6666`) owned by the asked name, so that a resolver
     /// trusting it would return them.
-    public enum Decoy: Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    package enum Decoy: Sendable, Hashable, CaseIterable, CustomStringConvertible {
         /// Another query id.
         case wrongID
         /// The right id, another question.
@@ -39,7 +39,7 @@ public final class DNSTestServer: Sendable {
         /// The right id, QR set, the body cut off so that it does not decode.
         case undecodable
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .wrongID: "wrong id"
             case .wrongQuestion: "wrong question"
@@ -49,22 +49,22 @@ public final class DNSTestServer: Sendable {
         }
     }
 
-    public struct Behaviour: Sendable {
+    package struct Behaviour: Sendable {
         /// Receive and log queries but never answer.
-        public var silent = false
+        package var silent = false
         /// Answer every query with this RCODE and no records (SERVFAIL, NXDOMAIN, …).
-        public var responseCode: DNSResponseCode?
+        package var responseCode: DNSResponseCode?
         /// Over UDP, set TC and send only the first answer record; TCP gets the whole answer.
-        public var truncateUDP = false
+        package var truncateUDP = false
         /// Send this before the real answer, over either transport.
-        public var decoy: Decoy?
+        package var decoy: Decoy?
         /// Whether the real answer follows the decoy.
-        public var answerAfterDecoy = true
+        package var answerAfterDecoy = true
 
-        public init() {}
+        package init() {}
     }
 
-    public let nameserver: DNSNameserver
+    package let nameserver: DNSNameserver
     private let udp: any Channel
     private let tcp: any Channel
     private let responder: Responder
@@ -77,12 +77,12 @@ public final class DNSTestServer: Sendable {
     }
 
     /// Every query received so far, in arrival order.
-    public var received: [ReceivedQuery] { responder.received }
+    package var received: [ReceivedQuery] { responder.received }
 
     /// Every query received, once at least `count` have been read. A resolver that gave up on a
     /// silent server has sent its last query, but on a loaded machine this server's event loop may
     /// not have read it yet; waiting for the count (bounded) keeps exact-count checks honest.
-    public func received(atLeast count: Int, within limit: Duration = .seconds(5)) async -> [ReceivedQuery] {
+    package func received(atLeast count: Int, within limit: Duration = .seconds(5)) async -> [ReceivedQuery] {
         let deadline = ContinuousClock.now + limit
         while responder.received.count < count, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
@@ -91,18 +91,18 @@ public final class DNSTestServer: Sendable {
     }
 
     /// How many times `name`/`type` was asked, over `transport` or either.
-    public func count(_ name: String, _ type: DNSRecordType, over transport: Transport? = nil) throws -> Int {
+    package func count(_ name: String, _ type: DNSRecordType, over transport: Transport? = nil) throws -> Int {
         let question = DNSQuestion(name: try DNSName(name), type: type)
         return received.filter { $0.question == question && (transport == nil || $0.transport == transport) }.count
     }
 
     /// The distinct questions received, as `name TYPE` text, sorted.
-    public var questions: [String] {
+    package var questions: [String] {
         Set(received.map { "\($0.question.name) \($0.question.type)" }).sorted()
     }
 
     /// Starts a server, runs `body` with it, and stops it whatever `body` does.
-    public static func with<Result>(
+    package static func with<Result>(
         _ records: [DNSResourceRecord],
         behaviour: Behaviour = Behaviour(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -119,16 +119,16 @@ public final class DNSTestServer: Sendable {
         }
     }
 
-    public struct NoFreePort: Error {}
+    package struct NoFreePort: Error {}
 
     /// A zone record that cannot be made from the text a test wrote.
-    public struct InvalidRecord: Error {
-        public var text: String
+    package struct InvalidRecord: Error {
+        package var text: String
     }
 
     /// Binds UDP on an ephemeral port of 127.0.0.1, then TCP on the same port (trying again with
     /// another port in the rare case that the TCP one is taken).
-    public static func start(
+    package static func start(
         _ records: [DNSResourceRecord],
         behaviour: Behaviour = Behaviour(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -166,7 +166,7 @@ public final class DNSTestServer: Sendable {
         throw NoFreePort()
     }
 
-    public func stop() async {
+    package func stop() async {
         try? await udp.close()
         try? await tcp.close()
     }
@@ -296,8 +296,8 @@ public final class DNSTestServer: Sendable {
 }
 
 /// Shorthands for the zone's records; they throw (failing the test) on a typo.
-public enum DNSZone {
-    public static func srv(_ owner: String, _ target: String, port: UInt16, priority: UInt16 = 0, weight: UInt16 = 0) throws -> DNSResourceRecord {
+package enum DNSZone {
+    package static func srv(_ owner: String, _ target: String, port: UInt16, priority: UInt16 = 0, weight: UInt16 = 0) throws -> DNSResourceRecord {
         DNSResourceRecord(
             name: try DNSName(owner),
             ttl: 300,
@@ -305,11 +305,11 @@ public enum DNSZone {
         )
     }
 
-    public static func a(_ owner: String, _ address: String) throws -> DNSResourceRecord {
+    package static func a(_ owner: String, _ address: String) throws -> DNSResourceRecord {
         DNSResourceRecord(name: try DNSName(owner), ttl: 300, data: .a(try ipv4(address)))
     }
 
-    public static func aaaa(_ owner: String, _ address: String) throws -> DNSResourceRecord {
+    package static func aaaa(_ owner: String, _ address: String) throws -> DNSResourceRecord {
         guard let parsed = IPv6Address(address) else { throw DNSTestServer.InvalidRecord(text: address) }
         return DNSResourceRecord(name: try DNSName(owner), ttl: 300, data: .aaaa(parsed))
     }
@@ -322,14 +322,14 @@ public enum DNSZone {
 
 /// SplitMix64 (Steele, Lea and Flood): a seeded generator, so that the RFC 2782 weighted choice is
 /// repeatable.
-public struct DNSSeededRandom: RandomNumberGenerator, Sendable {
+package struct DNSSeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = seed
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var mixed = state
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -340,12 +340,12 @@ public struct DNSSeededRandom: RandomNumberGenerator, Sendable {
 
 /// Query ids 0x1000, 0x1001, …, remembering which it gave out, so that a test can check that the
 /// ids the server saw are the injected ones.
-public final class DNSQueryIDSequence: Sendable {
+package final class DNSQueryIDSequence: Sendable {
     private let issued = NIOLockedValueBox<[UInt16]>([])
 
-    public init() {}
+    package init() {}
 
-    public func next() -> UInt16 {
+    package func next() -> UInt16 {
         issued.withLockedValue { issued in
             let id = 0x1000 + UInt16(issued.count)
             issued.append(id)
@@ -353,5 +353,5 @@ public final class DNSQueryIDSequence: Sendable {
         }
     }
 
-    public var all: [UInt16] { issued.withLockedValue { $0 } }
+    package var all: [UInt16] { issued.withLockedValue { $0 } }
 }

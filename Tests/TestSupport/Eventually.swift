@@ -1,13 +1,13 @@
 /// `what` never held within the deadline.
-public struct ConditionTimeout: Error, CustomStringConvertible {
-    public var what: String
-    public var description: String { "\(what) did not hold in time" }
+package struct ConditionTimeout: Error, CustomStringConvertible {
+    package var what: String
+    package var description: String { "\(what) did not hold in time" }
 }
 
 /// Waits (at most `seconds`) until `condition` holds, checking again after each short pause: for
 /// what other threads record after the traffic a test sees (event loops, the gateway's inbox, the
 /// store's writer), where no event marks the moment. Throws `ConditionTimeout` past the deadline.
-public func eventually(
+package func eventually(
     seconds: Double = 10,
     _ what: String = "the condition",
     _ condition: () async throws -> Bool

@@ -1,18 +1,18 @@
 import GatewayCore
-public import Gateway
+package import Gateway
 import NIOConcurrencyHelpers
-public import PresenceModel
+package import PresenceModel
 
 /// A clock that moves only when the test says so: what is injected into the gateway to test, where
 /// they are wired, the timers the core arms (pings, idle links, retries, queue expiry). Sleepers
 /// wake, in deadline order, as `advance(by:)` passes their deadlines.
-public final class ManualClock: Clock, Sendable {
-    public struct Instant: InstantProtocol, Sendable {
-        public var offset: Duration
+package final class ManualClock: Clock, Sendable {
+    package struct Instant: InstantProtocol, Sendable {
+        package var offset: Duration
 
-        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        public func duration(to other: Instant) -> Duration { other.offset - offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        package func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        package func duration(to other: Instant) -> Duration { other.offset - offset }
+        package static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
     private struct Sleeper {
@@ -28,17 +28,17 @@ public final class ManualClock: Clock, Sendable {
 
     private let state = NIOLockedValueBox(State())
     /// The wall time at the clock's origin.
-    public let wallOrigin: Timestamp
+    package let wallOrigin: Timestamp
 
-    public init(wallOrigin: Timestamp = Timestamp(secondsSinceEpoch: 1_790_000_000)) {
+    package init(wallOrigin: Timestamp = Timestamp(secondsSinceEpoch: 1_790_000_000)) {
         self.wallOrigin = wallOrigin
     }
 
-    public var now: Instant { state.withLockedValue { $0.now } }
-    public var minimumResolution: Duration { .nanoseconds(1) }
+    package var now: Instant { state.withLockedValue { $0.now } }
+    package var minimumResolution: Duration { .nanoseconds(1) }
 
     /// The gateway's clock on this one, with wall time moving with it.
-    public var gatewayClock: GatewayClock {
+    package var gatewayClock: GatewayClock {
         GatewayClock(self) { [self] in
             let (seconds, attoseconds) = now.offset.components
             return Timestamp(millisecondsSinceEpoch: wallOrigin.millisecondsSinceEpoch + seconds * 1000 + attoseconds / 1_000_000_000_000_000)
@@ -46,9 +46,9 @@ public final class ManualClock: Clock, Sendable {
     }
 
     /// How many sleepers wait: a test that must know a timer is armed waits for this.
-    public var sleeperCount: Int { state.withLockedValue { $0.sleepers.count } }
+    package var sleeperCount: Int { state.withLockedValue { $0.sleepers.count } }
 
-    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    package func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = state.withLockedValue { state -> UInt64 in
             state.next += 1
             return state.next
@@ -70,7 +70,7 @@ public final class ManualClock: Clock, Sendable {
     }
 
     /// Moves the clock on and wakes every sleeper whose deadline it passes, earliest first.
-    public func advance(by duration: Duration) {
+    package func advance(by duration: Duration) {
         let woken = state.withLockedValue { state -> [Sleeper] in
             state.now = state.now.advanced(by: duration)
             let due = state.sleepers.filter { $0.value.deadline <= state.now }

@@ -1,8 +1,8 @@
 /// `what` did not come within the deadline, or the stream ended first.
-public struct EventTimeout: Error, CustomStringConvertible {
-    public var description: String
+package struct EventTimeout: Error, CustomStringConvertible {
+    package var description: String
 
-    public init(description: String) {
+    package init(description: String) {
         self.description = description
     }
 }
@@ -10,7 +10,7 @@ public struct EventTimeout: Error, CustomStringConvertible {
 /// The next element of `stream`; throws `EventTimeout` when none comes within `seconds` or the
 /// stream ends first. The deadline only bounds a failing test: a passing one never waits for it.
 /// The one way the tests wait for an event of the gateway.
-public func nextEvent<Element: Sendable>(_ stream: AsyncStream<Element>, within seconds: Int = 10, waitingFor what: String = "an event") async throws -> Element {
+package func nextEvent<Element: Sendable>(_ stream: AsyncStream<Element>, within seconds: Int = 10, waitingFor what: String = "an event") async throws -> Element {
     try await withThrowingTaskGroup(of: Element?.self) { group in
         group.addTask {
             var iterator = stream.makeAsyncIterator()

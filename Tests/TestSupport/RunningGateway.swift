@@ -1,9 +1,9 @@
-public import Gateway
+package import Gateway
 
 extension Gateway {
     /// Binds the listeners and runs the gateway in the background, as a test wants it: the ports
     /// come back at once, and `shutdown()` stops the gateway and waits for the end of `run()`.
-    public func start() async throws -> ListeningPorts {
+    package func start() async throws -> ListeningPorts {
         let ports = try await bind()
         Task { try await self.run() }
         return ports

@@ -1,13 +1,13 @@
 import NIOConcurrencyHelpers
-public import NIOCore
+package import NIOCore
 import NIOPosix
-public import NIOSSL
+package import NIOSSL
 import NIOTLS
 
 /// A remote server played by the test over a real loopback socket: it writes what the script
 /// says and waits (with a deadline, never a sleep) for text from the gateway.
-public final class ScriptedPeer: Sendable {
-    public let channel: any Channel
+package final class ScriptedPeer: Sendable {
+    package let channel: any Channel
     private let collector: Collector
 
     private init(channel: any Channel, collector: Collector) {
@@ -15,7 +15,7 @@ public final class ScriptedPeer: Sendable {
         self.collector = collector
     }
 
-    public static func connect(port: Int, group: any EventLoopGroup) async throws -> ScriptedPeer {
+    package static func connect(port: Int, group: any EventLoopGroup) async throws -> ScriptedPeer {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -27,7 +27,7 @@ public final class ScriptedPeer: Sendable {
     }
 
     /// Connects with TLS from the first byte (XEP-0368 direct TLS) and waits for the handshake.
-    public static func connectDirectTLS(port: Int, group: any EventLoopGroup, context: NIOSSLContext, serverHostname: String) async throws -> ScriptedPeer {
+    package static func connectDirectTLS(port: Int, group: any EventLoopGroup, context: NIOSSLContext, serverHostname: String) async throws -> ScriptedPeer {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -44,47 +44,47 @@ public final class ScriptedPeer: Sendable {
     }
 
     /// The ALPN protocol the server chose in the last TLS handshake, if any.
-    public var negotiatedProtocol: String? { collector.negotiatedProtocol }
+    package var negotiatedProtocol: String? { collector.negotiatedProtocol }
 
-    public func send(_ text: String) async throws {
+    package func send(_ text: String) async throws {
         try await channel.writeAndFlush(channel.allocator.buffer(string: text)).get()
     }
 
     /// Waits until the gateway has sent `marker`, returns everything up to and including it, and
     /// forgets it. Fails after `seconds`.
-    public func receive(until marker: String, seconds: Int64 = 10) async throws -> String {
+    package func receive(until marker: String, seconds: Int64 = 10) async throws -> String {
         try await channel.eventLoop.flatSubmit {
             self.collector.expect(marker, on: self.channel.eventLoop, deadline: .seconds(seconds))
         }.get()
     }
 
     /// Switches this connection to TLS as a client, as after `<proceed/>`.
-    public func startTLS(context: NIOSSLContext, serverHostname: String) async throws {
+    package func startTLS(context: NIOSSLContext, serverHostname: String) async throws {
         try await channel.eventLoop.submit {
             let handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
             try self.channel.pipeline.syncOperations.addHandler(handler, position: .first)
         }.get()
     }
 
-    public func close() async {
+    package func close() async {
         try? await channel.close()
     }
 
-    public struct Timeout: Error, CustomStringConvertible {
-        public var marker: String
-        public var received: String
+    package struct Timeout: Error, CustomStringConvertible {
+        package var marker: String
+        package var received: String
 
-        public init(marker: String, received: String) {
+        package init(marker: String, received: String) {
             self.marker = marker
             self.received = received
         }
 
-        public var description: String { "timed out waiting for \(marker); received so far: \(received)" }
+        package var description: String { "timed out waiting for \(marker); received so far: \(received)" }
     }
 
     /// Collects the gateway's bytes as text; only touched on the channel's event loop.
-    public final class Collector: ChannelInboundHandler, Sendable {
-        public typealias InboundIn = ByteBuffer
+    package final class Collector: ChannelInboundHandler, Sendable {
+        package typealias InboundIn = ByteBuffer
         private struct State {
             var text = ""
             var waiting: (marker: String, promise: EventLoopPromise<String>)?
@@ -93,11 +93,11 @@ public final class ScriptedPeer: Sendable {
         private let state = NIOLockedValueBox(State())
 
         /// Put into the received text when a TLS handshake completes, so a script can wait for it.
-        public static let handshakeMarker = "<!--tls-->"
+        package static let handshakeMarker = "<!--tls-->"
 
         var negotiatedProtocol: String? { state.withLockedValue { $0.negotiatedProtocol } }
 
-        public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event {
                 state.withLockedValue {
                     $0.negotiatedProtocol = negotiated
@@ -108,14 +108,14 @@ public final class ScriptedPeer: Sendable {
             context.fireUserInboundEventTriggered(event)
         }
 
-        public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
             let chunk = buffer.readString(length: buffer.readableBytes) ?? ""
             state.withLockedValue { $0.text += chunk }
             satisfy()
         }
 
-        public func channelInactive(context: ChannelHandlerContext) {
+        package func channelInactive(context: ChannelHandlerContext) {
             state.withLockedValue { $0.text += "<!--closed-->" }
             satisfy()
         }

@@ -1,19 +1,19 @@
-public import Crypto
-public import Foundation
+package import Crypto
+package import Foundation
 import SwiftASN1
-public import X509
+package import X509
 
 /// A throwaway certificate authority made in-process for tests: real P-256 keys and X.509
 /// certificates, nothing on disk, nothing from the network. Shared by the test targets
 /// (`FederationLinksTests`, `AdministrationTests`) through `ConsulateTestSupport`.
-public struct TestPKI: Sendable {
-    public let caKey = P256.Signing.PrivateKey()
-    public let caName: DistinguishedName
-    public let ca: Certificate
+package struct TestPKI: Sendable {
+    package let caKey = P256.Signing.PrivateKey()
+    package let caName: DistinguishedName
+    package let ca: Certificate
 
     /// `validFor` is the CA's validity; by default from an hour ago to a day from now, and tests
     /// that inject a clock pass an interval around their own `now`.
-    public init(name: String = "Consulate Test CA", validFor interval: ClosedRange<Date>? = nil) throws {
+    package init(name: String = "Consulate Test CA", validFor interval: ClosedRange<Date>? = nil) throws {
         caName = try DistinguishedName { CommonName(name) }
         let now = Date()
         let validity = interval ?? (now.addingTimeInterval(-3600)...now.addingTimeInterval(86_400))
@@ -34,20 +34,20 @@ public struct TestPKI: Sendable {
         )
     }
 
-    public enum Identifier: Sendable {
+    package enum Identifier: Sendable {
         case dns(String)
         case xmppAddr(String)
         case srv(String)
     }
 
-    public struct Leaf: Sendable {
-        public let key: P256.Signing.PrivateKey
-        public let certificate: Certificate
+    package struct Leaf: Sendable {
+        package let key: P256.Signing.PrivateKey
+        package let certificate: Certificate
     }
 
     /// A server certificate for the identifiers; `usages` is its extended key usage (s2s servers
     /// often have only serverAuth, which must be accepted for clients too).
-    public func leaf(
+    package func leaf(
         commonName: String = "server",
         identifiers: [Identifier],
         usages: [ExtendedKeyUsage.Usage] = [.serverAuth],

@@ -1,7 +1,7 @@
-public import XMPP
+package import XMPP
 
 /// The two SRV services that locate an XMPP server for server-to-server links.
-public enum XMPPServerService: Sendable, Hashable, CaseIterable {
+package enum XMPPServerService: Sendable, Hashable, CaseIterable {
     /// `_xmpps-server._tcp` (XEP-0368): TLS from the first byte. Tried first because it saves the
     /// STARTTLS round trips. There is no default port: without SRV records it is not attempted.
     case directTLS
@@ -9,7 +9,7 @@ public enum XMPPServerService: Sendable, Hashable, CaseIterable {
     case startTLS
 
     /// The labels put in front of the domain.
-    public var prefix: String {
+    package var prefix: String {
         switch self {
         case .directTLS: "_xmpps-server._tcp"
         case .startTLS: "_xmpp-server._tcp"
@@ -18,13 +18,13 @@ public enum XMPPServerService: Sendable, Hashable, CaseIterable {
 
     /// The name to ask SRV records for, such as `_xmpp-server._tcp.example.com`. Fails only if the
     /// domain is so long that the prefix pushes it past 255 octets.
-    public func queryName(for domain: DNSName) throws(DNSNameError) -> DNSName {
+    package func queryName(for domain: DNSName) throws(DNSNameError) -> DNSName {
         try domain.prepending(prefix)
     }
 }
 
 /// What to connect to: a name still to be resolved, or an address.
-public enum EndpointHost: Sendable, Hashable, CustomStringConvertible {
+package enum EndpointHost: Sendable, Hashable, CustomStringConvertible {
     /// A name that needs A and AAAA lookups before anything can be connected to.
     case name(DNSName)
     /// An address needs no lookup; it comes from a static route or an IP-literal domain.
@@ -33,7 +33,7 @@ public enum EndpointHost: Sendable, Hashable, CustomStringConvertible {
     /// Reads an IP literal as an address and anything else as a name. An IPv6 address may be in
     /// brackets, as a JID domainpart writes it (RFC 7622 §3.2), so that a remote domain can be
     /// passed as is: an address gets ``ConnectionPlan/init(addressLiteral:)``, a name SRV lookups.
-    public init(_ text: String) throws(DNSNameError) {
+    package init(_ text: String) throws(DNSNameError) {
         if let address = IPAddress(text) {
             self = .address(address)
         } else if text.hasPrefix("["), text.hasSuffix("]"),
@@ -45,7 +45,7 @@ public enum EndpointHost: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .name(let name): name.description
         case .address(.v4(let address)): address.description
@@ -55,23 +55,23 @@ public enum EndpointHost: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One place to try, before address resolution.
-public struct ServerEndpoint: Sendable, Hashable, CustomStringConvertible {
+package struct ServerEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// Where to connect; SRV targets and the fallback domain are names.
-    public var host: EndpointHost
+    package var host: EndpointHost
     /// The SRV port, or 5269 for the fallback and routes without one.
-    public var port: UInt16
+    package var port: UInt16
     /// Whether to start TLS at once (XEP-0368) rather than negotiate STARTTLS. Either way the
     /// certificate is checked against the remote XMPP domain, not against `host`.
-    public var directTLS: Bool
+    package var directTLS: Bool
 
     /// An endpoint as given; static routes from configuration are built this way.
-    public init(host: EndpointHost, port: UInt16, directTLS: Bool) {
+    package init(host: EndpointHost, port: UInt16, directTLS: Bool) {
         self.host = host
         self.port = port
         self.directTLS = directTLS
     }
 
-    public var description: String {
+    package var description: String {
         "\(host):\(port)\(directTLS ? " (direct TLS)" : "")"
     }
 }
@@ -79,7 +79,7 @@ public struct ServerEndpoint: Sendable, Hashable, CustomStringConvertible {
 /// Why no connection can be attempted to a domain, split the way stanza errors are: an
 /// authoritative "no" bounces with `remote-server-not-found`, a failure that may pass with
 /// `remote-server-timeout` (and the link manager may retry later rather than give up).
-public enum ResolutionFailure: Error, Sendable, Hashable, CustomStringConvertible {
+package enum ResolutionFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// NXDOMAIN for the domain itself: it does not exist.
     case noSuchDomain
     /// The domain publishes `.` as its SRV target: it runs no XMPP server (RFC 2782).
@@ -90,14 +90,14 @@ public enum ResolutionFailure: Error, Sendable, Hashable, CustomStringConvertibl
     case temporaryFailure
 
     /// Whether retrying later could help.
-    public var isTemporary: Bool { self == .temporaryFailure }
+    package var isTemporary: Bool { self == .temporaryFailure }
 
     /// The RFC 6120 §8.3.3 condition to bounce stanzas with.
-    public var stanzaErrorCondition: StanzaError.Condition {
+    package var stanzaErrorCondition: StanzaError.Condition {
         isTemporary ? .remoteServerTimeout : .remoteServerNotFound
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noSuchDomain: "the domain does not exist"
         case .serviceUnavailable: "the domain declares that it offers no XMPP service"
@@ -108,20 +108,20 @@ public enum ResolutionFailure: Error, Sendable, Hashable, CustomStringConvertibl
 }
 
 /// The A and AAAA lookups for one host.
-public struct HostAddresses: Sendable, Hashable {
+package struct HostAddresses: Sendable, Hashable {
     /// The AAAA lookup.
-    public var ipv6: DNSLookupOutcome<IPv6Address>
+    package var ipv6: DNSLookupOutcome<IPv6Address>
     /// The A lookup.
-    public var ipv4: DNSLookupOutcome<IPv4Address>
+    package var ipv4: DNSLookupOutcome<IPv4Address>
 
     /// Both lookups, as the transport finished them; one family failing does not spoil the other.
-    public init(ipv6: DNSLookupOutcome<IPv6Address>, ipv4: DNSLookupOutcome<IPv4Address>) {
+    package init(ipv6: DNSLookupOutcome<IPv6Address>, ipv4: DNSLookupOutcome<IPv4Address>) {
         self.ipv6 = ipv6
         self.ipv4 = ipv4
     }
 
     /// The addresses in connection order (see ``interleave(ipv6:ipv4:)``).
-    public var ordered: [IPAddress] {
+    package var ordered: [IPAddress] {
         Self.interleave(ipv6: ipv6.records, ipv4: ipv4.records)
     }
 
@@ -129,7 +129,7 @@ public struct HostAddresses: Sendable, Hashable {
     /// alternate families, and the rest of the longer list at the end. A broken IPv6 path then costs
     /// one connection attempt, not all of them. Within each family the DNS order is kept (RFC 6724
     /// destination sorting needs the host's routes, which a pure function does not have).
-    public static func interleave(ipv6: [IPv6Address], ipv4: [IPv4Address]) -> [IPAddress] {
+    package static func interleave(ipv6: [IPv6Address], ipv4: [IPv4Address]) -> [IPAddress] {
         var result: [IPAddress] = []
         result.reserveCapacity(ipv6.count + ipv4.count)
         for index in 0..<max(ipv6.count, ipv4.count) {
@@ -141,25 +141,25 @@ public struct HostAddresses: Sendable, Hashable {
 }
 
 /// A socket address to try, in order, with what the connection needs to know about it.
-public struct ConnectionTarget: Sendable, Hashable, CustomStringConvertible {
+package struct ConnectionTarget: Sendable, Hashable, CustomStringConvertible {
     /// The address to open a TCP connection to.
-    public var address: IPAddress
+    package var address: IPAddress
     /// The endpoint's port.
-    public var port: UInt16
+    package var port: UInt16
     /// Whether TLS starts at once (XEP-0368) rather than after STARTTLS.
-    public var directTLS: Bool
+    package var directTLS: Bool
     /// The endpoint this address came from, for logs.
-    public var host: EndpointHost
+    package var host: EndpointHost
 
     /// A target as given; ``ConnectionPlan/connectionTargets(addresses:)`` builds them.
-    public init(address: IPAddress, port: UInt16, directTLS: Bool, host: EndpointHost) {
+    package init(address: IPAddress, port: UInt16, directTLS: Bool, host: EndpointHost) {
         self.address = address
         self.port = port
         self.directTLS = directTLS
         self.host = host
     }
 
-    public var description: String {
+    package var description: String {
         "\(EndpointHost.address(address)):\(port)\(directTLS ? " (direct TLS)" : "") via \(host)"
     }
 }
@@ -172,23 +172,23 @@ public struct ConnectionTarget: Sendable, Hashable, CustomStringConvertible {
 /// ``hostNamesToResolve`` become socket addresses (``connectionTargets(addresses:)``). A static
 /// route (``init(overridingDNSWith:)``) skips the SRV step entirely; a configured route's host
 /// text becomes an ``EndpointHost`` with ``EndpointHost/init(_:)``.
-public struct ConnectionPlan: Sendable, Hashable {
+package struct ConnectionPlan: Sendable, Hashable {
     /// The IANA `xmpp-server` port, used when SRV records are absent (RFC 6120 §3.2.2).
-    public static let defaultPort: UInt16 = 5269
+    package static let defaultPort: UInt16 = 5269
 
     /// The domain whose own A/AAAA answers are authoritative about its existence; `nil` when the
     /// plan did not come from DNS.
-    public let domain: DNSName?
+    package let domain: DNSName?
     /// The endpoints to try, in order: direct-TLS SRV targets, then STARTTLS SRV targets, or the
     /// domain itself on port 5269 when neither service has SRV records.
-    public let endpoints: [ServerEndpoint]
+    package let endpoints: [ServerEndpoint]
     /// Whether some SRV lookup failed temporarily. Then an empty result later is reported as a
     /// temporary failure: the missing records might have given other targets.
-    public let hadTemporaryFailure: Bool
+    package let hadTemporaryFailure: Bool
 
     /// A plan that ignores DNS and connects only to `endpoint`: a per-partner override for partners
     /// whose DNS is missing or wrong, and for tests that run peers on loopback.
-    public init(overridingDNSWith endpoint: ServerEndpoint) {
+    package init(overridingDNSWith endpoint: ServerEndpoint) {
         domain = nil
         endpoints = [endpoint]
         hadTemporaryFailure = false
@@ -196,7 +196,7 @@ public struct ConnectionPlan: Sendable, Hashable {
 
     /// A plan for a domain that is an IP literal (RFC 7622 §3.2 allows them): no DNS, port 5269,
     /// STARTTLS.
-    public init(addressLiteral address: IPAddress) {
+    package init(addressLiteral address: IPAddress) {
         self.init(overridingDNSWith: ServerEndpoint(host: .address(address), port: Self.defaultPort, directTLS: false))
     }
 
@@ -222,7 +222,7 @@ public struct ConnectionPlan: Sendable, Hashable {
     /// NXDOMAIN on an SRV name says only that `_xmpp-server._tcp.<domain>` does not exist, not that
     /// the domain does not, so it is handled like NODATA; the domain's own A/AAAA lookup decides
     /// ``ResolutionFailure/noSuchDomain``.
-    public static func resolve(
+    package static func resolve(
         domain: DNSName,
         directTLS: DNSLookupOutcome<SRVRecord>,
         startTLS: DNSLookupOutcome<SRVRecord>,
@@ -250,7 +250,7 @@ public struct ConnectionPlan: Sendable, Hashable {
     }
 
     /// The distinct names that need A and AAAA lookups, in the order they will be tried.
-    public var hostNamesToResolve: [DNSName] {
+    package var hostNamesToResolve: [DNSName] {
         var seen: Set<DNSName> = []
         return endpoints.compactMap { endpoint in
             guard case .name(let name) = endpoint.host, seen.insert(name).inserted else { return nil }
@@ -267,7 +267,7 @@ public struct ConnectionPlan: Sendable, Hashable {
     /// domain itself was looked up and is NXDOMAIN; ``ResolutionFailure/temporaryFailure`` if any
     /// lookup (here or in the SRV step) failed temporarily; otherwise
     /// ``ResolutionFailure/noAddresses``.
-    public func connectionTargets(
+    package func connectionTargets(
         addresses: [DNSName: HostAddresses]
     ) -> Result<[ConnectionTarget], ResolutionFailure> {
         var targets: [ConnectionTarget] = []

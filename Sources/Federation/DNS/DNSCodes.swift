@@ -1,22 +1,22 @@
 /// A resource record TYPE (RFC 1035 §3.2.2). A struct rather than an enum so that types this module
 /// does not interpret still decode, and round-trip, as their number.
-public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-    public let rawValue: UInt16
+package struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    package let rawValue: UInt16
 
-    public init(rawValue: UInt16) {
+    package init(rawValue: UInt16) {
         self.rawValue = rawValue
     }
 
     /// An IPv4 host address (RFC 1035).
-    public static let a = DNSRecordType(rawValue: 1)
+    package static let a = DNSRecordType(rawValue: 1)
     /// The canonical name of an alias (RFC 1035).
-    public static let cname = DNSRecordType(rawValue: 5)
+    package static let cname = DNSRecordType(rawValue: 5)
     /// An IPv6 host address (RFC 3596).
-    public static let aaaa = DNSRecordType(rawValue: 28)
+    package static let aaaa = DNSRecordType(rawValue: 28)
     /// A service location (RFC 2782): how XMPP servers are found.
-    public static let srv = DNSRecordType(rawValue: 33)
+    package static let srv = DNSRecordType(rawValue: 33)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .a: "A"
         case .cname: "CNAME"
@@ -29,40 +29,40 @@ public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringC
 
 /// A resource record CLASS (RFC 1035 §3.2.4). Only `IN` is ever asked for; others (and the OPT
 /// pseudo-record's payload size, which EDNS puts in this field) decode as their number.
-public struct DNSClass: RawRepresentable, Sendable, Hashable {
-    public let rawValue: UInt16
+package struct DNSClass: RawRepresentable, Sendable, Hashable {
+    package let rawValue: UInt16
 
-    public init(rawValue: UInt16) {
+    package init(rawValue: UInt16) {
         self.rawValue = rawValue
     }
 
     /// The Internet.
-    public static let internet = DNSClass(rawValue: 1)
+    package static let internet = DNSClass(rawValue: 1)
 }
 
 /// The 4-bit RCODE of a response header (RFC 1035 §4.1.1). Extended codes need EDNS, which the
 /// queries built here do not use, so only the header's four bits are ever seen.
-public struct DNSResponseCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-    public let rawValue: UInt8
+package struct DNSResponseCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    package let rawValue: UInt8
 
     /// Keeps the low four bits: the header has no room for more.
-    public init(rawValue: UInt8) {
+    package init(rawValue: UInt8) {
         self.rawValue = rawValue & 0x0F
     }
 
-    public static let noError = DNSResponseCode(rawValue: 0)
+    package static let noError = DNSResponseCode(rawValue: 0)
     /// FORMERR: the server could not read the query.
-    public static let formatError = DNSResponseCode(rawValue: 1)
+    package static let formatError = DNSResponseCode(rawValue: 1)
     /// SERVFAIL: the server could not get an answer, for now.
-    public static let serverFailure = DNSResponseCode(rawValue: 2)
+    package static let serverFailure = DNSResponseCode(rawValue: 2)
     /// NXDOMAIN: the name does not exist (RFC 1035 "name error").
-    public static let nameError = DNSResponseCode(rawValue: 3)
+    package static let nameError = DNSResponseCode(rawValue: 3)
     /// NOTIMP: the server does not do this kind of query.
-    public static let notImplemented = DNSResponseCode(rawValue: 4)
+    package static let notImplemented = DNSResponseCode(rawValue: 4)
     /// REFUSED: the server will not answer us.
-    public static let refused = DNSResponseCode(rawValue: 5)
+    package static let refused = DNSResponseCode(rawValue: 5)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noError: "NOERROR"
         case .formatError: "FORMERR"

@@ -1,9 +1,9 @@
-public import XMPP
+package import XMPP
 
 /// How one DNS lookup ended, as the connection planner needs to know it. The transport produces it
 /// (from a response with ``DNSMessage/lookupOutcome(for:)``, or `.timeout` when every attempt went
 /// unanswered), so the planning logic can be exercised without a network.
-public enum DNSLookupOutcome<Answer: Sendable & Hashable>: Sendable, Hashable {
+package enum DNSLookupOutcome<Answer: Sendable & Hashable>: Sendable, Hashable {
     /// Records of the requested type. Never empty when built by this module; an empty list is
     /// treated like ``noData``.
     case answers([Answer])
@@ -18,13 +18,13 @@ public enum DNSLookupOutcome<Answer: Sendable & Hashable>: Sendable, Hashable {
     case timeout
 
     /// The answers, or none for every other outcome.
-    public var records: [Answer] {
+    package var records: [Answer] {
         if case .answers(let records) = self { records } else { [] }
     }
 
     /// Whether the lookup failed for reasons that may go away (SERVFAIL and kin, or a timeout), as
     /// opposed to an authoritative "no".
-    public var isTemporaryFailure: Bool {
+    package var isTemporaryFailure: Bool {
         switch self {
         case .serverFailure, .timeout: true
         case .answers, .noData, .noSuchDomain: false
@@ -33,7 +33,7 @@ public enum DNSLookupOutcome<Answer: Sendable & Hashable>: Sendable, Hashable {
 
     /// Transforms the answers, dropping those `transform` rejects; if none are left the outcome
     /// becomes ``noData``.
-    public func compactMapAnswers<Other>(_ transform: (Answer) -> Other?) -> DNSLookupOutcome<Other> {
+    package func compactMapAnswers<Other>(_ transform: (Answer) -> Other?) -> DNSLookupOutcome<Other> {
         switch self {
         case .answers(let records):
             let mapped = records.compactMap(transform)
@@ -48,17 +48,17 @@ public enum DNSLookupOutcome<Answer: Sendable & Hashable>: Sendable, Hashable {
 
 extension DNSLookupOutcome where Answer == DNSRecordData {
     /// The SRV records among the answers.
-    public var srvRecords: DNSLookupOutcome<SRVRecord> {
+    package var srvRecords: DNSLookupOutcome<SRVRecord> {
         compactMapAnswers { if case .srv(let record) = $0 { record } else { nil } }
     }
 
     /// The IPv4 addresses among the answers.
-    public var ipv4Addresses: DNSLookupOutcome<IPv4Address> {
+    package var ipv4Addresses: DNSLookupOutcome<IPv4Address> {
         compactMapAnswers { if case .a(let address) = $0 { address } else { nil } }
     }
 
     /// The IPv6 addresses among the answers.
-    public var ipv6Addresses: DNSLookupOutcome<IPv6Address> {
+    package var ipv6Addresses: DNSLookupOutcome<IPv6Address> {
         compactMapAnswers { if case .aaaa(let address) = $0 { address } else { nil } }
     }
 }
@@ -66,7 +66,7 @@ extension DNSLookupOutcome where Answer == DNSRecordData {
 /// Why a response cannot be taken as the answer to a query. The transport should keep waiting for
 /// the real answer after ``notAResponse``, ``idMismatch`` and ``questionMismatch`` (they are what
 /// spoofed or stray datagrams look like) and repeat the query over TCP after ``truncated``.
-public enum DNSResponseError: Error, Sendable, Hashable {
+package enum DNSResponseError: Error, Sendable, Hashable {
     /// The QR bit is clear, or the OPCODE is not a standard query.
     case notAResponse
     /// The id differs from the query's.
@@ -89,7 +89,7 @@ extension DNSMessage {
     /// A CNAME chain that loops, is longer than 16 links, or ends at a name with no records here
     /// gives ``DNSLookupOutcome/noData``: a recursive resolver has already followed the chain as far
     /// as it goes.
-    public func lookupOutcome(for query: DNSQuery) throws(DNSResponseError) -> DNSLookupOutcome<DNSRecordData> {
+    package func lookupOutcome(for query: DNSQuery) throws(DNSResponseError) -> DNSLookupOutcome<DNSRecordData> {
         guard header.isResponse, header.opcode == 0 else { throw .notAResponse }
         guard header.id == query.id else { throw .idMismatch(expected: query.id, received: header.id) }
         guard questions == [query.question] else { throw .questionMismatch }

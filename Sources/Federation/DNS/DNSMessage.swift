@@ -1,64 +1,64 @@
-public import XMPP
+package import XMPP
 
 /// The fixed 12-octet header's identity and flags (RFC 1035 §4.1.1). The four section counts are
 /// not stored: they are the lengths of ``DNSMessage``'s arrays.
-public struct DNSHeader: Sendable, Hashable {
+package struct DNSHeader: Sendable, Hashable {
     /// Matches a response to its query; queries must use an unpredictable one (RFC 5452), which is
     /// why the caller supplies it from an injected random source.
-    public var id: UInt16
+    package var id: UInt16
     /// The 16 flag bits as on the wire; the properties below read and write them.
-    public var flags: UInt16
+    package var flags: UInt16
 
-    public init(id: UInt16, flags: UInt16 = 0) {
+    package init(id: UInt16, flags: UInt16 = 0) {
         self.id = id
         self.flags = flags
     }
 
     /// QR: set in responses.
-    public var isResponse: Bool {
+    package var isResponse: Bool {
         get { bit(15) }
         set { setBit(15, newValue) }
     }
 
     /// OPCODE: 0 for a standard query, the only kind sent here.
-    public var opcode: UInt8 {
+    package var opcode: UInt8 {
         get { UInt8(flags >> 11 & 0x0F) }
         set { flags = flags & ~(0x0F << 11) | UInt16(newValue & 0x0F) << 11 }
     }
 
     /// AA: the answer comes from an authoritative server.
-    public var isAuthoritativeAnswer: Bool {
+    package var isAuthoritativeAnswer: Bool {
         get { bit(10) }
         set { setBit(10, newValue) }
     }
 
     /// TC: the response did not fit in the UDP datagram; the query must be repeated over TCP.
-    public var isTruncated: Bool {
+    package var isTruncated: Bool {
         get { bit(9) }
         set { setBit(9, newValue) }
     }
 
     /// RD: asks the server to resolve recursively, which a configured resolver needs.
-    public var recursionDesired: Bool {
+    package var recursionDesired: Bool {
         get { bit(8) }
         set { setBit(8, newValue) }
     }
 
     /// RA: the server offers recursion.
-    public var recursionAvailable: Bool {
+    package var recursionAvailable: Bool {
         get { bit(7) }
         set { setBit(7, newValue) }
     }
 
     /// RCODE: how the server fared.
-    public var responseCode: DNSResponseCode {
+    package var responseCode: DNSResponseCode {
         get { DNSResponseCode(rawValue: UInt8(flags & 0x0F)) }
         set { flags = flags & ~0x0F | UInt16(newValue.rawValue) }
     }
 
     /// Reads only the header, so that a transport can drop a datagram whose id does not match, or
     /// see the TC bit, without decoding (or failing to decode) a cut-off body.
-    public init(decoding bytes: [UInt8]) throws(DNSDecodingError) {
+    package init(decoding bytes: [UInt8]) throws(DNSDecodingError) {
         var reader = DNSMessageReader(bytes)
         self = try reader.readHeader().header
     }
@@ -73,15 +73,15 @@ public struct DNSHeader: Sendable, Hashable {
 }
 
 /// One entry of the question section (RFC 1035 §4.1.2).
-public struct DNSQuestion: Sendable, Hashable {
+package struct DNSQuestion: Sendable, Hashable {
     /// The name asked about.
-    public var name: DNSName
+    package var name: DNSName
     /// The record type asked for.
-    public var type: DNSRecordType
+    package var type: DNSRecordType
     /// Always `IN` for the queries built here; kept so that a response's question can be compared.
-    public var recordClass: DNSClass
+    package var recordClass: DNSClass
 
-    public init(name: DNSName, type: DNSRecordType, recordClass: DNSClass = .internet) {
+    package init(name: DNSName, type: DNSRecordType, recordClass: DNSClass = .internet) {
         self.name = name
         self.type = type
         self.recordClass = recordClass
@@ -91,7 +91,7 @@ public struct DNSQuestion: Sendable, Hashable {
 /// The decoded RDATA of a resource record. Only the types needed to find an XMPP server are
 /// interpreted; anything else is kept as raw bytes so that a response carrying, say, RRSIG or OPT
 /// records still decodes.
-public enum DNSRecordData: Sendable, Hashable {
+package enum DNSRecordData: Sendable, Hashable {
     /// An IPv4 address (RDATA of exactly 4 octets).
     case a(IPv4Address)
     /// An IPv6 address (RDATA of exactly 16 octets).
@@ -104,7 +104,7 @@ public enum DNSRecordData: Sendable, Hashable {
     case other(type: DNSRecordType, bytes: [UInt8])
 
     /// The record type these data belong to.
-    public var type: DNSRecordType {
+    package var type: DNSRecordType {
         switch self {
         case .a: .a
         case .aaaa: .aaaa
@@ -116,18 +116,18 @@ public enum DNSRecordData: Sendable, Hashable {
 }
 
 /// One resource record of the answer, authority or additional section (RFC 1035 §4.1.3).
-public struct DNSResourceRecord: Sendable, Hashable {
+package struct DNSResourceRecord: Sendable, Hashable {
     /// The owner name: which name the record is about.
-    public var name: DNSName
+    package var name: DNSName
     /// `IN` for every record of interest here.
-    public var recordClass: DNSClass
+    package var recordClass: DNSClass
     /// Seconds the record may be cached. RFC 2181 §8 says a value with the top bit set is to be
     /// read as zero, and decoding does so.
-    public var ttl: UInt32
+    package var ttl: UInt32
     /// The typed RDATA, which also gives the record's TYPE.
-    public var data: DNSRecordData
+    package var data: DNSRecordData
 
-    public init(name: DNSName, recordClass: DNSClass = .internet, ttl: UInt32, data: DNSRecordData) {
+    package init(name: DNSName, recordClass: DNSClass = .internet, ttl: UInt32, data: DNSRecordData) {
         self.name = name
         self.recordClass = recordClass
         self.ttl = ttl
@@ -135,7 +135,7 @@ public struct DNSResourceRecord: Sendable, Hashable {
     }
 
     /// The record's TYPE, which its data determine.
-    public var type: DNSRecordType { data.type }
+    package var type: DNSRecordType { data.type }
 }
 
 /// A whole DNS message (RFC 1035 §4.1): the codec for the resolver's queries and its responses.
@@ -143,14 +143,14 @@ public struct DNSResourceRecord: Sendable, Hashable {
 /// Decoding assumes hostile input (any host on the path can send a datagram to our port): every
 /// length and compression pointer is checked against the bytes actually present, and every failure
 /// is a ``DNSDecodingError`` value rather than a trap.
-public struct DNSMessage: Sendable, Hashable {
-    public var header: DNSHeader
-    public var questions: [DNSQuestion]
-    public var answers: [DNSResourceRecord]
-    public var authorities: [DNSResourceRecord]
-    public var additionals: [DNSResourceRecord]
+package struct DNSMessage: Sendable, Hashable {
+    package var header: DNSHeader
+    package var questions: [DNSQuestion]
+    package var answers: [DNSResourceRecord]
+    package var authorities: [DNSResourceRecord]
+    package var additionals: [DNSResourceRecord]
 
-    public init(
+    package init(
         header: DNSHeader,
         questions: [DNSQuestion] = [],
         answers: [DNSResourceRecord] = [],
@@ -166,7 +166,7 @@ public struct DNSMessage: Sendable, Hashable {
 
     /// Decodes a message. Bytes after the last record announced by the header are ignored, as
     /// resolvers generally do; a message shorter than its header announces is an error.
-    public init(decoding bytes: [UInt8]) throws(DNSDecodingError) {
+    package init(decoding bytes: [UInt8]) throws(DNSDecodingError) {
         var reader = DNSMessageReader(bytes)
         self = try reader.readMessage()
     }
@@ -174,7 +174,7 @@ public struct DNSMessage: Sendable, Hashable {
     /// Encodes the message without name compression (which only saves space, and the queries sent
     /// here have a single name). Fails only when a section has more than 65 535 entries or some
     /// RDATA is longer than 65 535 octets, which the wire format cannot express.
-    public func encoded() throws(DNSEncodingError) -> [UInt8] {
+    package func encoded() throws(DNSEncodingError) -> [UInt8] {
         var bytes: [UInt8] = []
         Self.append(header.id, to: &bytes)
         Self.append(header.flags, to: &bytes)
@@ -219,23 +219,23 @@ public struct DNSMessage: Sendable, Hashable {
 }
 
 /// A standard query for one name and type: the only message the resolver sends.
-public struct DNSQuery: Sendable, Hashable {
+package struct DNSQuery: Sendable, Hashable {
     /// The query id. RFC 5452 asks for an unpredictable id to resist spoofed answers, so it comes
     /// from the caller's random source rather than from here.
-    public var id: UInt16
+    package var id: UInt16
     /// The one question; the response must repeat it exactly.
-    public var question: DNSQuestion
+    package var question: DNSQuestion
     /// Almost always true: the configured nameserver is a recursive resolver.
-    public var recursionDesired: Bool
+    package var recursionDesired: Bool
 
-    public init(id: UInt16, name: DNSName, type: DNSRecordType, recursionDesired: Bool = true) {
+    package init(id: UInt16, name: DNSName, type: DNSRecordType, recursionDesired: Bool = true) {
         self.id = id
         question = DNSQuestion(name: name, type: type)
         self.recursionDesired = recursionDesired
     }
 
     /// A query with an id drawn from `generator`.
-    public init(
+    package init(
         name: DNSName,
         type: DNSRecordType,
         recursionDesired: Bool = true,
@@ -250,7 +250,7 @@ public struct DNSQuery: Sendable, Hashable {
     }
 
     /// The query as a message.
-    public var message: DNSMessage {
+    package var message: DNSMessage {
         var header = DNSHeader(id: id)
         header.recursionDesired = recursionDesired
         return DNSMessage(header: header, questions: [question])
@@ -258,7 +258,7 @@ public struct DNSQuery: Sendable, Hashable {
 
     /// The query's wire form: header, then the question. Cannot fail, unlike a general message,
     /// because one question always fits.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var bytes: [UInt8] = [
             UInt8(id >> 8), UInt8(id & 0xFF),
             recursionDesired ? 0x01 : 0x00, 0x00,
@@ -274,7 +274,7 @@ public struct DNSQuery: Sendable, Hashable {
 }
 
 /// Why a message could not be encoded.
-public enum DNSEncodingError: Error, Sendable, Hashable {
+package enum DNSEncodingError: Error, Sendable, Hashable {
     /// A section holds more entries (given) than a 16-bit count can say.
     case tooManyEntries(Int)
     /// Some RDATA is longer (given) than a 16-bit RDLENGTH can say.

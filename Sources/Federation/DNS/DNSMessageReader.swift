@@ -1,8 +1,8 @@
-public import XMPP
+import XMPP
 
 /// Why bytes are not a DNS message. Each case names the offset where decoding stopped, so that a
 /// log line can point at the byte.
-public enum DNSDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum DNSDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The data ended in the middle of something (a zero-length datagram ends at offset 0).
     case unexpectedEnd(offset: Int)
     /// The header announces more questions and records than the remaining bytes could hold even
@@ -24,7 +24,7 @@ public enum DNSDecodingError: Error, Sendable, Hashable, CustomStringConvertible
     /// SRV record whose target runs past its RDLENGTH, and so on.
     case malformedRecordData(type: DNSRecordType, offset: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unexpectedEnd(let offset): "the message ends unexpectedly at offset \(offset)"
         case .countsExceedData(let announced, let available):

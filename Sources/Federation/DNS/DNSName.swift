@@ -9,25 +9,25 @@
 /// accepts ASCII text. Converting U-labels to A-labels (`xn--caf-dma.example`) must happen before a
 /// name gets here; `init(_:)` refuses non-ASCII text with ``DNSNameError/nonASCII`` rather than
 /// sending bytes no server would match.
-public struct DNSName: Sendable, Hashable, CustomStringConvertible {
+package struct DNSName: Sendable, Hashable, CustomStringConvertible {
     /// RFC 1035 §2.3.4.
-    public static let maximumLabelLength = 63
+    package static let maximumLabelLength = 63
     /// RFC 1035 §2.3.4, in wire octets: every label's length byte and octets, plus the root byte.
-    public static let maximumWireLength = 255
+    package static let maximumWireLength = 255
 
     /// The labels, most specific first, letters in lowercase; empty for the root.
-    public let labels: [[UInt8]]
+    package let labels: [[UInt8]]
 
     /// The root name, `.`, which as an SRV target means "no service here" (RFC 2782).
-    public static let root = DNSName(validatedLabels: [])
+    package static let root = DNSName(validatedLabels: [])
 
     /// Octets this name takes on the wire without compression.
-    public var wireLength: Int {
+    package var wireLength: Int {
         labels.reduce(1) { $0 + 1 + $1.count }
     }
 
     /// Whether this is the root name.
-    public var isRoot: Bool { labels.isEmpty }
+    package var isRoot: Bool { labels.isEmpty }
 
     /// Parses dotted text such as `_xmpp-server._tcp.example.com`; one trailing dot is allowed and
     /// `.` alone is the root.
@@ -36,7 +36,7 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible {
     /// and refusing spaces, control characters and escapes keeps configuration typos from turning
     /// into queries for names that cannot exist. Non-ASCII text is refused with
     /// ``DNSNameError/nonASCII``: IDNA conversion is the caller's job (see the type's documentation).
-    public init(_ text: String) throws(DNSNameError) {
+    package init(_ text: String) throws(DNSNameError) {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { throw .empty }
         if bytes == [UInt8(ascii: ".")] {
@@ -68,7 +68,7 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Builds a name from raw labels, as decoded from the wire, checking the RFC 1035 limits.
-    public init(labels: [[UInt8]]) throws(DNSNameError) {
+    package init(labels: [[UInt8]]) throws(DNSNameError) {
         var length = 1
         for label in labels {
             guard !label.isEmpty else { throw .emptyLabel }
@@ -85,20 +85,20 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible {
 
     /// This name with `label` in front, as in `_tcp` + `example.com`; fails if the result breaks
     /// the RFC 1035 limits.
-    public func prepending(_ label: String) throws(DNSNameError) -> DNSName {
+    package func prepending(_ label: String) throws(DNSNameError) -> DNSName {
         let prefix = try DNSName(label)
         return try DNSName(labels: prefix.labels + labels)
     }
 
     /// Whether `self` is `other` or lies beneath it.
-    public func isSubdomain(of other: DNSName) -> Bool {
+    package func isSubdomain(of other: DNSName) -> Bool {
         labels.count >= other.labels.count && Array(labels.suffix(other.labels.count)) == other.labels
     }
 
     /// Dotted text without a trailing dot (`.` for the root); octets outside printable ASCII, and
     /// `.` or `\` inside a label, are written as `\DDD` (RFC 1035 §5.1) so that the text is
     /// unambiguous and safe to log.
-    public var description: String {
+    package var description: String {
         guard !labels.isEmpty else { return "." }
         return labels.map { label in
             var text = ""
@@ -129,7 +129,7 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Why text or labels are not a usable DNS name.
-public enum DNSNameError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum DNSNameError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The text was empty (the root is written `.`).
     case empty
     /// Two dots in a row, or a leading dot: DNS has no empty labels except the root.
@@ -144,7 +144,7 @@ public enum DNSNameError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A space, control character or `\` (the byte is given).
     case invalidCharacter(UInt8)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .empty: "the name is empty"
         case .emptyLabel: "the name has an empty label"

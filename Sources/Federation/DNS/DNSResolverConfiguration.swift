@@ -1,21 +1,21 @@
-public import XMPP
+package import XMPP
 
 /// One recursive resolver to send queries to.
 ///
 /// It must be an IP address: looking up the resolver's own name would need a resolver, and the only
 /// one available would be the system's, which Consulate never uses (its answers could not be made
 /// repeatable in tests, and it reads files such as `/etc/hosts` that the gateway must not depend on).
-public struct DNSNameserver: Sendable, Hashable, CustomStringConvertible {
+package struct DNSNameserver: Sendable, Hashable, CustomStringConvertible {
     /// The standard DNS port.
-    public static let defaultPort: UInt16 = 53
+    package static let defaultPort: UInt16 = 53
 
     /// The resolver's address, never a name.
-    public let address: IPAddress
+    package let address: IPAddress
     /// 53 for a normal resolver; tests use a high port on loopback.
-    public let port: UInt16
+    package let port: UInt16
 
     /// Validates the port: 0 cannot be sent to.
-    public init(address: IPAddress, port: UInt16 = DNSNameserver.defaultPort) throws(DNSResolverConfigurationError) {
+    package init(address: IPAddress, port: UInt16 = DNSNameserver.defaultPort) throws(DNSResolverConfigurationError) {
         guard port != 0 else { throw .invalidPort("0") }
         self.address = address
         self.port = port
@@ -23,7 +23,7 @@ public struct DNSNameserver: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `127.0.0.1`, `127.0.0.1:5353`, `::1` or `[::1]:5353`; without a port, 53 is used.
     /// A host name is refused with ``DNSResolverConfigurationError/notAnIPAddress(_:)``.
-    public init(_ text: String) throws(DNSResolverConfigurationError) {
+    package init(_ text: String) throws(DNSResolverConfigurationError) {
         var host = Substring(text)
         var portText: Substring?
         if host.hasPrefix("[") {
@@ -52,7 +52,7 @@ public struct DNSNameserver: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `address:port`, with IPv6 addresses in brackets.
-    public var description: String {
+    package var description: String {
         switch address {
         case .v4(let v4): "\(v4):\(port)"
         case .v6(let v6): "[\(v6)]:\(port)"
@@ -65,22 +65,22 @@ public struct DNSNameserver: Sendable, Hashable, CustomStringConvertible {
 /// There is deliberately no default nameserver list, so that nothing falls back to the system
 /// resolver: production configures its resolvers, and tests point this at a DNS server on loopback
 /// (for example `127.0.0.1:5353`) that serves the zone the test needs.
-public struct DNSResolverConfiguration: Sendable, Hashable {
+package struct DNSResolverConfiguration: Sendable, Hashable {
     /// The allowed timeout per attempt: long enough for a slow recursive lookup, short enough that a
     /// stanza waiting on it is not held for minutes.
-    public static let timeoutRange: ClosedRange<Duration> = .milliseconds(10) ... .seconds(60)
+    package static let timeoutRange: ClosedRange<Duration> = .milliseconds(10) ... .seconds(60)
     /// The allowed number of attempts per nameserver.
-    public static let attemptsRange: ClosedRange<Int> = 1...10
+    package static let attemptsRange: ClosedRange<Int> = 1...10
 
     /// Asked in order; the next one is tried when one times out or fails.
-    public let nameservers: [DNSNameserver]
+    package let nameservers: [DNSNameserver]
     /// How long to wait for each response.
-    public let timeout: Duration
+    package let timeout: Duration
     /// How many times each query is sent to each nameserver before giving up.
-    public let attempts: Int
+    package let attempts: Int
 
     /// Validates everything up front, so that a configuration that exists can be used as is.
-    public init(
+    package init(
         nameservers: [DNSNameserver],
         timeout: Duration = .seconds(5),
         attempts: Int = 2
@@ -95,7 +95,7 @@ public struct DNSResolverConfiguration: Sendable, Hashable {
 }
 
 /// Why a resolver configuration is refused; the description names the bad value.
-public enum DNSResolverConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum DNSResolverConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No nameserver was given, and there is no system fallback.
     case noNameservers
     /// The nameserver is not an IP literal (the text is given); names cannot be used, see
@@ -108,7 +108,7 @@ public enum DNSResolverConfigurationError: Error, Sendable, Hashable, CustomStri
     /// The attempt count is outside ``DNSResolverConfiguration/attemptsRange``.
     case attemptsOutOfRange(Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noNameservers: "at least one nameserver is needed"
         case .notAnIPAddress(let text): "nameserver \"\(text)\" is not an IP address (host names are not allowed)"

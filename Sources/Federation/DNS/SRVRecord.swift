@@ -1,17 +1,17 @@
 /// An SRV record's data (RFC 2782): where one instance of a service runs, and how to choose among
 /// several.
-public struct SRVRecord: Sendable, Hashable {
+package struct SRVRecord: Sendable, Hashable {
     /// Lower is tried first; all targets of one priority are tried before any of the next.
-    public var priority: UInt16
+    package var priority: UInt16
     /// Within a priority, the relative chance of being tried first.
-    public var weight: UInt16
+    package var weight: UInt16
     /// The TCP port on the target.
-    public var port: UInt16
+    package var port: UInt16
     /// The host to connect to; `.` alone means the service is not offered (see
     /// ``SRVRecord/serviceAnswer(_:using:)``).
-    public var target: DNSName
+    package var target: DNSName
 
-    public init(priority: UInt16, weight: UInt16, port: UInt16, target: DNSName) {
+    package init(priority: UInt16, weight: UInt16, port: UInt16, target: DNSName) {
         self.priority = priority
         self.weight = weight
         self.port = port
@@ -19,7 +19,7 @@ public struct SRVRecord: Sendable, Hashable {
     }
 
     /// What a set of SRV records says about a service, once ordered.
-    public enum ServiceAnswer: Sendable, Hashable {
+    package enum ServiceAnswer: Sendable, Hashable {
         /// The targets to try, in order.
         case targets([SRVRecord])
         /// The domain says it does not offer the service: its only target is `.` (RFC 2782), so
@@ -32,7 +32,7 @@ public struct SRVRecord: Sendable, Hashable {
     /// RFC 2782 gives the meaning "decidedly not available" to exactly one record with target `.`.
     /// A set made only of `.` targets is read the same way, since none of them can be contacted;
     /// in a mixed set the `.` records are dropped and the others are tried.
-    public static func serviceAnswer(
+    package static func serviceAnswer(
         _ records: [SRVRecord],
         using generator: inout some RandomNumberGenerator
     ) -> ServiceAnswer {
@@ -50,7 +50,7 @@ public struct SRVRecord: Sendable, Hashable {
     /// zero-weight record is thus taken only when the draw is 0, a 1-in-(sum + 1) chance while
     /// weighted records remain, and records that all weigh 0 keep the order given. The generator is
     /// a parameter so that tests can make the draws repeatable.
-    public static func ordered(
+    package static func ordered(
         _ records: [SRVRecord],
         using generator: inout some RandomNumberGenerator
     ) -> [SRVRecord] {

@@ -1,8 +1,8 @@
-public import XMPP
+package import XMPP
 
 /// The verdict in a `type` attribute: what a Receiving Server tells the Initiating Server
 /// (`<db:result/>`) and what an Authoritative Server tells the Receiving Server (`<db:verify/>`).
-public enum DialbackAnswer: Sendable, Hashable {
+package enum DialbackAnswer: Sendable, Hashable {
     /// The key checks out; for `<db:result/>`, stanzas for the domain pair may now flow.
     case valid
     /// The key is bogus: the Initiating Server is spoofing the Sender Domain or is misconfigured.
@@ -12,7 +12,7 @@ public enum DialbackAnswer: Sendable, Hashable {
     case error(StanzaError)
 
     /// The `type` attribute value.
-    public var type: String {
+    package var type: String {
         switch self {
         case .valid: "valid"
         case .invalid: "invalid"

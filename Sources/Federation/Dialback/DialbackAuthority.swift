@@ -1,5 +1,5 @@
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// The Authoritative Server's side of dialback on an inbound stream (XEP-0220 §2.2.2): answers
 /// `<db:verify/>` requests about keys that our Initiating Server handed out.
@@ -8,8 +8,8 @@ public import XMPP
 /// the request's `from` (the Receiving Server), `to` (us, the originating domain) and `id` (the
 /// stream ID), with no record of keys issued. Held by the inbound stream machine next to
 /// `DialbackReceiver`.
-public struct DialbackAuthority: Sendable {
-    public enum Action: Sendable, Hashable {
+package struct DialbackAuthority: Sendable {
+    package enum Action: Sendable, Hashable {
         /// Write this `<db:verify/>` answer to the stream.
         case send(XMLElement)
         /// The peer broke the protocol: send this stream error and close the stream.
@@ -17,13 +17,13 @@ public struct DialbackAuthority: Sendable {
     }
 
     /// The domains we answer for (canonical domainparts).
-    public let localDomains: Set<String>
+    package let localDomains: Set<String>
     private let secret: DialbackSecret
 
     /// - Parameters:
     ///   - secret: the secret our Initiating Server derives keys from.
     ///   - localDomains: the domains we serve.
-    public init(secret: DialbackSecret, localDomains: Set<String>) {
+    package init(secret: DialbackSecret, localDomains: Set<String>) {
         self.secret = secret
         self.localDomains = localDomains
     }
@@ -36,7 +36,7 @@ public struct DialbackAuthority: Sendable {
     ///   an empty or malformed key is simply `invalid`.
     /// - An answer (`type` set) is unsolicited on an inbound stream (§2.2) and closes it with
     ///   `not-authorized` (§3.1).
-    public func verifyReceived(_ request: DialbackVerify) -> Action {
+    package func verifyReceived(_ request: DialbackVerify) -> Action {
         guard case .key(let key) = request.payload else {
             return .closeStream(StreamError(.notAuthorized, text: "a verification answer on an inbound stream, where no request was made"))
         }

@@ -4,18 +4,18 @@
 ///
 /// Both domains are canonical domainparts (`JID.domainpart`): dialback elements parsed here are
 /// normalised that way, and keys are computed over these exact strings.
-public struct DialbackDomainPair: Sendable, Hashable, CustomStringConvertible {
+package struct DialbackDomainPair: Sendable, Hashable, CustomStringConvertible {
     /// The Sender Domain: the domain the Initiating Server claims to speak for (`from` of its
     /// `<db:result/>` request).
-    public var sender: String
+    package var sender: String
     /// The Target Domain: the domain at the Receiving Server that stanzas will go to (`to` of the
     /// request).
-    public var target: String
+    package var target: String
 
-    public init(sender: String, target: String) {
+    package init(sender: String, target: String) {
         self.sender = sender
         self.target = target
     }
 
-    public var description: String { "\(sender) → \(target)" }
+    package var description: String { "\(sender) → \(target)" }
 }

@@ -1,9 +1,9 @@
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// What a dialback element carries besides its addresses: a key when it is a request, a verdict in
 /// `type` when it is an answer. XEP-0220 uses the same two element names for both.
-public enum DialbackPayload: Sendable, Hashable {
+package enum DialbackPayload: Sendable, Hashable {
     /// No `type`: a request, with the key as character data.
     case key(DialbackKey)
     /// `type='valid'|'invalid'|'error'`: an answer.
@@ -21,16 +21,16 @@ public enum DialbackPayload: Sendable, Hashable {
 /// - the key is the character data with XML white space trimmed, since the XEP examples indent it;
 /// - `type='error'` without a readable `<error/>` child still reads as an error, with
 ///   `undefined-condition`, because the peer clearly meant one.
-public enum DialbackElement: Sendable, Hashable {
+package enum DialbackElement: Sendable, Hashable {
     case result(DialbackResult)
     case verify(DialbackVerify)
 
     /// Whether the stream machines should hand `element` here rather than treat it as a stanza.
-    public static func isDialback(_ element: XMLElement) -> Bool {
+    package static func isDialback(_ element: XMLElement) -> Bool {
         element.namespace == Namespace.dialback
     }
 
-    public init(_ element: XMLElement) throws(StreamError) {
+    package init(_ element: XMLElement) throws(StreamError) {
         guard element.namespace == Namespace.dialback else {
             throw StreamError(.unsupportedStanzaType, text: "not a dialback element")
         }
@@ -41,7 +41,7 @@ public enum DialbackElement: Sendable, Hashable {
         }
     }
 
-    public var element: XMLElement {
+    package var element: XMLElement {
         switch self {
         case .result(let result): result.element
         case .verify(let verify): verify.element

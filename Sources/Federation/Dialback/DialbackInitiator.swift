@@ -1,5 +1,5 @@
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// The Initiating Server's side of dialback on one outbound stream (XEP-0220 §2.1.1): asks the
 /// Receiving Server to accept stanzas for each domain pair the link needs, and reads the answers.
@@ -16,8 +16,8 @@ public import XMPP
 ///
 /// Answers are accepted only for pairs with a request outstanding on this stream (§2.1.1 and the
 /// 2012 "unsolicited dialback" attacks of §3.1); anything else closes the stream.
-public struct DialbackInitiator: Sendable {
-    public enum Action: Sendable, Hashable {
+package struct DialbackInitiator: Sendable {
+    package enum Action: Sendable, Hashable {
         /// Write this `<db:result/>` request to the stream.
         case send(XMLElement)
         /// Stanzas from `pair.sender` to `pair.target` may now be sent on this stream: flush its queue.
@@ -51,29 +51,29 @@ public struct DialbackInitiator: Sendable {
     private var pairs = DialbackPairTable<PairState>()
 
     /// - Parameter secret: the secret our Authoritative Server checks keys against.
-    public init(secret: DialbackSecret) {
+    package init(secret: DialbackSecret) {
         self.secret = secret
     }
 
     /// Whether stanzas for `pair` may be sent on this stream.
-    public func isAuthorized(_ pair: DialbackDomainPair) -> Bool {
+    package func isAuthorized(_ pair: DialbackDomainPair) -> Bool {
         pairs[pair] == .authorized
     }
 
     /// The authorized pairs, in the order they were requested.
-    public var authorizedDomainPairs: [DialbackDomainPair] {
+    package var authorizedDomainPairs: [DialbackDomainPair] {
         pairs.pairs { $0 == .authorized }
     }
 
     /// The pairs still waiting for an answer (or for the stream), in the order they were requested.
-    public var pendingDomainPairs: [DialbackDomainPair] {
+    package var pendingDomainPairs: [DialbackDomainPair] {
         pairs.pairs { $0 != .authorized }
     }
 
     /// The Receiving Server's response header arrived. Its `id` is what the keys are bound to, so a
     /// header without one ends the stream (`invalid-xml`: RFC 6120 §4.7.3 requires it). A second
     /// header changes nothing: the machine belongs to one stream.
-    public mutating func streamHeaderReceived(_ header: StreamHeader) -> [Action] {
+    package mutating func streamHeaderReceived(_ header: StreamHeader) -> [Action] {
         guard case .awaitingHeader = stream else { return [] }
         guard let streamID = header.id, !streamID.isEmpty else {
             stream = .closed
@@ -91,7 +91,7 @@ public struct DialbackInitiator: Sendable {
     /// The link has stanzas from `pair.sender` to `pair.target` and wants this stream to carry them.
     /// Sends a request unless one is outstanding or the pair is already authorized (then nothing
     /// happens; check `isAuthorized`). A pair refused earlier may be requested again.
-    public mutating func authorizationRequested(for pair: DialbackDomainPair) -> [Action] {
+    package mutating func authorizationRequested(for pair: DialbackDomainPair) -> [Action] {
         switch stream {
         case .closed:
             return [.domainPairRefused(pair, .streamClosed)]
@@ -112,7 +112,7 @@ public struct DialbackInitiator: Sendable {
     /// - An answer for any other pair is unsolicited: `not-authorized`, the stream is closed.
     /// - A request is the peer trying to authenticate on *our* outbound stream, which only
     ///   XEP-0288 bidirectional streams allow: `unsupported-stanza-type`.
-    public mutating func resultReceived(_ result: DialbackResult) -> [Action] {
+    package mutating func resultReceived(_ result: DialbackResult) -> [Action] {
         guard stream != .closed else { return [] }
         guard case .answer(let answer) = result.payload else {
             stream = .closed
@@ -138,7 +138,7 @@ public struct DialbackInitiator: Sendable {
 
     /// The stream or its connection ended. Every pair still waiting is refused as if a dialback
     /// error had come (§2.1.1); authorized pairs simply end with the stream.
-    public mutating func streamClosed() -> [Action] {
+    package mutating func streamClosed() -> [Action] {
         stream = .closed
         let waiting = pendingDomainPairs
         pairs.removeAll()

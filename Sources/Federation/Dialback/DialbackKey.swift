@@ -8,22 +8,22 @@ import Crypto
 /// Only the HMAC key derived from the secret is kept, never the secret itself, and neither is ever
 /// printed or reflected (`dump` included): a leaked secret lets anyone forge dialback keys for our
 /// domains.
-public struct DialbackSecret: Sendable, CustomStringConvertible, CustomReflectable {
+package struct DialbackSecret: Sendable, CustomStringConvertible, CustomReflectable {
     /// XEP-0185 §2: the HMAC key is the *hexadecimal text* of SHA-256(secret), not the 32 raw digest
     /// bytes. The worked example in §3 only comes out right this way.
     fileprivate let hmacKey: SymmetricKey
 
     /// Derives the HMAC key from the secret's UTF-8 bytes.
-    public init(_ secret: String) {
+    package init(_ secret: String) {
         let digest = SHA256.hash(data: Array(secret.utf8))
         hmacKey = SymmetricKey(data: Array(DialbackHex.encode(digest).utf8))
     }
 
     /// Redacted, so the secret cannot end up in a log by accident.
-    public var description: String { "DialbackSecret(redacted)" }
+    package var description: String { "DialbackSecret(redacted)" }
 
     /// No children, so reflection-based printing shows nothing of the key either.
-    public var customMirror: Mirror { Mirror(self, children: [:]) }
+    package var customMirror: Mirror { Mirror(self, children: [:]) }
 }
 
 /// A dialback key: the character data of a `<db:result/>` request and of a `<db:verify/>` request.
@@ -33,18 +33,18 @@ public struct DialbackSecret: Sendable, CustomStringConvertible, CustomReflectab
 /// where the spaces keep `example.in` + `form.example.org` apart from `example.info` +
 /// `rm.example.org`. Keys we receive from other servers are opaque text: only the Authoritative
 /// Server that issued a key can judge it.
-public struct DialbackKey: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-    public let rawValue: String
+package struct DialbackKey: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    package let rawValue: String
 
     /// A key as it appeared on the wire (surrounding XML white space already removed).
-    public init(rawValue: String) {
+    package init(rawValue: String) {
         self.rawValue = rawValue
     }
 
     /// Generates the key for a stream from `originatingServer` to `receivingServer` whose response
     /// header carried `streamID`. The domains are used exactly as given, so pass the canonical
     /// domainparts (`JID.domainpart`) that the dialback elements also carry.
-    public init(secret: DialbackSecret, receivingServer: String, originatingServer: String, streamID: String) {
+    package init(secret: DialbackSecret, receivingServer: String, originatingServer: String, streamID: String) {
         let code = HMAC<SHA256>.authenticationCode(
             for: Self.authenticatedText(receivingServer, originatingServer, streamID),
             using: secret.hmacKey
@@ -59,7 +59,7 @@ public struct DialbackKey: RawRepresentable, Sendable, Hashable, CustomStringCon
     /// does not tell a forger how many leading bytes of a guess were right. Upper-case hex digits
     /// are accepted, since XEP-0185 only says "hexadecimal"; anything that is not 64 hex digits is
     /// refused before any comparison, which reveals only its length, not the secret.
-    public func isValid(secret: DialbackSecret, receivingServer: String, originatingServer: String, streamID: String) -> Bool {
+    package func isValid(secret: DialbackSecret, receivingServer: String, originatingServer: String, streamID: String) -> Bool {
         guard let code = DialbackHex.decode(rawValue), code.count == SHA256.byteCount else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(
             code,
@@ -68,7 +68,7 @@ public struct DialbackKey: RawRepresentable, Sendable, Hashable, CustomStringCon
         )
     }
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     private static func authenticatedText(_ receiving: String, _ originating: String, _ streamID: String) -> [UInt8] {
         Array("\(receiving) \(originating) \(streamID)".utf8)

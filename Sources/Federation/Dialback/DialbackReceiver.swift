@@ -1,5 +1,5 @@
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// The Receiving Server's side of dialback on one inbound stream (XEP-0220 §2.2.1): takes each
 /// `<db:result/>` request, has the key checked by the Sender Domain's Authoritative Server, and
@@ -15,9 +15,9 @@ public import XMPP
 /// Each domain pair is negotiated on its own, so one stream can carry many (§2.6), and the stream
 /// keeps working while some pairs wait. Whether a sender may federate at all is not decided here:
 /// the caller's `Admission` policy is asked for every new pair.
-public struct DialbackReceiver: Sendable {
+package struct DialbackReceiver: Sendable {
     /// What to do with a new domain pair, decided by the caller's federation policy.
-    public enum Admission: Sendable, Hashable {
+    package enum Admission: Sendable, Hashable {
         /// Check the key with the Authoritative Server: ordinary dialback.
         case verifyKey
         /// The sender is already proven by other means (a certificate valid for the Sender Domain
@@ -29,7 +29,7 @@ public struct DialbackReceiver: Sendable {
         case refuse(StanzaError.Condition)
     }
 
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Write this `<db:result/>` answer (or dialback error) to this stream.
         case send(XMLElement)
         /// Send `verify` to the Authoritative Server for `authoritativeDomain` (the Sender Domain)
@@ -50,9 +50,9 @@ public struct DialbackReceiver: Sendable {
 
     /// The ID of our response header on this stream: what the Initiating Server's keys are bound
     /// to, and the `id` of our `<db:verify/>` requests.
-    public let streamID: String
+    package let streamID: String
     /// The domains this gateway serves (canonical domainparts): the only acceptable targets.
-    public let localDomains: Set<String>
+    package let localDomains: Set<String>
     private let admission: @Sendable (DialbackDomainPair) -> Admission
     private var pairs = DialbackPairTable<PairState>()
     private var isClosing = false
@@ -61,7 +61,7 @@ public struct DialbackReceiver: Sendable {
     ///   - streamID: the `id` we sent in our response header on this stream.
     ///   - localDomains: the domains we serve.
     ///   - admission: the federation policy for a new pair; by default every pair is dialed back.
-    public init(
+    package init(
         streamID: String,
         localDomains: Set<String>,
         admission: @escaping @Sendable (DialbackDomainPair) -> Admission = { _ in .verifyKey }
@@ -72,17 +72,17 @@ public struct DialbackReceiver: Sendable {
     }
 
     /// Whether stanzas for `pair` are accepted on this stream.
-    public func isAuthorized(_ pair: DialbackDomainPair) -> Bool {
+    package func isAuthorized(_ pair: DialbackDomainPair) -> Bool {
         pairs[pair] == .authorized
     }
 
     /// The authorized pairs, in the order they were requested.
-    public var authorizedDomainPairs: [DialbackDomainPair] {
+    package var authorizedDomainPairs: [DialbackDomainPair] {
         pairs.pairs { $0 == .authorized }
     }
 
     /// The pairs waiting for the Authoritative Server, in the order they were requested.
-    public var verifyingDomainPairs: [DialbackDomainPair] {
+    package var verifyingDomainPairs: [DialbackDomainPair] {
         pairs.pairs { $0 == .verifying }
     }
 
@@ -99,7 +99,7 @@ public struct DialbackReceiver: Sendable {
     ///
     /// An answer (`type` set) is unsolicited on an inbound stream (§2.2) and closes it with
     /// `not-authorized` (§3.1).
-    public mutating func resultReceived(_ result: DialbackResult) -> [Action] {
+    package mutating func resultReceived(_ result: DialbackResult) -> [Action] {
         guard !isClosing else { return [] }
         guard case .key(let key) = result.payload else {
             isClosing = true
@@ -145,7 +145,7 @@ public struct DialbackReceiver: Sendable {
     ///   extra domain does not take the working ones down.
     /// - `error`: dialback error `remote-server-not-found`, which §2.5 requires for any error in
     ///   Step 3.
-    public mutating func verifyResponseReceived(_ response: DialbackVerify) -> [Action] {
+    package mutating func verifyResponseReceived(_ response: DialbackVerify) -> [Action] {
         guard !isClosing, response.id == streamID, case .answer(let answer) = response.payload else { return [] }
         let pair = response.domainPair
         guard pairs[pair] == .verifying else { return [] }
@@ -173,7 +173,7 @@ public struct DialbackReceiver: Sendable {
     /// Authoritative Server could not be found or reached, or its stream ended or timed out first.
     /// The pair is refused with the dialback error §2.5 gives for the failure. A request that
     /// matches no pair being verified here is ignored.
-    public mutating func verificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) -> [Action] {
+    package mutating func verificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) -> [Action] {
         guard !isClosing, request.id == streamID, case .key = request.payload else { return [] }
         let pair = request.domainPair
         guard pairs[pair] == .verifying else { return [] }

@@ -1,8 +1,8 @@
-public import XMPP
+package import XMPP
 
 /// Why a domain pair was not authorized on a stream, reported by the Initiating and Receiving
 /// Server machines so the link layer can bounce, log and retry.
-public enum DialbackRefusal: Sendable, Hashable, CustomStringConvertible {
+package enum DialbackRefusal: Sendable, Hashable, CustomStringConvertible {
     /// The Authoritative Server judged the key bogus (`type='invalid'`).
     case keyInvalid
     /// A dialback error (`type='error'`, XEP-0220 §2.5), received or sent.
@@ -13,7 +13,7 @@ public enum DialbackRefusal: Sendable, Hashable, CustomStringConvertible {
 
     /// The stanza error to return queued stanzas with (XEP-0220 §2.1.1): `internal-server-error`
     /// after an invalid key, `remote-server-timeout` after a dialback error or a lost stream.
-    public var bounceCondition: StanzaError.Condition {
+    package var bounceCondition: StanzaError.Condition {
         switch self {
         case .keyInvalid: .internalServerError
         case .dialbackError, .streamClosed: .remoteServerTimeout
@@ -21,7 +21,7 @@ public enum DialbackRefusal: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// What happened, for logs and failure reasons; never the key itself.
-    public var description: String {
+    package var description: String {
         switch self {
         case .keyInvalid: "the key was judged invalid"
         case .dialbackError(let error): "dialback error \(error)"
@@ -32,7 +32,7 @@ public enum DialbackRefusal: Sendable, Hashable, CustomStringConvertible {
 
 /// Why the Receiving Server could not get an answer from the Authoritative Server at all; each
 /// becomes the dialback error XEP-0220 §2.5 names for it.
-public enum DialbackVerificationFailure: Sendable, Hashable {
+package enum DialbackVerificationFailure: Sendable, Hashable {
     /// DNS found no server, no connection could be made, or the Authoritative Server answered
     /// with `host-unknown`: `remote-server-not-found`.
     case authoritativeServerNotFound
@@ -41,7 +41,7 @@ public enum DialbackVerificationFailure: Sendable, Hashable {
     case authoritativeServerTimedOut
 
     /// The dialback error condition sent to the Initiating Server.
-    public var condition: StanzaError.Condition {
+    package var condition: StanzaError.Condition {
         switch self {
         case .authoritativeServerNotFound: .remoteServerNotFound
         case .authoritativeServerTimedOut: .remoteServerTimeout

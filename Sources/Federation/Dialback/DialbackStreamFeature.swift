@@ -1,4 +1,4 @@
-public import XMLStreaming
+package import XMLStreaming
 import XMPP
 
 /// The `<dialback xmlns='urn:xmpp:features:dialback'/>` stream feature (XEP-0220 §2.4.2).
@@ -8,28 +8,28 @@ import XMPP
 /// `type='error'` answers, which is what makes it safe for an Initiating Server to multiplex
 /// target domains on one stream (§2.6.2): without it a dialback error may make the peer drop the
 /// whole stream.
-public struct DialbackStreamFeature: Sendable, Hashable {
+package struct DialbackStreamFeature: Sendable, Hashable {
     /// Whether `<errors/>` is present.
-    public var supportsErrors: Bool
+    package var supportsErrors: Bool
 
     /// The feature as Consulate offers it: with `<errors/>`, since every machine here handles them.
-    public init(supportsErrors: Bool = true) {
+    package init(supportsErrors: Bool = true) {
         self.supportsErrors = supportsErrors
     }
 
     /// Reads the feature element itself; `nil` if `element` is something else.
-    public init?(_ element: XMLElement) {
+    package init?(_ element: XMLElement) {
         guard element.name == "dialback", element.namespace == Namespace.dialbackFeature else { return nil }
         supportsErrors = element.firstElement(named: "errors", namespace: Namespace.dialbackFeature) != nil
     }
 
     /// Finds the feature among the children of `<stream:features/>`; `nil` when not offered.
-    public init?(in features: XMLElement) {
+    package init?(in features: XMLElement) {
         guard let element = features.firstElement(named: "dialback", namespace: Namespace.dialbackFeature) else { return nil }
         self.init(element)
     }
 
-    public var element: XMLElement {
+    package var element: XMLElement {
         var feature = XMLElement("dialback", namespace: Namespace.dialbackFeature)
         if supportsErrors { feature.append(XMLElement("errors", namespace: Namespace.dialbackFeature)) }
         return feature

@@ -1,5 +1,5 @@
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// The Receiving Server's outbound half (XEP-0220 §2.1.2): the `<db:verify/>` requests sent on one
 /// outbound stream to an Authoritative Server, and the answers that come back on it.
@@ -11,8 +11,8 @@ public import XMPP
 ///
 /// An answer is accepted only if its `from`, `to` and `id` mirror a request sent on this same
 /// stream (§2.1.2, and the "unsolicited dialback" attacks of §3.1); anything else closes the stream.
-public struct DialbackVerificationRequests: Sendable, Hashable {
-    public enum Action: Sendable, Hashable {
+package struct DialbackVerificationRequests: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Write this `<db:verify/>` request to the stream.
         case send(XMLElement)
         /// Hand the Authoritative Server's answer to the inbound stream whose ID is `answer.id`
@@ -27,10 +27,10 @@ public struct DialbackVerificationRequests: Sendable, Hashable {
     }
 
     /// Requests sent and not yet answered, oldest first.
-    public private(set) var pendingRequests: [DialbackVerify] = []
+    package private(set) var pendingRequests: [DialbackVerify] = []
     private var isClosing = false
 
-    public init() {}
+    package init() {}
 
     /// An inbound stream needs a key checked by the server at the other end of this stream.
     ///
@@ -38,7 +38,7 @@ public struct DialbackVerificationRequests: Sendable, Hashable {
     /// answer could not say which copy it answers, and one answer settles both. Only requests
     /// (elements carrying a key) are sent; an answer passed in here is ignored. On a stream that is
     /// closing, the request fails at once so that the caller can use another stream.
-    public mutating func verificationRequested(_ request: DialbackVerify) -> [Action] {
+    package mutating func verificationRequested(_ request: DialbackVerify) -> [Action] {
         guard case .key = request.payload else { return [] }
         guard !isClosing else { return [.verificationFailed(request, .authoritativeServerTimedOut)] }
         guard !pendingRequests.contains(where: { Self.sameQuestion($0, request) }) else { return [] }
@@ -52,7 +52,7 @@ public struct DialbackVerificationRequests: Sendable, Hashable {
     /// - An answer mirroring none is unsolicited: `not-authorized`, the stream is closed.
     /// - A request is the peer asking *us* to act as Authoritative Server on a stream we
     ///   initiated, which only XEP-0288 bidirectional streams allow: `unsupported-stanza-type`.
-    public mutating func verifyResponseReceived(_ response: DialbackVerify) -> [Action] {
+    package mutating func verifyResponseReceived(_ response: DialbackVerify) -> [Action] {
         guard !isClosing else { return [] }
         guard case .answer = response.payload else {
             isClosing = true
@@ -70,7 +70,7 @@ public struct DialbackVerificationRequests: Sendable, Hashable {
     /// with `failure`. Use `.authoritativeServerNotFound` when the peer answered `host-unknown` or
     /// the connection never came up, `.authoritativeServerTimedOut` when it ended early (XEP-0220
     /// §2.1.2 treats that like an error answer).
-    public mutating func streamClosed(_ failure: DialbackVerificationFailure) -> [Action] {
+    package mutating func streamClosed(_ failure: DialbackVerificationFailure) -> [Action] {
         isClosing = true
         let failed = pendingRequests.map { Action.verificationFailed($0, failure) }
         pendingRequests.removeAll()

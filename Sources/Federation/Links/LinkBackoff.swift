@@ -7,22 +7,22 @@
 /// comparison of backoff strategies) spreads the retries of many gateways, or of many domains
 /// behind one failed resolver, instead of letting them reconnect in lockstep. Unlike ejabberd's
 /// bounce window, waiting for a retry never refuses stanzas: they stay queued, bounded by age.
-public struct LinkBackoff: Sendable, Hashable {
+package struct LinkBackoff: Sendable, Hashable {
     /// The ceiling after the first failure.
-    public var base: Duration
+    package var base: Duration
     /// The largest ceiling, reached after `log2(cap / base) + 1` failures.
-    public var cap: Duration
+    package var cap: Duration
 
     /// Defaults: 1 s base, 5 min cap (ejabberd's `s2s_max_retry_delay`), so the ceiling reaches the
     /// cap at the tenth consecutive failure (1, 2, 4, … 256 s, then 300 s).
-    public init(base: Duration = .seconds(1), cap: Duration = .seconds(300)) {
+    package init(base: Duration = .seconds(1), cap: Duration = .seconds(300)) {
         self.base = base
         self.cap = cap
     }
 
     /// `min(cap, base · 2^(failures−1))`; a count below 1 is treated as 1. Computed by doubling
     /// until the cap is reached, so any count is safe from overflow.
-    public func ceiling(afterFailures failures: Int) -> Duration {
+    package func ceiling(afterFailures failures: Int) -> Duration {
         var ceiling = base
         var doublings = 1
         while doublings < failures, ceiling < cap {
@@ -34,7 +34,7 @@ public struct LinkBackoff: Sendable, Hashable {
 
     /// A delay drawn uniformly from `0 ... ceiling(afterFailures:)` with `generator`, which the
     /// caller injects so that tests can replay the draws.
-    public func delay(afterFailures failures: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+    package func delay(afterFailures failures: Int, using generator: inout some RandomNumberGenerator) -> Duration {
         let limit = Self.nanoseconds(in: ceiling(afterFailures: failures))
         guard limit > 0 else { return .zero }
         return .nanoseconds(Int64.random(in: 0...limit, using: &generator))

@@ -1,21 +1,21 @@
 /// The outbound links by phase and what waits for them: what the runtime reports as gauges after
 /// an event (`LinkTable.gauges`).
-public struct LinkGauges: Sendable, Hashable {
+package struct LinkGauges: Sendable, Hashable {
     /// Links with stanzas queued and no connection slot yet.
-    public var waiting = 0
-    public var connecting = 0
-    public var established = 0
+    package var waiting = 0
+    package var connecting = 0
+    package var established = 0
     /// Links whose last attempt failed, waiting for the retry.
-    public var backingOff = 0
-    public var queuedStanzas = 0
-    public var queuedBytes = 0
+    package var backingOff = 0
+    package var queuedStanzas = 0
+    package var queuedBytes = 0
 
-    public init() {}
+    package init() {}
 }
 
 extension LinkTable {
     /// Every link counted by phase, and the stanzas and bytes queued over all of them.
-    public var gauges: LinkGauges {
+    package var gauges: LinkGauges {
         var gauges = LinkGauges()
         for key in entries.keys {
             guard let status = status(of: key) else { continue }

@@ -5,39 +5,39 @@
 /// a sequence exactly, and the process can feed it from `ContinuousClock` (or a NIO deadline, which
 /// is also a monotonic offset) without the table depending on either. The caller must never let
 /// `now` go backwards.
-public struct LinkInstant: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct LinkInstant: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// How long after the origin this instant is.
-    public var sinceOrigin: Duration
+    package var sinceOrigin: Duration
 
-    public init(sinceOrigin: Duration) {
+    package init(sinceOrigin: Duration) {
         self.sinceOrigin = sinceOrigin
     }
 
     /// `instant` measured from `origin`, for a process that keeps the `ContinuousClock` instant it
     /// started at.
-    public init(_ instant: ContinuousClock.Instant, origin: ContinuousClock.Instant) {
+    package init(_ instant: ContinuousClock.Instant, origin: ContinuousClock.Instant) {
         self.init(sinceOrigin: origin.duration(to: instant))
     }
 
     /// The origin itself.
-    public static let origin = LinkInstant(sinceOrigin: .zero)
+    package static let origin = LinkInstant(sinceOrigin: .zero)
 
-    public static func < (lhs: LinkInstant, rhs: LinkInstant) -> Bool {
+    package static func < (lhs: LinkInstant, rhs: LinkInstant) -> Bool {
         lhs.sinceOrigin < rhs.sinceOrigin
     }
 
-    public static func + (instant: LinkInstant, duration: Duration) -> LinkInstant {
+    package static func + (instant: LinkInstant, duration: Duration) -> LinkInstant {
         LinkInstant(sinceOrigin: instant.sinceOrigin + duration)
     }
 
-    public static func - (instant: LinkInstant, duration: Duration) -> LinkInstant {
+    package static func - (instant: LinkInstant, duration: Duration) -> LinkInstant {
         LinkInstant(sinceOrigin: instant.sinceOrigin - duration)
     }
 
     /// How long after `earlier` `later` is (negative if it is not later).
-    public static func - (later: LinkInstant, earlier: LinkInstant) -> Duration {
+    package static func - (later: LinkInstant, earlier: LinkInstant) -> Duration {
         later.sinceOrigin - earlier.sinceOrigin
     }
 
-    public var description: String { "origin+\(sinceOrigin)" }
+    package var description: String { "origin+\(sinceOrigin)" }
 }

@@ -4,20 +4,20 @@
 /// count against floods of small stanzas, the bytes against a few huge ones, and the age against a
 /// peer that never comes back (a sender learns within `maxQueueAge` that its stanza did not go out,
 /// instead of never). Nothing is preallocated, unlike Prosody's 32,768-slot queues.
-public struct LinkSettings: Sendable, Hashable {
+package struct LinkSettings: Sendable, Hashable {
     /// Most stanzas waiting for one remote domain.
-    public var maxQueuedStanzas: Int
+    package var maxQueuedStanzas: Int
     /// Most bytes waiting for one remote domain, counting each stanza as serialized inside a
     /// `jabber:server` stream.
-    public var maxQueuedBytes: Int
+    package var maxQueuedBytes: Int
     /// Longest a stanza may wait for a link before it is bounced with `remote-server-timeout`.
-    public var maxQueueAge: Duration
+    package var maxQueueAge: Duration
     /// How retries after failed connection attempts are spaced.
-    public var backoff: LinkBackoff
+    package var backoff: LinkBackoff
 
     /// Defaults: 1,000 stanzas, 1 MiB and 120 s per domain (120 s is ejabberd's negotiation
     /// timeout, so a queue outlives one slow negotiation), and `LinkBackoff()`'s 1 s to 5 min.
-    public init(
+    package init(
         maxQueuedStanzas: Int = 1000,
         maxQueuedBytes: Int = 1 << 20,
         maxQueueAge: Duration = .seconds(120),
@@ -30,11 +30,11 @@ public struct LinkSettings: Sendable, Hashable {
     }
 
     /// The defaults above.
-    public static let defaults = LinkSettings()
+    package static let defaults = LinkSettings()
 
     /// Refuses bounds that would refuse or expire every stanza, and backoff values that would
     /// retry in a tight loop or cap the delay below its own base.
-    public func validate() throws(PolicyError) {
+    package func validate() throws(PolicyError) {
         if maxQueuedStanzas < 1 {
             throw PolicyError(subject: "link queue stanza limit", problem: "\(maxQueuedStanzas) would refuse every stanza; use 1 or more")
         }

@@ -1,9 +1,9 @@
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 extension LinkTable {
     /// Why the table closes a connection; the caller logs and counts by it.
-    public enum CloseReason: Sendable, Hashable, CustomStringConvertible {
+    package enum CloseReason: Sendable, Hashable, CustomStringConvertible {
         /// The established link carried no stanza for `FederationSettings.inactivityTimeout`. The
         /// peer did nothing wrong and no presence is lost, so no `.linkDown` follows.
         case idle
@@ -18,7 +18,7 @@ extension LinkTable {
         /// `shutdown()`.
         case shutdown
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .idle: "idle"
             case .pingUnanswered: "ping unanswered"
@@ -32,7 +32,7 @@ extension LinkTable {
     /// What the caller must do after an event, in the order given. The table has already updated
     /// its state as if each action succeeded; what actually happens comes back as further events,
     /// naming the connection they are about.
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Open `connection` to the link's remote domain (resolve, connect, negotiate as `partner`'s
         /// policy says, authenticating the link's local domain) and report the outcome with
         /// `connectionSucceeded` or `connectionFailed`. `attempt` counts from 1 since the last
@@ -71,14 +71,14 @@ extension LinkTable {
     }
 
     /// A stanza waiting for a link, as `shutdown()` hands it back.
-    public struct QueuedStanza: Sendable, Hashable {
-        public var stanza: OutboundStanza
+    package struct QueuedStanza: Sendable, Hashable {
+        package var stanza: OutboundStanza
         /// When it was queued, so that a store that keeps it can go on counting its age.
-        public var queuedAt: LinkInstant
+        package var queuedAt: LinkInstant
         /// Its serialized size, as counted against `LinkSettings.maxQueuedBytes`.
-        public var size: Int
+        package var size: Int
 
-        public init(_ stanza: OutboundStanza, queuedAt: LinkInstant, size: Int) {
+        package init(_ stanza: OutboundStanza, queuedAt: LinkInstant, size: Int) {
             self.stanza = stanza
             self.queuedAt = queuedAt
             self.size = size
@@ -86,23 +86,23 @@ extension LinkTable {
     }
 
     /// What `shutdown()` leaves the caller with.
-    public struct Shutdown: Sendable, Hashable {
+    package struct Shutdown: Sendable, Hashable {
         /// `.close` for every link and connection attempt, by link.
-        public var actions: [Action]
+        package var actions: [Action]
         /// Every stanza still queued, by link and then in queue order. None is bounced: a stanza
         /// that merely waited for a link when the gateway stopped is not undeliverable, so it is
         /// returned for the caller to persist and queue again after a restart.
-        public var unsent: [QueuedStanza]
+        package var unsent: [QueuedStanza]
 
-        public init(actions: [Action], unsent: [QueuedStanza]) {
+        package init(actions: [Action], unsent: [QueuedStanza]) {
             self.actions = actions
             self.unsent = unsent
         }
     }
 
     /// One link's state, for administration and tests.
-    public struct Status: Sendable, Hashable {
-        public enum Phase: Sendable, Hashable {
+    package struct Status: Sendable, Hashable {
+        package enum Phase: Sendable, Hashable {
             /// Stanzas are queued, but the connection limits leave no slot for an attempt yet.
             case waitingForSlot
             case connecting(attempt: Int)
@@ -110,15 +110,15 @@ extension LinkTable {
             case retryScheduled(at: LinkInstant)
         }
 
-        public var phase: Phase
+        package var phase: Phase
         /// The attempt or established link, while there is one.
-        public var connection: ConnectionID?
-        public var queuedStanzas: Int
-        public var queuedBytes: Int
+        package var connection: ConnectionID?
+        package var queuedStanzas: Int
+        package var queuedBytes: Int
         /// Failed attempts since the last success.
-        public var consecutiveFailures: Int
+        package var consecutiveFailures: Int
 
-        public init(phase: Phase, connection: ConnectionID?, queuedStanzas: Int, queuedBytes: Int, consecutiveFailures: Int) {
+        package init(phase: Phase, connection: ConnectionID?, queuedStanzas: Int, queuedBytes: Int, consecutiveFailures: Int) {
             self.phase = phase
             self.connection = connection
             self.queuedStanzas = queuedStanzas

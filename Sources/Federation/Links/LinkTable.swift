@@ -1,4 +1,4 @@
-public import XMLStreaming
+package import XMLStreaming
 import XMPP
 
 /// The outbound side of federation as a pure state machine: one link per (local domain, remote
@@ -34,12 +34,12 @@ import XMPP
 /// - A link that writes nothing for the keep-alive interval gets an XEP-0199 ping (see `tick`); an
 ///   answer (`pongReceived`) must come within `FederationSettings.pingTimeout`, or the peer is
 ///   presumed dead and the link handled as lost, instead of waiting minutes for TCP to notice.
-public struct LinkTable: Sendable {
+package struct LinkTable: Sendable {
     /// Who may federate, per-partner limits and keep-alive switches, and the gateway timers. A
     /// reloaded configuration is swapped in with `replacePolicy(_:)`.
-    public private(set) var policy: FederationPolicy
+    package private(set) var policy: FederationPolicy
     /// Queue bounds and retry pacing.
-    public var settings: LinkSettings
+    package var settings: LinkSettings
 
     var entries: [LinkKey: Entry] = [:]
     /// Which link each attempt or established connection belongs to.
@@ -56,7 +56,7 @@ public struct LinkTable: Sendable {
     /// Measures queued stanzas as they will be written inside an s2s stream.
     private static let serializer = XMLSerializer(defaultNamespace: Namespace.server)
 
-    public init(policy: FederationPolicy, settings: LinkSettings = .defaults) {
+    package init(policy: FederationPolicy, settings: LinkSettings = .defaults) {
         self.policy = policy
         self.settings = settings
     }
@@ -64,13 +64,13 @@ public struct LinkTable: Sendable {
     // MARK: - Observations
 
     /// Connection attempts running plus links established: what counts against the limits.
-    public var openConnections: Int { openConnectionCount }
+    package var openConnections: Int { openConnectionCount }
 
     /// The links the table holds state for, sorted.
-    public var keys: [LinkKey] { entries.keys.sorted() }
+    package var keys: [LinkKey] { entries.keys.sorted() }
 
     /// The state of the link, or `nil` if the table holds nothing for it.
-    public func status(of key: LinkKey) -> Status? {
+    package func status(of key: LinkKey) -> Status? {
         guard let entry = entries[key] else { return nil }
         let phase: Status.Phase =
             switch entry.phase {
@@ -89,18 +89,18 @@ public struct LinkTable: Sendable {
     }
 
     /// The link's established connection, if it is up: where a `<db:verify/>` for the pair can go.
-    public func establishedConnection(for key: LinkKey) -> ConnectionID? {
+    package func establishedConnection(for key: LinkKey) -> ConnectionID? {
         guard case .established(let link) = entries[key]?.phase else { return nil }
         return link.connection
     }
 
     /// The link `connection` is (or was last) an attempt at, while the table still holds it.
-    public func key(of connection: ConnectionID) -> LinkKey? { connections[connection] }
+    package func key(of connection: ConnectionID) -> LinkKey? { connections[connection] }
 
     /// The earliest instant at which `tick` has something to do (a retry, an expiring stanza, an
     /// idle link, a keep-alive, an unanswered ping), or `nil` if nothing is pending; the driver
     /// arms one timer for it after each event.
-    public var nextDeadline: LinkInstant? {
+    package var nextDeadline: LinkInstant? {
         var earliest: LinkInstant?
         func consider(_ candidate: LinkInstant) {
             if earliest.map({ candidate < $0 }) ?? true { earliest = candidate }
@@ -128,7 +128,7 @@ public struct LinkTable: Sendable {
     /// sent if the link is up, queued otherwise (starting a connection attempt if none is running
     /// or scheduled and a slot is free), or refused with `wait/resource-constraint` if the queue is
     /// full.
-    public mutating func stanzaToSend(_ element: XMLElement, on key: LinkKey, ticket: Ticket? = nil, now: LinkInstant) -> [Action] {
+    package mutating func stanzaToSend(_ element: XMLElement, on key: LinkKey, ticket: Ticket? = nil, now: LinkInstant) -> [Action] {
         let stanza = OutboundStanza(element, on: normalised(key), ticket: ticket)
         let partner: PartnerPolicy
         switch policy.decision(for: stanza.key.remote) {
@@ -160,7 +160,7 @@ public struct LinkTable: Sendable {
     /// connection is closed and the queue bounced with `not-allowed`. A success nobody is waiting
     /// for (a superseded or abandoned attempt) gets `.close(.unwanted)`, so that a stray
     /// connection is not leaked.
-    public mutating func connectionSucceeded(_ connection: ConnectionID, now: LinkInstant) -> [Action] {
+    package mutating func connectionSucceeded(_ connection: ConnectionID, now: LinkInstant) -> [Action] {
         guard let key = connections[connection], var entry = entries.removeValue(forKey: key) else {
             return [.close(connection, .unwanted)]
         }
@@ -198,7 +198,7 @@ public struct LinkTable: Sendable {
     /// `failure.bounceError` (`cancel/remote-server-not-found` for `.notFound`), after a temporary
     /// one it waits for the retry. For the link's established connection: what `linkLost` does.
     /// A report about any other connection (superseded, already closed) is ignored.
-    public mutating func connectionFailed(
+    package mutating func connectionFailed(
         _ connection: ConnectionID,
         _ failure: LinkFailure,
         now: LinkInstant,
@@ -234,7 +234,7 @@ public struct LinkTable: Sendable {
     /// when something is queued for it (now or later), and reports `.linkUp` when it does. Ignored
     /// unless `connection` is the link's established one (after `.close` the table has already let
     /// go of it).
-    public mutating func linkLost(_ connection: ConnectionID, now: LinkInstant) -> [Action] {
+    package mutating func linkLost(_ connection: ConnectionID, now: LinkInstant) -> [Action] {
         guard let key = connections[connection], var entry = entries.removeValue(forKey: key) else { return [] }
         guard case .established(let link) = entry.phase, link.connection == connection else {
             entries[key] = entry
@@ -253,7 +253,7 @@ public struct LinkTable: Sendable {
     /// out on the next link; a connection that cannot be written to is lost, so if it was the
     /// link's established one, what `linkLost` does follows. On a link that is already up again
     /// the stanza is sent at once.
-    public mutating func writeFailed(_ stanza: OutboundStanza, on connection: ConnectionID, now: LinkInstant) -> [Action] {
+    package mutating func writeFailed(_ stanza: OutboundStanza, on connection: ConnectionID, now: LinkInstant) -> [Action] {
         var actions = linkLost(connection, now: now)
         let key = stanza.key
         if case .established = entries[key]?.phase {
@@ -277,7 +277,7 @@ public struct LinkTable: Sendable {
     /// cleared. Returns whether `id` was the ping outstanding on the link; when it was not, the
     /// answer is somebody else's (or came after the link was given up) and the caller routes the
     /// stanza on as usual.
-    public mutating func pongReceived(on key: LinkKey, id: String) -> Bool {
+    package mutating func pongReceived(on key: LinkKey, id: String) -> Bool {
         let key = normalised(key)
         guard var entry = entries[key], case .established(var link) = entry.phase, link.ping?.id == id else { return false }
         link.ping = nil
@@ -300,7 +300,7 @@ public struct LinkTable: Sendable {
     /// peer is alive, which a space cannot (TCP may take minutes to notice a vanished peer).
     /// Whitespace remains for keep-alives due while a ping is outstanding, so that a short
     /// interval keeps middleboxes fed without piling up pings, and for when pings are off.
-    public mutating func tick(now: LinkInstant) -> [Action] {
+    package mutating func tick(now: LinkInstant) -> [Action] {
         var actions: [Action] = []
         for key in entries.keys.sorted() {
             guard var entry = entries.removeValue(forKey: key) else { continue }
@@ -343,7 +343,7 @@ public struct LinkTable: Sendable {
     /// and its queue, bounced with `not-allowed`; the table forgets it. The others take their
     /// partner's new settings (keep-alive, connection limit) from now on, and freed slots go to
     /// waiting links.
-    public mutating func replacePolicy(_ newPolicy: FederationPolicy) -> [Action] {
+    package mutating func replacePolicy(_ newPolicy: FederationPolicy) -> [Action] {
         policy = newPolicy
         var actions: [Action] = []
         for key in entries.keys.sorted() {
@@ -374,7 +374,7 @@ public struct LinkTable: Sendable {
     /// unbounced (see `Shutdown.unsent`) so that the caller can persist it. The table is empty
     /// afterwards; the caller stops feeding it events (a late `connectionSucceeded` would get
     /// `.close`).
-    public mutating func shutdown() -> Shutdown {
+    package mutating func shutdown() -> Shutdown {
         var actions: [Action] = []
         var unsent: [QueuedStanza] = []
         for key in entries.keys.sorted() {

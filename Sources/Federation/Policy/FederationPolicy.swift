@@ -1,7 +1,7 @@
-public import XMPP
+package import XMPP
 
 /// Which domains may federate at all.
-public enum FederationMode: Sendable, Hashable {
+package enum FederationMode: Sendable, Hashable {
     /// Only listed partners may federate: Lync's only mode, and the default, because federating
     /// with a domain should be a decision someone made.
     case allowlist
@@ -13,7 +13,7 @@ public enum FederationMode: Sendable, Hashable {
 }
 
 /// Why a domain may not federate; `description` is the text for logs.
-public enum RefusalReason: Sendable, Hashable, CustomStringConvertible {
+package enum RefusalReason: Sendable, Hashable, CustomStringConvertible {
     /// Allowlist mode and no partner pattern covers the domain.
     case notOnAllowlist
     /// Open mode and this blocklist pattern is the most specific match.
@@ -21,7 +21,7 @@ public enum RefusalReason: Sendable, Hashable, CustomStringConvertible {
     /// The text is not a domain at all (a JID with a localpart, bad characters, …).
     case invalidDomain
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notOnAllowlist: "not on the allowlist"
         case .blocked(let pattern): "blocked by pattern \(pattern)"
@@ -31,7 +31,7 @@ public enum RefusalReason: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Whether a domain may federate and, if so, under which partner policy.
-public enum FederationDecision: Sendable, Hashable {
+package enum FederationDecision: Sendable, Hashable {
     case allowed(PartnerPolicy)
     case refused(RefusalReason)
 }
@@ -39,13 +39,13 @@ public enum FederationDecision: Sendable, Hashable {
 /// Who may federate and how: the mode, the partners and the gateway-wide settings. Links ask it
 /// once per peer domain (`decision(for:)`) before and after authenticating; it is a plain value, so
 /// a reloaded configuration is a new policy swapped in whole.
-public struct FederationPolicy: Sendable {
-    public var mode: FederationMode
-    public var partners: [PartnerPolicy]
-    public var settings: FederationSettings
+package struct FederationPolicy: Sendable {
+    package var mode: FederationMode
+    package var partners: [PartnerPolicy]
+    package var settings: FederationSettings
 
     /// Defaults to an allowlist with no partners: nobody federates until someone is listed.
-    public init(mode: FederationMode = .allowlist, partners: [PartnerPolicy] = [], settings: FederationSettings = .defaults) {
+    package init(mode: FederationMode = .allowlist, partners: [PartnerPolicy] = [], settings: FederationSettings = .defaults) {
         self.mode = mode
         self.partners = partners
         self.settings = settings
@@ -56,7 +56,7 @@ public struct FederationPolicy: Sendable {
     /// keep-alive on and the global per-partner connection limit. Row 7 rather than Lync's row 1
     /// because unknown servers often have no certificate usable for SASL EXTERNAL, and dialback over
     /// TLS still authenticates them; TLS stays required so nothing travels in the clear.
-    public static func openDefault(for domain: String) -> PartnerPolicy {
+    package static func openDefault(for domain: String) -> PartnerPolicy {
         PartnerPolicy(
             domain: DomainPattern(exactly: domain),
             trust: .publicUnverified,
@@ -73,7 +73,7 @@ public struct FederationPolicy: Sendable {
     /// same way, so `*.spam.example` can be blocked while `ok.spam.example` stays a partner; a tie
     /// between the two goes to the blocklist, the safer side; a domain nothing matches gets
     /// `openDefault(for:)`.
-    public func decision(for domain: String) -> FederationDecision {
+    package func decision(for domain: String) -> FederationDecision {
         guard let normalised = DomainPattern.normalisedDomain(domain) else { return .refused(.invalidDomain) }
         let listed = bestPartner(for: normalised)
         switch mode {
@@ -97,18 +97,18 @@ public struct FederationPolicy: Sendable {
 
     /// The listed partner covering `domain` (a normalised domainpart), most specific first; `nil`
     /// if none does, whatever the mode.
-    public func partner(for domain: String) -> PartnerPolicy? {
+    package func partner(for domain: String) -> PartnerPolicy? {
         bestPartner(for: domain)?.partner
     }
 
     /// The connection limit that applies to `partner`: its own, or the global per-partner default.
-    public func connectionLimit(for partner: PartnerPolicy) -> Int {
+    package func connectionLimit(for partner: PartnerPolicy) -> Int {
         partner.connectionLimit ?? settings.partnerConnectionLimit
     }
 
     /// Whether any peer may authenticate with dialback, so that the links need a dialback secret
     /// (configured or generated at start-up). Open mode always may, through `openDefault(for:)`.
-    public var usesDialback: Bool {
+    package var usesDialback: Bool {
         if case .open = mode { return true }
         return partners.contains { $0.negotiation.supportDialback }
     }
@@ -117,7 +117,7 @@ public struct FederationPolicy: Sendable {
     /// pattern belongs to two partners, and that no blocklist pattern is also a partner's, since
     /// either would leave the outcome to list order. Returns the warnings of all of them, plus one
     /// for an allowlist with no partners and for partners whose limit exceeds the total.
-    public func validate() throws(PolicyError) -> [PolicyWarning] {
+    package func validate() throws(PolicyError) -> [PolicyWarning] {
         var warnings = try settings.validate()
         var owners: [DomainPattern: Int] = [:]
         for (index, partner) in partners.enumerated() {

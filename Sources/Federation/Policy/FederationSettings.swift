@@ -2,35 +2,35 @@
 /// (reference `presence-and-partners.md` §7). Defaults are Lync's.
 ///
 /// Not `Hashable`: it holds the dialback secret, which by design cannot be compared or printed.
-public struct FederationSettings: Sendable {
+package struct FederationSettings: Sendable {
     /// Most simultaneous server-to-server connections, all partners together, so that a flood of
     /// peers cannot exhaust the gateway's sockets.
-    public var connectionLimit: Int
+    package var connectionLimit: Int
     /// Most simultaneous connections to one partner, unless the partner sets its own.
-    public var partnerConnectionLimit: Int
+    package var partnerConnectionLimit: Int
     /// Longest a peer may take from TCP connect to an authenticated stream; slow or stalled
     /// negotiations hold resources an attacker could otherwise pile up.
-    public var streamEstablishmentTimeout: Duration
+    package var streamEstablishmentTimeout: Duration
     /// An established stream that carries nothing for this long is closed.
-    public var inactivityTimeout: Duration
+    package var inactivityTimeout: Duration
     /// How long a link may go without our writing anything before a keep-alive is due (for
     /// partners with keep-alive on): an XEP-0199 ping, or a space while a ping is outstanding or
     /// pings are off. Short enough that NATs and firewalls keep the connection's state.
-    public var keepAliveInterval: Duration
+    package var keepAliveInterval: Duration
     /// How long a ping may go unanswered before the link is presumed dead, closed and reported
     /// down (`LinkTable.tick`). It lives here, beside the keep-alive interval it pairs with,
     /// because both are gateway timers read from the policy. `nil` turns pings off, leaving
     /// whitespace keep-alives: for gateways that share their domains with other instances (the
     /// peer's answer may reach another one) or peers that cannot open a stream back to us, since
     /// the answer travels on the peer's own stream.
-    public var pingTimeout: Duration?
+    package var pingTimeout: Duration?
     /// The secret dialback keys are derived from. Policy code never generates one, having no
     /// randomness: `nil` leaves it to the process that runs the links, which generates a random one
     /// at start-up; that is enough for a single gateway, while several gateways serving the same
     /// domains must share a configured one so that each can verify the others' keys.
-    public var dialbackSecret: DialbackSecret?
+    package var dialbackSecret: DialbackSecret?
 
-    public init(
+    package init(
         connectionLimit: Int = 1000,
         partnerConnectionLimit: Int = 20,
         streamEstablishmentTimeout: Duration = .seconds(60),
@@ -52,12 +52,12 @@ public struct FederationSettings: Sendable {
     /// keep-alive, no configured dialback secret; and (not Lync's) 60 s for a ping's answer, ample
     /// for a peer that first has to open and authenticate its stream back to us, which takes
     /// seconds.
-    public static let defaults = FederationSettings()
+    package static let defaults = FederationSettings()
 
     /// Refuses limits below 1 and timers that are not positive (a ping timeout may be off, but not
     /// zero), which would refuse or cut every link; warns when the per-partner limit exceeds the
     /// total, which can then never be reached.
-    public func validate() throws(PolicyError) -> [PolicyWarning] {
+    package func validate() throws(PolicyError) -> [PolicyWarning] {
         for (name, limit) in [("connection limit", connectionLimit), ("partner connection limit", partnerConnectionLimit)] where limit < 1 {
             throw PolicyError(subject: name, problem: "\(limit) would refuse every link; use 1 or more")
         }

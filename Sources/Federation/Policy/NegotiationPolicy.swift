@@ -1,6 +1,6 @@
 /// Whether a partner's streams must, may or must not negotiate a feature (TLS or SASL), as Lync's
 /// `TlsNegotiation` and `SaslNegotiation`. Raw values are the tokens used in `federation.toml`.
-public enum NegotiationRequirement: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+package enum NegotiationRequirement: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// The stream is refused unless the feature is negotiated.
     case required
     /// Used when the partner offers it; the partner decides.
@@ -8,11 +8,11 @@ public enum NegotiationRequirement: String, Sendable, Hashable, CaseIterable, Cu
     /// Never offered and never used.
     case notSupported = "not-supported"
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 }
 
 /// A way a peer server can prove it owns its domain, as listed in Microsoft's negotiation matrix.
-public enum AuthenticationMethod: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+package enum AuthenticationMethod: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// SASL EXTERNAL with the peer's certificate, over a TLS stream (RFC 6120 §6, XEP-0178).
     case saslOverTLS = "SASL over TLS"
     /// Server dialback (XEP-0220) on a stream protected by TLS.
@@ -20,7 +20,7 @@ public enum AuthenticationMethod: String, Sendable, Hashable, CaseIterable, Cust
     /// Server dialback on an unencrypted stream.
     case tcpDialback = "TCP dialback"
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 }
 
 /// How a partner's streams are secured and authenticated: TLS, SASL and whether dialback is
@@ -30,26 +30,26 @@ public enum AuthenticationMethod: String, Sendable, Hashable, CaseIterable, Cust
 /// Of the 18 combinations, 5 leave no way to authenticate a peer and are refused when a policy is
 /// validated; several others work but not as an admin would expect, and produce warnings. Keeping
 /// the three settings in one value lets that judgement be made, and tested, in one place.
-public struct NegotiationPolicy: Sendable, Hashable, CustomStringConvertible {
-    public var tls: NegotiationRequirement
-    public var sasl: NegotiationRequirement
+package struct NegotiationPolicy: Sendable, Hashable, CustomStringConvertible {
+    package var tls: NegotiationRequirement
+    package var sasl: NegotiationRequirement
     /// Whether server dialback is accepted and used "where certificates cannot be used"; when off,
     /// dialback requests are ignored.
-    public var supportDialback: Bool
+    package var supportDialback: Bool
 
     /// Microsoft's defaults (row 1): TLS required, SASL required, dialback on.
-    public init(tls: NegotiationRequirement = .required, sasl: NegotiationRequirement = .required, supportDialback: Bool = true) {
+    package init(tls: NegotiationRequirement = .required, sasl: NegotiationRequirement = .required, supportDialback: Bool = true) {
         self.tls = tls
         self.sasl = sasl
         self.supportDialback = supportDialback
     }
 
     /// Microsoft's defaults: TLS required, SASL required, dialback on.
-    public static let `default` = NegotiationPolicy()
+    package static let `default` = NegotiationPolicy()
 
     /// The row of Microsoft's "XMPP Federation Negotiation Methods Matrix" (1–18) this combination
     /// is, so that logs and docs can point at it: SASL varies slowest, then TLS, then dialback.
-    public var matrixRow: Int {
+    package var matrixRow: Int {
         let order: [NegotiationRequirement] = [.required, .optional, .notSupported]
         let saslIndex = order.firstIndex(of: sasl) ?? 0
         let tlsIndex = order.firstIndex(of: tls) ?? 0
@@ -62,7 +62,7 @@ public struct NegotiationPolicy: Sendable, Hashable, CustomStringConvertible {
     /// SASL EXTERNAL needs TLS. Dialback over TLS is ruled out when both TLS and SASL are required,
     /// since every peer must then use SASL; dialback over plain TCP is ruled out whenever TLS is
     /// required.
-    public var expectedAuthentication: [AuthenticationMethod] {
+    package var expectedAuthentication: [AuthenticationMethod] {
         var methods: [AuthenticationMethod] = []
         if sasl != .notSupported && tls != .notSupported { methods.append(.saslOverTLS) }
         if supportDialback && tls != .notSupported && !(tls == .required && sasl == .required) {
@@ -75,16 +75,16 @@ public struct NegotiationPolicy: Sendable, Hashable, CustomStringConvertible {
     /// Whether a peer may authenticate by dialback on a stream that is (or is not) protected by TLS.
     /// Both stream directions ask this one question, so that a partner for whom SASL is required is
     /// never admitted by dialback.
-    public func allowsDialback(overTLS: Bool) -> Bool {
+    package func allowsDialback(overTLS: Bool) -> Bool {
         expectedAuthentication.contains(overTLS ? .tlsDialback : .tcpDialback)
     }
 
     /// Whether a peer can authenticate at all. False for exactly rows 6, 12, 14, 16 and 18: dialback
     /// off and no usable SASL-over-TLS path.
-    public var isValid: Bool { !expectedAuthentication.isEmpty }
+    package var isValid: Bool { !expectedAuthentication.isEmpty }
 
     /// Why an invalid combination cannot work and how to fix it; `nil` when it is valid.
-    public var problem: String? {
+    package var problem: String? {
         guard !isValid else { return nil }
         switch (tls, sasl) {
         case (.notSupported, .notSupported):
@@ -100,7 +100,7 @@ public struct NegotiationPolicy: Sendable, Hashable, CustomStringConvertible {
 
     /// What will not work as the combination suggests (the matrix's warning rows 1, 3–5 and 9–11);
     /// empty for the other valid rows and for invalid ones, which have `problem` instead.
-    public var warnings: [String] {
+    package var warnings: [String] {
         guard isValid else { return [] }
         switch (tls, sasl, supportDialback) {
         case (.required, .required, true):
@@ -135,7 +135,7 @@ public struct NegotiationPolicy: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `tls=required sasl=required dialback=on`, for logs.
-    public var description: String {
+    package var description: String {
         "tls=\(tls) sasl=\(sasl) dialback=\(supportDialback ? "on" : "off")"
     }
 }

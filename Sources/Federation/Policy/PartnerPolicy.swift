@@ -1,36 +1,36 @@
-public import XMPP
-public import PresenceModel
+package import XMPP
+package import PresenceModel
 
 /// Everything the gateway knows about one federated organisation: which domains are theirs, how far
 /// they are trusted, and how links to their servers are secured, routed and limited. Modelled on
 /// Lync's `XmppAllowedPartner` (reference `presence-and-partners.md` §5), with wildcard patterns
 /// allowed where Lync needed every subdomain listed.
-public struct PartnerPolicy: Sendable, Hashable {
+package struct PartnerPolicy: Sendable, Hashable {
     /// The primary domain, or `*.example.org` for all of example.org's subdomains; names the
     /// partner in logs and messages.
-    public var domain: DomainPattern
+    package var domain: DomainPattern
     /// Other domains served by the same partner, with the same pattern rules.
-    public var additionalDomains: [DomainPattern]
+    package var additionalDomains: [DomainPattern]
     /// How far the partner is trusted: subscriptions, messages from non-contacts, notes.
-    public var trust: PartnerTrust
+    package var trust: PartnerTrust
     /// TLS, SASL and dialback requirements for the partner's streams.
-    public var negotiation: NegotiationPolicy
+    package var negotiation: NegotiationPolicy
     /// Where to connect instead of the partner's DNS records (Lync's `ProxyFqdn`), for
     /// `ConnectionPlan(overridingDNSWith:)`; `nil` to use DNS.
-    public var route: ServerEndpoint?
+    package var route: ServerEndpoint?
     /// Whether keep-alives are exchanged to notice dead connections. Some public services close
     /// links that send them, hence the switch.
-    public var keepAlive: Bool
+    package var keepAlive: Bool
     /// Most simultaneous connections to this partner; `nil` leaves it to
     /// `FederationSettings.partnerConnectionLimit`, so that changing the global default reaches
     /// every partner that did not choose its own.
-    public var connectionLimit: Int?
+    package var connectionLimit: Int?
     /// Free text for admins, such as who to call at the partner.
-    public var description: String?
+    package var description: String?
 
     /// Defaults are Lync's: PublicUnverified, TLS and SASL required, dialback on, keep-alive on,
     /// DNS routing and the global per-partner connection limit.
-    public init(
+    package init(
         domain: DomainPattern,
         additionalDomains: [DomainPattern] = [],
         trust: PartnerTrust = .default,
@@ -51,23 +51,23 @@ public struct PartnerPolicy: Sendable, Hashable {
     }
 
     /// The primary domain followed by the additional ones.
-    public var patterns: [DomainPattern] { [domain] + additionalDomains }
+    package var patterns: [DomainPattern] { [domain] + additionalDomains }
 
     /// How specifically the partner covers `domain` (a normalised domainpart): the specificity of
     /// its most specific matching pattern, or `nil` if none matches.
-    public func specificity(for domain: String) -> Int? {
+    package func specificity(for domain: String) -> Int? {
         patterns.lazy.filter { $0.matches(domain) }.map(\.specificity).max()
     }
 
     /// Whether one of the partner's patterns covers `domain` (a normalised domainpart).
-    public func covers(_ domain: String) -> Bool { specificity(for: domain) != nil }
+    package func covers(_ domain: String) -> Bool { specificity(for: domain) != nil }
 
     /// How the partner is named in messages: `partner fabrikam.example`.
-    public var subject: String { "partner \(domain)" }
+    package var subject: String { "partner \(domain)" }
 
     /// Checks the partner on its own: refuses a negotiation combination that cannot authenticate
     /// anyone and a connection limit below 1; returns what deserves a warning.
-    public func validate() throws(PolicyError) -> [PolicyWarning] {
+    package func validate() throws(PolicyError) -> [PolicyWarning] {
         if let problem = negotiation.problem {
             throw PolicyError(subject: subject, problem: problem)
         }

@@ -2,32 +2,32 @@
 ///
 /// Policies are checked once, when they are loaded, so that a mistake stops the gateway at start-up
 /// with a message an admin can act on instead of surfacing later as a peer that cannot authenticate.
-public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What the problem is about, for example `partner fabrikam.example` or `blocklist`.
-    public var subject: String
+    package var subject: String
     /// What is wrong and how to fix it.
-    public var problem: String
+    package var problem: String
 
-    public init(subject: String, problem: String) {
+    package init(subject: String, problem: String) {
         self.subject = subject
         self.problem = problem
     }
 
-    public var description: String { "\(subject): \(problem)" }
+    package var description: String { "\(subject): \(problem)" }
 }
 
 /// A policy that works but probably not as its author expects; returned as a value so that the
 /// caller decides where it goes (start-up log, admin command output, a test's expectation).
-public struct PolicyWarning: Sendable, Hashable, CustomStringConvertible {
+package struct PolicyWarning: Sendable, Hashable, CustomStringConvertible {
     /// What the warning is about, for example `partner fabrikam.example`.
-    public var subject: String
+    package var subject: String
     /// What will happen and what to change if that is not intended.
-    public var message: String
+    package var message: String
 
-    public init(subject: String, message: String) {
+    package init(subject: String, message: String) {
         self.subject = subject
         self.message = message
     }
 
-    public var description: String { "\(subject): \(message)" }
+    package var description: String { "\(subject): \(message)" }
 }

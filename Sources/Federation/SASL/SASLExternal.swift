@@ -1,9 +1,9 @@
 import Foundation
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// RFC 6120 §6.5 SASL failure conditions.
-public enum SASLFailure: String, Sendable, Hashable, CaseIterable {
+package enum SASLFailure: String, Sendable, Hashable, CaseIterable {
     case aborted
     case accountDisabled = "account-disabled"
     case credentialsExpired = "credentials-expired"
@@ -17,7 +17,7 @@ public enum SASLFailure: String, Sendable, Hashable, CaseIterable {
     case temporaryAuthFailure = "temporary-auth-failure"
 
     /// `<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><condition/><text/></failure>`.
-    public func element(text: String? = nil) -> XMLElement {
+    package func element(text: String? = nil) -> XMLElement {
         var failure = XMLElement("failure", namespace: Namespace.sasl, children: [.element(XMLElement(rawValue, namespace: Namespace.sasl))])
         if let text {
             var textElement = XMLElement("text", namespace: Namespace.sasl)
@@ -29,7 +29,7 @@ public enum SASLFailure: String, Sendable, Hashable, CaseIterable {
     }
 
     /// Reads a `<failure/>` element; an unknown condition reads as `not-authorized`.
-    public init?(element: XMLElement) {
+    package init?(element: XMLElement) {
         guard element.name == "failure", element.namespace == Namespace.sasl else { return nil }
         let condition = element.elements.first { $0.namespace == Namespace.sasl && $0.name != "text" }
         self = condition.flatMap { SASLFailure(rawValue: $0.name) } ?? .notAuthorized
@@ -38,14 +38,14 @@ public enum SASLFailure: String, Sendable, Hashable, CaseIterable {
 
 /// SASL EXTERNAL between servers (RFC 6120 §6, XEP-0178): the TLS client certificate is the
 /// credential, so the mechanism is only as good as the certificate check done before it.
-public enum SASLExternal {
-    public static let mechanism = "EXTERNAL"
+package enum SASLExternal {
+    package static let mechanism = "EXTERNAL"
 
     /// The receiving server's side. It offers EXTERNAL only when the peer's certificate has already
     /// been validated for the domain the peer claims in its stream header, so a peer is never invited
     /// to try an authentication that cannot succeed (and then falls back to dialback at once).
-    public struct Receiver: Sendable, Hashable {
-        public enum Action: Sendable, Hashable {
+    package struct Receiver: Sendable, Hashable {
+        package enum Action: Sendable, Hashable {
             /// Send this element and keep waiting (an empty challenge asking for the authzid).
             case send(XMLElement)
             /// Authentication succeeded for this domain: send `<success/>`, then expect a stream restart.
@@ -55,23 +55,23 @@ public enum SASLExternal {
         }
 
         /// The domain in the peer's stream header (`from`), normalised.
-        public let claimedDomain: String?
+        package let claimedDomain: String?
         /// Domains the peer's certificate was validated for (RFC 6125 / RFC 7712 checks done by the caller).
-        public let certificateDomains: Set<String>
+        package let certificateDomains: Set<String>
         private var awaitingResponse = false
 
-        public init(claimedDomain: String?, certificateDomains: Set<String>) {
+        package init(claimedDomain: String?, certificateDomains: Set<String>) {
             self.claimedDomain = claimedDomain
             self.certificateDomains = certificateDomains
         }
 
         /// Whether to list EXTERNAL in the stream features.
-        public var offersExternal: Bool {
+        package var offersExternal: Bool {
             claimedDomain.map(certificateDomains.contains) ?? false
         }
 
         /// `<mechanisms><mechanism>EXTERNAL</mechanism></mechanisms>`, or `nil` when not offered.
-        public var mechanismsFeature: XMLElement? {
+        package var mechanismsFeature: XMLElement? {
             guard offersExternal else { return nil }
             var mechanism = XMLElement("mechanism", namespace: Namespace.sasl)
             mechanism.append(text: SASLExternal.mechanism)
@@ -79,7 +79,7 @@ public enum SASLExternal {
         }
 
         /// Handles `<auth/>`, `<response/>` or `<abort/>` from the peer.
-        public mutating func received(_ element: XMLElement) -> Action {
+        package mutating func received(_ element: XMLElement) -> Action {
             guard element.namespace == Namespace.sasl else { return fail(.malformedRequest, "not a SASL element") }
             switch element.name {
             case "abort":
@@ -129,8 +129,8 @@ public enum SASLExternal {
 
     /// The initiating server's side: authenticate with the certificate when the peer offers
     /// EXTERNAL, otherwise report that the caller should use dialback (if its policy allows).
-    public struct Initiator: Sendable, Hashable {
-        public enum Action: Sendable, Hashable {
+    package struct Initiator: Sendable, Hashable {
+        package enum Action: Sendable, Hashable {
             /// Send `<auth/>` (or the response to an empty challenge).
             case send(XMLElement)
             /// The peer does not offer EXTERNAL: continue with dialback, or give up, per policy.
@@ -143,15 +143,15 @@ public enum SASLExternal {
             case protocolError(StreamError)
         }
 
-        public let localDomain: String
+        package let localDomain: String
         private var sentAuth = false
 
-        public init(localDomain: String) {
+        package init(localDomain: String) {
             self.localDomain = localDomain
         }
 
         /// Decides from the peer's stream features.
-        public mutating func featuresReceived(_ features: XMLElement) -> Action {
+        package mutating func featuresReceived(_ features: XMLElement) -> Action {
             let offered = features.firstElement(named: "mechanisms", namespace: Namespace.sasl)?
                 .elements(named: "mechanism", namespace: Namespace.sasl)
                 .contains { $0.text.trimmingXMLWhitespace == SASLExternal.mechanism } ?? false
@@ -163,7 +163,7 @@ public enum SASLExternal {
         }
 
         /// Handles the peer's `<challenge/>`, `<success/>` or `<failure/>`.
-        public mutating func received(_ element: XMLElement) -> Action {
+        package mutating func received(_ element: XMLElement) -> Action {
             guard sentAuth, element.namespace == Namespace.sasl else {
                 return .protocolError(StreamError(.undefinedCondition, text: "unexpected SASL element <\(element.name)/>"))
             }

@@ -1,5 +1,5 @@
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// The receiving server's side of one server-to-server connection (RFC 6120 §4–§6, XEP-0220,
 /// XEP-0178), as a pure state machine: events in, actions out, no I/O. A thin channel handler feeds
@@ -10,17 +10,17 @@ public import XMPP
 /// stream, domain pair by domain pair. On a direct TLS connection (XEP-0368) the handshake comes
 /// first and the STARTTLS step is skipped; the rest is the same. Nothing but negotiation is
 /// processed before authentication, and every stanza afterwards passes `InboundAddressing`.
-public struct InboundStreamStateMachine: Sendable {
-    public struct Configuration: Sendable {
+package struct InboundStreamStateMachine: Sendable {
+    package struct Configuration: Sendable {
         /// The domains this gateway serves.
-        public var localDomains: Set<String>
+        package var localDomains: Set<String>
         /// Who may federate, and how.
-        public var policy: FederationPolicy
+        package var policy: FederationPolicy
         /// The secret our dialback keys derive from; the process supplies one even when the
         /// configuration has none, so the authoritative role always works.
-        public var dialbackSecret: DialbackSecret
+        package var dialbackSecret: DialbackSecret
 
-        public init(localDomains: Set<String>, policy: FederationPolicy, dialbackSecret: DialbackSecret) {
+        package init(localDomains: Set<String>, policy: FederationPolicy, dialbackSecret: DialbackSecret) {
             self.localDomains = localDomains
             self.policy = policy
             self.dialbackSecret = dialbackSecret
@@ -28,7 +28,7 @@ public struct InboundStreamStateMachine: Sendable {
     }
 
     /// How the connection reached us, which decides how TLS comes about.
-    public enum Transport: Sendable, Hashable {
+    package enum Transport: Sendable, Hashable {
         /// Plain TCP (port 5269): TLS, where used, is negotiated with STARTTLS (RFC 6120 §5).
         case startTLS
         /// TLS from the first byte (XEP-0368, the port `_xmpps-server._tcp` points to): the handshake
@@ -37,7 +37,7 @@ public struct InboundStreamStateMachine: Sendable {
         case directTLS
     }
 
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Write these bytes (our stream header).
         case sendBytes([UInt8])
         case sendElement(XMLElement)
@@ -83,9 +83,9 @@ public struct InboundStreamStateMachine: Sendable {
         case closed
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     /// Whether TLS is negotiated with STARTTLS or came before the first byte.
-    public let transport: Transport
+    package let transport: Transport
     private var phase: Phase
     private var tlsActive = false
     private var certificateDomains: Set<String> = []
@@ -93,7 +93,7 @@ public struct InboundStreamStateMachine: Sendable {
     private var certificateChecked = false
     /// The domain the peer claimed in its stream header, once it was allowed to federate: what its
     /// certificate has to cover for SASL EXTERNAL.
-    public private(set) var peerDomain: String?
+    package private(set) var peerDomain: String?
     /// Our domain the peer's current stream header is addressed to.
     private var localDomain: String?
     private var partner: PartnerPolicy?
@@ -104,7 +104,7 @@ public struct InboundStreamStateMachine: Sendable {
     private var authorizedPairs: Set<DialbackDomainPair> = []
 
     /// A `.directTLS` machine accepts nothing until `directTLSEstablished()`.
-    public init(configuration: Configuration, transport: Transport = .startTLS) {
+    package init(configuration: Configuration, transport: Transport = .startTLS) {
         self.configuration = configuration
         self.transport = transport
         phase = transport == .directTLS ? .awaitingTLSHandshake : .awaitingHeader
@@ -114,7 +114,7 @@ public struct InboundStreamStateMachine: Sendable {
     /// `<success/>` (RFC 6120 §6.4.6): the restarted stream's header comes next, then stanzas. What
     /// the fixtures that do not replay a negotiation start from, so that their stanzas pass the
     /// checks production runs (the header against the SASL domain and ours, `InboundAddressing`).
-    public init(configuration: Configuration, authenticatedFor domain: String) {
+    package init(configuration: Configuration, authenticatedFor domain: String) {
         self.init(configuration: configuration)
         tlsActive = true
         peerDomain = domain
@@ -123,13 +123,13 @@ public struct InboundStreamStateMachine: Sendable {
     }
 
     /// Whether stanzas can flow: some domain authenticated on this stream.
-    public var isAuthenticated: Bool { saslDomain != nil || !authorizedPairs.isEmpty }
+    package var isAuthenticated: Bool { saslDomain != nil || !authorizedPairs.isEmpty }
 
     // MARK: - Events
 
     /// The peer's stream header. `streamID` is the fresh, unpredictable id for our response header
     /// (the caller draws it, so the machine stays free of randomness).
-    public mutating func streamHeaderReceived(_ raw: XMLStreamHeader, streamID: String) -> [Action] {
+    package mutating func streamHeaderReceived(_ raw: XMLStreamHeader, streamID: String) -> [Action] {
         switch phase {
         case .awaitingHeader:
             break
@@ -189,7 +189,7 @@ public struct InboundStreamStateMachine: Sendable {
     }
 
     /// A complete top-level element from the peer.
-    public mutating func elementReceived(_ element: XMLElement) -> [Action] {
+    package mutating func elementReceived(_ element: XMLElement) -> [Action] {
         guard case .open = phase else {
             if case .closed = phase { return [] }
             return close(StreamError(.notAuthorized, text: "nothing may be sent while the stream is being secured"))
@@ -213,7 +213,7 @@ public struct InboundStreamStateMachine: Sendable {
 
     /// TLS is up after `.startTLS`; `peerCertificateDomains` are the domains the peer's certificate
     /// was validated for (empty when it presented none, or none that validated).
-    public mutating func tlsEstablished(peerCertificateDomains: Set<String>) -> [Action] {
+    package mutating func tlsEstablished(peerCertificateDomains: Set<String>) -> [Action] {
         guard case .startingTLS = phase else { return close(StreamError(.internalServerError, text: "TLS finished unexpectedly")) }
         tlsActive = true
         certificateDomains = peerCertificateDomains
@@ -224,7 +224,7 @@ public struct InboundStreamStateMachine: Sendable {
     /// The handshake of a `.directTLS` connection completed: the peer's stream header may come. Its
     /// certificate is asked about once the header says which domain it claims
     /// (`.checkPeerCertificate`).
-    public mutating func directTLSEstablished() -> [Action] {
+    package mutating func directTLSEstablished() -> [Action] {
         guard case .awaitingTLSHandshake = phase else { return close(StreamError(.internalServerError, text: "TLS finished unexpectedly")) }
         tlsActive = true
         phase = .awaitingHeader
@@ -234,7 +234,7 @@ public struct InboundStreamStateMachine: Sendable {
     /// The answer to `.checkPeerCertificate`: the domains the certificate from the handshake was
     /// validated for (empty when the peer presented none, or none that validated). The same rule as
     /// after STARTTLS then decides on SASL EXTERNAL and dialback without dialing back.
-    public mutating func peerCertificateChecked(provenDomains: Set<String>) -> [Action] {
+    package mutating func peerCertificateChecked(provenDomains: Set<String>) -> [Action] {
         guard case .checkingCertificate(let pending) = phase else {
             return close(StreamError(.internalServerError, text: "a certificate check that was not asked for"))
         }
@@ -243,25 +243,25 @@ public struct InboundStreamStateMachine: Sendable {
         return open(streamID: pending.streamID, header: pending.header, to: pending.to)
     }
 
-    public mutating func parseFailed(_ error: XMLStreamError) -> [Action] {
+    package mutating func parseFailed(_ error: XMLStreamError) -> [Action] {
         close(StreamError(error))
     }
 
     /// The peer sent `</stream:stream>`: answer in kind.
-    public mutating func peerClosedStream() -> [Action] {
+    package mutating func peerClosedStream() -> [Action] {
         if case .closed = phase { return [] }
         phase = .closed
         return [.close(nil)]
     }
 
     /// The authoritative server answered a verification requested with `.requestDialbackVerification`.
-    public mutating func dialbackVerificationAnswered(_ answer: DialbackVerify) -> [Action] {
+    package mutating func dialbackVerificationAnswered(_ answer: DialbackVerify) -> [Action] {
         guard dialback != nil else { return [] }
         return map(dialback!.verifyResponseReceived(answer))
     }
 
     /// The authoritative server could not be reached or did not answer in time.
-    public mutating func dialbackVerificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) -> [Action] {
+    package mutating func dialbackVerificationFailed(_ request: DialbackVerify, _ failure: DialbackVerificationFailure) -> [Action] {
         guard dialback != nil else { return [] }
         return map(dialback!.verificationFailed(request, failure))
     }

@@ -1,7 +1,7 @@
 /// How an outbound stream is protected. Kept apart from the authentication method because the
 /// link layer logs both and because "TLS dialback" with a certificate that did not check out is
 /// worth telling apart from one that did.
-public enum OutboundStreamSecurity: Sendable, Hashable, CustomStringConvertible {
+package enum OutboundStreamSecurity: Sendable, Hashable, CustomStringConvertible {
     /// Plain TCP: no TLS was negotiated.
     case plaintext
     /// TLS negotiated with STARTTLS (RFC 6120 §5).
@@ -10,7 +10,7 @@ public enum OutboundStreamSecurity: Sendable, Hashable, CustomStringConvertible 
     case directTLS(peerCertificateValidForRemote: Bool)
 
     /// Whether the stream runs over TLS, which SASL EXTERNAL and "TLS dialback" need.
-    public var isEncrypted: Bool {
+    package var isEncrypted: Bool {
         switch self {
         case .plaintext: false
         case .startTLS, .directTLS: true
@@ -20,7 +20,7 @@ public enum OutboundStreamSecurity: Sendable, Hashable, CustomStringConvertible 
     /// Whether the peer's certificate was valid for the remote domain; `nil` without TLS. Recorded
     /// for diagnostics only: neither SASL EXTERNAL nor dialback depends on it, as both
     /// authenticate *us* to the peer.
-    public var peerCertificateValidForRemote: Bool? {
+    package var peerCertificateValidForRemote: Bool? {
         switch self {
         case .plaintext: nil
         case .startTLS(let valid), .directTLS(let valid): valid
@@ -28,7 +28,7 @@ public enum OutboundStreamSecurity: Sendable, Hashable, CustomStringConvertible 
     }
 
     /// `STARTTLS (certificate valid)`, for logs.
-    public var description: String {
+    package var description: String {
         switch self {
         case .plaintext: "plaintext"
         case .startTLS(let valid): "STARTTLS (certificate \(valid ? "valid" : "not valid") for the peer)"
@@ -40,20 +40,20 @@ public enum OutboundStreamSecurity: Sendable, Hashable, CustomStringConvertible 
 /// An outbound stream that has finished negotiation: stanzas from `localDomain` to `remoteDomain`
 /// may now be written to it. Reported once, with `OutboundStreamStateMachine.Action.established`,
 /// so the link layer can flush its queue and log how the link came up.
-public struct OutboundEstablishedStream: Sendable, Hashable, CustomStringConvertible {
+package struct OutboundEstablishedStream: Sendable, Hashable, CustomStringConvertible {
     /// Our domain: the Sender Domain of every stanza on this stream.
-    public var localDomain: String
+    package var localDomain: String
     /// The peer's domain: the Target Domain of every stanza on this stream.
-    public var remoteDomain: String
+    package var remoteDomain: String
     /// How the peer came to accept us, named as in the partner negotiation matrix, so it can be
     /// checked against `NegotiationPolicy.expectedAuthentication`.
-    public var method: AuthenticationMethod
+    package var method: AuthenticationMethod
     /// TLS, and whether the peer's certificate checked out.
-    public var security: OutboundStreamSecurity
+    package var security: OutboundStreamSecurity
     /// The `id` of the peer's last stream header, to match logs on both sides.
-    public var streamID: String?
+    package var streamID: String?
 
-    public init(
+    package init(
         localDomain: String,
         remoteDomain: String,
         method: AuthenticationMethod,
@@ -68,7 +68,7 @@ public struct OutboundEstablishedStream: Sendable, Hashable, CustomStringConvert
     }
 
     /// `capulet.example → montague.example by SASL over TLS, STARTTLS (…)`, for logs.
-    public var description: String {
+    package var description: String {
         "\(localDomain) → \(remoteDomain) by \(method), \(security)"
     }
 }

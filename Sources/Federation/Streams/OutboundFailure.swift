@@ -1,4 +1,4 @@
-public import XMPP
+package import XMPP
 
 /// Why an outbound stream ended without (or after) being established: what to log, what was sent
 /// to the peer, and the stanza error to return queued stanzas with.
@@ -9,10 +9,10 @@ public import XMPP
 /// cannot be authenticated or it violates security policies". Only a peer saying the domain is not
 /// there (`host-unknown`, `host-gone`) becomes `remote-server-not-found` (§8.3.3.16), and dialback
 /// refusals keep the conditions XEP-0220 §2.1.1 gives them (`DialbackRefusal.bounceCondition`).
-public struct OutboundFailure: Error, Sendable, Hashable, CustomStringConvertible {
+package struct OutboundFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, in a form the link layer can act on (retry another server, back off, give
     /// up on the domain).
-    public enum Cause: Sendable, Hashable {
+    package enum Cause: Sendable, Hashable {
         /// The peer offers nothing this partner's negotiation policy accepts, requires what the
         /// policy forbids, or the policy itself cannot work.
         case policy
@@ -40,35 +40,35 @@ public struct OutboundFailure: Error, Sendable, Hashable, CustomStringConvertibl
         case internalError
     }
 
-    public var cause: Cause
+    package var cause: Cause
     /// A sentence for logs naming the remote domain and what happened.
-    public var reason: String
+    package var reason: String
     /// The stream error we sent the peer, if any.
-    public var sentStreamError: StreamError?
+    package var sentStreamError: StreamError?
 
-    public init(cause: Cause, reason: String, sentStreamError: StreamError? = nil) {
+    package init(cause: Cause, reason: String, sentStreamError: StreamError? = nil) {
         self.cause = cause
         self.reason = reason
         self.sentStreamError = sentStreamError
     }
 
     /// The error to return stanzas with that were queued for this stream, its text the reason.
-    public var bounceError: StanzaError {
+    package var bounceError: StanzaError {
         let (condition, type) = bounce
         return StanzaError(condition, type: type, text: reason)
     }
 
     /// Whether the failure may clear up by itself (the bounce type is `wait`), so that a retry
     /// later could succeed and the link layer may keep what is queued for it.
-    public var isTemporary: Bool { bounce.1 == .wait }
+    package var isTemporary: Bool { bounce.1 == .wait }
 
-    public var description: String { reason }
+    package var description: String { reason }
 
     /// What inbound streams are told whose `<db:verify/>` requests this stream was carrying
     /// (XEP-0220 §2.5): the Authoritative Server was not found when the peer said the domain is
     /// not served there (the failures that bounce with `remote-server-not-found`), and timed out
     /// otherwise, since §2.1.2 treats a stream that ends before the answer like an error.
-    public var verificationFailure: DialbackVerificationFailure {
+    package var verificationFailure: DialbackVerificationFailure {
         bounce.0 == .remoteServerNotFound ? .authoritativeServerNotFound : .authoritativeServerTimedOut
     }
 

@@ -1,5 +1,5 @@
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// The initiating server's side of one server-to-server connection (RFC 6120 §4–§6, XEP-0220,
 /// XEP-0178, XEP-0368), as a pure state machine: events in, actions out, no I/O, no clock, no
@@ -28,9 +28,9 @@ public import XMPP
 /// every request is answered. Requests handed in before the stream can carry them wait in the
 /// machine; when the stream ends, every outstanding one fails, so that no inbound stream waits for
 /// an answer that cannot come.
-public struct OutboundStreamStateMachine: Sendable {
+package struct OutboundStreamStateMachine: Sendable {
     /// What the connection is for.
-    public enum Purpose: Sendable, Hashable {
+    package enum Purpose: Sendable, Hashable {
         /// A link: authenticate our domain to the peer, then carry stanzas (and, once established,
         /// `<db:verify/>` requests too, which XEP-0220 §2.1.2 allows on any stream to the
         /// Authoritative Server).
@@ -43,7 +43,7 @@ public struct OutboundStreamStateMachine: Sendable {
     }
 
     /// What the handler must do, in order.
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Write these bytes: one of our stream headers.
         case sendBytes([UInt8])
         /// Serialize this element inside our stream and write it.
@@ -82,7 +82,7 @@ public struct OutboundStreamStateMachine: Sendable {
     }
 
     /// The machine's step, without its data: for logs, metrics and tests.
-    public enum Phase: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    package enum Phase: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         case idle
         case awaitingStreamHeader = "awaiting-stream-header"
         case awaitingFeatures = "awaiting-features"
@@ -97,11 +97,11 @@ public struct OutboundStreamStateMachine: Sendable {
         case closing
         case closed
 
-        public var description: String { rawValue }
+        package var description: String { rawValue }
     }
 
     /// What to do with a stanza the link layer wants to send on this stream.
-    public enum StanzaDecision: Sendable, Hashable {
+    package enum StanzaDecision: Sendable, Hashable {
         /// Serialize and write it now.
         case send(XMLElement)
         /// Negotiation is still running: keep it, then send it after `.established` or bounce it
@@ -115,7 +115,7 @@ public struct OutboundStreamStateMachine: Sendable {
     }
 
     /// What happens to a `<db:verify/>` request handed to this stream.
-    public enum VerificationDecision: Sendable, Hashable {
+    package enum VerificationDecision: Sendable, Hashable {
         /// Write this request now; its answer (or its failure) comes later as an action.
         case send(XMLElement)
         /// The stream cannot carry requests yet: the machine keeps it and sends it once it can
@@ -132,15 +132,15 @@ public struct OutboundStreamStateMachine: Sendable {
 
     /// Our domain (canonical domainpart): `from` of our headers, the dialback Sender Domain, the
     /// SASL EXTERNAL authorization identity.
-    public let localDomain: String
+    package let localDomain: String
     /// The peer's domain (canonical domainpart): `to` of our headers, the TLS server name.
-    public let remoteDomain: String
+    package let remoteDomain: String
     /// The partner's TLS × SASL × dialback settings.
-    public let policy: NegotiationPolicy
+    package let policy: NegotiationPolicy
     /// Whether TLS is up before the first byte (XEP-0368), so there is no STARTTLS step.
-    public let directTLS: Bool
+    package let directTLS: Bool
     /// A link, or a connection only for dialback verification requests.
-    public let purpose: Purpose
+    package let purpose: Purpose
     /// Without a secret, dialback cannot be used.
     let dialbackSecret: DialbackSecret?
     let streamHeaderBytes: [UInt8]
@@ -159,7 +159,7 @@ public struct OutboundStreamStateMachine: Sendable {
     ///   - purpose: a link (the default), or a verification-only connection.
     /// - Throws: `JIDError` when a domain is malformed or not a bare domain, since both go into
     ///   stream headers and dialback keys.
-    public init(
+    package init(
         localDomain: String,
         remoteDomain: String,
         policy: NegotiationPolicy,
@@ -186,21 +186,21 @@ public struct OutboundStreamStateMachine: Sendable {
     }
 
     /// The step the machine is at.
-    public var phase: Phase { state.phase }
+    package var phase: Phase { state.phase }
 
     /// The established stream, while stanzas may flow.
-    public var establishedStream: OutboundEstablishedStream? {
+    package var establishedStream: OutboundEstablishedStream? {
         if case .established(let stream) = state { stream } else { nil }
     }
 
     /// Why the stream ended, once it has; `nil` while it runs, after a requested close of an
     /// established stream, and after a verification-only connection closed with every request
     /// answered.
-    public var failure: OutboundFailure? { state.ending?.failure }
+    package var failure: OutboundFailure? { state.ending?.failure }
 
     /// `<db:verify/>` requests not yet answered: those sent first, then those waiting for the
     /// stream to be able to carry them.
-    public var outstandingVerifications: [DialbackVerify] {
+    package var outstandingVerifications: [DialbackVerify] {
         verifications.pendingRequests + queuedVerifications
     }
 
@@ -213,7 +213,7 @@ public struct OutboundStreamStateMachine: Sendable {
     /// `peerCertificateValidForRemote` says whether the certificate checked out; a plain connection
     /// has no certificate and the flag is not used). Sends our stream header, declaring `db:` so
     /// that dialback can follow.
-    public mutating func connectionEstablished(peerCertificateValidForRemote: Bool = false) -> [Action] {
+    package mutating func connectionEstablished(peerCertificateValidForRemote: Bool = false) -> [Action] {
         switch state {
         case .idle:
             break
@@ -240,7 +240,7 @@ public struct OutboundStreamStateMachine: Sendable {
     }
 
     /// Dispatches one parser event.
-    public mutating func streamEventReceived(_ event: XMLStreamEvent) -> [Action] {
+    package mutating func streamEventReceived(_ event: XMLStreamEvent) -> [Action] {
         switch event {
         case .streamOpened(let header): streamHeaderReceived(header)
         case .element(let element): elementReceived(element)
@@ -251,7 +251,7 @@ public struct OutboundStreamStateMachine: Sendable {
     /// The peer's stream header. It is validated (`StreamHeader`) and kept for its `id`; a header
     /// without a version (or below 1.0) means no features will come (RFC 6120 §4.7.5), so dialback
     /// starts at once if the policy allows it.
-    public mutating func streamHeaderReceived(_ header: XMLStreamHeader) -> [Action] {
+    package mutating func streamHeaderReceived(_ header: XMLStreamHeader) -> [Action] {
         switch state {
         case .awaitingStreamHeader(let awaiting):
             return streamOpened(header, awaiting)
@@ -276,7 +276,7 @@ public struct OutboundStreamStateMachine: Sendable {
     /// A depth-1 element from the peer: features, TLS, SASL or dialback answers (to our
     /// `<db:result/>` or, once requests can be sent, to our `<db:verify/>`), a stream error, or
     /// something that ends the stream.
-    public mutating func elementReceived(_ element: XMLElement) -> [Action] {
+    package mutating func elementReceived(_ element: XMLElement) -> [Action] {
         switch state {
         case .closing, .closed:
             return []
@@ -318,7 +318,7 @@ public struct OutboundStreamStateMachine: Sendable {
     /// The handler finished the TLS handshake asked for with `.startTLS`. Sends the new stream
     /// header (RFC 6120 §5.4.3.3); everything learnt before TLS is forgotten.
     /// `peerCertificateValidForRemote` is recorded for diagnostics and the established stream.
-    public mutating func tlsEstablished(peerCertificateValidForRemote: Bool) -> [Action] {
+    package mutating func tlsEstablished(peerCertificateValidForRemote: Bool) -> [Action] {
         switch state {
         case .awaitingTLSHandshake:
             let security = OutboundStreamSecurity.startTLS(peerCertificateValidForRemote: peerCertificateValidForRemote)
@@ -332,7 +332,7 @@ public struct OutboundStreamStateMachine: Sendable {
     }
 
     /// The TLS handshake (STARTTLS or direct) or the TLS layer failed. Nothing more can be written.
-    public mutating func tlsFailed(reason: String) -> [Action] {
+    package mutating func tlsFailed(reason: String) -> [Action] {
         switch state {
         case .closing(let ending):
             state = .closed(ending)
@@ -345,7 +345,7 @@ public struct OutboundStreamStateMachine: Sendable {
     }
 
     /// The peer's `</stream:stream>`. Before our own closing tag, we answer with one and close.
-    public mutating func streamClosedByPeer() -> [Action] {
+    package mutating func streamClosedByPeer() -> [Action] {
         switch state {
         case .closing(let ending):
             state = .closed(ending)
@@ -359,7 +359,7 @@ public struct OutboundStreamStateMachine: Sendable {
 
     /// The parser gave up on the peer's bytes: the matching stream error, then close at once, since
     /// nothing more can be read.
-    public mutating func parseFailed(_ error: XMLStreamError) -> [Action] {
+    package mutating func parseFailed(_ error: XMLStreamError) -> [Action] {
         switch state {
         case .closing(let ending):
             state = .closed(ending)
@@ -380,7 +380,7 @@ public struct OutboundStreamStateMachine: Sendable {
     /// verification-only connection still waits for answers (`connection-timeout`, and what is
     /// outstanding fails), or the close timer while waiting for the peer's closing tag. An
     /// established stream ignores it.
-    public mutating func timedOut() -> [Action] {
+    package mutating func timedOut() -> [Action] {
         switch state {
         case .closing(let ending):
             state = .closed(ending)
@@ -405,7 +405,7 @@ public struct OutboundStreamStateMachine: Sendable {
     }
 
     /// The connection is gone (the channel became inactive). Nothing can be written any more.
-    public mutating func connectionClosed() -> [Action] {
+    package mutating func connectionClosed() -> [Action] {
         switch state {
         case .closing(let ending):
             state = .closed(ending)
@@ -421,7 +421,7 @@ public struct OutboundStreamStateMachine: Sendable {
     /// the answer is to queue (on a link) or to use another stream (on a verification-only
     /// connection), after it to bounce or to use a new stream. Never refuses by crashing, whatever
     /// the state.
-    public func stanzaSendRequested(_ stanza: XMLElement) -> StanzaDecision {
+    package func stanzaSendRequested(_ stanza: XMLElement) -> StanzaDecision {
         switch state {
         case .established:
             return .send(stanza)
@@ -439,7 +439,7 @@ public struct OutboundStreamStateMachine: Sendable {
     /// the key's Sender Domain (the request's `to`). Sent at once on an established link or a
     /// verification-only connection that is ready; kept until then while negotiating; refused with
     /// `.streamEnded` once the stream is ending, so the caller can ask over another connection.
-    public mutating func verificationRequested(_ request: DialbackVerify) -> VerificationDecision {
+    package mutating func verificationRequested(_ request: DialbackVerify) -> VerificationDecision {
         guard case .key = request.payload else { return .ignored }
         switch state {
         case .closing, .closed:
@@ -455,7 +455,7 @@ public struct OutboundStreamStateMachine: Sendable {
     /// The link layer wants the stream closed (idle link, shutdown, policy change). Before
     /// establishment (and a verification-only connection never gets there) this is a failure, so
     /// that queued stanzas are bounced; outstanding verification requests fail in every case.
-    public mutating func closeRequested() -> [Action] {
+    package mutating func closeRequested() -> [Action] {
         switch state {
         case .closing, .closed:
             return []

@@ -1,14 +1,14 @@
-public import NIOCore
+package import NIOCore
 import NIOPosix
 
 /// Accepts server-to-server connections (port 5269 by default, RFC 6120 §14.7, or a direct TLS
 /// port, XEP-0368) and gives each its own `InboundStreamHandler`.
-public enum FederationListener {
+package enum FederationListener {
     /// Binds and starts accepting; the returned channel's `localAddress` tells the port when `port`
     /// is 0. `makeHandler` runs on the new connection's event loop, with its channel. Handlers made for `.directTLS`
     /// get their TLS server handler in front, so that not one byte is read in the clear; a peer that
     /// fails the handshake is closed.
-    public static func bind(
+    package static func bind(
         host: String,
         port: Int,
         group: any EventLoopGroup,

@@ -1,31 +1,31 @@
-public import Federation
-public import Foundation
-public import Logging
-public import NIOCore
+package import Federation
+package import Foundation
+package import Logging
+package import NIOCore
 import NIOSSL
 import NIOTLS
-public import XMLStreaming
-public import XMPP
+package import XMLStreaming
+package import XMPP
 
 /// What an inbound stream hands to the rest of the gateway.
-public struct InboundStreamCallbacks: Sendable {
+package struct InboundStreamCallbacks: Sendable {
     /// An authenticated stanza for the router.
-    public var stanzaReceived: @Sendable (Stanza) -> Void
+    package var stanzaReceived: @Sendable (Stanza) -> Void
     /// A peer authenticated `pair.remote` for our `pair.local` on this stream (for logs and the
     /// link registry), on `channel`: what the gateway closes with
     /// `InboundStreamHandler.close(_:error:)` when the domain may no longer federate.
-    public var authenticated: @Sendable (_ pair: LinkKey, AuthenticationMethod, _ channel: any Channel) -> Void
+    package var authenticated: @Sendable (_ pair: LinkKey, AuthenticationMethod, _ channel: any Channel) -> Void
     /// The TLS handshake completed (after STARTTLS or, on direct TLS, before the stream), with the
     /// ALPN protocol it agreed on, if any (`xmpp-server` when the peer asked for it): for logs.
-    public var tlsEstablished: @Sendable (_ negotiatedProtocol: String?) -> Void
+    package var tlsEstablished: @Sendable (_ negotiatedProtocol: String?) -> Void
     /// Dialback wants the authoritative server for a domain to check a key; report the answer on
     /// `channel` with `InboundStreamHandler.deliverVerificationAnswer`, or the failure to get one
     /// with `deliverVerificationFailure`.
-    public var verificationRequested: @Sendable (_ authoritativeDomain: String, _ verify: DialbackVerify, _ channel: any Channel) -> Void
+    package var verificationRequested: @Sendable (_ authoritativeDomain: String, _ verify: DialbackVerify, _ channel: any Channel) -> Void
     /// The stream ended; the error is what we sent, if any.
-    public var closed: @Sendable (StreamError?) -> Void
+    package var closed: @Sendable (StreamError?) -> Void
 
-    public init(
+    package init(
         stanzaReceived: @escaping @Sendable (Stanza) -> Void,
         authenticated: @escaping @Sendable (LinkKey, AuthenticationMethod, any Channel) -> Void = { _, _, _ in },
         tlsEstablished: @escaping @Sendable (String?) -> Void = { _ in },
@@ -53,9 +53,9 @@ public struct InboundStreamCallbacks: Sendable {
 /// it is a valid JID). Nothing from stanzas and no dialback key is ever logged. Next to those
 /// records it counts the stream in `FederationMetrics`: its phase, the stanzas it delivers,
 /// refusals and parse errors.
-public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
+package final class InboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     private var machine: InboundStreamStateMachine
     private var io: StreamIO
@@ -79,7 +79,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     ///   - now: the clock certificate validation uses.
     ///   - logger: where this connection's records go; the handler adds the connection's metadata.
     ///   - metrics: where this connection is counted.
-    public init(
+    package init(
         configuration: InboundStreamStateMachine.Configuration,
         transport: InboundStreamStateMachine.Transport = .startTLS,
         limits: (pre: XMLStreamLimits, post: XMLStreamLimits),
@@ -103,16 +103,16 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
     }
 
     /// Whether this connection negotiates TLS with STARTTLS or starts with it.
-    public var transport: InboundStreamStateMachine.Transport { machine.transport }
+    package var transport: InboundStreamStateMachine.Transport { machine.transport }
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         logger[metadataKey: "remote-address"] = StreamIO.remoteAddress(of: context.channel)
         logger.debug("inbound connection accepted", metadata: ["transport": "\(transport == .directTLS ? "direct TLS" : "STARTTLS")"])
         moveLink(to: .connecting)
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         moveLink(to: nil)
     }
@@ -124,7 +124,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         linkState = state
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
         let (events, failure) = io.read(unwrapInboundIn(data))
         for event in events {
@@ -151,7 +151,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         }
     }
 
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiatedProtocol) = event {
             logger.debug("inbound TLS established", metadata: ["alpn": "\(negotiatedProtocol ?? "none")"])
             callbacks.tlsEstablished(negotiatedProtocol)
@@ -166,7 +166,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         context.fireUserInboundEventTriggered(event)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         if !closed {
             closed = true
             logger.debug("inbound connection closed by the peer")
@@ -175,7 +175,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
         context.fireChannelInactive()
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // TLS and socket failures: nothing more can be said on this stream.
         if !closed { logger.warning("inbound connection failed", metadata: ["error": "\(error)"]) }
         closed = true
@@ -185,7 +185,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
 
     /// Reports the authoritative server's answer to a `verificationRequested` callback, from any
     /// thread: the answer is handed to the handler on `channel`'s event loop.
-    public static func deliverVerificationAnswer(_ answer: DialbackVerify, on channel: any Channel) {
+    package static func deliverVerificationAnswer(_ answer: DialbackVerify, on channel: any Channel) {
         channel.eventLoop.execute {
             guard let handler = try? channel.pipeline.syncOperations.handler(type: InboundStreamHandler.self),
                 let context = handler.context
@@ -196,7 +196,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
 
     /// Reports that the authoritative server could not be asked, so the peer gets a dialback error
     /// instead of waiting; from any thread.
-    public static func deliverVerificationFailure(_ request: DialbackVerify, _ failure: DialbackVerificationFailure, on channel: any Channel) {
+    package static func deliverVerificationFailure(_ request: DialbackVerify, _ failure: DialbackVerificationFailure, on channel: any Channel) {
         channel.eventLoop.execute {
             guard let handler = try? channel.pipeline.syncOperations.handler(type: InboundStreamHandler.self),
                 let context = handler.context
@@ -207,7 +207,7 @@ public final class InboundStreamHandler: ChannelInboundHandler, RemovableChannel
 
     /// Ends the stream on `channel` with `error` and our closing tag, from any thread: how the
     /// gateway drops a peer whose domain a reloaded policy refuses.
-    public static func close(_ channel: any Channel, error: StreamError) {
+    package static func close(_ channel: any Channel, error: StreamError) {
         channel.eventLoop.execute {
             guard let handler = try? channel.pipeline.syncOperations.handler(type: InboundStreamHandler.self),
                 let context = handler.context

@@ -1,29 +1,29 @@
-public import Federation
-public import Foundation
-public import Logging
-public import NIOCore
+package import Federation
+package import Foundation
+package import Logging
+package import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
-public import XMLStreaming
+package import XMLStreaming
 import XMPP
 
 /// What an outbound stream tells the rest of the gateway.
-public struct OutboundStreamCallbacks: Sendable {
+package struct OutboundStreamCallbacks: Sendable {
     /// The stream is authenticated; stanzas may be sent with `OutboundStreamHandler.send` on this channel.
-    public var established: @Sendable (OutboundEstablishedStream, any Channel) -> Void
+    package var established: @Sendable (OutboundEstablishedStream, any Channel) -> Void
     /// The stream failed before or after establishment; queued stanzas are bounced with
     /// `failure.bounceError`.
-    public var failed: @Sendable (OutboundFailure) -> Void
+    package var failed: @Sendable (OutboundFailure) -> Void
     /// The peer answered a `<db:verify/>` request made with
     /// `OutboundStreamHandler.requestVerification`: hand it to the inbound stream that asked
     /// (`InboundStreamHandler.deliverVerificationAnswer`).
-    public var verificationAnswered: @Sendable (DialbackVerify) -> Void
+    package var verificationAnswered: @Sendable (DialbackVerify) -> Void
     /// No answer will come for a request on this stream (it ended, failed or timed out first):
     /// tell the inbound stream that asked (`InboundStreamHandler.deliverVerificationFailure`).
-    public var verificationFailed: @Sendable (DialbackVerify, DialbackVerificationFailure) -> Void
+    package var verificationFailed: @Sendable (DialbackVerify, DialbackVerificationFailure) -> Void
 
-    public init(
+    package init(
         established: @escaping @Sendable (OutboundEstablishedStream, any Channel) -> Void,
         failed: @escaping @Sendable (OutboundFailure) -> Void,
         verificationAnswered: @escaping @Sendable (DialbackVerify) -> Void = { _ in },
@@ -48,9 +48,9 @@ public struct OutboundStreamCallbacks: Sendable {
 /// connections, `purpose`. It counts in `FederationMetrics` the stanzas it writes (pings
 /// included) and the peer's input it could not parse; the link's phase is the link table's, which
 /// the gateway reports.
-public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
+package final class OutboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     private var machine: OutboundStreamStateMachine
     private var io: StreamIO
@@ -71,7 +71,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     ///     established, so its requests are bounded by this too.
     ///   - logger: where this connection's records go; the handler adds the connection's metadata.
     ///   - metrics: where this connection's stanzas and parse errors are counted.
-    public init(
+    package init(
         machine: OutboundStreamStateMachine,
         limits: XMLStreamLimits,
         tls: FederationTLS?,
@@ -101,7 +101,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     ///   failed or ended; the write failed): how the gateway knows when a stored message has left it.
     /// - Parameter flush: off when the caller writes a batch and calls `flush()` after its last.
     @discardableResult
-    public func send(_ stanza: XMLElement, written: EventLoopPromise<Void>? = nil, flush: Bool = true) -> OutboundStreamStateMachine.StanzaDecision {
+    package func send(_ stanza: XMLElement, written: EventLoopPromise<Void>? = nil, flush: Bool = true) -> OutboundStreamStateMachine.StanzaDecision {
         let decision = machine.stanzaSendRequested(stanza)
         if case .send(let element) = decision, let context {
             metrics.stanza(.outbound, element)
@@ -113,7 +113,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     }
 
     /// Flushes what `send(_:written:flush:)` wrote without flushing. Call on the channel's event loop.
-    public func flush() {
+    package func flush() {
         context?.flush()
     }
 
@@ -121,7 +121,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
     /// can carry it, kept by the machine until it can; the answer or the failure comes through
     /// the callbacks. `.streamEnded` means this stream takes no more: ask over another connection.
     /// Call on the channel's event loop.
-    public func requestVerification(_ request: DialbackVerify) -> OutboundStreamStateMachine.VerificationDecision {
+    package func requestVerification(_ request: DialbackVerify) -> OutboundStreamStateMachine.VerificationDecision {
         let decision = machine.verificationRequested(request)
         if case .send(let element) = decision, let context {
             StreamIO.write(element, context: context)
@@ -131,28 +131,28 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
 
     /// Writes a whitespace keep-alive (RFC 6120 §4.6.1), if the stream is established. Call on the
     /// channel's event loop.
-    public func sendKeepAlive(flush: Bool = true) {
+    package func sendKeepAlive(flush: Bool = true) {
         guard let context, machine.establishedStream != nil else { return }
         StreamIO.write([0x20], context: context, flush: flush)
     }
 
     /// Ends the stream politely. Call on the channel's event loop.
-    public func close() {
+    package func close() {
         guard let context else { return }
         run(machine.closeRequested(), context: context)
     }
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if context.channel.isActive { connected(context: context) }
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
         self.context = nil
     }
 
-    public func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         connected(context: context)
         context.fireChannelActive()
     }
@@ -174,7 +174,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         run(machine.connectionEstablished(), context: context)
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let (events, failure) = io.read(unwrapInboundIn(data))
         for event in events {
             run(machine.streamEventReceived(event), context: context)
@@ -185,7 +185,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         }
     }
 
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
             let remote = machine.remoteDomain
             let valid = certificateRecord.validation.provenDomains(among: [remote]).contains(remote)
@@ -198,7 +198,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         context.fireUserInboundEventTriggered(event)
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is NIOSSLError || error is BoringSSLError {
             run(machine.tlsFailed(reason: "\(error)"), context: context)
         } else {
@@ -207,7 +207,7 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
         context.close(promise: nil)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
         run(machine.connectionClosed(), context: context)
         context.fireChannelInactive()
@@ -308,10 +308,10 @@ public final class OutboundStreamHandler: ChannelInboundHandler, RemovableChanne
 }
 
 /// Opens outbound server-to-server connections.
-public enum FederationConnector {
+package enum FederationConnector {
     /// Connects to `host:port` and runs a fresh `OutboundStreamHandler` on the connection;
     /// `makeHandler` runs on the connection's event loop.
-    public static func connect(
+    package static func connect(
         host: String,
         port: Int,
         group: any EventLoopGroup,
@@ -330,6 +330,6 @@ public enum FederationConnector {
 }
 
 /// A stanza handed to `OutboundStreamHandler.send` was not written: the machine's decision says why.
-public struct OutboundStreamNotWritable: Error, Sendable {
-    public var decision: OutboundStreamStateMachine.StanzaDecision
+package struct OutboundStreamNotWritable: Error, Sendable {
+    package var decision: OutboundStreamStateMachine.StanzaDecision
 }

@@ -1,5 +1,5 @@
-public import Federation
-public import NIOCore
+package import Federation
+package import NIOCore
 
 /// The DNS transport: sends queries to the configured nameservers, and only to them, and turns the
 /// answers into connection targets for a remote XMPP domain.
@@ -13,13 +13,13 @@ public import NIOCore
 /// from anyone else, and every attempt gets a new source port, RFC 5452 §9.2); a response with TC
 /// set is asked again over TCP. Query ids come from the injected `queryID` source, which defaults
 /// to the system's cryptographic generator because a predictable id makes spoofed answers easy.
-public struct DNSResolver: Sendable {
+package struct DNSResolver: Sendable {
     /// At most this many host names have their A and AAAA lookups in flight at once, so that a
     /// domain publishing hundreds of SRV targets cannot make the gateway open hundreds of sockets.
-    public static let maximumConcurrentHostLookups = 8
+    package static let maximumConcurrentHostLookups = 8
 
     /// Which nameservers to ask, how long to wait and how often to ask.
-    public let configuration: DNSResolverConfiguration
+    package let configuration: DNSResolverConfiguration
     private let group: any EventLoopGroup
     private let queryID: @Sendable () -> UInt16
     private let makeSRVGenerator: @Sendable () -> any RandomNumberGenerator
@@ -32,7 +32,7 @@ public struct DNSResolver: Sendable {
     ///     tests inject a sequence so that the ids the server sees are known.
     ///   - srvSelectionGenerator: makes the generator for one domain's RFC 2782 weighted choice;
     ///     tests inject a seeded one so that the order of equal-priority targets is repeatable.
-    public init(
+    package init(
         configuration: DNSResolverConfiguration,
         group: any EventLoopGroup,
         queryID: @escaping @Sendable () -> UInt16 = { UInt16.random(in: .min ... .max) },
@@ -59,7 +59,7 @@ public struct DNSResolver: Sendable {
     /// A domain that is not a valid ASCII DNS name (too long, empty labels, or Unicode not yet
     /// converted to A-labels, which is the caller's job) cannot exist in DNS and is reported as
     /// ``ResolutionFailure/noSuchDomain`` without a query.
-    public func connectionTargets(
+    package func connectionTargets(
         for domain: String,
         staticRoute: ServerEndpoint?
     ) async -> Result<[ConnectionTarget], ResolutionFailure> {
@@ -89,7 +89,7 @@ public struct DNSResolver: Sendable {
     /// ``connectionTargets(for:staticRoute:)`` uses only ``DomainResolution/targets``; `consulate
     /// check` reports the rest (which SRV records exist, which hosts have no address), so that what
     /// it says is what the gateway's links will find.
-    public func resolution(of domain: DNSName) async -> DomainResolution {
+    package func resolution(of domain: DNSName) async -> DomainResolution {
         async let directTLS = serviceRecords(.directTLS, of: domain)
         async let startTLS = serviceRecords(.startTLS, of: domain)
         let (direct, start) = await (directTLS, startTLS)
@@ -138,7 +138,7 @@ public struct DNSResolver: Sendable {
     // MARK: - Single lookups
 
     /// Looks up `type` records of `name` with a query id from the injected source.
-    public func lookup(_ name: DNSName, type: DNSRecordType) async -> DNSLookupOutcome<DNSRecordData> {
+    package func lookup(_ name: DNSName, type: DNSRecordType) async -> DNSLookupOutcome<DNSRecordData> {
         await send(DNSQuery(id: queryID(), name: name, type: type))
     }
 
@@ -157,7 +157,7 @@ public struct DNSResolver: Sendable {
     /// refused or unreachable nameserver, a reset TCP connection) end their attempt at once and
     /// count as timeouts: either way the nameserver gave no answer. A cancelled task starts no
     /// further attempt and gets the failure so far.
-    public func send(_ query: DNSQuery) async -> DNSLookupOutcome<DNSRecordData> {
+    package func send(_ query: DNSQuery) async -> DNSLookupOutcome<DNSRecordData> {
         let timeout = TimeAmount(configuration.timeout)
         var failure = DNSLookupOutcome<DNSRecordData>.timeout
         for _ in 0..<configuration.attempts {
@@ -178,20 +178,20 @@ public struct DNSResolver: Sendable {
 
 /// What ``DNSResolver/resolution(of:)`` found for one domain: each lookup's outcome as well as the
 /// targets, for reports that must say why there are none (or fewer than expected).
-public struct DomainResolution: Sendable, Hashable {
+package struct DomainResolution: Sendable, Hashable {
     /// The `_xmpps-server._tcp` SRV lookup.
-    public var directTLS: DNSLookupOutcome<SRVRecord>
+    package var directTLS: DNSLookupOutcome<SRVRecord>
     /// The `_xmpp-server._tcp` SRV lookup.
-    public var startTLS: DNSLookupOutcome<SRVRecord>
+    package var startTLS: DNSLookupOutcome<SRVRecord>
     /// The endpoints planned from the SRV records, or the domain on port 5269 when there are none;
     /// empty when the SRV step already failed.
-    public var endpoints: [ServerEndpoint]
+    package var endpoints: [ServerEndpoint]
     /// The A and AAAA lookups of the endpoints' host names.
-    public var addresses: [DNSName: HostAddresses]
+    package var addresses: [DNSName: HostAddresses]
     /// The connection targets, or why there are none.
-    public var targets: Result<[ConnectionTarget], ResolutionFailure>
+    package var targets: Result<[ConnectionTarget], ResolutionFailure>
 
-    public init(
+    package init(
         directTLS: DNSLookupOutcome<SRVRecord>,
         startTLS: DNSLookupOutcome<SRVRecord>,
         endpoints: [ServerEndpoint],

@@ -1,7 +1,7 @@
-public import CoreMetrics
-public import Federation
-public import XMLStreaming
-public import XMPP
+package import CoreMetrics
+package import Federation
+package import XMLStreaming
+package import XMPP
 
 /// Every metric Consulate reports, in one place, so that their names, types and labels (the
 /// operator's contract, listed in the README) are defined once and the runtime only says what
@@ -15,15 +15,15 @@ public import XMPP
 /// The metrics come from the `MetricsFactory` given (by default the one `MetricsSystem` was
 /// bootstrapped with), so tests count with swift-metrics' `TestMetrics` and `consulate serve`
 /// with a Prometheus registry (`PrometheusExposition`).
-public struct FederationMetrics: Sendable {
+package struct FederationMetrics: Sendable {
     /// Which way a stream or stanza goes, as the `direction` label (and the logs' `direction`).
-    public enum Direction: String, Sendable, CaseIterable {
+    package enum Direction: String, Sendable, CaseIterable {
         case inbound = "in"
         case outbound = "out"
     }
 
     /// The phases a link is counted in, as the `state` label of `consulate_links`.
-    public enum LinkState: String, Sendable, CaseIterable {
+    package enum LinkState: String, Sendable, CaseIterable {
         /// Outbound stanzas are queued but the connection limits leave no slot for an attempt yet.
         case waiting
         /// Connected or connecting, not yet authenticated.
@@ -43,7 +43,7 @@ public struct FederationMetrics: Sendable {
 
     /// - Parameter factory: where the metrics are created; the bootstrapped `MetricsSystem` by
     ///   default, a `TestMetrics` in tests.
-    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+    package init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
         var stanzas: [Direction: [Stanza.Kind: Counter]] = [:]
         var links: [Direction: [LinkState: Meter]] = [:]
@@ -77,25 +77,25 @@ public struct FederationMetrics: Sendable {
 
     /// A stanza crossed a stream: delivered from an authenticated inbound stream, or written on an
     /// established outbound one (pings included). Anything that is not a stanza is not counted.
-    public func stanza(_ direction: Direction, _ element: XMLElement) {
+    package func stanza(_ direction: Direction, _ element: XMLElement) {
         guard let kind = Stanza.Kind(rawValue: element.name) else { return }
         stanzas[direction]?[kind]?.increment()
     }
 
     /// An inbound connection moved from `old` (`nil`: it was just accepted) to `new` (`nil`: it
     /// is gone); keeps `consulate_links{direction="in"}` equal to the live inbound streams.
-    public func inboundStream(from old: LinkState?, to new: LinkState?) {
+    package func inboundStream(from old: LinkState?, to new: LinkState?) {
         if let old { links[.inbound]?[old]?.decrement() }
         if let new { links[.inbound]?[new]?.increment() }
     }
 
     /// An inbound stream was closed with a stream error before it authenticated.
-    public func streamRefused(_ condition: StreamError.Condition) {
+    package func streamRefused(_ condition: StreamError.Condition) {
         count("consulate_streams_refused_total", [("condition", condition.rawValue)])
     }
 
     /// The peer's bytes could not be parsed (or broke a limit), ending the stream with `condition`.
-    public func parseError(_ direction: Direction, _ condition: StreamError.Condition) {
+    package func parseError(_ direction: Direction, _ condition: StreamError.Condition) {
         count("consulate_parse_errors_total", [("direction", direction.rawValue), ("condition", condition.rawValue)])
     }
 
@@ -103,7 +103,7 @@ public struct FederationMetrics: Sendable {
 
     /// The outbound links by phase and the stanzas and bytes queued for them, as the link table
     /// reports them after an event.
-    public func outboundLinks(_ gauges: LinkGauges) {
+    package func outboundLinks(_ gauges: LinkGauges) {
         let counts: [LinkState: Int] = [
             .waiting: gauges.waiting, .connecting: gauges.connecting, .established: gauges.established, .backingOff: gauges.backingOff,
         ]
@@ -114,28 +114,28 @@ public struct FederationMetrics: Sendable {
 
     /// How many messages of internal users the store holds until they are written to their link
     /// or bounced: the durable queue, which outlives a restart.
-    public func storedOutboundMessages(_ count: Int) {
+    package func storedOutboundMessages(_ count: Int) {
         storedMessages.set(count)
     }
 
     /// A stanza that could not go out was answered with an error carrying `condition`.
-    public func bounced(_ condition: StanzaError.Condition) {
+    package func bounced(_ condition: StanzaError.Condition) {
         count("consulate_stanzas_bounced_total", [("condition", condition.rawValue)])
     }
 
     /// A stanza that could not go out was dropped without an error reply (errors, IQ results,
     /// stanzas without `from`).
-    public func dropped(_ condition: StanzaError.Condition) {
+    package func dropped(_ condition: StanzaError.Condition) {
         count("consulate_stanzas_dropped_total", [("condition", condition.rawValue)])
     }
 
     /// An inbound stream's dialback key was checked with the authoritative server.
-    public func dialbackVerification(_ result: DialbackVerificationResult) {
+    package func dialbackVerification(_ result: DialbackVerificationResult) {
         count("consulate_dialback_verifications_total", [("result", result.rawValue)])
     }
 
     /// A link was given up because a ping went unanswered.
-    public func pingTimedOut() {
+    package func pingTimedOut() {
         pingsTimedOut.increment()
     }
 

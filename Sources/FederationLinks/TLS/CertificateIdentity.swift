@@ -1,5 +1,5 @@
 import SwiftASN1
-public import X509
+package import X509
 
 /// The XMPP domains a certificate speaks for, read as RFC 6120 §13.7.1.2 profiles RFC 6125 (and
 /// RFC 7712 for delegated domains): `id-on-xmppAddr` and SRV-IDs (`_xmpp-server.example.org`,
@@ -8,18 +8,18 @@ public import X509
 /// subjectAltName identifiers at all.
 ///
 /// Only identity is checked here; the chain is checked by `PeerCertificateVerifier`.
-public struct CertificateIdentity: Sendable, Hashable {
+package struct CertificateIdentity: Sendable, Hashable {
     /// `id-on-xmppAddr` (1.3.6.1.5.5.7.8.5).
     static let xmppAddr: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 8, 5]
     /// `id-on-dnsSRV` (1.3.6.1.5.5.7.8.7).
     static let srvName: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 8, 7]
 
-    public private(set) var dnsNames: [String] = []
-    public private(set) var srvNames: [String] = []
-    public private(set) var xmppAddresses: [String] = []
-    public private(set) var commonNames: [String] = []
+    package private(set) var dnsNames: [String] = []
+    package private(set) var srvNames: [String] = []
+    package private(set) var xmppAddresses: [String] = []
+    package private(set) var commonNames: [String] = []
 
-    public init(_ certificate: Certificate) {
+    package init(_ certificate: Certificate) {
         let names = (try? certificate.extensions.subjectAlternativeNames) ?? nil
         for name in names ?? SubjectAlternativeNames() {
             switch name {
@@ -47,14 +47,14 @@ public struct CertificateIdentity: Sendable, Hashable {
     }
 
     /// Whether the certificate may be used by a server for `domain` (a normalised domainpart).
-    public func covers(_ domain: String) -> Bool {
+    package func covers(_ domain: String) -> Bool {
         if xmppAddresses.contains(domain) { return true }
         if srvNames.contains("_xmpp-server.\(domain)") || srvNames.contains("_xmpps-server.\(domain)") { return true }
         return (dnsNames + commonNames).contains { Self.dnsID($0, matches: domain) }
     }
 
     /// Of `candidates`, the ones this certificate covers.
-    public func coveredDomains(among candidates: some Sequence<String>) -> Set<String> {
+    package func coveredDomains(among candidates: some Sequence<String>) -> Set<String> {
         Set(candidates.filter(covers))
     }
 

@@ -4,11 +4,11 @@ import SwiftASN1
 import X509
 
 /// Why the TLS files could not be used; the message names the file and the problem.
-public struct TLSFilesError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct TLSFilesError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 }
@@ -17,7 +17,7 @@ extension FederationTLS {
     /// Reads our certificate chain and key and the trusted roots from PEM files, refusing at start-up
     /// what would otherwise fail every handshake later: unreadable files, an empty chain, a key
     /// that does not parse, a bundle without certificates.
-    public init(certificatePath: String, keyPath: String, caBundlePath: String) throws(TLSFilesError) {
+    package init(certificatePath: String, keyPath: String, caBundlePath: String) throws(TLSFilesError) {
         func read(_ path: String, _ what: String) throws(TLSFilesError) -> String {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw TLSFilesError(message: "cannot read the \(what) file '\(path)'")

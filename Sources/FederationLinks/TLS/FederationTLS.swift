@@ -1,27 +1,27 @@
-public import Foundation
+package import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-public import NIOSSL
-public import X509
+package import NIOSSL
+package import X509
 
 /// Our certificate and key, the roots we trust, and the NIOSSL contexts made from them for both
 /// directions. Peer certificates never fail the handshake: a peer without a trusted certificate may
 /// still authenticate by dialback over TLS, so the handshake completes and what the certificate
 /// proved is recorded (`PeerCertificateRecord`) for SASL EXTERNAL and policy to use.
-public struct FederationTLS: Sendable {
-    public let certificateChain: [NIOSSLCertificate]
-    public let privateKey: NIOSSLPrivateKey
-    public let verifier: PeerCertificateVerifier
+package struct FederationTLS: Sendable {
+    package let certificateChain: [NIOSSLCertificate]
+    package let privateKey: NIOSSLPrivateKey
+    package let verifier: PeerCertificateVerifier
     /// XEP-0368 / RFC 7590: the ALPN protocol for server-to-server XMPP.
-    public static let alpnProtocol = "xmpp-server"
+    package static let alpnProtocol = "xmpp-server"
 
-    public init(certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey, trustRoots: [Certificate]) {
+    package init(certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey, trustRoots: [Certificate]) {
         self.certificateChain = certificateChain
         self.privateKey = privateKey
         self.verifier = PeerCertificateVerifier(trustRoots: trustRoots)
     }
 
-    public func makeServerContext() throws -> NIOSSLContext {
+    package func makeServerContext() throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificateChain.map { .certificate($0) },
             privateKey: .privateKey(privateKey)
@@ -32,7 +32,7 @@ public struct FederationTLS: Sendable {
         return try NIOSSLContext(configuration: configuration)
     }
 
-    public func makeClientContext() throws -> NIOSSLContext {
+    package func makeClientContext() throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateChain = certificateChain.map { .certificate($0) }
         configuration.privateKey = .privateKey(privateKey)
@@ -44,7 +44,7 @@ public struct FederationTLS: Sendable {
 
     /// The verification callback for either handler: validates the presented chain with our own
     /// verifier (at `now()`), records the outcome in `record`, and lets the handshake go on.
-    public func verificationCallback(
+    package func verificationCallback(
         record: PeerCertificateRecord,
         now: @escaping @Sendable () -> Date
     ) -> NIOSSLCustomVerificationCallback {
@@ -61,12 +61,12 @@ public struct FederationTLS: Sendable {
 
 /// Where the TLS verification callback leaves what the peer's certificate proved, for the stream
 /// handler to read once the handshake has completed.
-public final class PeerCertificateRecord: Sendable {
+package final class PeerCertificateRecord: Sendable {
     private let box = NIOLockedValueBox(PeerCertificateValidation.absent)
 
-    public init() {}
+    package init() {}
 
-    public var validation: PeerCertificateValidation { box.withLockedValue { $0 } }
+    package var validation: PeerCertificateValidation { box.withLockedValue { $0 } }
 
     func set(_ validation: PeerCertificateValidation) {
         box.withLockedValue { $0 = validation }

@@ -1,8 +1,8 @@
-public import Foundation
-@_spi(FixedExpiryValidationTime) public import X509
+package import Foundation
+@_spi(FixedExpiryValidationTime) package import X509
 
 /// What the peer's certificate proved.
-public enum PeerCertificateValidation: Sendable, Hashable {
+package enum PeerCertificateValidation: Sendable, Hashable {
     /// No certificate was presented.
     case absent
     /// The chain validated to a trust root; these are the identities it carries.
@@ -11,7 +11,7 @@ public enum PeerCertificateValidation: Sendable, Hashable {
     case invalid(String)
 
     /// The domains among `candidates` the peer is proven to be.
-    public func provenDomains(among candidates: some Sequence<String>) -> Set<String> {
+    package func provenDomains(among candidates: some Sequence<String>) -> Set<String> {
         guard case .valid(let identity) = self else { return [] }
         return identity.coveredDomains(among: candidates)
     }
@@ -21,15 +21,15 @@ public enum PeerCertificateValidation: Sendable, Hashable {
 /// validation). Deliberately no extended-key-usage policy: servers authenticate each other with
 /// certificates that often carry only `serverAuth`, and those must be accepted on inbound streams too.
 /// The validation time is a parameter, so tests can check expiry without touching the clock.
-public struct PeerCertificateVerifier: Sendable {
-    public let trustRoots: [Certificate]
+package struct PeerCertificateVerifier: Sendable {
+    package let trustRoots: [Certificate]
 
-    public init(trustRoots: [Certificate]) {
+    package init(trustRoots: [Certificate]) {
         self.trustRoots = trustRoots
     }
 
     /// `presented` is the chain as sent: the leaf first, then any intermediates.
-    public func validate(_ presented: [Certificate], at time: Date) async -> PeerCertificateValidation {
+    package func validate(_ presented: [Certificate], at time: Date) async -> PeerCertificateValidation {
         guard let leaf = presented.first else { return .absent }
         guard !trustRoots.isEmpty else { return .invalid("no trust roots are configured") }
         var verifier = Verifier(rootCertificates: CertificateStore(trustRoots)) {

@@ -1,4 +1,4 @@
-public import Federation
+package import Federation
 import FederationLinks
 import GatewayCore
 import Logging
@@ -8,7 +8,7 @@ import XMLStreaming
 /// Where to connect for a remote domain whose partner has no static route to an IP address: a
 /// static route to a host name, or DNS (RFC 6120 §3.2, XEP-0368). Injected so that the DNS
 /// transport, and tests' loopback DNS servers, plug in here.
-public typealias TargetResolver = @Sendable (_ domain: String, _ staticRoute: ServerEndpoint?) async -> Result<[ConnectionTarget], LinkFailure>
+package typealias TargetResolver = @Sendable (_ domain: String, _ staticRoute: ServerEndpoint?) async -> Result<[ConnectionTarget], LinkFailure>
 
 /// The one path to a remote domain's servers, for links and verification-only connections alike:
 /// the partner's static route when it names an IP address, otherwise the injected resolver; then

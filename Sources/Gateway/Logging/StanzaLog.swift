@@ -1,5 +1,5 @@
-public import Logging
-public import XMLStreaming
+package import Logging
+package import XMLStreaming
 import XMPP
 
 /// The stanza log: every stanza the gateway receives from a partner or hands to a link, one
@@ -7,14 +7,14 @@ import XMPP
 /// we answered. Off unless `[log] stanzas` turns it on; message bodies, subjects and XHTML bodies
 /// are left out unless `stanza-bodies` turns them on too, so that tracing a link does not copy
 /// conversations into the log.
-public struct StanzaLog: Sendable {
+package struct StanzaLog: Sendable {
     /// The XHTML-IM payload (XEP-0071): a message body in another form.
     static let xhtmlIM = "http://jabber.org/protocol/xhtml-im"
     /// What stands in for content left out.
     static let omitted = "[not logged]"
 
     /// What the stanza log writes.
-    public enum Mode: Sendable, Hashable {
+    package enum Mode: Sendable, Hashable {
         /// Nothing (the default): the log says what happens to links, not what they carry.
         case off
         /// Every stanza in and out, with the text of message bodies, subjects and XHTML left out,
@@ -24,13 +24,13 @@ public struct StanzaLog: Sendable {
         case withBodies
     }
 
-    public var mode: Mode
+    package var mode: Mode
     private let logger: Logger
     private static let serializer = XMLSerializer(defaultNamespace: Namespace.server)
 
     /// - Parameter logger: where the records go; its level is lowered to `info` when needed,
     ///   since turning the stanza log on is the admin's explicit wish whatever `[log] level` says.
-    public init(mode: Mode, logger: Logger = Logger(label: "consulate.stanzas")) {
+    package init(mode: Mode, logger: Logger = Logger(label: "consulate.stanzas")) {
         self.mode = mode
         var logger = logger
         if logger.logLevel > .info { logger.logLevel = .info }
@@ -60,7 +60,7 @@ public struct StanzaLog: Sendable {
     /// `element` with the text of every message body, subject and XHTML-IM body replaced by
     /// `[not logged]`, at any depth (a forwarded or carbon-copied message is a message too);
     /// attributes (such as `xml:lang`) and everything else are kept.
-    public static func withoutContent(_ element: XMLElement) -> XMLElement {
+    package static func withoutContent(_ element: XMLElement) -> XMLElement {
         var copy = element
         copy.children = element.children.map { node in
             guard case .element(let child) = node else { return node }

@@ -1,12 +1,12 @@
-public import PresenceModel
-public import XMPP
+package import PresenceModel
+package import XMPP
 
 /// What one XMPP `<show/>` value becomes in the internal model.
-public struct InboundPresenceRule: Sendable, Hashable {
-    public var availability: Availability
-    public var activity: Activity?
+package struct InboundPresenceRule: Sendable, Hashable {
+    package var availability: Availability
+    package var activity: Activity?
 
-    public init(availability: Availability, activity: Activity? = nil) {
+    package init(availability: Availability, activity: Activity? = nil) {
         self.availability = availability
         self.activity = activity
     }
@@ -15,15 +15,15 @@ public struct InboundPresenceRule: Sendable, Hashable {
 /// Remote XMPP presence → the internal state shown to our users (the inbound table of
 /// `shared/reference/presence-and-partners.md` §2.2). `<status/>` becomes the contact's note and
 /// XEP-0319 idle their idle-since. Overridable in `federation.toml` under `[presence.inbound]`.
-public struct InboundPresenceMapping: Sendable, Hashable {
+package struct InboundPresenceMapping: Sendable, Hashable {
     /// Keyed by `<show/>`; `nil` is plain available.
-    public var shows: [Presence.Show?: InboundPresenceRule]
+    package var shows: [Presence.Show?: InboundPresenceRule]
 
-    public init(shows: [Presence.Show?: InboundPresenceRule]) {
+    package init(shows: [Presence.Show?: InboundPresenceRule]) {
         self.shows = shows
     }
 
-    public static let defaults = InboundPresenceMapping(shows: [
+    package static let defaults = InboundPresenceMapping(shows: [
         nil: InboundPresenceRule(availability: .available),
         .chat: InboundPresenceRule(availability: .available),
         .away: InboundPresenceRule(availability: .away),
@@ -33,7 +33,7 @@ public struct InboundPresenceMapping: Sendable, Hashable {
 
     /// The internal view of an external contact's presence stanza. Unavailable and error presence
     /// are Offline; the note is the status in the preferred language (or the first one).
-    public func richPresence(for presence: Presence, preferredLanguage: String = "en") -> RichPresence {
+    package func richPresence(for presence: Presence, preferredLanguage: String = "en") -> RichPresence {
         guard presence.type == nil else { return .offline }
         let rule = shows[presence.show] ?? InboundPresenceRule(availability: .available)
         var result = RichPresence(availability: rule.availability)

@@ -1,13 +1,13 @@
-public import PresenceModel
-public import XMPP
+package import PresenceModel
+package import XMPP
 
 /// How one internal state looks on XMPP: the `<show/>` (nil is plain available) and the human label
 /// sent as `<status/>`.
-public struct OutboundPresenceRule: Sendable, Hashable {
-    public var show: Presence.Show?
-    public var label: String?
+package struct OutboundPresenceRule: Sendable, Hashable {
+    package var show: Presence.Show?
+    package var label: String?
 
-    public init(show: Presence.Show?, label: String?) {
+    package init(show: Presence.Show?, label: String?) {
         self.show = show
         self.label = label
     }
@@ -17,17 +17,17 @@ public struct OutboundPresenceRule: Sendable, Hashable {
 /// `shared/reference/presence-and-partners.md` §2.1). Activities refine availability ranges:
 /// an activity rule wins over the range rule, so "Busy + in-a-meeting" reads "In a meeting".
 /// Every row can be overridden in `federation.toml` under `[presence.outbound]`.
-public struct OutboundPresenceMapping: Sendable, Hashable {
-    public var ranges: [AvailabilityRange: OutboundPresenceRule]
+package struct OutboundPresenceMapping: Sendable, Hashable {
+    package var ranges: [AvailabilityRange: OutboundPresenceRule]
     /// Keyed by activity token (`in-a-meeting`, `off-work`, …).
-    public var activities: [String: OutboundPresenceRule]
+    package var activities: [String: OutboundPresenceRule]
 
-    public init(ranges: [AvailabilityRange: OutboundPresenceRule], activities: [String: OutboundPresenceRule]) {
+    package init(ranges: [AvailabilityRange: OutboundPresenceRule], activities: [String: OutboundPresenceRule]) {
         self.ranges = ranges
         self.activities = activities
     }
 
-    public static let defaults = OutboundPresenceMapping(
+    package static let defaults = OutboundPresenceMapping(
         ranges: [
             .available: OutboundPresenceRule(show: nil, label: nil),
             .inactive: OutboundPresenceRule(show: .away, label: "Inactive"),
@@ -51,7 +51,7 @@ public struct OutboundPresenceMapping: Sendable, Hashable {
 
     /// The rule for a presence, or `nil` when the user is offline (the watcher gets `unavailable`).
     /// A custom state keeps the `<show/>` of its availability range and uses its own text as label.
-    public func rule(for presence: RichPresence) -> OutboundPresenceRule? {
+    package func rule(for presence: RichPresence) -> OutboundPresenceRule? {
         let range = presence.availability.range
         if range == .offline { return nil }
         if presence.availability == .urgentInterruptionsOnly, let rule = activities["urgent-interruptions-only"] {

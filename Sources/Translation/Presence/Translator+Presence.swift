@@ -1,4 +1,4 @@
-public import Federation
+package import Federation
 import PresenceModel
 import XMLStreaming
 import XMPP
@@ -123,7 +123,7 @@ extension Translator {
     /// domain becomes unavailable to our users on the local one, and what we told the watchers
     /// there is forgotten, so everything is re-sent when the link returns. Users on our other
     /// domains have links of their own.
-    public mutating func linkDown(_ link: LinkKey) -> [TranslatorOutput] {
+    package mutating func linkDown(_ link: LinkKey) -> [TranslatorOutput] {
         var outputs = linkChanged(link, isUp: false)
         for userJID in directory.userJIDs {
             guard let user = try? JID(userJID), user.domainpart == link.local else { continue }
@@ -157,7 +157,7 @@ extension Translator {
 
     /// When a link returns: probe every contact there that our users on its local domain are
     /// subscribed to, and send every watcher there our current presence.
-    public mutating func linkUp(_ link: LinkKey) -> [TranslatorOutput] {
+    package mutating func linkUp(_ link: LinkKey) -> [TranslatorOutput] {
         var outputs = linkChanged(link, isUp: true)
         for (user, contact) in users(concernedBy: link) {
             guard let contactJID = try? JID(contact.jid) else { continue }

@@ -1,5 +1,5 @@
-public import PresenceModel
-public import XMPP
+package import PresenceModel
+package import XMPP
 
 /// What one external watcher may see of an internal user, computed per watcher: the partner's trust
 /// caps the contact's access level (effective level = min(ceiling, level)), and the effective level
@@ -10,9 +10,9 @@ public import XMPP
 /// - Notes and location appear only when the effective level allows them, which needs a Federated
 ///   partner and a contact promoted to Colleagues or above.
 /// - Meeting subject and location are for Workgroup only.
-public enum WatcherView {
+package enum WatcherView {
     /// The presence stanza content (without addressing) this watcher should have.
-    public static func presence(
+    package static func presence(
         of presence: RichPresence,
         contactLevel: AccessLevel,
         trust: PartnerTrust,

@@ -1,15 +1,15 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// An RFC 6120 §8.3 stanza error: the reason a stanza could not be handled, returned to its sender
 /// in a stanza of the same kind with `type='error'`.
-public struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
     /// RFC 6120 §8.3.2: what the sender should do about it.
-    public enum ErrorType: String, Sendable, Hashable, CaseIterable {
+    package enum ErrorType: String, Sendable, Hashable, CaseIterable {
         case auth, cancel, `continue`, modify, wait
     }
 
     /// Every defined condition (RFC 6120 §8.3.3), spelled as on the wire.
-    public enum Condition: String, Sendable, Hashable, CaseIterable {
+    package enum Condition: String, Sendable, Hashable, CaseIterable {
         case badRequest = "bad-request"
         case conflict
         case featureNotImplemented = "feature-not-implemented"
@@ -34,7 +34,7 @@ public struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
         case unexpectedRequest = "unexpected-request"
 
         /// The error type RFC 6120 §8.3.3 gives with each condition's definition.
-        public var defaultType: ErrorType {
+        package var defaultType: ErrorType {
             switch self {
             case .badRequest, .jidMalformed, .notAcceptable, .policyViolation, .redirect, .gone: .modify
             case .forbidden, .notAuthorized, .registrationRequired, .subscriptionRequired: .auth
@@ -46,13 +46,13 @@ public struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var type: ErrorType
-    public var condition: Condition
-    public var text: String?
+    package var type: ErrorType
+    package var condition: Condition
+    package var text: String?
     /// The entity that generated the error (RFC 6120 §8.3.2 `by`).
-    public var by: String?
+    package var by: String?
 
-    public init(_ condition: Condition, type: ErrorType? = nil, text: String? = nil, by: String? = nil) {
+    package init(_ condition: Condition, type: ErrorType? = nil, text: String? = nil, by: String? = nil) {
         self.condition = condition
         self.type = type ?? condition.defaultType
         self.text = text
@@ -60,7 +60,7 @@ public struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The `<error/>` child element, in the stream's content namespace.
-    public func element(contentNamespace: String = Namespace.server) -> XMLElement {
+    package func element(contentNamespace: String = Namespace.server) -> XMLElement {
         var error = XMLElement("error", namespace: contentNamespace)
         error.setAttribute("type", to: type.rawValue)
         if let by { error.setAttribute("by", to: by) }
@@ -70,7 +70,7 @@ public struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads the `<error/>` child of an error stanza; unknown conditions become `undefined-condition`.
-    public init?(stanza: XMLElement) {
+    package init?(stanza: XMLElement) {
         guard let error = stanza.elements.first(where: { $0.name == "error" }) else { return nil }
         let conditionElement = ErrorElements.condition(in: error, namespace: Namespace.stanzaErrors)
         let condition = conditionElement.flatMap { Condition(rawValue: $0.name) } ?? .undefinedCondition
@@ -82,7 +82,7 @@ public struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
         )
     }
 
-    public var description: String {
+    package var description: String {
         text.map { "\(condition.rawValue) (\(type.rawValue)): \($0)" } ?? "\(condition.rawValue) (\(type.rawValue))"
     }
 }

@@ -1,9 +1,9 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// An RFC 6120 §4.9 stream error: sent as `<stream:error>` right before the stream is closed.
-public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Every defined condition (RFC 6120 §4.9.3), spelled as on the wire.
-    public enum Condition: String, Sendable, Hashable, CaseIterable {
+    package enum Condition: String, Sendable, Hashable, CaseIterable {
         case badFormat = "bad-format"
         case badNamespacePrefix = "bad-namespace-prefix"
         case conflict
@@ -31,20 +31,20 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
         case unsupportedVersion = "unsupported-version"
     }
 
-    public var condition: Condition
+    package var condition: Condition
     /// Human-readable explanation, sent as `<text xml:lang='en'>` and logged.
-    public var text: String?
+    package var text: String?
     /// For `see-other-host`: the host and port to go to instead.
-    public var otherHost: String?
+    package var otherHost: String?
 
-    public init(_ condition: Condition, text: String? = nil, otherHost: String? = nil) {
+    package init(_ condition: Condition, text: String? = nil, otherHost: String? = nil) {
         self.condition = condition
         self.text = text
         self.otherHost = otherHost
     }
 
     /// Maps a parser failure to the one condition RFC 6120 prescribes for it.
-    public init(_ error: XMLStreamError) {
+    package init(_ error: XMLStreamError) {
         let condition: Condition =
             switch error.kind {
             case .notWellFormed: .notWellFormed
@@ -58,7 +58,7 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The `<stream:error>` element.
-    public var element: XMLElement {
+    package var element: XMLElement {
         var error = XMLElement("error", namespace: Namespace.streams)
         var condition = XMLElement(self.condition.rawValue, namespace: Namespace.streamErrors)
         if let otherHost { condition.append(text: otherHost) }
@@ -68,7 +68,7 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads a `<stream:error>` the peer sent; unknown conditions become `undefined-condition`.
-    public init?(element: XMLElement) {
+    package init?(element: XMLElement) {
         guard element.name == "error", element.namespace == Namespace.streams else { return nil }
         let conditionElement = ErrorElements.condition(in: element, namespace: Namespace.streamErrors)
         self.init(
@@ -78,7 +78,7 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
         )
     }
 
-    public var description: String {
+    package var description: String {
         text.map { "\(condition.rawValue): \($0)" } ?? condition.rawValue
     }
 }

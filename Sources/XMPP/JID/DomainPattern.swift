@@ -4,17 +4,17 @@
 /// Patterns are normalised when they are made (lowercase, NFC, IPv6 in canonical form, as a JID
 /// domainpart), so matching is plain comparison. The one implementation of domain matching: the
 /// federation policy (partners, blocklist) and the translator's partners both use it.
-public struct DomainPattern: Sendable, Hashable, CustomStringConvertible {
+package struct DomainPattern: Sendable, Hashable, CustomStringConvertible {
     /// The normalised domain: the whole pattern when exact, the part after `*.` for a wildcard.
-    public let domain: String
+    package let domain: String
     /// Whether the pattern covers the subdomains of `domain` (at any depth) instead of `domain` itself.
-    public let isWildcard: Bool
+    package let isWildcard: Bool
 
     /// Parses a domain, or `*.` followed by one. A wildcard covers `a.example.org` and
     /// `a.b.example.org` but never `example.org` itself, so an organisation's apex and its
     /// subdomains can be given different policies. IP addresses have no subdomains, so `*.` before
     /// one is refused.
-    public init(_ text: String) throws(JIDError) {
+    package init(_ text: String) throws(JIDError) {
         let wildcard = text.hasPrefix("*.")
         let candidate = wildcard ? String(text.dropFirst(2)) : text
         guard let normalised = Self.normalisedDomain(candidate) else {
@@ -27,7 +27,7 @@ public struct DomainPattern: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The pattern for exactly one domain that is already normalised (a `JID.domainpart`).
-    public init(exactly domainpart: String) {
+    package init(exactly domainpart: String) {
         self.init(normalised: domainpart, wildcard: false)
     }
 
@@ -39,7 +39,7 @@ public struct DomainPattern: Sendable, Hashable, CustomStringConvertible {
     /// Whether the pattern covers `candidate`, which must be normalised as a JID domainpart is
     /// (`JID.domainpart`); callers holding raw text use `FederationPolicy.decision(for:)`, which
     /// normalises first.
-    public func matches(_ candidate: String) -> Bool {
+    package func matches(_ candidate: String) -> Bool {
         guard isWildcard else { return candidate == domain }
         let text = candidate.utf8
         let suffix = domain.utf8
@@ -51,15 +51,15 @@ public struct DomainPattern: Sendable, Hashable, CustomStringConvertible {
     /// How specific the pattern is, for choosing among patterns that match the same domain: an
     /// exact domain beats any wildcard, and a longer wildcard (`*.lab.example.org`) beats a shorter
     /// one (`*.example.org`). Two different patterns that match one domain never tie.
-    public var specificity: Int {
+    package var specificity: Int {
         isWildcard ? domain.utf8.count : Int.max
     }
 
     /// The pattern as written in configuration: `fabrikam.example` or `*.example.org`.
-    public var description: String { isWildcard ? "*." + domain : domain }
+    package var description: String { isWildcard ? "*." + domain : domain }
 
     /// `text` as a JID domainpart, or `nil` if it is not a domain (a name or an IP literal).
-    public static func normalisedDomain(_ text: String) -> String? {
+    package static func normalisedDomain(_ text: String) -> String? {
         guard !text.isEmpty, let jid = try? JID(text), jid.isDomain else { return nil }
         return jid.domainpart
     }

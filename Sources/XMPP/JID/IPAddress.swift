@@ -1,19 +1,19 @@
 /// An IPv4 address: a JID's IP-literal domainpart (RFC 7622 §3.2, the RFC 3986 `IPv4address`
 /// syntax), an A record's data, a configured nameserver or static route. The one parser of address
 /// text.
-public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
+package struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
     /// The four octets in network order.
-    public let octets: [UInt8]
+    package let octets: [UInt8]
 
     /// Wraps exactly four octets; `nil` for any other count.
-    public init?(octets: [UInt8]) {
+    package init?(octets: [UInt8]) {
         guard octets.count == 4 else { return nil }
         self.octets = octets
     }
 
     /// Parses a dotted quad. Leading zeros are refused, as RFC 3986 does, because some parsers read
     /// them as octal and the same text would then name two different addresses.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var octets: [UInt8] = []
@@ -27,7 +27,7 @@ public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
         self.octets = octets
     }
 
-    public var description: String {
+    package var description: String {
         octets.map { String($0) }.joined(separator: ".")
     }
 
@@ -37,12 +37,12 @@ public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// An IPv6 address, as an AAAA record carries it and as a nameserver or static route is configured.
-public struct IPv6Address: Sendable, Hashable, CustomStringConvertible {
+package struct IPv6Address: Sendable, Hashable, CustomStringConvertible {
     /// The sixteen octets in network order.
-    public let octets: [UInt8]
+    package let octets: [UInt8]
 
     /// Wraps exactly sixteen octets; `nil` for any other count.
-    public init?(octets: [UInt8]) {
+    package init?(octets: [UInt8]) {
         guard octets.count == 16 else { return nil }
         self.octets = octets
     }
@@ -50,7 +50,7 @@ public struct IPv6Address: Sendable, Hashable, CustomStringConvertible {
     /// Parses RFC 4291 §2.2 text: eight groups of up to four hex digits, at most one `::`, and an
     /// optional dotted-quad tail. Brackets and zone identifiers (`%eth0`) are not accepted: a
     /// configured nameserver or route needs an address that means the same on every host.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty, bytes.count <= 45 else { return nil }
         var head: [UInt16] = []
@@ -106,7 +106,7 @@ public struct IPv6Address: Sendable, Hashable, CustomStringConvertible {
     /// RFC 5952 canonical text: lowercase hex without leading zeros, the longest run of two or more
     /// zero groups (the first, on a tie) written `::`, and IPv4-mapped addresses as
     /// `::ffff:a.b.c.d` (§5), so that logs show one spelling.
-    public var description: String {
+    package var description: String {
         if octets[..<10].allSatisfy({ $0 == 0 }), octets[10] == 0xFF, octets[11] == 0xFF {
             return "::ffff:" + octets[12...].map { String($0) }.joined(separator: ".")
         }
@@ -140,7 +140,7 @@ public struct IPv6Address: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// An address of either family: what a connection is finally made to.
-public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
+package enum IPAddress: Sendable, Hashable, CustomStringConvertible {
     /// From an A record or a dotted quad.
     case v4(IPv4Address)
     /// From an AAAA record or RFC 4291 text.
@@ -148,7 +148,7 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses an IPv4 dotted quad or unbracketed IPv6 text; `nil` for anything else, host names
     /// included, which is how configuration tells an address from a name.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         if let address = IPv4Address(text) {
             self = .v4(address)
         } else if let address = IPv6Address(text) {
@@ -158,7 +158,7 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .v4(let address): address.description
         case .v6(let address): address.description

@@ -2,17 +2,17 @@
 /// stream headers as `improper-addressing`, with `reason` as the human-readable text; so `reason`
 /// names the rule that failed and at most the one offending character, never the whole input, which
 /// may be long or hostile.
-public struct JIDError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct JIDError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Which rule the address broke, in English, for logs and the error stanza's text.
-    public var reason: String
+    package var reason: String
 
     /// An error with the given explanation.
-    public init(_ reason: String) {
+    package init(_ reason: String) {
         self.reason = reason
     }
 
     /// The reason alone, so interpolating the error reads naturally.
-    public var description: String { reason }
+    package var description: String { reason }
 }
 
 /// An XMPP address (RFC 7622): `localpart@domainpart/resourcepart`.
@@ -24,13 +24,13 @@ public struct JIDError: Error, Sendable, Hashable, CustomStringConvertible {
 /// the resourcepart with PRECIS OpaqueString (NFC, case kept). Anything that does not survive those
 /// rules is rejected at parse time, so a `JID` value is always valid and `description` always
 /// parses back to an equal value.
-public struct JID: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct JID: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The account name, normalised; `nil` for a domain or domain-plus-resource address.
-    public let localpart: String?
+    package let localpart: String?
     /// The server or service, normalised; never empty.
-    public let domainpart: String
+    package let domainpart: String
     /// The client session or other instance, normalised; `nil` for a bare address.
-    public let resourcepart: String?
+    package let resourcepart: String?
 
     /// Parses, validates and normalises a JID string.
     ///
@@ -38,7 +38,7 @@ public struct JID: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// the resourcepart, which may itself contain `/` and `@`; before it, the first `@` ends the
     /// localpart. An empty localpart (`@d`) or resourcepart (`d/`) is an error, not an absent one.
     /// All-ASCII input, the common case on the wire, never touches Foundation.
-    public init(_ string: String) throws(JIDError) {
+    package init(_ string: String) throws(JIDError) {
         // Searching the UTF-8 view finds a separator even when a combining mark follows it, which
         // the Character view would fold into one grapheme; '/' and '@' are ASCII, so the indices
         // found are scalar boundaries and slicing the scalar view there splits exactly on them.
@@ -62,13 +62,13 @@ public struct JID: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Builds an address from separate parts, validating and normalising each exactly as
     /// `init(_:)` does, so the result is the same as parsing the joined string. A part that would
     /// change the split (an `@` or `/` in the localpart, a `/` in the domainpart) is rejected.
-    public init(localpart: String?, domainpart: String, resourcepart: String?) throws(JIDError) {
+    package init(localpart: String?, domainpart: String, resourcepart: String?) throws(JIDError) {
         try self.init(parts: localpart.map { Substring($0) }, Substring(domainpart), resourcepart.map { Substring($0) })
     }
 
     /// Parses an optional attribute value, as stanzas and stream headers carry `from` and `to`:
     /// `nil` stays `nil`, anything else must be a valid JID.
-    public static func parse(_ string: String?) throws(JIDError) -> JID? {
+    package static func parse(_ string: String?) throws(JIDError) -> JID? {
         guard let string else { return nil }
         return try JID(string)
     }
@@ -88,24 +88,24 @@ public struct JID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The address without its resource: the account (or the domain itself), which is what rosters,
     /// subscriptions and presence probes are keyed by (RFC 6121).
-    public var bare: JID { JID(normalisedLocalpart: localpart, domainpart: domainpart, resourcepart: nil) }
+    package var bare: JID { JID(normalisedLocalpart: localpart, domainpart: domainpart, resourcepart: nil) }
 
     /// The server alone, which is what server-to-server routing and partner lookup go by.
-    public var domain: JID { JID(normalisedLocalpart: nil, domainpart: domainpart, resourcepart: nil) }
+    package var domain: JID { JID(normalisedLocalpart: nil, domainpart: domainpart, resourcepart: nil) }
 
     /// Whether the address has no resource, so it names an account or a server rather than one
     /// session of it.
-    public var isBare: Bool { resourcepart == nil }
+    package var isBare: Bool { resourcepart == nil }
 
     /// Whether the address has a resource, so it names one session.
-    public var isFull: Bool { resourcepart != nil }
+    package var isFull: Bool { resourcepart != nil }
 
     /// Whether the address is a server alone: no localpart and no resource.
-    public var isDomain: Bool { localpart == nil && resourcepart == nil }
+    package var isDomain: Bool { localpart == nil && resourcepart == nil }
 
     /// The same account with another resource (or none). Only the new resource is validated; the
     /// other parts are already normalised.
-    public func withResource(_ resourcepart: String?) throws(JIDError) -> JID {
+    package func withResource(_ resourcepart: String?) throws(JIDError) -> JID {
         guard let resourcepart else { return bare }
         return JID(
             normalisedLocalpart: localpart,
@@ -116,7 +116,7 @@ public struct JID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The canonical string form, as written into `from` and `to` attributes. It parses back to an
     /// equal `JID`.
-    public var description: String {
+    package var description: String {
         var text = ""
         if let localpart {
             text += localpart
@@ -132,14 +132,14 @@ public struct JID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Orders by the canonical string form, so sorted output (logs, fixtures, rosters) is stable
     /// and reads naturally.
-    public static func < (lhs: JID, rhs: JID) -> Bool { lhs.description < rhs.description }
+    package static func < (lhs: JID, rhs: JID) -> Bool { lhs.description < rhs.description }
 }
 
 /// Encoded as its canonical string, so configuration files and stored state hold plain addresses;
 /// decoding validates like `init(_:)`.
 extension JID: Codable {
     /// Decodes a string and parses it; an invalid address is a `DecodingError.dataCorrupted`.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let string = try container.decode(String.self)
         do {
@@ -150,7 +150,7 @@ extension JID: Codable {
     }
 
     /// Encodes `description`.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }

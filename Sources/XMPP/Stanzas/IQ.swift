@@ -1,16 +1,16 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// A typed view of an `<iq/>` (RFC 6120 §8.2.3): exactly one payload for get and set.
-public struct IQ: Sendable, Hashable {
-    public enum IQType: String, Sendable, Hashable, CaseIterable {
+package struct IQ: Sendable, Hashable {
+    package enum IQType: String, Sendable, Hashable, CaseIterable {
         case get, set, result, error
     }
 
-    public var type: IQType
-    public var id: String
-    public var payload: XMLElement?
+    package var type: IQType
+    package var id: String
+    package var payload: XMLElement?
 
-    public init(type: IQType, id: String, payload: XMLElement? = nil) {
+    package init(type: IQType, id: String, payload: XMLElement? = nil) {
         self.type = type
         self.id = id
         self.payload = payload
@@ -18,7 +18,7 @@ public struct IQ: Sendable, Hashable {
 
     /// Reads an IQ. Returns `nil` when it breaks RFC 6120 §8.2.3: no id, an unknown type, or a
     /// get/set without exactly one child; the receiver answers those with `bad-request`.
-    public init?(_ element: XMLElement) {
+    package init?(_ element: XMLElement) {
         guard let id = element["id"], let type = element["type"].flatMap(IQType.init(rawValue:)) else { return nil }
         let children = element.elements
         switch type {
@@ -30,7 +30,7 @@ public struct IQ: Sendable, Hashable {
     }
 
     /// The empty result that acknowledges a get or set.
-    public static func result(to request: Stanza, contentNamespace: String = Namespace.server) -> XMLElement {
+    package static func result(to request: Stanza, contentNamespace: String = Namespace.server) -> XMLElement {
         var reply = XMLElement("iq", namespace: contentNamespace)
         if let to = request.element["to"] { reply.setAttribute("from", to: to) }
         if let from = request.element["from"] { reply.setAttribute("to", to: from) }

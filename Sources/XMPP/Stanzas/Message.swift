@@ -1,34 +1,34 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// XEP-0085 chat states.
-public enum ChatState: String, Sendable, Hashable, CaseIterable {
+package enum ChatState: String, Sendable, Hashable, CaseIterable {
     case active, composing, paused, inactive, gone
 }
 
 /// A typed view of a `<message/>` (RFC 6121 §5) with the extensions a gateway carries across:
 /// XEP-0085 chat states and XEP-0184 receipts. Elements it does not model are kept in `extensions`
 /// only to the extent the translator chooses to pass them on.
-public struct Message: Sendable, Hashable {
+package struct Message: Sendable, Hashable {
     /// RFC 6121 §5.2.2. An absent or unknown type means `normal`.
-    public enum MessageType: String, Sendable, Hashable, CaseIterable {
+    package enum MessageType: String, Sendable, Hashable, CaseIterable {
         case chat, error, groupchat, headline, normal
     }
 
-    public var type: MessageType
-    public var id: String?
-    public var bodies: [LocalizedText]
-    public var subjects: [LocalizedText]
-    public var thread: String?
-    public var parentThread: String?
-    public var chatState: ChatState?
+    package var type: MessageType
+    package var id: String?
+    package var bodies: [LocalizedText]
+    package var subjects: [LocalizedText]
+    package var thread: String?
+    package var parentThread: String?
+    package var chatState: ChatState?
     /// XEP-0184: the sender asks for a delivery receipt.
-    public var requestsReceipt: Bool
+    package var requestsReceipt: Bool
     /// XEP-0184: this message is the receipt for the message with this id.
-    public var receiptFor: String?
+    package var receiptFor: String?
     /// The stanza error carried by an error message.
-    public var error: StanzaError?
+    package var error: StanzaError?
 
-    public init(
+    package init(
         type: MessageType = .normal,
         id: String? = nil,
         bodies: [LocalizedText] = [],
@@ -52,7 +52,7 @@ public struct Message: Sendable, Hashable {
         self.error = error
     }
 
-    public init(_ element: XMLElement) {
+    package init(_ element: XMLElement) {
         let threadElement = element.firstElement(named: "thread", namespace: element.namespace)
         let receipt = element.firstElement(namespace: Namespace.receipts)
         self.init(
@@ -70,7 +70,7 @@ public struct Message: Sendable, Hashable {
     }
 
     /// The stanza, in the order RFC 6121 examples use: subject, body, thread, then extensions.
-    public func element(from: JID, to: JID, contentNamespace: String = Namespace.server) -> XMLElement {
+    package func element(from: JID, to: JID, contentNamespace: String = Namespace.server) -> XMLElement {
         var element = XMLElement("message", namespace: contentNamespace)
         element.setAttribute("from", to: from.description)
         element.setAttribute("to", to: to.description)

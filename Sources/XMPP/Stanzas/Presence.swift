@@ -1,29 +1,29 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// A typed view of a `<presence/>` (RFC 6121 §4) with XEP-0319 idle and the XEP-0153 photo hash.
-public struct Presence: Sendable, Hashable {
+package struct Presence: Sendable, Hashable {
     /// RFC 6121 §4.7.1. `nil` means available.
-    public enum PresenceType: String, Sendable, Hashable, CaseIterable {
+    package enum PresenceType: String, Sendable, Hashable, CaseIterable {
         case error, probe, subscribe, subscribed, unavailable, unsubscribe, unsubscribed
     }
 
     /// RFC 6121 §4.7.2.1. `nil` means plain available.
-    public enum Show: String, Sendable, Hashable, CaseIterable {
+    package enum Show: String, Sendable, Hashable, CaseIterable {
         case away, chat, dnd, xa
     }
 
-    public var type: PresenceType?
-    public var id: String?
-    public var show: Show?
-    public var statuses: [LocalizedText]
-    public var priority: Int8
+    package var type: PresenceType?
+    package var id: String?
+    package var show: Show?
+    package var statuses: [LocalizedText]
+    package var priority: Int8
     /// XEP-0319 `since`, kept as the XEP-0082 string it arrived as.
-    public var idleSince: String?
+    package var idleSince: String?
     /// XEP-0153: the SHA-1 of the avatar; `""` announces that there is no avatar.
-    public var photoHash: String?
-    public var error: StanzaError?
+    package var photoHash: String?
+    package var error: StanzaError?
 
-    public init(
+    package init(
         type: PresenceType? = nil,
         id: String? = nil,
         show: Show? = nil,
@@ -45,7 +45,7 @@ public struct Presence: Sendable, Hashable {
 
     /// Reads a presence stanza. Returns `nil` for an unknown `type` or an unknown `<show/>`,
     /// which RFC 6121 §4.7.1 and §4.7.2.1 make a `bad-request`.
-    public init?(_ element: XMLElement) {
+    package init?(_ element: XMLElement) {
         let namespace = element.namespace
         var type: PresenceType?
         if let raw = element["type"] {
@@ -71,10 +71,10 @@ public struct Presence: Sendable, Hashable {
         )
     }
 
-    public var isAvailable: Bool { type == nil }
+    package var isAvailable: Bool { type == nil }
 
     /// The presence stanza, children in RFC 6121 order: show, status, priority, then extensions.
-    public func element(from: JID, to: JID, contentNamespace: String = Namespace.server) -> XMLElement {
+    package func element(from: JID, to: JID, contentNamespace: String = Namespace.server) -> XMLElement {
         var element = XMLElement("presence", namespace: contentNamespace)
         element.setAttribute("from", to: from.description)
         element.setAttribute("to", to: to.description)

@@ -1,23 +1,23 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// A stanza as received: the element tree plus the addressing every router needs, parsed once.
 /// The typed views (`Message`, `Presence`, `IQ`) read the rest on demand.
-public struct Stanza: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+package struct Stanza: Sendable, Hashable {
+    package enum Kind: String, Sendable, Hashable, CaseIterable {
         case message, presence, iq
     }
 
-    public var element: XMLElement
-    public let kind: Kind
-    public let from: JID?
-    public let to: JID?
+    package var element: XMLElement
+    package let kind: Kind
+    package let from: JID?
+    package let to: JID?
 
     /// Recognises a depth-1 element as a stanza. Returns `nil` for anything that is not a stanza
     /// in `contentNamespace` (negotiation elements, unknown top-level elements).
     /// Throws when it is a stanza whose addressing is broken: a malformed `to` is `jid-malformed`
     /// (RFC 6120 §8.3.3.8); a malformed `from` is reported the same way and the caller decides
     /// whether that ends the stream (on s2s it is `invalid-from`).
-    public init?(_ element: XMLElement, contentNamespace: String = Namespace.server) throws(AddressingError) {
+    package init?(_ element: XMLElement, contentNamespace: String = Namespace.server) throws(AddressingError) {
         guard element.namespace == contentNamespace, let kind = Kind(rawValue: element.name) else { return nil }
         self.element = element
         self.kind = kind
@@ -33,19 +33,19 @@ public struct Stanza: Sendable, Hashable {
         }
     }
 
-    public var id: String? { element["id"] }
-    public var type: String? { element["type"] }
+    package var id: String? { element["id"] }
+    package var type: String? { element["type"] }
 
     /// The reply that reports `error` to the sender: same kind, same `id`, addresses swapped,
     /// `type='error'` (RFC 6120 §8.3.1). `nil` when the stanza must not be answered with an error:
     /// errors are never answered with errors, and neither are IQ results (RFC 6120 §8.3.1, §8.2.3).
-    public func errorReply(_ error: StanzaError) -> XMLElement? {
+    package func errorReply(_ error: StanzaError) -> XMLElement? {
         Self.errorReply(to: element, error: error)
     }
 
     /// `errorReply(_:)` for an element that could not become a `Stanza` (for example because its
     /// `to` is not a JID): built from the raw attributes.
-    public static func errorReply(to element: XMLElement, error: StanzaError) -> XMLElement? {
+    package static func errorReply(to element: XMLElement, error: StanzaError) -> XMLElement? {
         let type = element["type"]
         if type == "error" || (element.name == "iq" && type == "result") || element["from"] == nil { return nil }
         var reply = XMLElement(element.name, namespace: element.namespace)
@@ -59,19 +59,19 @@ public struct Stanza: Sendable, Hashable {
 }
 
 /// A stanza's `from` or `to` could not be parsed as a JID.
-public struct AddressingError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var attribute: String
-    public var reason: JIDError
+package struct AddressingError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var attribute: String
+    package var reason: JIDError
 
-    public var description: String { "malformed '\(attribute)' address: \(reason)" }
+    package var description: String { "malformed '\(attribute)' address: \(reason)" }
 }
 
 /// A piece of human-readable text with its language, as XMPP carries bodies, subjects and statuses.
-public struct LocalizedText: Sendable, Hashable {
-    public var language: String?
-    public var text: String
+package struct LocalizedText: Sendable, Hashable {
+    package var language: String?
+    package var text: String
 
-    public init(_ text: String, language: String? = nil) {
+    package init(_ text: String, language: String? = nil) {
         self.text = text
         self.language = language
     }

@@ -1,4 +1,4 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// The addressing rules for each top-level element on an authenticated inbound s2s stream, shared by
 /// everything that reads such a stream so the rules exist once:
@@ -8,8 +8,8 @@ public import XMLStreaming
 /// - `from` and `to` are required (`improper-addressing`);
 /// - `to` must be one of our domains (`host-unknown`);
 /// - the (sender domain, target domain) pair must be authenticated on the stream (`invalid-from`).
-public enum InboundAddressing {
-    public enum Verdict: Sendable, Hashable {
+package enum InboundAddressing {
+    package enum Verdict: Sendable, Hashable {
         case stanza(Stanza)
         /// A stanza error to send back; the stream goes on.
         case reply(XMLElement)
@@ -17,7 +17,7 @@ public enum InboundAddressing {
         case fail(StreamError)
     }
 
-    public static func check(
+    package static func check(
         _ element: XMLElement,
         localDomains: Set<String>,
         isAuthenticated: (_ sender: String, _ target: String) -> Bool

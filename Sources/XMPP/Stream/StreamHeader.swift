@@ -1,16 +1,16 @@
-public import XMLStreaming
+package import XMLStreaming
 
 /// A validated `<stream:stream>` header (RFC 6120 §4.7).
-public struct StreamHeader: Sendable, Hashable {
-    public var from: JID?
-    public var to: JID?
-    public var id: String?
+package struct StreamHeader: Sendable, Hashable {
+    package var from: JID?
+    package var to: JID?
+    package var id: String?
     /// `nil` when the peer sent no version, which RFC 6120 §4.7.5 treats as pre-1.0 (dialback only).
-    public var version: StreamVersion?
-    public var language: String?
-    public var contentNamespace: String
+    package var version: StreamVersion?
+    package var language: String?
+    package var contentNamespace: String
 
-    public init(
+    package init(
         from: JID? = nil,
         to: JID? = nil,
         id: String? = nil,
@@ -30,7 +30,7 @@ public struct StreamHeader: Sendable, Hashable {
     /// - the content namespace must be the one this stream carries (`invalid-namespace`, §4.9.3.10);
     /// - a version whose major number is above 1 is `unsupported-version` (§4.7.5);
     /// - `from` and `to` must be JIDs (`improper-addressing`, §4.9.3.7).
-    public init(_ header: XMLStreamHeader, expectedContentNamespace: String) throws(StreamError) {
+    package init(_ header: XMLStreamHeader, expectedContentNamespace: String) throws(StreamError) {
         guard header.defaultNamespace == expectedContentNamespace else {
             let found = header.defaultNamespace.map { "'\($0)'" } ?? "none"
             throw StreamError(
@@ -63,7 +63,7 @@ public struct StreamHeader: Sendable, Hashable {
     }
 
     /// The opening tag as bytes, with the `stream:` prefix and, for s2s, the `db:` prefix declared.
-    public func bytes(declaringDialback: Bool = false) -> [UInt8] {
+    package func bytes(declaringDialback: Bool = false) -> [UInt8] {
         var attributes: [XMLAttribute] = []
         if let from { attributes.append(XMLAttribute("from", value: from.description)) }
         if let to { attributes.append(XMLAttribute("to", value: to.description)) }
@@ -79,16 +79,16 @@ public struct StreamHeader: Sendable, Hashable {
 }
 
 /// The `version` of a stream header (RFC 6120 §4.7.5).
-public struct StreamVersion: Sendable, Hashable, CustomStringConvertible {
-    public var major: Int
-    public var minor: Int
+package struct StreamVersion: Sendable, Hashable, CustomStringConvertible {
+    package var major: Int
+    package var minor: Int
 
-    public init(major: Int, minor: Int) {
+    package init(major: Int, minor: Int) {
         self.major = major
         self.minor = minor
     }
 
-    public static let current = StreamVersion(major: 1, minor: 0)
+    package static let current = StreamVersion(major: 1, minor: 0)
 
-    public var description: String { "\(major).\(minor)" }
+    package var description: String { "\(major).\(minor)" }
 }

@@ -1,0 +1,53 @@
+package import Federation
+package import FederationLinks
+package import Translation
+package import XMLStreaming
+
+extension Gateway {
+    package struct Settings: Sendable {
+        package var translation: TranslationConfiguration
+        package var policy: FederationPolicy
+        package var links: LinkSettings
+        package var limits: (pre: XMLStreamLimits, post: XMLStreamLimits)
+        package var tls: FederationTLS?
+        package var dialbackSecret: DialbackSecret
+        package var listenAddress: String
+        package var listenPort: Int
+        /// The XEP-0368 direct TLS port on `listenAddress` (0: any free one), or `nil` for none;
+        /// needs `tls`.
+        package var directTLSPort: Int?
+
+        package init(
+            translation: TranslationConfiguration,
+            policy: FederationPolicy,
+            links: LinkSettings = .defaults,
+            limits: (pre: XMLStreamLimits, post: XMLStreamLimits) = (.preAuthentication, .postAuthentication),
+            tls: FederationTLS?,
+            dialbackSecret: DialbackSecret,
+            listenAddress: String,
+            listenPort: Int,
+            directTLSPort: Int? = nil
+        ) {
+            self.translation = translation
+            self.policy = policy
+            self.links = links
+            self.limits = limits
+            self.tls = tls
+            self.dialbackSecret = dialbackSecret
+            self.listenAddress = listenAddress
+            self.listenPort = listenPort
+            self.directTLSPort = directTLSPort
+        }
+    }
+
+    /// The ports `bind()` bound: with port 0 in the settings, the only way to learn them.
+    package struct ListeningPorts: Sendable, Hashable {
+        package var startTLS: Int
+        package var directTLS: Int?
+
+        package init(startTLS: Int, directTLS: Int?) {
+            self.startTLS = startTLS
+            self.directTLS = directTLS
+        }
+    }
+}
