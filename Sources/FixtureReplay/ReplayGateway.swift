@@ -230,8 +230,12 @@ package struct ReplayGateway {
     private mutating func execute(_ action: GatewayCore.Action) {
         switch action {
         case .send(let stanza, let connection):
+            guard outbound[connection] != nil else {
+                pending.append(.writeFailed(stanza, on: connection))
+                return
+            }
             append(.stanza(stanza.element), for: stanza.key.remote)
-            if let ticket = stanza.ticket, outbound[connection] != nil { pending.append(.written(ticket)) }
+            if let ticket = stanza.ticket { pending.append(.written(ticket)) }
         case .write(let element, let connection):
             if let key = outbound[connection] { append(.stanza(element), for: key.remote) }
         case .connect(let connection, let key, _, let purpose):

@@ -20,13 +20,15 @@ extension Gateway {
         case .connect(let connection, let key, let partner, let purpose):
             connect(connection, key, partner, purpose, group: &group)
         case .close(let connection, _):
-            onOutboundHandler(connection) { handler, _ in handler.close() }
+            if !onOutboundHandler(connection, { handler, _ in handler?.close() }) { abandoned.insert(connection) }
         case .closeInbound(let connection, let error):
             if let channel = channels[connection] { InboundStreamHandler.close(channel, error: error) }
         case .requestVerification(let request, let connection):
             let inbox = inboxContinuation
             let handed = onOutboundHandler(connection) { handler, _ in
-                if handler.requestVerification(request) == .streamEnded { inbox.yield(.core(.verificationRedirected(request, from: connection))) }
+                if (handler?.requestVerification(request) ?? .streamEnded) == .streamEnded {
+                    inbox.yield(.core(.verificationRedirected(request, from: connection)))
+                }
             }
             if !handed { inbox.yield(.core(.verificationRedirected(request, from: connection))) }
         case .answerVerification(let answer, let connection):
@@ -52,12 +54,16 @@ extension Gateway {
         }
     }
 
-    /// Forgets the channel of a connection the core has heard is gone.
+    /// Forgets the channel of a connection, or the continuation of an event stream, the core has
+    /// heard is gone.
     func forget(_ input: GatewayCore.Input) {
         switch input {
         case .connectionClosed(let connection), .inboundClosed(let connection):
             channels[connection] = nil
             batches[connection] = nil
+            abandoned.remove(connection)
+        case .subscriberClosed(let subscriber):
+            eventStreams[subscriber] = nil
         default:
             break
         }
@@ -70,6 +76,10 @@ extension Gateway {
         guard let writes = batches.removeValue(forKey: connection) else { return }
         let inbox = inboxContinuation
         let handed = onOutboundHandler(connection) { handler, eventLoop in
+            guard let handler else {
+                for case .send(let stanza, _) in writes { inbox.yield(.core(.writeFailed(stanza, on: connection))) }
+                return
+            }
             for write in writes {
                 switch write {
                 case .send(let stanza, _):
@@ -95,13 +105,14 @@ extension Gateway {
         for case .send(let stanza, _) in writes { inbox.yield(.core(.writeFailed(stanza, on: connection))) }
     }
 
-    /// Runs `body` with the outbound connection's handler on its event loop; `false` when there is
-    /// no such channel (the body then never runs; with a channel, it runs unless the handler is gone).
+    /// Runs `body` on the outbound connection's event loop with its handler, `nil` when the handler
+    /// is gone (the channel closed, and its report is on the way); `false` when there is no such
+    /// channel, and `body` never runs.
     @discardableResult
-    private func onOutboundHandler(_ connection: ConnectionID, _ body: @escaping @Sendable (OutboundStreamHandler, any EventLoop) -> Void) -> Bool {
+    private func onOutboundHandler(_ connection: ConnectionID, _ body: @escaping @Sendable (OutboundStreamHandler?, any EventLoop) -> Void) -> Bool {
         guard let channel = channels[connection] else { return false }
         channel.eventLoop.execute {
-            if let handler = try? channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self) { body(handler, channel.eventLoop) }
+            body(try? channel.pipeline.syncOperations.handler(type: OutboundStreamHandler.self), channel.eventLoop)
         }
         return true
     }

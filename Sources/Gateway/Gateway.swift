@@ -29,6 +29,17 @@ package actor Gateway: Service {
         case opened(ConnectionID, any Channel)
         /// Resumed once everything before it is handled and stored: how `apply(_:)` waits.
         case settled(CheckedContinuation<Void, Never>)
+        /// Graceful shutdown, or `shutdown()`.
+        case stop
+        /// Everything the closed channels reported has been queued before this.
+        case drained
+    }
+
+    enum Lifecycle {
+        /// Made, or listeners bound; not yet running.
+        case bound
+        case running
+        case finished
     }
 
     let settings: Settings
@@ -54,8 +65,10 @@ package actor Gateway: Service {
     var listeners: [any Channel] = []
     private let inbox: AsyncStream<Message>
     let inboxContinuation: AsyncStream<Message>.Continuation
-    private var finished = false
+    private var lifecycle = Lifecycle.bound
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Connections the core closed before their channel was known.
+    var abandoned: Set<ConnectionID> = []
 
     /// - Parameter logger: the operator's log: what the core decides to log, what the driver sees
     ///   before a stream exists, and each stream handler's records with its connection's metadata.
@@ -136,24 +149,35 @@ package actor Gateway: Service {
 
     /// Serves until graceful shutdown or `shutdown()`: first what a previous run left in the
     /// outbound queue goes to the links, then the inbox is handled input by input. At the end
-    /// every link is closed and the last store jobs are written before this returns.
+    /// every link is closed, the writes still in flight are accounted for, and the last store
+    /// jobs are written before this returns.
     package func run() async throws {
         await withGracefulShutdownHandler {
             await serve()
         } onGracefulShutdown: {
-            self.inboxContinuation.finish()
+            self.inboxContinuation.yield(.stop)
         }
     }
 
     /// Stops as graceful shutdown does and returns once `run()` has finished (at once if it never
     /// ran): what the inbox had already accepted is handled and stored first.
     package func shutdown() async {
-        inboxContinuation.finish()
-        if finished { return }
-        await withCheckedContinuation { stopWaiters.append($0) }
+        switch lifecycle {
+        case .bound:
+            lifecycle = .finished
+            inboxContinuation.finish()
+            await closeListeners()
+        case .running:
+            inboxContinuation.yield(.stop)
+            await withCheckedContinuation { stopWaiters.append($0) }
+        case .finished:
+            break
+        }
     }
 
     private func serve() async {
+        guard lifecycle == .bound else { return }
+        lifecycle = .running
         await withTaskGroup(of: Void.self) { writers in
             if let storeWriter { writers.addTask { await storeWriter.run() } }
             await withDiscardingTaskGroup { group in
@@ -174,25 +198,35 @@ package actor Gateway: Service {
                         } while (try? await clock.sleep(for: .seconds(3600))) != nil
                     }
                 }
+                var stopped = false
                 for await message in inbox {
                     switch message {
                     case .core(let input): handle(input, group: &group)
-                    case .opened(let connection, let channel): channels[connection] = channel
+                    case .opened(let connection, let channel): opened(connection, channel)
                     case .settled(let done): if let storeWriter { storeWriter.submit(.flushed(done)) } else { done.resume() }
+                    case .stop:
+                        guard !stopped else { continue }
+                        stopped = true
+                        await stop(group: &group)
+                        // Whatever the closed channels still report (a write completed or failed)
+                        // is queued by now; it is handled before the inbox ends.
+                        inboxContinuation.yield(.drained)
+                    case .drained:
+                        inboxContinuation.finish()
                     }
                 }
-                await stop(group: &group)
+                if !stopped { await stop(group: &group) }
                 group.cancelAll()
             }
             storeWriter?.finish()
         }
-        finished = true
+        lifecycle = .finished
         stopWaiters.forEach { $0.resume() }
         stopWaiters = []
     }
 
     /// Closes the listeners, every link (each stream with its closing tag first) and every event
-    /// stream.
+    /// stream; the core takes nothing more but the outcome of writes already made.
     private func stop(group: inout DiscardingTaskGroup) async {
         await closeListeners()
         let (actions, unsent) = core.shutdown()
@@ -202,6 +236,16 @@ package actor Gateway: Service {
         eventStreams.values.forEach { $0.finish() }
         eventStreams = [:]
         if !unsent.isEmpty { logger.warning("queued stanzas were not sent before shutdown", metadata: ["count": "\(unsent.count)"]) }
+    }
+
+    /// A connection's channel, for the actions that name it; one the core let go of while it was
+    /// still being opened is closed at once.
+    private func opened(_ connection: ConnectionID, _ channel: any Channel) {
+        if abandoned.remove(connection) != nil {
+            channel.close(promise: nil)
+        } else {
+            channels[connection] = channel
+        }
     }
 
     private func closeListeners() async {

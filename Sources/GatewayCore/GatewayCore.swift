@@ -63,6 +63,8 @@ package struct GatewayCore: Sendable {
     private var armedTimer: LinkInstant?
     private var reportedGauges: LinkGauges?
     private var reportedStoredMessages: Int?
+    /// After `shutdown()`: only the outcome of writes already made is taken.
+    private var stopped = false
 
     package init(configuration: Configuration, directory: PresenceDirectory) {
         self.configuration = configuration
@@ -79,6 +81,12 @@ package struct GatewayCore: Sendable {
     /// Handles one input at `time` and returns what to do, in order.
     package mutating func handle(_ input: Input, at time: GatewayTime) -> [Action] {
         var batch = Batch(time: time)
+        if stopped {
+            // A message written as the links closed leaves the store; anything else waits for the
+            // next start (a failed write's stanza is still stored).
+            if case .written(let ticket) = input { settle(ticket, .delivered(ticket), &batch) }
+            return batch.actions
+        }
         switch input {
         case .stanzaReceived(let stanza, _):
             // An answer to one of our pings is the link table's; anything else goes to the translator.
@@ -118,11 +126,13 @@ package struct GatewayCore: Sendable {
         case .subscriberOpened(let id, let user):
             batch.append(subscribers.opened(id, user: user, catchingUp: configuration.keepsMessages))
         case .subscriberClosed(let id):
-            subscribers.closed(id)
+            batch.append(subscribers.closed(id, at: time))
         case .offlineMessagesRead(let id, let messages):
             batch.append(subscribers.offlineMessagesRead(id, messages))
         case .tick:
-            armedTimer = nil
+            // Only the timer armed last is still wanted: a tick before it is an earlier timer's,
+            // superseded, and must not let the next deadline be armed a second time.
+            if let armed = armedTimer, armed <= time.now { armedTimer = nil }
             carryOut(links.tick(now: time.now), &batch)
         case .storedMessagesLoaded(let queued):
             requeue(queued, &batch)
@@ -136,8 +146,11 @@ package struct GatewayCore: Sendable {
     }
 
     /// Stops: every link and attempt is closed. Stored messages stay in the store for the next
-    /// start; what was queued without a ticket is handed back for the log.
+    /// start; what was queued without a ticket is handed back for the log. From now on only
+    /// `.written` is taken, so that a message whose write completes as its link closes leaves the
+    /// store.
     package mutating func shutdown() -> (actions: [Action], unsent: [XMLElement]) {
+        stopped = true
         let result = links.shutdown()
         var actions: [Action] = result.actions.compactMap { action in
             if case .close(let connection, let reason) = action { return .close(connection, reason) }

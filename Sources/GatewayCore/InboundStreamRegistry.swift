@@ -22,9 +22,6 @@ package struct InboundStreamRegistry: Sendable {
 
     package private(set) var streams: [ConnectionID: Stream] = [:]
 
-    /// How many inbound connections are open, authenticated or not.
-    package var count: Int { streams.count }
-
     mutating func accepted(_ connection: ConnectionID) {
         streams[connection] = Stream()
     }

@@ -33,10 +33,18 @@ package struct SubscriberFanOut: Sendable {
         return catchingUp ? [.store(.readOffline(user, for: id))] : []
     }
 
-    mutating func closed(_ id: SubscriberID) {
-        guard let subscriber = subscribers.removeValue(forKey: id) else { return }
+    /// A stream closed. If it was still catching up and was its user's last, the messages that
+    /// waited behind the offline ones reached nobody: they are kept offline (`at` is now), so the
+    /// next stream gets them.
+    mutating func closed(_ id: SubscriberID, at time: GatewayTime) -> [GatewayCore.Action] {
+        guard let subscriber = subscribers.removeValue(forKey: id) else { return [] }
         byUser[subscriber.user]?.remove(id)
-        if byUser[subscriber.user]?.isEmpty == true { byUser[subscriber.user] = nil }
+        guard byUser[subscriber.user]?.isEmpty == true else { return [] }
+        byUser[subscriber.user] = nil
+        return (subscriber.waiting ?? []).compactMap { event in
+            guard case .message(let from, let message) = event, !message.bodies.isEmpty else { return nil }
+            return .store(.keepOffline(message.element(from: from, to: subscriber.user), for: subscriber.user, from: from, at: time.wall))
+        }
     }
 
     /// The offline messages of a stream that is catching up were read: they go first, then what

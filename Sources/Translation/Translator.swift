@@ -115,17 +115,17 @@ package struct Translator: Sendable {
         directory.contact(contact.description, of: user.description)
     }
 
-    /// How far `domain` is trusted, or `nil` if it may not federate: the policy's decision, with
-    /// the open-mode default (PublicUnverified) for a domain no partner lists.
+    /// How far `domain` (a JID's domainpart) is trusted, or `nil` if it may not federate: the
+    /// policy's decision, with the open-mode default (PublicUnverified) for a domain no partner lists.
     func trust(of domain: String) -> PartnerTrust? {
-        guard case .allowed(let partner) = policy.decision(for: domain) else { return nil }
+        guard case .allowed(let partner) = policy.decision(forDomainpart: domain) else { return nil }
         return partner.trust
     }
 
     /// Why a stanza for `domain` cannot go out, in the words the links use for the same refusal;
     /// `nil` if the domain may federate.
     func refusal(of domain: String) -> String? {
-        guard case .refused(let reason) = policy.decision(for: domain) else { return nil }
+        guard case .refused(let reason) = policy.decision(forDomainpart: domain) else { return nil }
         return "\(domain) may not federate with this gateway: \(reason)"
     }
 

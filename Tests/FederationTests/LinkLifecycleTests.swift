@@ -95,6 +95,18 @@ struct LinkLifecycleTests {
         #expect(table.stanzaToSend(LinkStanzas.message("a2", to: "a.example"), to: "a.example", now: at(3)).bounceErrors.map(\.condition) == [.notAllowed])
     }
 
+    @Test("a domain refused by a reload and allowed by the next reports linkUp when its link is back (regression: its contacts stayed offline)")
+    func refusedThenAllowedAgain() throws {
+        let open = try LinkPolicies.open()
+        var table = LinkTable(policy: open)
+        _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
+        _ = table.connectionSucceeded("remote.example", now: at(1))
+        #expect(table.replacePolicy(try LinkPolicies.open(blocklist: ["remote.example"])).lines.contains("link down remote.example"))
+        _ = table.replacePolicy(open)
+        _ = table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: at(2))
+        #expect(table.connectionSucceeded("remote.example", now: at(3)).lines == ["send m2 to remote.example", "link up remote.example"])
+    }
+
     @Test("a reloaded policy that still allows a domain leaves its link alone")
     func policyChangedKeepsAllowedLink() throws {
         var table = try LinkPolicies.table()

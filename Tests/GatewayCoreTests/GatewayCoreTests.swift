@@ -261,3 +261,53 @@ extension CoreHarness {
         Message(type: .chat, id: id, bodies: [LocalizedText(text)]).element(from: try! alice.withResource("consulate"), to: bob)
     }
 }
+
+@Suite("GatewayCore: timers, streams closing while catching up, shutdown")
+struct GatewayCoreRegressionTests {
+    typealias H = CoreHarness
+
+    static func armed(_ actions: [GatewayCore.Action]) -> [LinkInstant] {
+        actions.compactMap { if case .armTimer(let at) = $0 { at } else { nil } }
+    }
+
+    @Test("a tick from a superseded timer arms nothing (regression: every earlier deadline added a tick chain for good)")
+    func supersededTimer() throws {
+        var harness = H()
+        let (_, established) = harness.establish(harness.handle(.action(H.chat("m1", "hello"))))
+        #expect(Self.armed(established).isEmpty, "the queue expiry's timer (120 s) fires first")
+        // Expiry at 120 s, armed with the message; its tick arms the keep-alive at 300 s.
+        #expect(Self.armed(harness.handle(.tick, at: 120)) == [LinkInstant(sinceOrigin: .seconds(300))])
+        // A second timer for 120 s (armed before the first fired) fires late: nothing more is armed.
+        #expect(Self.armed(harness.handle(.tick, at: 121)).isEmpty)
+        #expect(Self.armed(harness.handle(.tick, at: 300)) == [LinkInstant(sinceOrigin: .seconds(360))], "the ping's deadline")
+    }
+
+    @Test("messages that waited behind the offline ones are kept offline if the stream closes first (regression: they were lost)")
+    func closedWhileCatchingUp() {
+        var harness = H(keepsMessages: true)
+        let inbound = harness.inboundStream(1)
+        let subscriber = SubscriberID(1)
+        _ = harness.handle(.subscriberOpened(subscriber, user: H.alice))
+        _ = harness.handle(.stanzaReceived(H.messageFromBob("m1", "while you read"), on: inbound))
+        let closed = harness.handle(.subscriberClosed(subscriber))
+        #expect(closed.storeJobs.count == 1)
+        guard case .keepOffline(let element, let user, _, _)? = closed.storeJobs.first else {
+            Issue.record("expected the message kept offline, got \(closed)")
+            return
+        }
+        #expect(user == H.alice && element["id"] == "m1")
+        #expect(harness.handle(.offlineMessagesRead(subscriber, [])).isEmpty, "a late read for a closed stream does nothing")
+    }
+
+    @Test("after shutdown only written messages are settled; nothing reconnects")
+    func stopped() throws {
+        var harness = H(keepsMessages: true)
+        let (link, established) = harness.establish(harness.handle(.action(H.chat("m1", "hello"))))
+        let ticket = try #require(established.sent.first?.ticket)
+        let (actions, unsent) = harness.core.shutdown()
+        #expect(actions.closed.map(\.0) == [link] && unsent.isEmpty)
+        #expect(harness.handle(.writeFailed(OutboundStanza(H.messageElement("m1", "hello"), on: H.contoso, ticket: ticket), on: link)).isEmpty)
+        #expect(harness.handle(.action(H.chat("m2", "late"))).isEmpty)
+        #expect(harness.handle(.written(ticket)).storeJobs == [.delivered(ticket)])
+    }
+}

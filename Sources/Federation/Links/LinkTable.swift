@@ -129,9 +129,12 @@ package struct LinkTable: Sendable {
     /// or scheduled and a slot is free), or refused with `wait/resource-constraint` if the queue is
     /// full.
     package mutating func stanzaToSend(_ element: XMLElement, on key: LinkKey, ticket: Ticket? = nil, now: LinkInstant) -> [Action] {
-        let stanza = OutboundStanza(element, on: normalised(key), ticket: ticket)
+        guard let normalisedKey = normalised(key) else {
+            return [Self.reject(OutboundStanza(element, on: key, ticket: ticket), StanzaError(.notAllowed, text: "\(key.remote) may not federate with this gateway: \(RefusalReason.invalidDomain)"))]
+        }
+        let stanza = OutboundStanza(element, on: normalisedKey, ticket: ticket)
         let partner: PartnerPolicy
-        switch policy.decision(for: stanza.key.remote) {
+        switch policy.decision(forDomainpart: stanza.key.remote) {
         case .refused(let reason):
             return [Self.reject(stanza, StanzaError(.notAllowed, text: "\(stanza.key.remote) may not federate with this gateway: \(reason)"))]
         case .allowed(let allowed):
@@ -170,7 +173,7 @@ package struct LinkTable: Sendable {
             return [.close(connection, .unwanted)]
         }
         var actions: [Action] = []
-        switch policy.decision(for: key.remote) {
+        switch policy.decision(forDomainpart: key.remote) {
         case .refused(let reason):
             releaseSlot(&entry)
             entry.phase = .idle
@@ -259,7 +262,7 @@ package struct LinkTable: Sendable {
         if case .established = entries[key]?.phase {
             return actions + stanzaToSend(stanza.element, on: key, ticket: stanza.ticket, now: now)
         }
-        guard case .allowed(let partner) = policy.decision(for: key.remote) else {
+        guard case .allowed(let partner) = policy.decision(forDomainpart: key.remote) else {
             return actions + stanzaToSend(stanza.element, on: key, ticket: stanza.ticket, now: now)
         }
         var entry = entries.removeValue(forKey: key) ?? Entry(partner: partner)
@@ -278,8 +281,7 @@ package struct LinkTable: Sendable {
     /// answer is somebody else's (or came after the link was given up) and the caller routes the
     /// stanza on as usual.
     package mutating func pongReceived(on key: LinkKey, id: String) -> Bool {
-        let key = normalised(key)
-        guard var entry = entries[key], case .established(var link) = entry.phase, link.ping?.id == id else { return false }
+        guard let key = normalised(key), var entry = entries[key], case .established(var link) = entry.phase, link.ping?.id == id else { return false }
         link.ping = nil
         entry.phase = .established(link)
         entries[key] = entry
@@ -348,7 +350,7 @@ package struct LinkTable: Sendable {
         var actions: [Action] = []
         for key in entries.keys.sorted() {
             guard var entry = entries.removeValue(forKey: key) else { continue }
-            switch policy.decision(for: key.remote) {
+            switch policy.decision(forDomainpart: key.remote) {
             case .allowed(let partner):
                 entry.partner = partner
                 entries[key] = entry
@@ -361,7 +363,8 @@ package struct LinkTable: Sendable {
                         releaseSlot(&entry)
                     }
                 }
-                downLinks.remove(key)
+                // It stays down: if a later reload allows the domain again, its return brings
+                // `.linkUp`, which probes the contacts the translator stopped showing.
                 let error = StanzaError(.notAllowed, text: "\(key.remote) may no longer federate with this gateway: \(reason)")
                 for queued in entry.queue.removeAll() { actions.append(Self.reject(queued.stanza, error)) }
             }
@@ -399,12 +402,11 @@ package struct LinkTable: Sendable {
         actions.append(.linkDown(key))
     }
 
-    /// Both domains as JID domainparts, as actions name them.
-    private func normalised(_ key: LinkKey) -> LinkKey {
-        LinkKey(
-            local: DomainPattern.normalisedDomain(key.local) ?? key.local,
-            remote: DomainPattern.normalisedDomain(key.remote) ?? key.remote
-        )
+    /// Both domains as JID domainparts, as the table keeps and actions name them; `nil` when the
+    /// remote one is not a domain. Every key enters the table through here.
+    private func normalised(_ key: LinkKey) -> LinkKey? {
+        guard let remote = DomainPattern.normalisedDomain(key.remote) else { return nil }
+        return LinkKey(local: DomainPattern.normalisedDomain(key.local) ?? key.local, remote: remote)
     }
 
     // MARK: - Queue

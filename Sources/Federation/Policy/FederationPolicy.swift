@@ -75,6 +75,12 @@ package struct FederationPolicy: Sendable {
     /// `openDefault(for:)`.
     package func decision(for domain: String) -> FederationDecision {
         guard let normalised = DomainPattern.normalisedDomain(domain) else { return .refused(.invalidDomain) }
+        return decision(forDomainpart: normalised)
+    }
+
+    /// `decision(for:)` for a domain that is already a JID's domainpart (normalised by the JID's
+    /// parser): what the routing of every stanza asks, so it does not parse the domain again.
+    package func decision(forDomainpart normalised: String) -> FederationDecision {
         let listed = bestPartner(for: normalised)
         switch mode {
         case .allowlist:

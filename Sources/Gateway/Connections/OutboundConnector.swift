@@ -42,6 +42,8 @@ struct OutboundConnector: Sendable {
         }
         let timeout = TimeAmount(establishmentTimeout)
         for target in targets {
+            // At shutdown the gateway cancels its child tasks: no new target is tried.
+            guard !Task.isCancelled else { return .failure(.temporary(reason: "the gateway is stopping")) }
             do {
                 var machine = try OutboundStreamStateMachine(
                     localDomain: key.local,
