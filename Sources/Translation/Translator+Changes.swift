@@ -13,12 +13,14 @@ extension Translator {
         /// Each held request touched, with whether it was held before the input.
         var held: [HeldSubscriptionRequest: Bool] = [:]
         var heldOrder: [HeldSubscriptionRequest] = []
+
+        var isEmpty: Bool { presence.isEmpty && contacts.isEmpty && heldOrder.isEmpty }
     }
 
-    /// Runs one input and appends what it changed for the store.
-    mutating func recordingChanges(_ body: (inout Translator) -> [TranslatorOutput]) -> [TranslatorOutput] {
-        changes = ChangeLog()
-        var outputs = body(&self)
+    /// At the end of an input: what it changed, as `.store` outputs, and the log emptied for the
+    /// next. Most inputs (a contact's presence, a message) change nothing the store keeps.
+    mutating func appendChanges(to outputs: inout [TranslatorOutput]) {
+        guard !changes.isEmpty else { return }
         let log = changes
         changes = ChangeLog()
         var seenPresence: Set<JID> = []
@@ -39,7 +41,6 @@ extension Translator {
             guard now != log.held[request], let user = try? JID(request.userJID), let contact = try? JID(request.contactJID) else { continue }
             outputs.append(.store(now ? .hold(from: contact, to: user) : .release(from: contact, to: user)))
         }
-        return outputs
     }
 
     mutating func setPresence(_ presence: RichPresence, of user: JID) -> Bool {

@@ -66,38 +66,39 @@ package struct Translator: Sendable {
     /// authenticated on the stream and `to` is one of our domains.
     package mutating func receive(_ stanza: Stanza) -> [TranslatorOutput] {
         guard let from = stanza.from, let to = stanza.to else { return [] }
-        return recordingChanges { translator in
-            switch stanza.kind {
-            case .message: translator.receiveMessage(stanza, from: from, to: to)
-            case .presence: translator.receivePresence(stanza, from: from, to: to)
-            case .iq: translator.receiveIQ(stanza, from: from, to: to)
-            }
+        var outputs: [TranslatorOutput]
+        switch stanza.kind {
+        case .message: outputs = receiveMessage(stanza, from: from, to: to)
+        case .presence: outputs = receivePresence(stanza, from: from, to: to)
+        case .iq: outputs = receiveIQ(stanza, from: from, to: to)
         }
+        appendChanges(to: &outputs)
+        return outputs
     }
 
     /// Handles an internal user's action.
     package mutating func perform(_ action: InternalAction) -> [TranslatorOutput] {
-        recordingChanges { translator in
-            switch action {
-            case .setPresence(let user, let presence):
-                guard translator.setPresence(presence, of: user.bare) else { return [] }
-                return translator.broadcastPresence(of: user.bare)
-            case .addContact(let user, let contact, let name, let groups, let accessLevel):
-                return translator.addContact(user: user.bare, contact: contact.bare, name: name, groups: groups, accessLevel: accessLevel)
-            case .removeContact(let user, let contact):
-                return translator.removeContact(user: user.bare, contact: contact.bare)
-            case .setAccessLevel(let user, let contact, let level):
-                return translator.setAccessLevel(user: user.bare, contact: contact.bare, level)
-            case .approveSubscription(let user, let contact):
-                return translator.sendSubscription(.subscribed, user: user.bare, contact: contact.bare)
-            case .denySubscription(let user, let contact), .revokeSubscription(let user, let contact):
-                return translator.sendSubscription(.unsubscribed, user: user.bare, contact: contact.bare)
-            case .unsubscribe(let user, let contact):
-                return translator.sendSubscription(.unsubscribe, user: user.bare, contact: contact.bare)
-            case .sendMessage(let user, let to, let message):
-                return translator.sendMessage(from: user.bare, to: to, message)
-            }
+        var outputs: [TranslatorOutput]
+        switch action {
+        case .setPresence(let user, let presence):
+            outputs = setPresence(presence, of: user.bare) ? broadcastPresence(of: user.bare) : []
+        case .addContact(let user, let contact, let name, let groups, let accessLevel):
+            outputs = addContact(user: user.bare, contact: contact.bare, name: name, groups: groups, accessLevel: accessLevel)
+        case .removeContact(let user, let contact):
+            outputs = removeContact(user: user.bare, contact: contact.bare)
+        case .setAccessLevel(let user, let contact, let level):
+            outputs = setAccessLevel(user: user.bare, contact: contact.bare, level)
+        case .approveSubscription(let user, let contact):
+            outputs = sendSubscription(.subscribed, user: user.bare, contact: contact.bare)
+        case .denySubscription(let user, let contact), .revokeSubscription(let user, let contact):
+            outputs = sendSubscription(.unsubscribed, user: user.bare, contact: contact.bare)
+        case .unsubscribe(let user, let contact):
+            outputs = sendSubscription(.unsubscribe, user: user.bare, contact: contact.bare)
+        case .sendMessage(let user, let to, let message):
+            outputs = sendMessage(from: user.bare, to: to, message)
         }
+        appendChanges(to: &outputs)
+        return outputs
     }
 
     // MARK: - Shared helpers
