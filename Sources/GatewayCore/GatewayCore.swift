@@ -244,8 +244,7 @@ package struct GatewayCore: Sendable {
                 batch.append(.metric(.dropped(error.condition)))
                 batch.log(.debug, "undeliverable stanza dropped without an error reply", ["condition": error.condition.rawValue])
             case .close(let connection, let reason):
-                established[connection] = nil
-                closed(connection, reason, &batch)
+                closed(connection, established.removeValue(forKey: connection), reason, &batch)
             case .sendKeepAlive(let connection):
                 batch.write(.writeKeepAlive(connection), on: connection)
             case .sendPing(let key, let connection, let id):
@@ -260,13 +259,18 @@ package struct GatewayCore: Sendable {
         }
     }
 
-    private func closed(_ connection: ConnectionID, _ reason: LinkTable.CloseReason, _ batch: inout Batch) {
+    private func closed(_ connection: ConnectionID, _ link: EstablishedLink?, _ reason: LinkTable.CloseReason, _ batch: inout Batch) {
+        var metadata = ["connection": "\(connection)"]
+        if let stream = link?.stream {
+            metadata["peer"] = stream.remoteDomain
+            metadata["local"] = stream.localDomain
+        }
         switch reason {
         case .pingUnanswered:
             batch.append(.metric(.pingTimedOut))
-            batch.log(.warning, "no answer to a ping: the link is given up", ["connection": "\(connection)"])
+            batch.log(.warning, "no answer to a ping: the link is given up", metadata)
         case .idle:
-            batch.log(.debug, "closing an idle link", ["connection": "\(connection)"])
+            batch.log(.debug, "closing an idle link", metadata)
         case .refused, .unwanted, .shutdown:
             break
         }

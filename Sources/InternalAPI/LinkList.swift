@@ -13,9 +13,10 @@ package struct LinkList: Codable, Sendable, Hashable {
         links = snapshot.links.map { LinkBody($0, at: snapshot.takenAt) }
     }
 
-    /// One line per link under a header, columns aligned; `-` where a column does not apply.
+    /// One line per link under a header, columns aligned; `-` where a column does not apply. `OURS`
+    /// is our domain on the link: each of our domains has links of its own.
     package func table() -> String {
-        let header = ["DOMAIN", "DIRECTION", "STATE", "AUTH", "TLS", "AGE", "QUEUED"]
+        let header = ["DOMAIN", "OURS", "DIRECTION", "STATE", "AUTH", "TLS", "AGE", "QUEUED"]
         let rows = links.map { link -> [String] in
             let state: String =
                 switch (link.state, link.attempt, link.retryAt) {
@@ -25,7 +26,7 @@ package struct LinkList: Codable, Sendable, Hashable {
                 }
             let queued = link.direction == "outbound" ? "\(link.queuedStanzas)" : "-"
             return [
-                link.domain, link.direction, state, link.authentication ?? "-", link.tls ?? "-",
+                link.domain, link.localDomain ?? "-", link.direction, state, link.authentication ?? "-", link.tls ?? "-",
                 link.ageSeconds.map { Self.duration(milliseconds: $0 * 1000) } ?? "-", queued,
             ]
         }

@@ -20,7 +20,7 @@ func makeDNSResolver(
         configuration: try DNSResolverConfiguration(nameservers: servers.map(\.nameserver), timeout: timeout, attempts: attempts),
         group: MultiThreadedEventLoopGroup.singleton,
         queryID: { ids.next() },
-        srvSelectionGenerator: { DNSSeededRandom(seed: seed) }
+        srvSelectionGenerator: { SplitMix64(seed: seed) }
     )
 }
 
@@ -141,7 +141,7 @@ struct DNSResolverTests {
         }
         let zone = try srv.map { DNSResourceRecord(name: try DNSName("_xmpp-server._tcp.example.test"), ttl: 300, data: .srv($0)) }
             + addresses.map { try Z.a("\($0.key).example.test", $0.value) }
-        var generator = DNSSeededRandom(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let expected = SRVRecord.ordered(srv, using: &generator).map {
             "\(addresses[String(decoding: $0.target.labels[0], as: UTF8.self)] ?? "?"):5269"
         }

@@ -24,7 +24,7 @@ private func plan(
     startTLS: DNSLookupOutcome<SRVRecord>,
     seed: UInt64 = 1
 ) throws -> Result<ConnectionPlan, ResolutionFailure> {
-    var generator = DNSTestRandom(seed: seed)
+    var generator = SplitMix64(seed: seed)
     return ConnectionPlan.resolve(domain: try F.name(domain), directTLS: directTLS, startTLS: startTLS, using: &generator)
 }
 

@@ -100,8 +100,8 @@ struct DNSMessageCodecTests {
     @Test("a query's id comes from the injected generator, so one seed gives one id")
     func queryIDFromGenerator() throws {
         let name = try F.name("example.com")
-        var first = DNSTestRandom(seed: 7)
-        var second = DNSTestRandom(seed: 7)
+        var first = SplitMix64(seed: 7)
+        var second = SplitMix64(seed: 7)
         let ids = (0..<8).map { _ in DNSQuery(name: name, type: .a, using: &first).id }
         #expect(ids == (0..<8).map { _ in DNSQuery(name: name, type: .a, using: &second).id })
         #expect(Set(ids).count > 1)
@@ -423,7 +423,7 @@ struct DNSMessageCodecTests {
     @Test("seeded random corruptions of a valid response never trap")
     func randomCorruption() {
         let original = srvResponse()
-        var generator = DNSTestRandom(seed: 0xD15EA5E)
+        var generator = SplitMix64(seed: 0xD15EA5E)
         var decoded = 0
         var refused = 0
         for _ in 0..<5_000 {

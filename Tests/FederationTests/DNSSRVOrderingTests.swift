@@ -17,7 +17,7 @@ struct DNSSRVOrderingTests {
             try F.srv("b.example", priority: 20, weight: 0),
             try F.srv("a2.example", priority: 10, weight: 100),
         ]
-        var generator = DNSTestRandom(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let ordered = SRVRecord.ordered(records, using: &generator)
         #expect(ordered.map(\.priority) == [10, 10, 20, 30])
         #expect(Set(targets(ordered)) == Set(targets(records)))
@@ -30,7 +30,7 @@ struct DNSSRVOrderingTests {
             try F.srv("thirty.example", weight: 30),
             try F.srv("sixty.example", weight: 60),
         ]
-        var generator = DNSTestRandom(seed: 2782)
+        var generator = SplitMix64(seed: 2782)
         var firsts: [String: Int] = [:]
         let runs = 20_000
         for _ in 0..<runs {
@@ -48,7 +48,7 @@ struct DNSSRVOrderingTests {
     func zeroWeightRarelyFirst(zeroListedFirst: Bool) throws {
         let zero = try F.srv("zero.example", weight: 0)
         let heavy = try F.srv("heavy.example", weight: 99)
-        var generator = DNSTestRandom(seed: 99)
+        var generator = SplitMix64(seed: 99)
         var zeroFirst = 0
         let runs = 20_000
         for _ in 0..<runs {
@@ -63,18 +63,18 @@ struct DNSSRVOrderingTests {
     @Test("records that all weigh zero keep the order given", arguments: 0..<10)
     func allZeroWeightsKeepOrder(seed: UInt64) throws {
         let records = try ["one", "two", "three", "four"].map { try F.srv("\($0).example", priority: 5, weight: 0) }
-        var generator = DNSTestRandom(seed: seed)
+        var generator = SplitMix64(seed: seed)
         #expect(SRVRecord.ordered(records, using: &generator) == records)
     }
 
     @Test("one seed gives one order; different seeds give different orders")
     func seededDeterminism() throws {
         let records = try (1...6).map { try F.srv("h\($0).example", weight: UInt16($0 * 10)) }
-        var first = DNSTestRandom(seed: 42)
-        var second = DNSTestRandom(seed: 42)
+        var first = SplitMix64(seed: 42)
+        var second = SplitMix64(seed: 42)
         #expect(SRVRecord.ordered(records, using: &first) == SRVRecord.ordered(records, using: &second))
         let orders = Set((0..<20).map { seed -> [String] in
-            var generator = DNSTestRandom(seed: UInt64(seed))
+            var generator = SplitMix64(seed: UInt64(seed))
             return targets(SRVRecord.ordered(records, using: &generator))
         })
         #expect(orders.count > 5)
@@ -82,14 +82,14 @@ struct DNSSRVOrderingTests {
 
     @Test("a single '.' target means the service is decidedly unavailable")
     func rootTarget() throws {
-        var generator = DNSTestRandom(seed: 1)
+        var generator = SplitMix64(seed: 1)
         #expect(SRVRecord.serviceAnswer([try F.srv(".")], using: &generator) == .decidedlyUnavailable)
         #expect(SRVRecord.serviceAnswer([try F.srv("."), try F.srv(".", priority: 1)], using: &generator) == .decidedlyUnavailable)
     }
 
     @Test("'.' among real targets is dropped and the rest are ordered")
     func rootAmongTargets() throws {
-        var generator = DNSTestRandom(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let answer = SRVRecord.serviceAnswer(
             [try F.srv("b.example", priority: 2), try F.srv(".", priority: 0), try F.srv("a.example", priority: 1)],
             using: &generator

@@ -2,24 +2,6 @@ import XMPP
 import Federation
 import Testing
 
-/// SplitMix64 (Steele, Lea and Flood): a tiny seeded generator, so that every draw in the DNS tests
-/// is repeatable.
-struct DNSTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
 /// Builds DNS packets byte by byte, the way RFC 1035 §4.1 lays them out, remembering offsets so that
 /// compression pointers can be written to earlier names without counting by hand.
 struct DNSPacketBuilder {

@@ -22,7 +22,7 @@ struct LinkBackoffTests {
         let ceiling = backoff.ceiling(afterFailures: failures)
         var delays: [Duration] = []
         for seed in UInt64(0)..<500 {
-            var generator = LinkTestRandom(seed: seed)
+            var generator = SplitMix64(seed: seed)
             delays.append(backoff.delay(afterFailures: failures, using: &generator))
         }
         #expect(delays.allSatisfy { $0 >= .zero && $0 <= ceiling })
@@ -34,15 +34,15 @@ struct LinkBackoffTests {
 
     @Test("the same seed gives the same delay")
     func repeatable() {
-        var first = LinkTestRandom(seed: 42)
-        var second = LinkTestRandom(seed: 42)
+        var first = SplitMix64(seed: 42)
+        var second = SplitMix64(seed: 42)
         #expect(LinkBackoff().delay(afterFailures: 6, using: &first) == LinkBackoff().delay(afterFailures: 6, using: &second))
     }
 
     @Test("the table retries at now + the drawn delay, counting attempts, and a success starts over")
     func tableBackoff() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 2024)
+        var generator = SplitMix64(seed: 2024)
         var now = at(0)
         #expect(table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: now).lines == ["connect remote.example #1"])
         for failures in 1...12 {

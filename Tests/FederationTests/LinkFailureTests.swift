@@ -7,7 +7,7 @@ struct LinkFailureTests {
     @Test("not found bounces the whole queue with cancel/remote-server-not-found at once, then waits for the retry")
     func notFound() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 1)
+        var generator = SplitMix64(seed: 1)
         _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
         _ = table.stanzaToSend(LinkStanzas.iq("i2", type: "get"), to: "remote.example", now: at(1))
 
@@ -30,7 +30,7 @@ struct LinkFailureTests {
     @Test("a temporary failure keeps the queue and bounces only what expired, with wait/remote-server-timeout")
     func temporary() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 2)
+        var generator = SplitMix64(seed: 2)
         _ = table.stanzaToSend(LinkStanzas.message("old"), to: "remote.example", now: at(0))
         _ = table.stanzaToSend(LinkStanzas.message("new"), to: "remote.example", now: at(100))
 
@@ -59,7 +59,7 @@ struct LinkFailureTests {
     @Test("a permanent failure bounces the queue with exactly the error it carries")
     func carriedError() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 11)
+        var generator = SplitMix64(seed: 11)
         _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
         let error = StanzaError(.remoteServerTimeout, type: .cancel, text: "remote.example refused our certificate")
         let actions = table.connectionFailed("remote.example", LinkFailure(bounceError: error, isTemporary: false), now: at(1), using: &generator)
@@ -70,7 +70,7 @@ struct LinkFailureTests {
     @Test("a temporary failure carrying an error still keeps the queue")
     func temporaryCarriedError() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 12)
+        var generator = SplitMix64(seed: 12)
         _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
         let failure = LinkFailure(bounceError: StanzaError(.remoteServerTimeout, text: "TLS handshake failed"), isTemporary: true)
         let actions = table.connectionFailed("remote.example", failure, now: at(1), using: &generator)
@@ -81,7 +81,7 @@ struct LinkFailureTests {
     @Test("a retry that comes due with nothing queued is dropped and the domain forgotten")
     func emptyRetry() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 3)
+        var generator = SplitMix64(seed: 3)
         _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
         let actions = table.connectionFailed("remote.example", .notFound(reason: "authentication refused"), now: at(1), using: &generator)
         let retryAt = try #require(actions.last?.retryAt)
@@ -95,7 +95,7 @@ struct LinkFailureTests {
     @Test("reports for attempts that are not running are ignored, and a stray success is closed")
     func staleReports() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 4)
+        var generator = SplitMix64(seed: 4)
         let unknown = ConnectionID(.link, 99)
         #expect(table.connectionFailed(unknown, .temporary(reason: "late"), now: at(0), using: &generator) == [])
         #expect(table.connectionSucceeded(unknown, now: at(0)).lines == ["close link-99 (not wanted)"])

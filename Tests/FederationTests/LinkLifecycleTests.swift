@@ -23,7 +23,7 @@ struct LinkLifecycleTests {
     @Test("linkUp waits for the link that actually comes back, through failed attempts")
     func linkUpAfterFailures() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 5)
+        var generator = SplitMix64(seed: 5)
         _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "remote.example", now: at(0))
         _ = table.connectionSucceeded("remote.example", now: at(0))
         _ = table.linkLost("remote.example", now: at(1))
@@ -47,7 +47,7 @@ struct LinkLifecycleTests {
     @Test("shutdown closes links and attempts and hands back every queued stanza, bouncing none")
     func shutdown() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 6)
+        var generator = SplitMix64(seed: 6)
         _ = table.stanzaToSend(LinkStanzas.message("up1"), to: "up.example", now: at(0))
         _ = table.connectionSucceeded("up.example", now: at(0))
         _ = table.stanzaToSend(LinkStanzas.message("c1"), to: "connecting.example", now: at(1))
@@ -122,7 +122,7 @@ struct LinkLimitTests {
     @Test("over the global limit stanzas wait, and a freed slot goes to the oldest waiting stanza")
     func globalLimit() throws {
         var table = LinkTable(policy: try LinkPolicies.open(settings: FederationSettings(connectionLimit: 2)))
-        var generator = LinkTestRandom(seed: 8)
+        var generator = SplitMix64(seed: 8)
         #expect(table.stanzaToSend(LinkStanzas.message("a"), to: "a.example", now: at(0)).lines == ["connect a.example #1"])
         #expect(table.stanzaToSend(LinkStanzas.message("b"), to: "b.example", now: at(1)).lines == ["connect b.example #1"])
         #expect(table.stanzaToSend(LinkStanzas.message("d"), to: "d.example", now: at(2)) == [])
@@ -142,7 +142,7 @@ struct LinkLimitTests {
     @Test("a due retry waits for a slot like everyone else")
     func retryWaitsForSlot() throws {
         var table = LinkTable(policy: try LinkPolicies.open(settings: FederationSettings(connectionLimit: 1)))
-        var generator = LinkTestRandom(seed: 10)
+        var generator = SplitMix64(seed: 10)
         _ = table.stanzaToSend(LinkStanzas.message("a"), to: "a.example", now: at(0))
         let retryAt = try #require(table.connectionFailed("a.example", .temporary(reason: "refused"), now: at(0), using: &generator).last?.retryAt)
         _ = table.stanzaToSend(LinkStanzas.message("b"), to: "b.example", now: retryAt)

@@ -55,7 +55,7 @@ struct LinkPingTests {
     @Test("an unanswered ping gives the link up as lost; what is sent next is queued and reconnects")
     func unansweredPing() throws {
         var table = try LinkPolicies.established()
-        var generator = LinkTestRandom(seed: 3)
+        var generator = SplitMix64(seed: 3)
         _ = table.tick(now: at(300))
         #expect(table.stanzaToSend(LinkStanzas.message("m2"), to: "remote.example", now: at(330)).sentIDs == ["m2"])
         #expect(table.tick(now: at(360)).lines == ["close link-1 (ping unanswered)", "link down remote.example"], "a stanza is no answer")
@@ -104,7 +104,7 @@ struct LinkPingTests {
     func onlyEstablishedLinks() throws {
         let quiet = try LinkPolicies.partner("quiet.example", keepAlive: false)
         var table = LinkTable(policy: try LinkPolicies.open(partners: [quiet]))
-        var generator = LinkTestRandom(seed: 5)
+        var generator = SplitMix64(seed: 5)
         #expect(table.stanzaToSend(LinkStanzas.message("c1", to: "connecting.example"), to: "connecting.example", now: at(0)).lines.contains("connect connecting.example #1"))
         _ = table.stanzaToSend(LinkStanzas.message("r1", to: "retrying.example"), to: "retrying.example", now: at(0))
         let retry = table.connectionFailed("retrying.example", .temporary(reason: "refused"), now: at(0), using: &generator)

@@ -11,7 +11,7 @@ private struct LinkHarness {
     static let domains = ["a.example", "b.example", "x.fabrikam.example", "y.fabrikam.example", "blocked.example", "c.example"]
     static let connectionLimit = 3
 
-    var random: LinkTestRandom
+    var random: SplitMix64
     var table: LinkTable
     var now = LinkInstant.origin
     var attempting: [ConnectionID: String] = [:]
@@ -32,7 +32,7 @@ private struct LinkHarness {
     var nextSequence = 0
 
     init(seed: UInt64) throws {
-        random = LinkTestRandom(seed: seed)
+        random = SplitMix64(seed: seed)
         let fabrikam = try LinkPolicies.partner("*.fabrikam.example", keepAlive: false, connectionLimit: 1)
         let federation = FederationSettings(
             connectionLimit: Self.connectionLimit, inactivityTimeout: .seconds(90), keepAliveInterval: .seconds(30)

@@ -163,7 +163,7 @@ struct LinkNoBounceTests {
     @Test("each refusal discards instead of bouncing", arguments: unanswerable, Cause.allCases)
     func discarded(element: XMLElement, cause: Cause) throws {
         var table = try LinkPolicies.table(settings: LinkSettings(maxQueuedStanzas: 1))
-        var generator = LinkTestRandom(seed: 7)
+        var generator = SplitMix64(seed: 7)
         var actions: [LinkTable.Action] = []
         let expected: StanzaError.Condition
         switch cause {

@@ -2,10 +2,6 @@ import Federation
 import XMLStreaming
 import XMPP
 
-/// The seeded generator the core uses, so that every backoff draw and every random event sequence
-/// in the link tests is repeatable from its seed.
-typealias LinkTestRandom = SplitMix64
-
 /// The fake clock: instants are written as seconds since the origin.
 func at(_ seconds: Double) -> LinkInstant {
     LinkInstant(sinceOrigin: .seconds(seconds))

@@ -71,7 +71,7 @@ struct LinkTimerTests {
     @Test("the next deadline is the earliest of expiry, retry, idle close and keep-alive")
     func nextDeadline() throws {
         var table = try LinkPolicies.table()
-        var generator = LinkTestRandom(seed: 9)
+        var generator = SplitMix64(seed: 9)
         #expect(table.nextDeadline == nil)
         _ = table.stanzaToSend(LinkStanzas.message("m1"), to: "a.example", now: at(10))
         #expect(table.nextDeadline == at(130))

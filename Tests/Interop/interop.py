@@ -37,28 +37,9 @@ def build_zone(peers):
     return zone
 
 
-async def run_phase(peer, mode, binary, work, pki, only):
-    peer.configure(mode, DNS_ADDRESS)
-    peer.start()
-    gateway = ConsulateConsole(binary, os.path.join(work, f"consulate-{peer.software}-{mode}"), CONSULATE_ADDRESS, INTERNAL)
-    partners = [(f"{label}.{peer.software}.test", trust) for label, trust in TRUSTS.items()]
-    config = federation_toml(INTERNAL, CONSULATE_ADDRESS, DNS_ADDRESS, pki, mode, partners,
-                             "interop-dialback-secret-0123456789")
-    await gateway.start(config,
-                        [f"{name}@{INTERNAL}" for name in ("alice", "bob", "carol", "dave")])
-    try:
-        results = await run_scenarios(SCENARIOS, lambda: Context(gateway, peer, pki.ca_certificate), peer, mode, only)
-    finally:
-        await gateway.stop()
-        peer.stop()
-    if not all(results):
-        print(f"     logs: {gateway.directory}, {peer.directory}", flush=True)
-    return results
-
-
 async def run_console_phase(peer, mode, label, binary, work, pki, only, scenarios, users, **toml):
-    """One `consulate console` with its own configuration and scenarios (open federation, two
-    local domains), against `peer` in `mode`."""
+    """One `consulate console` with its configuration and scenarios against `peer` in `mode`: the
+    security modes with every partner trust, open federation, two local domains."""
     peer.configure(mode, DNS_ADDRESS)
     peer.start()
     gateway = ConsulateConsole(binary, os.path.join(work, f"consulate-{peer.software}-{label}"), CONSULATE_ADDRESS, INTERNAL)
@@ -151,7 +132,10 @@ async def main():
     try:
         for peer in peers:
             for mode in [mode for mode in arguments.mode or MODES if mode in MODES]:
-                results += await run_phase(peer, mode, arguments.consulate, arguments.work, pki, arguments.only)
+                results += await run_console_phase(
+                    peer, mode, mode, arguments.consulate, arguments.work, pki, arguments.only, SCENARIOS,
+                    [f"{name}@{INTERNAL}" for name in ("alice", "bob", "carol", "dave")],
+                    partners=[(f"{label}.{peer.software}.test", trust) for label, trust in TRUSTS.items()])
             if peer.software == "prosody" and "open" in (arguments.mode or MODES + ["open"]):
                 results += await run_console_phase(
                     peer, "sasl", "open", arguments.consulate, arguments.work, pki, arguments.only,

@@ -320,24 +320,6 @@ package enum DNSZone {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood): a seeded generator, so that the RFC 2782 weighted choice is
-/// repeatable.
-package struct DNSSeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    package init(seed: UInt64) {
-        state = seed
-    }
-
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
 /// Query ids 0x1000, 0x1001, …, remembering which it gave out, so that a test can check that the
 /// ids the server saw are the injected ones.
 package final class DNSQueryIDSequence: Sendable {
