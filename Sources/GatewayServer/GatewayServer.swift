@@ -118,8 +118,8 @@ extension GatewayLauncher {
         let ports: Gateway.ListeningPorts
         do {
             ports = try await gateway.bind()
-        } catch let error as LaunchError {
-            throw error
+        } catch let error as GatewaySettingsError {
+            throw LaunchError(message: error.message)
         } catch {
             throw LaunchError(message: "[listen]: cannot listen on \(configuration.listen.address):\(configuration.listen.port): \(error)")
         }
