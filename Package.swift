@@ -199,6 +199,7 @@ let package = Package(
             dependencies: [
                 "FederationLinks", "Federation", "XMPP", "XMLStreaming", "ConsulateTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -8,7 +8,8 @@ import XMPP
 extension TableReader {
     static let federationKeys: Set<String> = [
         "mode", "blocklist", "connection-limit", "partner-connection-limit", "stream-establishment-timeout",
-        "inactivity-timeout", "keep-alive-interval", "ping-timeout", "dialback-secret",
+        "inactivity-timeout", "keep-alive-interval", "ping-timeout", "dialback-secret", "source-connection-limit",
+        "descriptor-reserve",
     ]
 
     static let partnerKeys: Set<String> = [
@@ -45,6 +46,13 @@ extension TableReader {
         if let limit = try count("partner-connection-limit") { policy.settings.partnerConnectionLimit = limit }
         if let timeout = try seconds("stream-establishment-timeout") { policy.settings.streamEstablishmentTimeout = timeout }
         if let timeout = try seconds("inactivity-timeout") { policy.settings.inactivityTimeout = timeout }
+        if let limit = try count("source-connection-limit") { policy.settings.sourceConnectionLimit = limit }
+        if let reserve = try integer("descriptor-reserve") {
+            guard (0...65536).contains(reserve) else {
+                throw ConfigurationError("'\(name("descriptor-reserve"))' is \(reserve); it must be a number of file descriptors from 0 to 65536")
+            }
+            policy.settings.descriptorReserve = reserve
+        }
         if let interval = try seconds("keep-alive-interval") { policy.settings.keepAliveInterval = interval }
         if let timeout = try seconds("ping-timeout", from: 0) { policy.settings.pingTimeout = timeout == .zero ? nil : timeout }
         if let secret = try string("dialback-secret") {

@@ -35,6 +35,9 @@ package struct Fixture: Sendable {
         /// is given, the error text must contain it. With no condition, the stream must have been
         /// closed with `</stream:stream>` alone (negotiated streams only).
         case isDisconnected(condition: String?, textContains: String?)
+        /// The gateway must have closed the actor's connection without writing anything: before a
+        /// direct TLS handshake, or before any stream of ours was open.
+        case isDropped
         /// A remote server opens a connection whose stream is negotiated by the real
         /// `InboundStreamStateMachine` instead of starting authenticated, and writes `bytes` (its
         /// stream header, or anything; the standard header when `nil`). `directTLS` carries the

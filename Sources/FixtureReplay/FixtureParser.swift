@@ -118,6 +118,8 @@ package enum FixtureParser {
             action = .restartsStream
         case "is disconnected":
             action = .isDisconnected(condition: nil, textContains: nil)
+        case "is dropped":
+            action = .isDropped
         case _ where verb.hasPrefix("is disconnected with "):
             let rest = verb.dropFirst("is disconnected with ".count)
             let condition = String(rest.prefix { $0 != " " })
@@ -126,7 +128,7 @@ package enum FixtureParser {
         default:
             throw fail(
                 "unknown step '\(verb)'; expected sends:, sends raw:, does:, receives:, receives nothing, connects, restarts the stream, "
-                    + "completes TLS with …, is authenticated by …, is disconnected, is disconnected with <condition>, cannot be reached, "
+                    + "completes TLS with …, is authenticated by …, is disconnected, is disconnected with <condition>, is dropped, cannot be reached, "
                     + "can be reached or does not exist"
             )
         }

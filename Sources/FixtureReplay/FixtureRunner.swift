@@ -142,7 +142,7 @@ package enum FixtureRunner {
                 let actual: XMLElement
                 switch output {
                 case .stanza(let element), .event(let element), .streamHeader(let element): actual = element
-                case .streamError, .streamClosed, .authenticated, .linkClosed:
+                case .streamError, .streamClosed, .disconnected, .authenticated, .linkClosed:
                     throw fail("\(step.actor) got \(describe(output)) instead of receiving:\n" + indent(PrettyPrinter.string(expectedElement)))
                 }
                 if !XMLMatcher.matches(expected: expectedElement, actual: actual) {
@@ -177,6 +177,14 @@ package enum FixtureRunner {
                 throw fail("expected \(expected), but \(step.actor) got:\n" + indent(describe(output)))
             }
 
+        case .isDropped:
+            guard let output = gateway.takeOutput(for: step.actor) else {
+                throw fail("\(step.actor) is still connected; expected the connection to be dropped")
+            }
+            guard output == .disconnected else {
+                throw fail("expected the connection to be dropped with nothing written, but \(step.actor) got:\n" + indent(describe(output)))
+            }
+
         case .isAuthenticated(let domain, let method):
             let domain = domain ?? step.actor
             guard let output = gateway.takeOutput(for: step.actor) else {
@@ -202,6 +210,7 @@ package enum FixtureRunner {
         case .streamError(let error): "stream error \(error)"
         case .streamHeader(let element): "stream header " + PrettyPrinter.string(element)
         case .streamClosed: "</stream:stream> (closed without an error)"
+        case .disconnected: "the connection closed with nothing written"
         case .authenticated(let domain, let method): "authentication of \(domain) by \(method)"
         case .linkClosed(let local, let reason): "the link from \(local) closed (\(reason))"
         }

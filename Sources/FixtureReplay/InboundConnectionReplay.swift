@@ -140,9 +140,10 @@ struct InboundConnectionReplay {
         isClosed ? [] : carryOut(machine.dialbackVerificationFailed(request, failure))
     }
 
-    /// The gateway ends the stream with `error`, as `InboundStreamHandler.close(_:error:)` does.
-    mutating func close(with error: StreamError) -> [Action] {
-        carryOut([.close(error)])
+    /// The gateway ends the stream (with `error`, or politely), as `InboundStreamHandler.close(_:error:)`
+    /// does; `streamID` is for our header if we have sent none.
+    mutating func close(with error: StreamError?, streamID: String) -> [Action] {
+        carryOut(machine.closeRequested(error, streamID: streamID))
     }
 
     private mutating func handle(_ event: XMLStreamEvent, nextStreamID: () -> String) -> [Action] {
@@ -169,7 +170,7 @@ struct InboundConnectionReplay {
             case .authenticated:
                 parser.limits = limits.post
                 rest.append(action)
-            case .close:
+            case .close, .disconnect:
                 isClosed = true
                 rest.append(action)
             case .sendBytes, .sendElement, .deliver, .requestDialbackVerification, .dialbackRefused:

@@ -25,6 +25,8 @@ package struct ReplayGateway {
         case streamHeader(XMLElement)
         /// `</stream:stream>` with no error: the stream was closed in an orderly way.
         case streamClosed
+        /// The connection was closed with nothing written.
+        case disconnected
         /// The negotiated stream authenticated `domain` with `method`.
         case authenticated(domain: String, method: AuthenticationMethod)
         /// Our link from `local` to the actor's domain was closed.
@@ -212,7 +214,7 @@ package struct ReplayGateway {
     private mutating func accept(_ domain: String) -> ConnectionID {
         inboundConnections += 1
         let id = ConnectionID(.inbound, inboundConnections)
-        feed(.inboundAccepted(id))
+        feed(.inboundAccepted(id, source: "192.0.2.1"))
         return id
     }
 
@@ -264,7 +266,8 @@ package struct ReplayGateway {
             pending.append(.connectionClosed(connection))
         case .closeInbound(let connection, let error):
             guard let domain = inbound.first(where: { $0.value.id == connection })?.key, var stream = inbound[domain] else { return }
-            let actions = stream.replay.close(with: error)
+            streamCount += 1
+            let actions = stream.replay.close(with: error, streamID: "stream-\(streamCount)")
             inbound[domain] = stream
             carryOut(actions, on: domain)
         case .requestVerification(let request, let connection):
@@ -283,7 +286,7 @@ package struct ReplayGateway {
             pending.append(.offlineMessagesRead(subscriber, []))
         case .armTimer(let deadline):
             armedTimers.append(deadline)
-        case .writeKeepAlive, .flush, .finish, .store, .log, .metric:
+        case .writeKeepAlive, .flush, .finish, .store, .log, .metric, .pauseAccepting, .resumeAccepting:
             break
         }
     }
@@ -322,6 +325,9 @@ package struct ReplayGateway {
                 feed(.verificationRequested(request, inbound: stream.id))
             case .close(let error):
                 append(error.map(Output.streamError) ?? .streamClosed, for: domain)
+                feed(.inboundClosed(stream.id))
+            case .disconnect:
+                append(.disconnected, for: domain)
                 feed(.inboundClosed(stream.id))
             case .startTLS, .restartStream, .checkPeerCertificate, .dialbackRefused:
                 break

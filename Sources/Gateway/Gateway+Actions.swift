@@ -23,6 +23,12 @@ extension Gateway {
             if !onOutboundHandler(connection, { handler, _ in handler?.close() }) { abandoned.insert(connection) }
         case .closeInbound(let connection, let error):
             if let channel = channels[connection] { InboundStreamHandler.close(channel, error: error) }
+        case .pauseAccepting, .resumeAccepting:
+            // The gauge follows the listeners, set once they have stopped (or started) accepting.
+            let accepting = action == .resumeAccepting
+            let metrics = metrics
+            let applied = listeners.map { $0.setOption(ChannelOptions.autoRead, value: accepting) }
+            EventLoopFuture.andAllComplete(applied, on: connector.group.any()).whenComplete { _ in metrics.acceptingPaused(!accepting) }
         case .requestVerification(let request, let connection):
             let inbox = inboxContinuation
             let handed = onOutboundHandler(connection) { handler, _ in
@@ -168,7 +174,7 @@ extension Gateway {
         let listener = try await FederationListener.bind(host: settings.listenAddress, port: port, group: connector.group) { channel in
             let connection = ConnectionID(.inbound, counter.withLockedValue { $0 += 1; return $0 })
             inbox.yield(.opened(connection, channel))
-            inbox.yield(.core(.inboundAccepted(connection)))
+            inbox.yield(.core(.inboundAccepted(connection, source: channel.remoteAddress?.ipAddress ?? "unknown")))
             channel.closeFuture.whenComplete { _ in inbox.yield(.core(.inboundClosed(connection))) }
             return InboundStreamHandler(
                 configuration: configuration.withLockedValue { $0 },
@@ -199,6 +205,7 @@ extension Gateway {
         case .dialbackVerification(let result): metrics.dialbackVerification(result)
         case .outboundLinks(let gauges): metrics.outboundLinks(gauges)
         case .storedOutboundMessages(let count): metrics.storedOutboundMessages(count)
+        case .inboundLimit(let limit): metrics.inboundLimit(limit)
         }
     }
 }

@@ -80,6 +80,8 @@ package actor Gateway: Service {
     ///   at start and every hour; `nil` keeps them.
     /// - Parameter clock: the one source of time: inputs are stamped and timers sleep on it.
     /// - Parameter randomSeed: seeds the core's backoff jitter.
+    /// - Parameter descriptorLimit: the process's file-descriptor limit (`DescriptorLimit.raised()`);
+    ///   the listeners stop accepting while open connections would use the policy's reserve of it.
     package init(
         settings: Settings,
         directory: PresenceDirectory,
@@ -92,13 +94,14 @@ package actor Gateway: Service {
         store: (any GatewayStore)? = nil,
         archiveRetentionDays: Int? = nil,
         clock: GatewayClock = .system,
-        randomSeed: UInt64 = UInt64.random(in: .min ... .max)
+        randomSeed: UInt64 = UInt64.random(in: .min ... .max),
+        descriptorLimit: Int? = nil
     ) {
         self.settings = settings
         core = GatewayCore(
             configuration: GatewayCore.Configuration(
                 translation: settings.translation, policy: settings.policy, links: settings.links,
-                keepsMessages: store != nil, randomSeed: randomSeed
+                keepsMessages: store != nil, randomSeed: randomSeed, descriptorLimit: descriptorLimit
             ),
             directory: directory
         )

@@ -34,6 +34,9 @@ package struct DialbackVerificationRouter: Sendable {
     private var verifiers: [LinkKey: Verifier] = [:]
     private var opened: UInt64 = 0
 
+    /// Verification-only connections open or opening: they count against the connection limit.
+    var count: Int { verifiers.count }
+
     /// An inbound stream asks for `verify` (from our domain to the authoritative one, its `to`) to
     /// be checked. `link` is our established link for the pair (`pair(of:)`), if any; `policy`
     /// decides whether the authoritative domain may be dialed at all.

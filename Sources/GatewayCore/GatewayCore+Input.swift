@@ -37,8 +37,8 @@ extension GatewayCore {
 
         // MARK: Inbound streams
 
-        /// A listener accepted a connection.
-        case inboundAccepted(ConnectionID)
+        /// A listener accepted a connection from `source` (the peer's IP address).
+        case inboundAccepted(ConnectionID, source: String)
         /// The peer on an inbound connection authenticated `link.remote` for our `link.local` (a
         /// dialback stream can authenticate several pairs).
         case inboundAuthenticated(ConnectionID, LinkKey, AuthenticationMethod, LinkReport.TLS)
@@ -103,8 +103,13 @@ extension GatewayCore {
         case connect(ConnectionID, LinkKey, PartnerPolicy, ConnectionPurpose)
         /// End an outbound connection politely (our closing tag), or abandon its attempt.
         case close(ConnectionID, LinkTable.CloseReason)
-        /// End an inbound stream with this stream error.
-        case closeInbound(ConnectionID, StreamError)
+        /// End an inbound stream with this stream error (preceded by our header if we sent none),
+        /// or politely with our closing tag alone.
+        case closeInbound(ConnectionID, StreamError?)
+        /// Stop accepting connections on the listeners: the open ones are near the process's
+        /// file-descriptor limit, and the rest is kept for the API, the store and our links.
+        case pauseAccepting
+        case resumeAccepting
         /// Hand a `<db:verify/>` request to the outbound connection's stream; if that stream takes
         /// no more, report `.verificationRedirected`.
         case requestVerification(DialbackVerify, on: ConnectionID)

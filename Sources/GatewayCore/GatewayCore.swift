@@ -31,19 +31,24 @@ package struct GatewayCore: Sendable {
         package var keepsMessages: Bool
         /// Seeds the backoff jitter, so that a replay decides the same.
         package var randomSeed: UInt64
+        /// The process's file-descriptor limit, if it has one: the listeners pause while open
+        /// connections would use the policy's `descriptorReserve` of it.
+        package var descriptorLimit: Int?
 
         package init(
             translation: TranslationConfiguration,
             policy: FederationPolicy,
             links: LinkSettings = .defaults,
             keepsMessages: Bool,
-            randomSeed: UInt64
+            randomSeed: UInt64,
+            descriptorLimit: Int? = nil
         ) {
             self.translation = translation
             self.policy = policy
             self.links = links
             self.keepsMessages = keepsMessages
             self.randomSeed = randomSeed
+            self.descriptorLimit = descriptorLimit
         }
     }
 
@@ -65,6 +70,8 @@ package struct GatewayCore: Sendable {
     private var reportedStoredMessages: Int?
     /// After `shutdown()`: only the outcome of writes already made is taken.
     private var stopped = false
+    /// Whether the listeners were told to stop accepting.
+    private var acceptingPaused = false
 
     package init(configuration: Configuration, directory: PresenceDirectory) {
         self.configuration = configuration
@@ -88,7 +95,8 @@ package struct GatewayCore: Sendable {
             return batch.actions
         }
         switch input {
-        case .stanzaReceived(let stanza, _):
+        case .stanzaReceived(let stanza, let connection):
+            inbound.active(connection, at: time)
             // An answer to one of our pings is the link table's; anything else goes to the translator.
             if let answer = LinkPing.answer(in: stanza), links.pongReceived(on: answer.link, id: answer.id) { break }
             route(translator.receive(stanza), &batch)
@@ -107,8 +115,9 @@ package struct GatewayCore: Sendable {
             settle(ticket, .delivered(ticket), &batch)
         case .writeFailed(let stanza, let connection):
             carryOut(links.writeFailed(stanza, on: connection, now: time.now), &batch)
-        case .inboundAccepted(let connection):
-            inbound.accepted(connection)
+        case .inboundAccepted(let connection, let source):
+            let settings = configuration.policy.settings
+            batch.append(inbound.accepted(connection, from: source, otherConnections: links.openConnections + verification.count, at: time, settings: settings))
         case .inboundAuthenticated(let connection, let pair, let method, let tls):
             batch.append(inbound.authenticated(connection, pair, method, tls, at: time, policy: configuration.policy))
         case .inboundClosed(let connection):
@@ -134,6 +143,7 @@ package struct GatewayCore: Sendable {
             // superseded, and must not let the next deadline be armed a second time.
             if let armed = armedTimer, armed <= time.now { armedTimer = nil }
             carryOut(links.tick(now: time.now), &batch)
+            batch.append(inbound.tick(at: time, settings: configuration.policy.settings))
         case .storedMessagesLoaded(let queued):
             requeue(queued, &batch)
         case .reconfigured(let policy, let translation):
@@ -367,6 +377,23 @@ package struct GatewayCore: Sendable {
 
     // MARK: - End of an input
 
+    /// Near the descriptor limit the listeners stop accepting, and they resume once a tenth of the
+    /// margin is free again, so that they do not flap at the edge.
+    private mutating func pauseOrResumeAccepting(_ batch: inout Batch) {
+        guard let limit = configuration.descriptorLimit else { return }
+        let capacity = max(1, limit - configuration.policy.settings.descriptorReserve)
+        let open = links.openConnections + inbound.count + verification.count
+        if !acceptingPaused, open >= capacity {
+            acceptingPaused = true
+            batch.append(.pauseAccepting)
+            batch.log(.warning, "listeners paused: open connections near the descriptor limit", ["open": "\(open)", "capacity": "\(capacity)"])
+        } else if acceptingPaused, open < capacity - max(1, capacity / 10) {
+            acceptingPaused = false
+            batch.append(.resumeAccepting)
+            batch.log(.notice, "listeners accept again", ["open": "\(open)", "capacity": "\(capacity)"])
+        }
+    }
+
     /// After an input: one flush per connection written to, the bounces logged per domain and
     /// condition (so a failed link with a long queue makes one record, not one per stanza), the
     /// timer for the link table's next deadline when none armed fires sooner, and the gauges
@@ -374,10 +401,15 @@ package struct GatewayCore: Sendable {
     private mutating func finish(_ batch: inout Batch) {
         batch.flushWrites()
         batch.logBounces()
-        if let deadline = links.nextDeadline, armedTimer.map({ deadline < $0 }) ?? true {
+        // The link table's connection count includes the inbound and verification connections,
+        // so that `connection-limit` holds for all of them together.
+        carryOut(links.setOtherConnections(inbound.count + verification.count), &batch)
+        let deadlines = [links.nextDeadline, inbound.nextDeadline(configuration.policy.settings)].compactMap { $0 }
+        if let deadline = deadlines.min(), armedTimer.map({ deadline < $0 }) ?? true {
             armedTimer = deadline
             batch.append(.armTimer(at: deadline))
         }
+        pauseOrResumeAccepting(&batch)
         let gauges = links.gauges
         if gauges != reportedGauges {
             reportedGauges = gauges

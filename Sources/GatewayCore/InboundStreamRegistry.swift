@@ -2,10 +2,23 @@ package import Federation
 package import PresenceModel
 import XMPP
 
-/// The inbound streams peers opened to us and the domain pairs each has authenticated: what an
-/// operator's link report lists, and what a reloaded policy is checked against, so that a domain it
-/// refuses is dropped from every stream that holds it. Pure; the core feeds it and carries out
-/// what it returns.
+/// The connections peers opened to us, counted and timed where they are accepted, and the domain
+/// pairs each has authenticated: what decides which connection is refused or cut, what an
+/// operator's link report lists, and what a reloaded policy is checked against.
+///
+/// The limits (all from `FederationSettings`, so a reload changes them):
+/// - `connectionLimit`: inbound and outbound connections together; one more is refused at once
+///   with `resource-constraint`.
+/// - `sourceConnectionLimit`: connections from one IP address that have not authenticated yet; one
+///   more is refused with `policy-violation`.
+/// - `streamEstablishmentTimeout`: from accept to the first authenticated pair, whatever the peer
+///   sends meanwhile; then `connection-timeout`.
+/// - `inactivityTimeout`: an authenticated stream that delivers no stanza for this long is
+///   closed, politely (the peer did nothing wrong and opens a new one when it needs it).
+/// - the partner's connection limit (`FederationPolicy.connectionLimit(for:)`): streams on which
+///   one partner authenticated; one more is refused with `policy-violation`.
+///
+/// Pure; the core feeds it and carries out what it returns.
 package struct InboundStreamRegistry: Sendable {
     /// One pair authenticated on a stream.
     package struct Authentication: Sendable, Hashable {
@@ -16,50 +29,154 @@ package struct InboundStreamRegistry: Sendable {
 
     /// One accepted connection; `pairs` is empty until its peer authenticates.
     package struct Stream: Sendable, Hashable {
+        /// The peer's IP address.
+        package var source: String
+        package var acceptedAt: LinkInstant
+        /// The last stanza it delivered (or when it authenticated).
+        package var lastActive: LinkInstant
         /// Keyed as our links are: our domain local, the peer's remote.
         package var pairs: [LinkKey: Authentication] = [:]
+        /// The partners authenticated on it, as their policy names them.
+        var partners: Set<DomainPattern> = []
+        /// Being closed by us: its close is on the way, and it is not cut again.
+        package var closing = false
+
+        package var isAuthenticated: Bool { !pairs.isEmpty }
     }
 
     package private(set) var streams: [ConnectionID: Stream] = [:]
+    private var unauthenticatedBySource: [String: Int] = [:]
 
-    mutating func accepted(_ connection: ConnectionID) {
-        streams[connection] = Stream()
+    /// Connections open, authenticated or not: what counts against the connection limit.
+    var count: Int { streams.count }
+
+    /// A listener accepted a connection from `source`, while `otherConnections` (our links and
+    /// verification connections) are open.
+    mutating func accepted(
+        _ connection: ConnectionID, from source: String, otherConnections: Int, at time: GatewayTime, settings: FederationSettings
+    ) -> [GatewayCore.Action] {
+        if streams.count + otherConnections >= settings.connectionLimit {
+            return refuse(
+                connection, from: source, .connectionLimit,
+                StreamError(.resourceConstraint, text: "this gateway holds its limit of \(settings.connectionLimit) connections")
+            )
+        }
+        if unauthenticatedBySource[source, default: 0] >= settings.sourceConnectionLimit {
+            return refuse(
+                connection, from: source, .sourceConnectionLimit,
+                StreamError(.policyViolation, text: "too many connections from \(source) that have not authenticated (limit \(settings.sourceConnectionLimit))")
+            )
+        }
+        streams[connection] = Stream(source: source, acceptedAt: time.now, lastActive: time.now)
+        unauthenticatedBySource[source, default: 0] += 1
+        return []
     }
 
     /// The peer authenticated a pair. A stream that negotiated under a policy since replaced may
-    /// have authenticated a domain the current one refuses: then it is closed.
+    /// have authenticated a domain the current one refuses, and a partner may have as many
+    /// streams as its connection limit: either closes the stream.
     mutating func authenticated(
         _ connection: ConnectionID, _ pair: LinkKey, _ method: AuthenticationMethod, _ tls: LinkReport.TLS,
         at time: GatewayTime, policy: FederationPolicy
     ) -> [GatewayCore.Action] {
-        if case .refused = policy.decision(for: pair.remote) {
+        guard var stream = streams[connection], !stream.closing else { return [] }
+        guard case .allowed(let partner) = policy.decision(forDomainpart: pair.remote) else {
             return [
                 .log(LogRecord(.notice, "inbound stream closed: its domain was refused while it negotiated", ["peer": pair.remote])),
-                .closeInbound(connection, Self.refusal(of: pair.remote)),
-            ]
+            ] + close(connection, Self.refusal(of: pair.remote))
         }
-        streams[connection, default: Stream()].pairs[pair] = Authentication(method: method, tls: tls, since: time.wall)
+        if !stream.partners.contains(partner.domain) {
+            let limit = policy.connectionLimit(for: partner)
+            let held = streams.values.filter { $0.partners.contains(partner.domain) && !$0.closing }.count
+            if held >= limit {
+                return [
+                    .metric(.inboundLimit(.partnerConnectionLimit)),
+                    .log(LogRecord(.notice, "inbound stream refused: the partner holds its connection limit", ["peer": pair.remote, "limit": "\(limit)"])),
+                ] + close(connection, StreamError(.policyViolation, text: "\(partner.domain) already has \(limit) streams to this gateway"))
+            }
+        }
+        if !stream.isAuthenticated { releaseSource(of: stream) }
+        stream.partners.insert(partner.domain)
+        stream.pairs[pair] = Authentication(method: method, tls: tls, since: time.wall)
+        stream.lastActive = time.now
+        streams[connection] = stream
         return []
     }
 
+    /// The stream delivered a stanza: it is active.
+    mutating func active(_ connection: ConnectionID, at time: GatewayTime) {
+        streams[connection]?.lastActive = time.now
+    }
+
     mutating func closed(_ connection: ConnectionID) {
-        streams[connection] = nil
+        guard let stream = streams.removeValue(forKey: connection) else { return }
+        if !stream.isAuthenticated { releaseSource(of: stream) }
+    }
+
+    /// The earliest instant a stream is due to be cut, if any.
+    func nextDeadline(_ settings: FederationSettings) -> LinkInstant? {
+        streams.values.lazy.filter { !$0.closing }.map { Self.deadline(of: $0, settings) }.min()
+    }
+
+    /// Cuts what is due at `now`: streams that did not authenticate within the establishment
+    /// timeout (`connection-timeout`), and authenticated ones idle for the inactivity timeout.
+    mutating func tick(at time: GatewayTime, settings: FederationSettings) -> [GatewayCore.Action] {
+        var actions: [GatewayCore.Action] = []
+        for connection in streams.keys.sorted() {
+            guard let stream = streams[connection], !stream.closing, Self.deadline(of: stream, settings) <= time.now else { continue }
+            if stream.isAuthenticated {
+                actions += [
+                    .metric(.inboundLimit(.inactivityTimeout)),
+                    .log(LogRecord(.debug, "closing an idle inbound stream", ["peer": stream.pairs.keys.map(\.remote).sorted().joined(separator: ",")])),
+                ] + close(connection, nil)
+            } else {
+                actions += [
+                    .metric(.inboundLimit(.establishmentTimeout)),
+                    .log(LogRecord(.notice, "inbound connection cut: not authenticated in time", ["remote-address": stream.source])),
+                ] + close(connection, StreamError(.connectionTimeout, text: "no authenticated stream within \(settings.streamEstablishmentTimeout)"))
+            }
+        }
+        return actions
     }
 
     /// Every stream holding a domain `policy` refuses is closed (once, however many it holds);
     /// returns the actions and the domains dropped.
-    func refused(under policy: FederationPolicy) -> (actions: [GatewayCore.Action], dropped: Set<String>) {
+    mutating func refused(under policy: FederationPolicy) -> (actions: [GatewayCore.Action], dropped: Set<String>) {
         var actions: [GatewayCore.Action] = []
         var dropped: Set<String> = []
         for connection in streams.keys.sorted() {
-            let refused = Set(streams[connection]!.pairs.keys.map(\.remote)).filter {
-                if case .refused = policy.decision(for: $0) { true } else { false }
+            guard let stream = streams[connection], !stream.closing else { continue }
+            let refused = Set(stream.pairs.keys.map(\.remote)).filter {
+                if case .refused = policy.decision(forDomainpart: $0) { true } else { false }
             }
             guard let domain = refused.sorted().first else { continue }
             dropped.formUnion(refused)
-            actions.append(.closeInbound(connection, Self.refusal(of: domain)))
+            actions += close(connection, Self.refusal(of: domain))
         }
         return (actions, dropped)
+    }
+
+    private mutating func close(_ connection: ConnectionID, _ error: StreamError?) -> [GatewayCore.Action] {
+        streams[connection]?.closing = true
+        return [.closeInbound(connection, error)]
+    }
+
+    /// A connection turned away as it was accepted: never recorded.
+    private func refuse(_ connection: ConnectionID, from source: String, _ limit: InboundLimit, _ error: StreamError) -> [GatewayCore.Action] {
+        [
+            .metric(.inboundLimit(limit)),
+            .log(LogRecord(.notice, "inbound connection refused", ["remote-address": source, "limit": limit.rawValue])),
+            .closeInbound(connection, error),
+        ]
+    }
+
+    private mutating func releaseSource(of stream: Stream) {
+        let remaining = unauthenticatedBySource[stream.source, default: 1] - 1
+        unauthenticatedBySource[stream.source] = remaining > 0 ? remaining : nil
+    }
+
+    private static func deadline(of stream: Stream, _ settings: FederationSettings) -> LinkInstant {
+        stream.isAuthenticated ? stream.lastActive + settings.inactivityTimeout : stream.acceptedAt + settings.streamEstablishmentTimeout
     }
 
     private static func refusal(of domain: String) -> StreamError {

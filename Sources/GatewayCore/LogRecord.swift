@@ -35,4 +35,6 @@ package enum MetricChange: Sendable, Hashable {
     case outboundLinks(LinkGauges)
     /// How many messages of internal users the store holds until they are written or bounced.
     case storedOutboundMessages(Int)
+    /// An inbound connection was refused or cut at a limit.
+    case inboundLimit(InboundLimit)
 }

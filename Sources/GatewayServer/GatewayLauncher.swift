@@ -71,7 +71,8 @@ package enum GatewayLauncher {
             stanzaLog: StanzaLog(mode: StanzaLog.Mode(configuration.log.stanzas)),
             metrics: metrics,
             store: store,
-            archiveRetentionDays: configuration.store.archiveRetentionDays
+            archiveRetentionDays: configuration.store.archiveRetentionDays,
+            descriptorLimit: DescriptorLimit.raised()
         )
     }
 

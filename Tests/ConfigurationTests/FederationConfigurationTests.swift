@@ -105,6 +105,8 @@ struct FederationConfigurationTests {
             blocklist = ['*.Spam.example', 'bad.example']
             connection-limit = 50
             partner-connection-limit = 5
+            source-connection-limit = 3
+            descriptor-reserve = 64
             stream-establishment-timeout = 30
             inactivity-timeout = 900
             keep-alive-interval = 120
@@ -120,6 +122,8 @@ struct FederationConfigurationTests {
         #expect(blocklist.map(\.description) == ["*.spam.example", "bad.example"])
         #expect(federation.settings.connectionLimit == 50)
         #expect(federation.settings.partnerConnectionLimit == 5)
+        #expect(federation.settings.sourceConnectionLimit == 3)
+        #expect(federation.settings.descriptorReserve == 64)
         #expect(federation.settings.streamEstablishmentTimeout == .seconds(30))
         #expect(federation.settings.inactivityTimeout == .seconds(900))
         #expect(federation.settings.keepAliveInterval == .seconds(120))
@@ -219,6 +223,9 @@ struct FederationConfigurationTests {
         ("[federation]\nconnection-limit = 0", "'federation.connection-limit' is 0; it must be a number of connections, 1 or more"),
         ("[federation]\nconnection-limit = '1000'", "'federation.connection-limit' must be an integer"),
         ("[federation]\npartner-connection-limit = -5", "'federation.partner-connection-limit' is -5"),
+        ("[federation]\nsource-connection-limit = 0", "'federation.source-connection-limit' is 0; it must be a number of connections, 1 or more"),
+        ("[federation]\ndescriptor-reserve = -1", "'federation.descriptor-reserve' is -1; it must be a number of file descriptors from 0 to 65536"),
+        ("[federation]\ndescriptor-reserve = 70000", "'federation.descriptor-reserve' is 70000"),
         ("[federation]\nstream-establishment-timeout = 0", "'federation.stream-establishment-timeout' must be a whole number of seconds from 1 to 86400"),
         ("[federation]\ninactivity-timeout = 86401", "'federation.inactivity-timeout' must be a whole number of seconds"),
         ("[federation]\nkeep-alive-interval = 1.5", "'federation.keep-alive-interval' must be a whole number of seconds"),

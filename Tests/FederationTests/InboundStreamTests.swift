@@ -261,4 +261,35 @@ struct InboundStreamTests {
         let asked = harness.peer("<db:result from='fabrikam.example' to='contoso.example'>abc</db:result>")
         #expect(asked.contains { if case .requestDialbackVerification = $0 { true } else { false } })
     }
+
+    @Test("the gateway cutting a stream before the peer's header sends our header first, so the error is read in a stream")
+    func closeRequestedBeforeHeader() {
+        var harness = InboundHarness(partners: [partner("fabrikam.example")])
+        let actions = harness.machine.closeRequested(StreamError(.connectionTimeout, text: "too slow"), streamID: "stream-1")
+        guard case .sendBytes(let bytes) = actions.first else {
+            Issue.record("our header must come first: \(actions)")
+            return
+        }
+        #expect(String(decoding: bytes, as: UTF8.self).contains("id='stream-1'"))
+        #expect(actions.closeError??.condition == .connectionTimeout)
+        #expect(harness.machine.closeRequested(nil, streamID: "stream-2").isEmpty, "closed once")
+    }
+
+    @Test("after our header, a cut is the stream error alone; a polite close is the closing tag alone")
+    func closeRequestedOpenStream() {
+        var cut = InboundHarness(partners: [partner("fabrikam.example")])
+        _ = cut.peer(InboundHarness.header())
+        #expect(cut.machine.closeRequested(StreamError(.connectionTimeout), streamID: "unused") == [.close(StreamError(.connectionTimeout))])
+        var idle = InboundHarness(partners: [partner("fabrikam.example")], authenticatedFor: "fabrikam.example")
+        _ = idle.peer(InboundHarness.header())
+        #expect(idle.machine.closeRequested(nil, streamID: "unused") == [.close(nil)])
+    }
+
+    @Test("before a direct TLS handshake, or politely before any header of ours, nothing can be written: the connection is dropped")
+    func closeRequestedNothingToWrite() {
+        var direct = InboundHarness(partners: [partner("fabrikam.example")], transport: .directTLS)
+        #expect(direct.machine.closeRequested(StreamError(.connectionTimeout), streamID: "s") == [.disconnect])
+        var plain = InboundHarness(partners: [partner("fabrikam.example")])
+        #expect(plain.machine.closeRequested(nil, streamID: "s") == [.disconnect])
+    }
 }

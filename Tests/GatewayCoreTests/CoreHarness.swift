@@ -11,6 +11,8 @@ struct CoreHarness {
     static let alice = try! JID("alice@contoso.example")
     static let bob = try! JID("bob@fabrikam.example")
     static let contoso = LinkKey(local: "contoso.example", remote: "fabrikam.example")
+    /// The address inbound connections come from, unless a test says otherwise.
+    static let source = "192.0.2.1"
     static let wallOrigin = Timestamp(secondsSinceEpoch: 1_790_000_000)
 
     var core: GatewayCore
@@ -18,7 +20,10 @@ struct CoreHarness {
 
     /// contoso.example with alice, whose colleague bob on fabrikam.example (a Federated partner
     /// negotiating as `negotiation` says) sees her and is seen, both ways.
-    init(keepsMessages: Bool = false, negotiation: NegotiationPolicy = .default, partners: [PartnerPolicy] = []) {
+    init(
+        keepsMessages: Bool = false, negotiation: NegotiationPolicy = .default, partners: [PartnerPolicy] = [],
+        settings: FederationSettings = .defaults, descriptorLimit: Int? = nil
+    ) {
         var directory = PresenceDirectory()
         directory.add(
             InternalUser(
@@ -30,9 +35,10 @@ struct CoreHarness {
         core = GatewayCore(
             configuration: GatewayCore.Configuration(
                 translation: TranslationConfiguration(localDomains: ["contoso.example"]),
-                policy: FederationPolicy(partners: [fabrikam] + partners),
+                policy: FederationPolicy(partners: [fabrikam] + partners, settings: settings),
                 keepsMessages: keepsMessages,
-                randomSeed: 7
+                randomSeed: 7,
+                descriptorLimit: descriptorLimit
             ),
             directory: directory
         )
@@ -65,7 +71,7 @@ struct CoreHarness {
     /// An inbound stream from fabrikam.example, authenticated for contoso.example.
     mutating func inboundStream(_ number: UInt64, from domain: String = "fabrikam.example", method: AuthenticationMethod = .saslOverTLS) -> ConnectionID {
         let connection = ConnectionID(.inbound, number)
-        _ = handle(.inboundAccepted(connection))
+        _ = handle(.inboundAccepted(connection, source: Self.source))
         _ = handle(.inboundAuthenticated(connection, LinkKey(local: "contoso.example", remote: domain), method, .startTLS))
         return connection
     }

@@ -34,7 +34,9 @@ struct GatewayFederationTests {
         stanzaLog: StanzaLog = StanzaLog(mode: .off),
         metrics: FederationMetrics = FederationMetrics(),
         store: (any GatewayStore)? = nil,
-        clock: GatewayClock = .system
+        clock: GatewayClock = .system,
+        federation: FederationSettings = .defaults,
+        descriptorLimit: Int? = nil
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
@@ -54,7 +56,9 @@ struct GatewayFederationTests {
         return Gateway(
             settings: Gateway.Settings(
                 translation: TranslationConfiguration(localDomains: [domain]),
-                policy: FederationPolicy(partners: [PartnerPolicy(domain: partnerPattern, trust: .federated, negotiation: negotiation, route: route)]),
+                policy: FederationPolicy(
+                    partners: [PartnerPolicy(domain: partnerPattern, trust: .federated, negotiation: negotiation, route: route)], settings: federation
+                ),
                 tls: tls,
                 dialbackSecret: DialbackSecret(dialbackSecret ?? "\(domain) secret for the loopback test"),
                 listenAddress: "127.0.0.1",
@@ -69,7 +73,8 @@ struct GatewayFederationTests {
             stanzaLog: stanzaLog,
             metrics: metrics,
             store: store,
-            clock: clock
+            clock: clock,
+            descriptorLimit: descriptorLimit
         )
     }
 

@@ -47,6 +47,9 @@ package struct LinkTable: Sendable {
     /// Links that went down (`linkDown` was reported) and have not come back since.
     private var downLinks: Set<LinkKey> = []
     private var openConnectionCount = 0
+    /// Connections the table does not own but that count against the global limit: the inbound
+    /// streams and the verification-only connections.
+    private var otherConnections = 0
     private var openConnectionsByPartner: [DomainPattern: Int] = [:]
     private var connectionsOpened: UInt64 = 0
     /// Pings asked for so far: each ping's id is `ping-<count>`, unique for the table's lifetime
@@ -339,6 +342,18 @@ package struct LinkTable: Sendable {
         return actions
     }
 
+    /// How many connections the table does not own (inbound streams, verification-only
+    /// connections) are open: they count against `FederationSettings.connectionLimit` with the
+    /// table's own. When fewer are, waiting links may get a slot.
+    package mutating func setOtherConnections(_ count: Int) -> [Action] {
+        guard count != otherConnections else { return [] }
+        let freed = count < otherConnections
+        otherConnections = count
+        var actions: [Action] = []
+        if freed { startWaitingAttempts(into: &actions) }
+        return actions
+    }
+
     /// Swaps in a reloaded policy (an allowlist change, a reloaded `federation.toml`). A link whose
     /// remote domain may no longer federate loses its connection or attempt (`.close` with
     /// `.refused`, and `.linkDown` if it was established, so its contacts stop looking available)
@@ -447,7 +462,7 @@ package struct LinkTable: Sendable {
     // MARK: - Connection slots
 
     private func hasSlot(for partner: PartnerPolicy) -> Bool {
-        openConnectionCount < policy.settings.connectionLimit
+        openConnectionCount + otherConnections < policy.settings.connectionLimit
             && openConnectionsByPartner[partner.domain, default: 0] < policy.connectionLimit(for: partner)
     }
 
@@ -479,13 +494,13 @@ package struct LinkTable: Sendable {
     /// Gives free slots to idle links with queued stanzas, oldest waiting stanza first (then by
     /// link, so the order is repeatable).
     private mutating func startWaitingAttempts(into actions: inout [Action]) {
-        guard openConnectionCount < policy.settings.connectionLimit else { return }
+        guard openConnectionCount + otherConnections < policy.settings.connectionLimit else { return }
         let waiting = entries.compactMap { key, entry -> (queuedAt: LinkInstant, key: LinkKey)? in
             guard case .idle = entry.phase, let first = entry.queue.first else { return nil }
             return (first.queuedAt, key)
         }
         for (_, key) in waiting.sorted(by: <) {
-            guard openConnectionCount < policy.settings.connectionLimit else { break }
+            guard openConnectionCount + otherConnections < policy.settings.connectionLimit else { break }
             guard var entry = entries.removeValue(forKey: key) else { continue }
             startAttempt(key, &entry, into: &actions)
             entries[key] = entry

@@ -11,8 +11,15 @@ package struct FederationSettings: Sendable {
     /// Longest a peer may take from TCP connect to an authenticated stream; slow or stalled
     /// negotiations hold resources an attacker could otherwise pile up.
     package var streamEstablishmentTimeout: Duration
-    /// An established stream that carries nothing for this long is closed.
+    /// An established stream that carries nothing for this long is closed: our links, and the
+    /// streams peers authenticated to us.
     package var inactivityTimeout: Duration
+    /// Most inbound connections one IP address may hold before it authenticates, so that one
+    /// host cannot fill the listener with silent or slow connections.
+    package var sourceConnectionLimit: Int
+    /// File descriptors kept free for the internal API, the store and our outbound links: the
+    /// listeners stop accepting while open connections would eat into them.
+    package var descriptorReserve: Int
     /// How long a link may go without our writing anything before a keep-alive is due (for
     /// partners with keep-alive on): an XEP-0199 ping, or a space while a ping is outstanding or
     /// pings are off. Short enough that NATs and firewalls keep the connection's state.
@@ -35,6 +42,8 @@ package struct FederationSettings: Sendable {
         partnerConnectionLimit: Int = 20,
         streamEstablishmentTimeout: Duration = .seconds(60),
         inactivityTimeout: Duration = .seconds(600),
+        sourceConnectionLimit: Int = 8,
+        descriptorReserve: Int = 256,
         keepAliveInterval: Duration = .seconds(300),
         pingTimeout: Duration? = .seconds(60),
         dialbackSecret: DialbackSecret? = nil
@@ -43,6 +52,8 @@ package struct FederationSettings: Sendable {
         self.partnerConnectionLimit = partnerConnectionLimit
         self.streamEstablishmentTimeout = streamEstablishmentTimeout
         self.inactivityTimeout = inactivityTimeout
+        self.sourceConnectionLimit = sourceConnectionLimit
+        self.descriptorReserve = descriptorReserve
         self.keepAliveInterval = keepAliveInterval
         self.pingTimeout = pingTimeout
         self.dialbackSecret = dialbackSecret
@@ -51,14 +62,19 @@ package struct FederationSettings: Sendable {
     /// Lync's defaults: 1000 connections, 20 per partner, 60 s to establish, 600 s idle, 300 s
     /// keep-alive, no configured dialback secret; and (not Lync's) 60 s for a ping's answer, ample
     /// for a peer that first has to open and authenticate its stream back to us, which takes
-    /// seconds.
+    /// seconds; 8 unauthenticated connections per address (a partner's server needs one or two,
+    /// and a few more while its dialback is verified); 256 descriptors in reserve.
     package static let defaults = FederationSettings()
 
     /// Refuses limits below 1 and timers that are not positive (a ping timeout may be off, but not
     /// zero), which would refuse or cut every link; warns when the per-partner limit exceeds the
     /// total, which can then never be reached.
     package func validate() throws(PolicyError) -> [PolicyWarning] {
-        for (name, limit) in [("connection limit", connectionLimit), ("partner connection limit", partnerConnectionLimit)] where limit < 1 {
+        let limits = [
+            ("connection limit", connectionLimit), ("partner connection limit", partnerConnectionLimit),
+            ("source connection limit", sourceConnectionLimit),
+        ]
+        for (name, limit) in limits where limit < 1 {
             throw PolicyError(subject: name, problem: "\(limit) would refuse every link; use 1 or more")
         }
         var timers = [
@@ -69,6 +85,9 @@ package struct FederationSettings: Sendable {
         if let pingTimeout { timers.append(("ping timeout", pingTimeout)) }
         for (name, duration) in timers where duration <= .zero {
             throw PolicyError(subject: name, problem: "\(duration) would close every stream at once; use a positive duration")
+        }
+        if descriptorReserve < 0 {
+            throw PolicyError(subject: "descriptor reserve", problem: "\(descriptorReserve) is negative; use 0 or more")
         }
         guard partnerConnectionLimit > connectionLimit else { return [] }
         return [

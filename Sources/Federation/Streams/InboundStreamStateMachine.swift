@@ -65,6 +65,9 @@ package struct InboundStreamStateMachine: Sendable {
         case dialbackRefused(DialbackDomainPair, DialbackRefusal)
         /// Send the stream error (if any) and `</stream:stream>`, then close the connection.
         case close(StreamError?)
+        /// Close the connection without writing: there is no stream to end yet (no header of ours,
+        /// or a direct TLS handshake not finished).
+        case disconnect
     }
 
     /// A stream header that is allowed but not yet answered, while the certificate is checked.
@@ -96,6 +99,8 @@ package struct InboundStreamStateMachine: Sendable {
     package private(set) var peerDomain: String?
     /// Our domain the peer's current stream header is addressed to.
     private var localDomain: String?
+    /// Whether we have sent a stream header on this connection, so that a stream error can follow.
+    private var sentHeader = false
     private var partner: PartnerPolicy?
     private var offeredTLS = false
     private var sasl: SASLExternal.Receiver?
@@ -179,6 +184,7 @@ package struct InboundStreamStateMachine: Sendable {
     private mutating func open(streamID: String, header: StreamHeader, to: JID) -> [Action] {
         phase = .open
         localDomain = to.domainpart
+        sentHeader = true
         let response = StreamHeader(from: to.domain, to: header.from?.domain, id: streamID, version: header.version == nil ? nil : .current)
         var actions: [Action] = [.sendBytes(response.bytes(declaringDialback: true))]
         dialback = makeDialbackReceiver(streamID: streamID)
@@ -401,6 +407,34 @@ package struct InboundStreamStateMachine: Sendable {
 
     // MARK: - Ending
 
+    /// The gateway ends the stream (a limit, a timeout, a reloaded policy): with `error`, preceded
+    /// by our header when we have sent none yet (RFC 6120 §4.9.1.2), so that the error is read in
+    /// a stream; or politely, with our closing tag alone. `streamID` is for that header. Before a
+    /// direct TLS handshake nothing can be written, and a polite close of a stream we never opened
+    /// has nothing to write: the connection just closes.
+    package mutating func closeRequested(_ error: StreamError?, streamID: String) -> [Action] {
+        switch phase {
+        case .closed:
+            return []
+        case .awaitingTLSHandshake:
+            phase = .closed
+            return [.disconnect]
+        case .awaitingHeader, .checkingCertificate, .open, .startingTLS:
+            switch (error, sentHeader) {
+            case (let error?, true):
+                return close(error)
+            case (let error?, false):
+                return openAndClose(streamID: streamID, to: nil, error: error)
+            case (nil, true):
+                phase = .closed
+                return [.close(nil)]
+            case (nil, false):
+                phase = .closed
+                return [.disconnect]
+            }
+        }
+    }
+
     private mutating func close(_ error: StreamError) -> [Action] {
         if case .closed = phase { return [] }
         phase = .closed
@@ -412,6 +446,7 @@ package struct InboundStreamStateMachine: Sendable {
         let from = configuration.localDomains.sorted().first.flatMap { try? JID($0) }
         let header = StreamHeader(from: from, to: peer?.domain, id: streamID)
         phase = .closed
+        sentHeader = true
         return [.sendBytes(header.bytes(declaringDialback: true)), .close(error)]
     }
 }

@@ -205,14 +205,19 @@ package final class InboundStreamHandler: ChannelInboundHandler, RemovableChanne
         }
     }
 
-    /// Ends the stream on `channel` with `error` and our closing tag, from any thread: how the
-    /// gateway drops a peer whose domain a reloaded policy refuses.
-    package static func close(_ channel: any Channel, error: StreamError) {
+    /// Ends the stream on `channel` with `error` (our header first if we sent none) and our
+    /// closing tag, or with the closing tag alone, from any thread: how the gateway drops a peer at
+    /// a limit, a timeout or a reloaded policy.
+    package static func close(_ channel: any Channel, error: StreamError?) {
         channel.eventLoop.execute {
             guard let handler = try? channel.pipeline.syncOperations.handler(type: InboundStreamHandler.self),
                 let context = handler.context
-            else { return }
-            handler.close(error, context: context)
+            else {
+                channel.close(promise: nil)
+                return
+            }
+            // The gateway logged why, at the level it chose.
+            handler.run(handler.machine.closeRequested(error, streamID: handler.makeStreamID()), context: context, closeLevel: .debug)
         }
     }
 
@@ -251,6 +256,11 @@ package final class InboundStreamHandler: ChannelInboundHandler, RemovableChanne
                 )
             case .close(let error):
                 close(error, context: context, level: closeLevel)
+            case .disconnect:
+                closed = true
+                logger.debug("inbound connection closed before its stream opened")
+                context.close(promise: nil)
+                callbacks.closed(nil)
             }
         }
     }

@@ -40,6 +40,7 @@ package struct FederationMetrics: Sendable {
     private let queuedBytes: Meter
     private let storedMessages: Meter
     private let pingsTimedOut: Counter
+    private let acceptPaused: Meter
 
     /// - Parameter factory: where the metrics are created; the bootstrapped `MetricsSystem` by
     ///   default, a `TestMetrics` in tests.
@@ -71,6 +72,7 @@ package struct FederationMetrics: Sendable {
         queuedBytes = Meter(label: "consulate_outbound_queue_bytes", factory: factory)
         storedMessages = Meter(label: "consulate_stored_outbound_messages", factory: factory)
         pingsTimedOut = Counter(label: "consulate_pings_timed_out_total", factory: factory)
+        acceptPaused = Meter(label: "consulate_listeners_paused", factory: factory)
     }
 
     // MARK: - Streams (recorded by the stream handlers)
@@ -132,6 +134,16 @@ package struct FederationMetrics: Sendable {
     /// An inbound stream's dialback key was checked with the authoritative server.
     package func dialbackVerification(_ result: DialbackVerificationResult) {
         count("consulate_dialback_verifications_total", [("result", result.rawValue)])
+    }
+
+    /// An inbound connection was refused or cut at `limit`.
+    package func inboundLimit(_ limit: InboundLimit) {
+        count("consulate_inbound_limits_total", [("limit", limit.rawValue)])
+    }
+
+    /// Whether the listeners have stopped accepting near the file-descriptor limit (1) or accept (0).
+    package func acceptingPaused(_ paused: Bool) {
+        acceptPaused.set(paused ? 1 : 0)
     }
 
     /// A link was given up because a ping went unanswered.
