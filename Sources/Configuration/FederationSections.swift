@@ -9,7 +9,7 @@ extension TableReader {
     static let federationKeys: Set<String> = [
         "mode", "blocklist", "connection-limit", "partner-connection-limit", "stream-establishment-timeout",
         "inactivity-timeout", "keep-alive-interval", "ping-timeout", "dialback-secret", "source-connection-limit",
-        "descriptor-reserve",
+        "descriptor-reserve", "dialback-limit", "source-dialback-limit",
     ]
 
     static let partnerKeys: Set<String> = [
@@ -47,6 +47,8 @@ extension TableReader {
         if let timeout = try seconds("stream-establishment-timeout") { policy.settings.streamEstablishmentTimeout = timeout }
         if let timeout = try seconds("inactivity-timeout") { policy.settings.inactivityTimeout = timeout }
         if let limit = try count("source-connection-limit") { policy.settings.sourceConnectionLimit = limit }
+        if let limit = try count("dialback-limit", of: "dialback verifications") { policy.settings.streamDialbackLimit = limit }
+        if let limit = try count("source-dialback-limit", of: "dialback verifications") { policy.settings.sourceDialbackLimit = limit }
         if let reserve = try integer("descriptor-reserve") {
             guard (0...65536).contains(reserve) else {
                 throw ConfigurationError("'\(name("descriptor-reserve"))' is \(reserve); it must be a number of file descriptors from 0 to 65536")
@@ -184,10 +186,10 @@ extension TableReader {
     }
 
     /// A connection count: at least 1 (0 would refuse every link), at most Lync's UInt32 range.
-    private func count(_ key: String) throws(ConfigurationError) -> Int? {
+    private func count(_ key: String, of what: String = "connections") throws(ConfigurationError) -> Int? {
         guard let value = try integer(key) else { return nil }
         guard (1...Int(UInt32.max)).contains(value) else {
-            throw ConfigurationError("'\(name(key))' is \(value); it must be a number of connections, 1 or more")
+            throw ConfigurationError("'\(name(key))' is \(value); it must be a number of \(what), 1 or more")
         }
         return value
     }

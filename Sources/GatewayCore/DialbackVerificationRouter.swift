@@ -37,13 +37,21 @@ package struct DialbackVerificationRouter: Sendable {
     /// Verification-only connections open or opening: they count against the connection limit.
     var count: Int { verifiers.count }
 
+    /// Requests outstanding for the inbound streams in `connections`.
+    func outstanding(on connections: Set<ConnectionID>) -> Int {
+        waiting.values.lazy.filter { connections.contains($0) }.count
+    }
+
     /// An inbound stream asks for `verify` (from our domain to the authoritative one, its `to`) to
     /// be checked. `link` is our established link for the pair (`pair(of:)`), if any; `policy`
-    /// decides whether the authoritative domain may be dialed at all.
-    mutating func requested(_ verify: DialbackVerify, inbound: ConnectionID, link: ConnectionID?, policy: FederationPolicy) -> [GatewayCore.Action] {
+    /// decides whether the authoritative domain may be dialed at all, and `mayConnect` whether the
+    /// connection limit leaves room for a new connection, should the request need one.
+    mutating func requested(
+        _ verify: DialbackVerify, inbound: ConnectionID, link: ConnectionID?, mayConnect: Bool, policy: FederationPolicy
+    ) -> [GatewayCore.Action] {
         waiting[Request(verify)] = inbound
         if let link { return [.requestVerification(verify, on: link)] }
-        return requestOnVerifier(verify, Self.pair(of: verify), policy: policy)
+        return requestOnVerifier(verify, Self.pair(of: verify), mayConnect: mayConnect, policy: policy)
     }
 
     /// The link a request travels on: from our domain (its `from`) to the authoritative one.
@@ -53,10 +61,10 @@ package struct DialbackVerificationRouter: Sendable {
 
     /// The stream `connection` took no more: a verification-only connection that refuses is
     /// replaced by a new one.
-    mutating func redirected(_ verify: DialbackVerify, from connection: ConnectionID, policy: FederationPolicy) -> [GatewayCore.Action] {
+    mutating func redirected(_ verify: DialbackVerify, from connection: ConnectionID, mayConnect: Bool, policy: FederationPolicy) -> [GatewayCore.Action] {
         let key = Self.pair(of: verify)
         if verifiers[key]?.connection == connection { verifiers[key] = nil }
-        return requestOnVerifier(verify, key, policy: policy)
+        return requestOnVerifier(verify, key, mayConnect: mayConnect, policy: policy)
     }
 
     /// A verification-only connection is up: the requests that came while it connected go to it
@@ -116,10 +124,11 @@ package struct DialbackVerificationRouter: Sendable {
         waiting = waiting.filter { $0.value != connection }
     }
 
-    /// Hands `verify` to the pair's verification-only connection, opening one if there is none. A
-    /// domain that may not federate is never dialed: the request fails as if its server could not
-    /// be found.
-    private mutating func requestOnVerifier(_ verify: DialbackVerify, _ key: LinkKey, policy: FederationPolicy) -> [GatewayCore.Action] {
+    /// Hands `verify` to the pair's verification-only connection, opening one if there is none
+    /// (one DNS lookup and one connection per pair, however many streams ask). A domain that may
+    /// not federate is never dialed: the request fails as if its server could not be found; with no
+    /// connection slot free it fails with `resource-constraint`.
+    private mutating func requestOnVerifier(_ verify: DialbackVerify, _ key: LinkKey, mayConnect: Bool, policy: FederationPolicy) -> [GatewayCore.Action] {
         if var verifier = verifiers[key] {
             if verifier.connected { return [.requestVerification(verify, on: verifier.connection)] }
             verifier.unsent.append(verify)
@@ -129,6 +138,7 @@ package struct DialbackVerificationRouter: Sendable {
         guard case .allowed(let partner) = policy.decision(for: key.remote) else {
             return failed(verify, .authoritativeServerNotFound)
         }
+        guard mayConnect else { return failed(verify, .noConnectionSlot) }
         opened += 1
         let connection = ConnectionID(.verification, opened)
         verifiers[key] = Verifier(connection: connection, unsent: [verify])

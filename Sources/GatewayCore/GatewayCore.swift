@@ -124,10 +124,17 @@ package struct GatewayCore: Sendable {
             inbound.closed(connection)
             verification.inboundClosed(connection)
         case .verificationRequested(let request, let connection):
+            let settings = configuration.policy.settings
+            let source = inbound.streams[connection].map { inbound.connections(from: $0.source) } ?? []
+            let outstanding = verification.outstanding(on: source)
+            if let refusal = inbound.verificationRequested(connection, outstandingFromSource: outstanding, settings: settings) {
+                batch.append(refusal)
+                break
+            }
             let link = links.establishedConnection(for: DialbackVerificationRouter.pair(of: request))
-            batch.append(verification.requested(request, inbound: connection, link: link, policy: configuration.policy))
+            batch.append(verification.requested(request, inbound: connection, link: link, mayConnect: hasConnectionSlot, policy: configuration.policy))
         case .verificationRedirected(let request, let connection):
-            batch.append(verification.redirected(request, from: connection, policy: configuration.policy))
+            batch.append(verification.redirected(request, from: connection, mayConnect: hasConnectionSlot, policy: configuration.policy))
         case .verificationAnswered(let answer):
             batch.append(verification.answered(answer))
         case .verificationFailed(let request, let failure):
@@ -373,6 +380,11 @@ package struct GatewayCore: Sendable {
             batch.append(subscribers.userRemoved(user))
             batch.log(.info, "internal user removed while running", ["user": jid])
         }
+    }
+
+    /// Whether `connection-limit` leaves room for one more connection of any kind.
+    private var hasConnectionSlot: Bool {
+        links.openConnections + inbound.count + verification.count < configuration.policy.settings.connectionLimit
     }
 
     // MARK: - End of an input

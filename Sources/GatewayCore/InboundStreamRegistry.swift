@@ -17,6 +17,10 @@ import XMPP
 ///   closed, politely (the peer did nothing wrong and opens a new one when it needs it).
 /// - the partner's connection limit (`FederationPolicy.connectionLimit(for:)`): streams on which
 ///   one partner authenticated; one more is refused with `policy-violation`.
+/// - `streamDialbackLimit`: dialback verifications a stream asked for that did not succeed;
+///   `sourceDialbackLimit`: verifications outstanding for one address's streams. Asking for one
+///   more ends the stream with `policy-violation`, so that no stream is a lever for DNS lookups
+///   and connections to wherever the domains it claims point.
 ///
 /// Pure; the core feeds it and carries out what it returns.
 package struct InboundStreamRegistry: Sendable {
@@ -40,8 +44,16 @@ package struct InboundStreamRegistry: Sendable {
         var partners: Set<DomainPattern> = []
         /// Being closed by us: its close is on the way, and it is not cut again.
         package var closing = false
+        /// Dialback verifications it asked for, whatever became of them.
+        package var verificationsRequested = 0
 
         package var isAuthenticated: Bool { !pairs.isEmpty }
+
+        /// Verifications that did not (or not yet) succeed: each successful one authenticated a
+        /// pair by dialback.
+        var verificationsUnsuccessful: Int {
+            verificationsRequested - pairs.values.filter { $0.method != .saslOverTLS }.count
+        }
     }
 
     package private(set) var streams: [ConnectionID: Stream] = [:]
@@ -101,6 +113,35 @@ package struct InboundStreamRegistry: Sendable {
         stream.lastActive = time.now
         streams[connection] = stream
         return []
+    }
+
+    /// The connections accepted from `source`.
+    func connections(from source: String) -> Set<ConnectionID> {
+        Set(streams.lazy.filter { $0.value.source == source }.map(\.key))
+    }
+
+    /// The stream asks for a dialback verification while `outstandingFromSource` are outstanding
+    /// for its address's streams: `nil` when it may, or what to do instead (end the stream; nothing
+    /// for a stream already closing or unknown).
+    mutating func verificationRequested(_ connection: ConnectionID, outstandingFromSource: Int, settings: FederationSettings) -> [GatewayCore.Action]? {
+        guard var stream = streams[connection], !stream.closing else { return [] }
+        let refusal: (InboundLimit, String)? =
+            if stream.verificationsUnsuccessful >= settings.streamDialbackLimit {
+                (.streamDialbackLimit, "this stream has asked for \(settings.streamDialbackLimit) dialback verifications that did not succeed")
+            } else if outstandingFromSource >= settings.sourceDialbackLimit {
+                (.sourceDialbackLimit, "\(stream.source) has \(settings.sourceDialbackLimit) dialback verifications outstanding")
+            } else {
+                nil
+            }
+        guard let (limit, text) = refusal else {
+            stream.verificationsRequested += 1
+            streams[connection] = stream
+            return nil
+        }
+        return [
+            .metric(.inboundLimit(limit)),
+            .log(LogRecord(.notice, "inbound stream closed: too many dialback verifications", ["remote-address": stream.source, "limit": limit.rawValue])),
+        ] + close(connection, StreamError(.policyViolation, text: text))
     }
 
     /// The stream delivered a stanza: it is active.

@@ -107,6 +107,8 @@ struct FederationConfigurationTests {
             partner-connection-limit = 5
             source-connection-limit = 3
             descriptor-reserve = 64
+            dialback-limit = 2
+            source-dialback-limit = 6
             stream-establishment-timeout = 30
             inactivity-timeout = 900
             keep-alive-interval = 120
@@ -124,6 +126,8 @@ struct FederationConfigurationTests {
         #expect(federation.settings.partnerConnectionLimit == 5)
         #expect(federation.settings.sourceConnectionLimit == 3)
         #expect(federation.settings.descriptorReserve == 64)
+        #expect(federation.settings.streamDialbackLimit == 2)
+        #expect(federation.settings.sourceDialbackLimit == 6)
         #expect(federation.settings.streamEstablishmentTimeout == .seconds(30))
         #expect(federation.settings.inactivityTimeout == .seconds(900))
         #expect(federation.settings.keepAliveInterval == .seconds(120))
@@ -224,6 +228,8 @@ struct FederationConfigurationTests {
         ("[federation]\nconnection-limit = '1000'", "'federation.connection-limit' must be an integer"),
         ("[federation]\npartner-connection-limit = -5", "'federation.partner-connection-limit' is -5"),
         ("[federation]\nsource-connection-limit = 0", "'federation.source-connection-limit' is 0; it must be a number of connections, 1 or more"),
+        ("[federation]\ndialback-limit = 0", "'federation.dialback-limit' is 0; it must be a number of dialback verifications, 1 or more"),
+        ("[federation]\nsource-dialback-limit = -3", "'federation.source-dialback-limit' is -3"),
         ("[federation]\ndescriptor-reserve = -1", "'federation.descriptor-reserve' is -1; it must be a number of file descriptors from 0 to 65536"),
         ("[federation]\ndescriptor-reserve = 70000", "'federation.descriptor-reserve' is 70000"),
         ("[federation]\nstream-establishment-timeout = 0", "'federation.stream-establishment-timeout' must be a whole number of seconds from 1 to 86400"),

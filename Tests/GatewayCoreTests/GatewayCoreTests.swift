@@ -184,6 +184,7 @@ struct GatewayCoreVerificationTests {
         var harness = H()
         let request = DialbackVerify(from: "contoso.example", to: "stranger.example", id: "s1", payload: .key(DialbackKey(rawValue: "k")))
         let inbound = ConnectionID(.inbound, 1)
+        _ = harness.handle(.inboundAccepted(inbound, source: H.source))
         let actions = harness.handle(.verificationRequested(request, inbound: inbound))
         #expect(!actions.contains { if case .connect = $0 { true } else { false } })
         #expect(actions.contains(.failVerification(request, .authoritativeServerNotFound, on: inbound)))

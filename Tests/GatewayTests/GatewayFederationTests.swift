@@ -36,7 +36,8 @@ struct GatewayFederationTests {
         store: (any GatewayStore)? = nil,
         clock: GatewayClock = .system,
         federation: FederationSettings = .defaults,
-        descriptorLimit: Int? = nil
+        descriptorLimit: Int? = nil,
+        otherPartners: [PartnerPolicy] = []
     ) throws -> Gateway {
         let leaf = try pki.leaf(identifiers: [.dns(domain)])
         let tls = FederationTLS(
@@ -57,7 +58,8 @@ struct GatewayFederationTests {
             settings: Gateway.Settings(
                 translation: TranslationConfiguration(localDomains: [domain]),
                 policy: FederationPolicy(
-                    partners: [PartnerPolicy(domain: partnerPattern, trust: .federated, negotiation: negotiation, route: route)], settings: federation
+                    partners: [PartnerPolicy(domain: partnerPattern, trust: .federated, negotiation: negotiation, route: route)] + otherPartners,
+                    settings: federation
                 ),
                 tls: tls,
                 dialbackSecret: DialbackSecret(dialbackSecret ?? "\(domain) secret for the loopback test"),

@@ -3,6 +3,7 @@ import Federation
 import FederationLinks
 import Gateway
 import MetricsTestKit
+import NIOConcurrencyHelpers
 import NIOPosix
 import PresenceModel
 import Testing
@@ -136,5 +137,35 @@ struct GatewayInboundLimitsTests {
         #expect(!answered.contains("<stream:error>"), "accepted after the cut, so its own deadline is ahead: \(answered)")
         await waiting.close()
         _ = await contoso.shutdown()
+    }
+
+    @Test("a stream naming 300 domains for dialback gets the gateway to look up and dial dialback-limit of them, then is closed")
+    func dialbackFlood() async throws {
+        let lookups = NIOLockedValueBox<[String]>([])
+        let wildcard = PartnerPolicy(
+            domain: try DomainPattern("*.partners.example"), trust: .federated,
+            negotiation: NegotiationPolicy(tls: .optional, sasl: .notSupported, supportDialback: true)
+        )
+        let contoso = try G.gateway(
+            domain: "contoso.example", user: G.alice, contact: G.bob, pki: try TestPKI(), route: nil,
+            resolveTargets: { domain, _ in
+                lookups.withLockedValue { $0.append(domain) }
+                return .failure(.notFound(reason: "no DNS in this test for \(domain)"))
+            },
+            otherPartners: [wildcard]
+        )
+        let port = try await contoso.start().startTLS
+        let peer = try await ScriptedPeer.connect(port: port, group: Self.group)
+        try await peer.send(TestTLS.header(from: "a0.partners.example"))
+        _ = try await peer.receive(until: "</stream:features>")
+        let results = (1...300).map { "<db:result from='a\($0).partners.example' to='contoso.example'>key</db:result>" }
+        try? await peer.send(results.joined())
+        let ended = try await peer.receive(until: "<!--closed-->")
+        #expect(ended.contains("<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"), "\(ended)")
+        let limit = FederationSettings.defaults.streamDialbackLimit
+        try await eventually("the verifications asked for are looked up") { lookups.withLockedValue { $0.count } >= limit }
+        _ = await contoso.shutdown()
+        let dialed = lookups.withLockedValue { $0 }
+        #expect(dialed.sorted() == (1...limit).map { "a\($0).partners.example" }, "the first \(limit), each once")
     }
 }

@@ -39,12 +39,16 @@ package enum DialbackVerificationFailure: Sendable, Hashable {
     /// The stream to the Authoritative Server ended, or a timeout expired, before it answered:
     /// `remote-server-timeout`.
     case authoritativeServerTimedOut
+    /// The gateway holds its `connection-limit` and cannot open a connection to the Authoritative
+    /// Server now: `resource-constraint` (the Initiating Server may try again later).
+    case noConnectionSlot
 
     /// The dialback error condition sent to the Initiating Server.
     package var condition: StanzaError.Condition {
         switch self {
         case .authoritativeServerNotFound: .remoteServerNotFound
         case .authoritativeServerTimedOut: .remoteServerTimeout
+        case .noConnectionSlot: .resourceConstraint
         }
     }
 }

@@ -20,6 +20,12 @@ package struct FederationSettings: Sendable {
     /// File descriptors kept free for the internal API, the store and our outbound links: the
     /// listeners stop accepting while open connections would eat into them.
     package var descriptorReserve: Int
+    /// Most dialback verifications one inbound stream may ask for that have not succeeded
+    /// (outstanding, or answered invalid or failed): each may cost DNS lookups and a connection to
+    /// wherever the claimed domain points, so one stream must not be a lever for many.
+    package var streamDialbackLimit: Int
+    /// Most dialback verifications outstanding at once for the streams of one IP address.
+    package var sourceDialbackLimit: Int
     /// How long a link may go without our writing anything before a keep-alive is due (for
     /// partners with keep-alive on): an XEP-0199 ping, or a space while a ping is outstanding or
     /// pings are off. Short enough that NATs and firewalls keep the connection's state.
@@ -44,6 +50,8 @@ package struct FederationSettings: Sendable {
         inactivityTimeout: Duration = .seconds(600),
         sourceConnectionLimit: Int = 8,
         descriptorReserve: Int = 256,
+        streamDialbackLimit: Int = 4,
+        sourceDialbackLimit: Int = 16,
         keepAliveInterval: Duration = .seconds(300),
         pingTimeout: Duration? = .seconds(60),
         dialbackSecret: DialbackSecret? = nil
@@ -54,6 +62,8 @@ package struct FederationSettings: Sendable {
         self.inactivityTimeout = inactivityTimeout
         self.sourceConnectionLimit = sourceConnectionLimit
         self.descriptorReserve = descriptorReserve
+        self.streamDialbackLimit = streamDialbackLimit
+        self.sourceDialbackLimit = sourceDialbackLimit
         self.keepAliveInterval = keepAliveInterval
         self.pingTimeout = pingTimeout
         self.dialbackSecret = dialbackSecret
@@ -63,7 +73,9 @@ package struct FederationSettings: Sendable {
     /// keep-alive, no configured dialback secret; and (not Lync's) 60 s for a ping's answer, ample
     /// for a peer that first has to open and authenticate its stream back to us, which takes
     /// seconds; 8 unauthenticated connections per address (a partner's server needs one or two,
-    /// and a few more while its dialback is verified); 256 descriptors in reserve.
+    /// and a few more while its dialback is verified); 256 descriptors in reserve; 4 unsuccessful
+    /// dialback verifications per stream (a server asks for one per domain pair, and rarely
+    /// multiplexes more than a few pairs on a stream) and 16 outstanding per address.
     package static let defaults = FederationSettings()
 
     /// Refuses limits below 1 and timers that are not positive (a ping timeout may be off, but not
@@ -73,6 +85,7 @@ package struct FederationSettings: Sendable {
         let limits = [
             ("connection limit", connectionLimit), ("partner connection limit", partnerConnectionLimit),
             ("source connection limit", sourceConnectionLimit),
+            ("stream dialback limit", streamDialbackLimit), ("source dialback limit", sourceDialbackLimit),
         ]
         for (name, limit) in limits where limit < 1 {
             throw PolicyError(subject: name, problem: "\(limit) would refuse every link; use 1 or more")

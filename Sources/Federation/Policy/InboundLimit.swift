@@ -11,4 +11,8 @@ package enum InboundLimit: String, Sendable, Hashable, CaseIterable {
     case establishmentTimeout = "stream-establishment-timeout"
     /// An authenticated stream that carried nothing (`inactivity-timeout`).
     case inactivityTimeout = "inactivity-timeout"
+    /// Dialback verifications one stream asked for that did not succeed (`dialback-limit`).
+    case streamDialbackLimit = "dialback-limit"
+    /// Dialback verifications outstanding for one address's streams (`source-dialback-limit`).
+    case sourceDialbackLimit = "source-dialback-limit"
 }
