@@ -217,6 +217,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "GatewayCore", "FederationLinks", "Federation", "Translation", "PresenceModel", "XMPP", "XMLStreaming",
                 "ConsulateTestSupport", "Storage", "Configuration",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -243,13 +244,14 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "PresenceModel", "XMPP", "XMLStreaming", "Federation"],
+            dependencies: ["Storage", "PresenceModel", "XMPP", "XMLStreaming", "Federation", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "InternalAPITests",
             dependencies: [
                 "GatewayCore", "ConsulateTestSupport", "InternalAPI", "Gateway", "Storage", "Federation", "Translation", "PresenceModel", "XMPP",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // HummingbirdTesting's HTTP client brings swift-configuration's `Configuration` module,
                 // which would clash with ours.

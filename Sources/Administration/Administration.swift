@@ -33,7 +33,9 @@ package struct Administration: Sendable {
     package static func open(_ configuration: GatewayConfiguration) throws(AdminError) -> Administration {
         let store: SQLiteStore
         do throws(StorageError) {
-            store = try SQLiteStore(path: configuration.store.path, archivePolicy: ArchivePolicy(configuration.store.archive))
+            store = try SQLiteStore(
+                path: configuration.store.path, archivePolicy: ArchivePolicy(configuration.store.archive), busyTimeout: configuration.store.busyTimeout
+            )
         } catch {
             throw AdminError("cannot open the store '\(configuration.store.path)': \(error)", exitCode: AdminError.failure)
         }

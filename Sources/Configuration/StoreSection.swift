@@ -24,20 +24,26 @@ package struct StoreSettings: Sendable, Hashable {
     /// How many days archived messages are kept before the retention purge deletes them; `nil`
     /// keeps them until they are deleted by other means (a compliance decision, not a default to guess).
     package var archiveRetentionDays: Int?
+    /// How long a write waits for the file while another process (an admin command) holds it,
+    /// before it fails and the change is answered as not stored.
+    package var busyTimeout: Duration
 
-    package init(path: String = Self.defaultPath, archive: Archive = .everyone, archiveRetentionDays: Int? = nil) {
+    package init(path: String = Self.defaultPath, archive: Archive = .everyone, archiveRetentionDays: Int? = nil, busyTimeout: Duration = .seconds(5)) {
         self.path = path
         self.archive = archive
         self.archiveRetentionDays = archiveRetentionDays
+        self.busyTimeout = busyTimeout
     }
 }
 
 extension TableReader {
     /// A century: a retention period beyond it is a typo, not a policy.
     static let maximumRetentionDays = 36_500
+    /// Longer than this, a busy file is better reported than waited for.
+    static let maximumBusyTimeout = 600
 
     func readStore(into settings: inout StoreSettings, localDomains: Set<String>) throws(ConfigurationError) {
-        try expectOnly(["path", "archive", "archive-retention-days"])
+        try expectOnly(["path", "archive", "archive-retention-days", "busy-timeout"])
         if let path = try string("path") {
             guard !path.isEmpty, !path.contains("\0") else {
                 throw ConfigurationError("'\(name("path"))' must be a file path, such as \"\(StoreSettings.defaultPath)\"")
@@ -67,6 +73,12 @@ extension TableReader {
                 )
             }
             settings.archiveRetentionDays = days
+        }
+        if let seconds = try integer("busy-timeout") {
+            guard (0...Self.maximumBusyTimeout).contains(seconds) else {
+                throw ConfigurationError("'\(name("busy-timeout"))' is \(seconds); use a number of seconds from 0 to \(Self.maximumBusyTimeout)")
+            }
+            settings.busyTimeout = .seconds(seconds)
         }
     }
 

@@ -283,10 +283,16 @@ package struct ReplayGateway {
         case .notify(let subscriber, let event):
             if let user = subscribers[subscriber] { append(.event(FixtureNotation.element(for: event)), for: user.description) }
         case .store(.readOffline(_, let subscriber)):
+            pending.append(.storeReported(StoreReport(completed: 1)))
             pending.append(.offlineMessagesRead(subscriber, []))
+        case .store(let job):
+            // The store keeps everything, at once.
+            var report = StoreReport(completed: 1)
+            if case .enqueue(let ticket, _, _, _) = job { report.stored = [ticket] }
+            pending.append(.storeReported(report))
         case .armTimer(let deadline):
             armedTimers.append(deadline)
-        case .writeKeepAlive, .flush, .finish, .store, .log, .metric, .pauseAccepting, .resumeAccepting:
+        case .writeKeepAlive, .flush, .finish, .log, .metric, .pauseAccepting, .resumeAccepting:
             break
         }
     }

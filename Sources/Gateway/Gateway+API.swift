@@ -14,10 +14,13 @@ extension Gateway {
 
     /// Performs `action` and returns once the inbox has handled it and, with a store, its changes
     /// are stored: the internal API answers a change with the state it led to, and an
-    /// acknowledged change survives a restart. Returns at once after shutdown.
-    package func apply(_ action: InternalAction) async {
-        perform(action)
-        await settled()
+    /// acknowledged change survives a restart. Throws when the store could not keep them (a
+    /// message is then not sent, and comes back as a delivery failure) or the gateway has stopped.
+    package func apply(_ action: InternalAction) async throws(StoreUnavailable) {
+        let stored = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            if case .terminated = inboxContinuation.yield(.applied(.action(action), done)) { done.resume(returning: false) }
+        }
+        if !stored { throw StoreUnavailable() }
     }
 
     /// Returns once everything the inbox took before the call has been handled and stored.
@@ -76,4 +79,10 @@ extension Gateway {
         stanzaLog.mode = mode
         logger.notice("stanza log changed", metadata: ["stanzas": "\(mode)"])
     }
+}
+
+/// The store could not keep a change, or the gateway has stopped: nothing was acknowledged.
+package struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
+    package init() {}
+    package var description: String { "the store could not keep the change" }
 }

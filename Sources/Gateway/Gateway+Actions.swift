@@ -46,7 +46,7 @@ extension Gateway {
         case .finish(let subscriber):
             eventStreams.removeValue(forKey: subscriber)?.finish()
         case .store(let job):
-            storeWriter?.submit(.core(job))
+            storeWriter?.submit(.core(job, acknowledging))
         case .armTimer(let deadline):
             let (clock, inbox) = (self.clock, inboxContinuation)
             group.addTask {
@@ -206,6 +206,7 @@ extension Gateway {
         case .outboundLinks(let gauges): metrics.outboundLinks(gauges)
         case .storedOutboundMessages(let count): metrics.storedOutboundMessages(count)
         case .inboundLimit(let limit): metrics.inboundLimit(limit)
+        case .storeFailed(let kind): metrics.storeFailed(kind)
         }
     }
 }

@@ -27,8 +27,11 @@ package actor Gateway: Service {
         case core(GatewayCore.Input)
         /// A connection's channel, for the actions that name it.
         case opened(ConnectionID, any Channel)
-        /// Resumed once everything before it is handled and stored: how `apply(_:)` waits.
+        /// Resumed once everything before it is handled and stored: how `settled()` waits.
         case settled(CheckedContinuation<Void, Never>)
+        /// An input whose store jobs are acknowledged: resumed once they are carried out, with
+        /// whether all were stored. How `apply(_:)` waits.
+        case applied(GatewayCore.Input, CheckedContinuation<Bool, Never>)
         /// Graceful shutdown, or `shutdown()`.
         case stop
         /// Everything the closed channels reported has been queued before this.
@@ -69,6 +72,9 @@ package actor Gateway: Service {
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
     /// Connections the core closed before their channel was known.
     var abandoned: Set<ConnectionID> = []
+    /// While an applied input is handled: the acknowledgement its store jobs carry.
+    var acknowledging: StoreWriter.Acknowledgement?
+    private var acknowledgementsIssued: UInt64 = 0
 
     /// - Parameter logger: the operator's log: what the core decides to log, what the driver sees
     ///   before a stream exists, and each stream handler's records with its connection's metadata.
@@ -125,7 +131,10 @@ package actor Gateway: Service {
         self.inbox = inbox
         inboxContinuation = continuation
         storeWriter = store.map { store in
-            StoreWriter(store: store, logger: logger) { id, messages in continuation.yield(.core(.offlineMessagesRead(id, messages))) }
+            StoreWriter(
+                store: store, logger: logger, reported: { report in continuation.yield(.core(.storeReported(report))) },
+                offlineMessagesRead: { id, messages in continuation.yield(.core(.offlineMessagesRead(id, messages))) }
+            )
         }
     }
 
@@ -206,7 +215,24 @@ package actor Gateway: Service {
                     switch message {
                     case .core(let input): handle(input, group: &group)
                     case .opened(let connection, let channel): opened(connection, channel)
-                    case .settled(let done): if let storeWriter { storeWriter.submit(.flushed(done)) } else { done.resume() }
+                    case .settled(let done):
+                        guard let storeWriter else {
+                            done.resume()
+                            continue
+                        }
+                        storeWriter.submit(.flushed({ _ in done.resume() }, nil))
+                    case .applied(let input, let done):
+                        guard let storeWriter else {
+                            handle(input, group: &group)
+                            done.resume(returning: true)
+                            continue
+                        }
+                        acknowledgementsIssued += 1
+                        let acknowledgement = StoreWriter.Acknowledgement(id: acknowledgementsIssued)
+                        acknowledging = acknowledgement
+                        handle(input, group: &group)
+                        acknowledging = nil
+                        storeWriter.submit(.flushed({ done.resume(returning: $0) }, acknowledgement))
                     case .stop:
                         guard !stopped else { continue }
                         stopped = true

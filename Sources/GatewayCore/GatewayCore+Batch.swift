@@ -10,17 +10,20 @@ extension GatewayCore {
         private(set) var actions: [Action] = []
         private var written: [ConnectionID] = []
         private var bounced: [String: [String: Int]] = [:]
+        /// The store jobs among the actions: what the store writer will report on.
+        private(set) var storeJobs = 0
 
         init(time: GatewayTime) {
             self.time = time
         }
 
         mutating func append(_ action: Action) {
+            if case .store = action { storeJobs += 1 }
             actions.append(action)
         }
 
         mutating func append(_ more: [Action]) {
-            actions += more
+            for action in more { append(action) }
         }
 
         /// A write on `connection`, flushed at the end of the input.

@@ -62,6 +62,8 @@ extension GatewayCore {
         case subscriberClosed(SubscriberID)
         /// What `.readOffline` read for the stream, in order.
         case offlineMessagesRead(SubscriberID, [OfflineMessage])
+        /// The store writer carried out jobs.
+        case storeReported(StoreReport)
 
         // MARK: Time and administration
 

@@ -64,6 +64,12 @@ package struct GatewayCore: Sendable {
     private var ticketsIssued: UInt64 = 0
     /// Messages stored under a ticket and not yet written or bounced.
     package private(set) var storedMessages = 0
+    /// Messages an internal user sent, waiting for the store to keep them before they go to the
+    /// link table: nothing leaves that a failing store could lose, and a message answered as not
+    /// stored is never sent.
+    private var awaitingStore: [Ticket: (element: XMLElement, link: LinkKey)] = [:]
+    /// Store jobs handed to the writer and not yet reported on: how far the store is behind.
+    package private(set) var storeBacklog = 0
     /// The earliest instant a timer is armed for, until the tick comes.
     private var armedTimer: LinkInstant?
     private var reportedGauges: LinkGauges?
@@ -145,6 +151,8 @@ package struct GatewayCore: Sendable {
             batch.append(subscribers.closed(id, at: time))
         case .offlineMessagesRead(let id, let messages):
             batch.append(subscribers.offlineMessagesRead(id, messages))
+        case .storeReported(let report):
+            storeReported(report, &batch)
         case .tick:
             // Only the timer armed last is still wanted: a tick before it is an earlier timer's,
             // superseded, and must not let the next deadline be armed a second time.
@@ -196,12 +204,12 @@ package struct GatewayCore: Sendable {
         for output in outputs {
             switch output {
             case .send(let outgoing):
-                var ticket: Ticket?
-                if case .sendMessage(_, _, let message) = action, outgoing.element.name == "message" {
-                    ticket = accept(outgoing, message, &batch)
-                }
                 let link = LinkKey(local: outgoing.from.domainpart, remote: outgoing.to.domainpart)
-                carryOut(links.stanzaToSend(outgoing.element, on: link, ticket: ticket, now: batch.time.now), &batch)
+                if case .sendMessage(_, _, let message) = action, outgoing.element.name == "message", let ticket = accept(outgoing, message, &batch) {
+                    awaitingStore[ticket] = (outgoing.element, link)
+                } else {
+                    carryOut(links.stanzaToSend(outgoing.element, on: link, ticket: nil, now: batch.time.now), &batch)
+                }
             case .notify(let user, let event):
                 notify(user.bare, event, &batch)
             case .store(let change):
@@ -211,19 +219,60 @@ package struct GatewayCore: Sendable {
         if configuration.keepsMessages, !changes.isEmpty { batch.append(.store(.directory(changes))) }
     }
 
-    /// A message an internal user sent is about to go to the link table: with a store, it is
-    /// stored under a new ticket (before the user is acknowledged) and recorded in history.
+    /// A message an internal user sent: with a store, it is stored under a new ticket with its
+    /// history record, and goes to the link table once the store reports it kept (`nil`: without
+    /// a store it goes at once).
     private mutating func accept(_ outgoing: OutgoingStanza, _ message: Message, _ batch: inout Batch) -> Ticket? {
         guard configuration.keepsMessages else { return nil }
         let ticket = issueTicket()
-        batch.append(.store(.enqueue(ticket, outgoing, at: batch.time.wall)))
-        if let body = message.bodies.first?.text {
-            let record = MessageRecord(
-                user: outgoing.from.bare, contact: outgoing.to.bare, direction: .outbound, body: body, messageID: message.id, at: batch.time.wall
+        let record = message.bodies.first.map { body in
+            MessageRecord(
+                user: outgoing.from.bare, contact: outgoing.to.bare, direction: .outbound, body: body.text, messageID: message.id, at: batch.time.wall
             )
-            batch.append(.store(.record(record)))
         }
+        batch.append(.store(.enqueue(ticket, outgoing, record: record, at: batch.time.wall)))
         return ticket
+    }
+
+    /// The store writer carried out jobs: the messages it stored go to their links, in order, and
+    /// what it could not store is answered. A message of an internal user is bounced to them (the
+    /// API has answered it as not stored); a partner's message for a user who is offline is
+    /// bounced to the partner, so that its sender learns it was not kept. The rest (history, a
+    /// delivery that stays marked as queued, a contact change that holds until restart) is logged.
+    private mutating func storeReported(_ report: StoreReport, _ batch: inout Batch) {
+        storeBacklog = max(0, storeBacklog - report.completed)
+        for ticket in report.stored {
+            guard let held = awaitingStore.removeValue(forKey: ticket) else { continue }
+            carryOut(links.stanzaToSend(held.element, on: held.link, ticket: ticket, now: batch.time.now), &batch)
+        }
+        for failure in report.failures {
+            batch.append(.metric(.storeFailed(failure.job.kind)))
+            batch.log(.error, "could not write to the store", ["job": failure.job.kind, "error": failure.reason])
+            let notStored = StanzaError(.resourceConstraint, type: .wait, text: "the gateway could not store this message")
+            switch failure.job {
+            case .enqueue(let ticket, _, _, _):
+                guard let held = awaitingStore.removeValue(forKey: ticket) else { continue }
+                storedMessages -= 1
+                if let reply = Stanza.errorReply(to: held.element, error: notStored) { returnToUser(reply, &batch) }
+            case .keepOffline(let element, _, _, _):
+                guard let reply = Stanza.errorReply(to: element, error: notStored), let from = reply["from"], let to = reply["to"],
+                    let local = try? JID(from), let remote = try? JID(to)
+                else { continue }
+                batch.countBounce(reply)
+                carryOut(links.stanzaToSend(reply, on: LinkKey(local: local.domainpart, remote: remote.domainpart), ticket: nil, now: batch.time.now), &batch)
+            case .delivered, .bounced:
+                batch.log(.warning, "a delivered or bounced message stays in the stored queue and is sent again after a restart", ["job": failure.job.kind])
+            case .directory, .adopt, .record, .readOffline, .deleteOffline:
+                break
+            }
+        }
+    }
+
+    /// The error reply to a stanza of an internal user that cannot go out: counted, and turned
+    /// by the translator into a delivery failure for them.
+    private mutating func returnToUser(_ reply: XMLElement, _ batch: inout Batch) {
+        batch.countBounce(reply)
+        if let stanza = try? Stanza(reply) { route(translator.receive(stanza), &batch) }
     }
 
     /// An event for an internal user. A message with a body goes to history and, when the user
@@ -253,9 +302,7 @@ package struct GatewayCore: Sendable {
                 batch.log(.debug, "link retry scheduled", ["peer": key.remote, "local": key.local, "delay": "\(at - batch.time.now)"])
             case .bounce(let reply, let ticket):
                 if let ticket { settle(ticket, .bounced(ticket), &batch) }
-                batch.countBounce(reply)
-                // Bounces are addressed to our own users: the translator turns them into delivery failures.
-                if let stanza = try? Stanza(reply) { route(translator.receive(stanza), &batch) }
+                returnToUser(reply, &batch)
             case .discard(_, let error, let ticket):
                 if let ticket { settle(ticket, .bounced(ticket), &batch) }
                 batch.append(.metric(.dropped(error.condition)))
@@ -411,6 +458,7 @@ package struct GatewayCore: Sendable {
     /// timer for the link table's next deadline when none armed fires sooner, and the gauges
     /// that changed.
     private mutating func finish(_ batch: inout Batch) {
+        storeBacklog += batch.storeJobs
         batch.flushWrites()
         batch.logBounces()
         // The link table's connection count includes the inbound and verification connections,

@@ -37,4 +37,6 @@ package enum MetricChange: Sendable, Hashable {
     case storedOutboundMessages(Int)
     /// An inbound connection was refused or cut at a limit.
     case inboundLimit(InboundLimit)
+    /// A store job of this kind (`StoreJob.kind`) could not be stored.
+    case storeFailed(String)
 }

@@ -93,7 +93,9 @@ extension GatewayLauncher {
     ) async throws(LaunchError) -> GatewayServer {
         let store: SQLiteStore
         do throws(StorageError) {
-            store = try SQLiteStore(path: configuration.store.path, archivePolicy: ArchivePolicy(configuration.store.archive))
+            store = try SQLiteStore(
+                path: configuration.store.path, archivePolicy: ArchivePolicy(configuration.store.archive), busyTimeout: configuration.store.busyTimeout
+            )
         } catch {
             throw LaunchError(message: "[store]: cannot open '\(configuration.store.path)': \(error)")
         }

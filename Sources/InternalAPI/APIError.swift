@@ -30,6 +30,10 @@ package struct APIError: HTTPResponseError, Sendable, Hashable {
 
     static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code: code, message) }
 
+    static let storeUnavailable = APIError(
+        .serviceUnavailable, code: "store-unavailable", "the gateway could not store this change; nothing was done and nothing sent: try again later"
+    )
+
     static let missingToken = APIError(.unauthorized, code: "missing-token", "an Authorization: Bearer <token> header is needed")
     static let invalidToken = APIError(.unauthorized, code: "invalid-token", "the bearer token is unknown or revoked")
 

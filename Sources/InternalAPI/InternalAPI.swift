@@ -14,8 +14,9 @@ package import XMPP
 /// order, and the directory read back after them. A protocol so the routes do not depend on how
 /// the gateway is started; `Gateway` is the one implementation, and tests use a real one.
 package protocol InternalUserGateway: Sendable {
-    /// Performs the action and returns once it has been handled, so a read that follows sees it.
-    func apply(_ action: InternalAction) async
+    /// Performs the action and returns once it has been handled and stored, so a read that
+    /// follows sees it; throws when the store could not keep it.
+    func apply(_ action: InternalAction) async throws(StoreUnavailable)
     /// The internal user as the gateway now knows them, or `nil` when it knows no such user.
     func user(_ jid: JID) async -> InternalUser?
     /// Everything the gateway tells the user from now on: what `GET /v1/me/events` streams.

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Hummingbird
 import HummingbirdWebSocket
 import PresenceModel
@@ -23,7 +24,7 @@ struct UserRoutes<G: InternalUserGateway>: Sendable {
         let jid = try await knownUser(context).jid
         let body = try await JSONBody.decode(PresenceRequest.self, from: request, limit: limits.maxBodyBytes)
         let presence = try body.richPresence()
-        await gateway.apply(.setPresence(user: try JID(jid), presence))
+        try await applied(.setPresence(user: try JID(jid), presence))
         return JSONBody.response(PresenceBody(try await knownUser(context).presence))
     }
 
@@ -42,7 +43,7 @@ struct UserRoutes<G: InternalUserGateway>: Sendable {
         if let name = body.name, name.isEmpty { throw APIError.badRequest("invalid-name", "'name' must not be empty; leave it out for none") }
         let groups = body.groups ?? []
         if groups.contains(where: \.isEmpty) { throw APIError.badRequest("invalid-group", "group names must not be empty") }
-        await gateway.apply(.addContact(user: userJID, contact: contact, name: body.name, groups: groups, accessLevel: access))
+        try await applied(.addContact(user: userJID, contact: contact, name: body.name, groups: groups, accessLevel: access))
         let user = try await knownUser(context)
         guard let added = user.contact(contact.description) else {
             throw APIError(.conflict, code: "contact-refused", "the gateway did not add \(contact) (an internal user or our own domain?)")
@@ -56,7 +57,7 @@ struct UserRoutes<G: InternalUserGateway>: Sendable {
         guard try await knownUser(context).contact(contact.description) != nil else {
             throw APIError(.notFound, code: "unknown-contact", "\(contact) is not in the contact list")
         }
-        await gateway.apply(.removeContact(user: userJID, contact: contact))
+        try await applied(.removeContact(user: userJID, contact: contact))
         return Response(status: .noContent)
     }
 
@@ -65,14 +66,14 @@ struct UserRoutes<G: InternalUserGateway>: Sendable {
     @Sendable func approve(_ request: Request, context: APIRequestContext) async throws -> Response {
         let userJID = try await knownUserJID(context)
         let contact = try Input.contactJID(try Input.pathJID(context), field: "jid")
-        await gateway.apply(.approveSubscription(user: userJID, contact: contact))
+        try await applied(.approveSubscription(user: userJID, contact: contact))
         return Response(status: .noContent)
     }
 
     @Sendable func deny(_ request: Request, context: APIRequestContext) async throws -> Response {
         let userJID = try await knownUserJID(context)
         let contact = try Input.contactJID(try Input.pathJID(context), field: "jid")
-        await gateway.apply(.denySubscription(user: userJID, contact: contact))
+        try await applied(.denySubscription(user: userJID, contact: contact))
         return Response(status: .noContent)
     }
 
@@ -83,8 +84,18 @@ struct UserRoutes<G: InternalUserGateway>: Sendable {
         let body = try await JSONBody.decode(MessageRequest.self, from: request, limit: limits.maxBodyBytes)
         let to = try Input.jid(body.to, field: "to")
         let message = try body.message(defaultID: UUID().uuidString.lowercased())
-        await gateway.apply(.sendMessage(user: userJID, to: to, message))
+        try await applied(.sendMessage(user: userJID, to: to, message))
         return JSONBody.response(MessageAccepted(id: message.id ?? ""), status: .accepted)
+    }
+
+    /// Applies `action`; a store that could not keep it is 503 `store-unavailable`, and nothing
+    /// is acknowledged.
+    private func applied(_ action: InternalAction) async throws(APIError) {
+        do throws(StoreUnavailable) {
+            try await gateway.apply(action)
+        } catch {
+            throw APIError.storeUnavailable
+        }
     }
 
     // MARK: - Events

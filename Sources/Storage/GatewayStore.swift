@@ -70,6 +70,14 @@ package protocol GatewayStore: Sendable {
     /// neither prints a new one nor invalidates the one the operator already holds.
     func hasAdminToken() async throws(StorageError) -> Bool
 
+    // MARK: - Batches
+
+    /// Makes every change of `batch` in one transaction, in order: all of them or, when one fails,
+    /// none. Returns each change's result (see `StoreWrite`). The single-change methods below are
+    /// batches of one.
+    @discardableResult
+    func apply(_ batch: [StoreWrite]) async throws(StorageError) -> [Int64]
+
     // MARK: - Outbound queue
 
     /// Stores a stanza accepted from an internal user for `to`'s domain and returns its sequence.

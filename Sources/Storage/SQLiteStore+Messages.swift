@@ -8,25 +8,17 @@ extension SQLiteStore {
     // MARK: - Outbound queue
 
     package func enqueue(_ stanza: XMLElement, from: JID, to: JID, at time: Timestamp) async throws(StorageError) -> Int64 {
-        let text = StanzaText.encode(stanza)
-        let arguments: StatementArguments = [to.domainpart, from.description, to.description, text, time.storedValue]
-        return try await write { db in
-            try db.execute(
-                sql: "INSERT INTO outbound_queue (domain, from_jid, to_jid, stanza, accepted_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: arguments
-            )
-            return db.lastInsertedRowID
-        }
+        try await apply([.enqueue(stanza, from: from, to: to, at: time)])[0]
     }
 
     @discardableResult
     package func markDelivered(_ sequence: Int64) async throws(StorageError) -> Bool {
-        try await dequeue(sequence)
+        try await apply([.dequeue(.sequence(sequence))]) != [0]
     }
 
     @discardableResult
     package func markBounced(_ sequence: Int64) async throws(StorageError) -> Bool {
-        try await dequeue(sequence)
+        try await apply([.dequeue(.sequence(sequence))]) != [0]
     }
 
     package func pending(for domain: String) async throws(StorageError) -> [QueuedStanza] {
@@ -46,31 +38,13 @@ extension SQLiteStore {
         try await read { db in try String.fetchAll(db, sql: "SELECT DISTINCT domain FROM outbound_queue ORDER BY domain") }
     }
 
-    /// Delivered and bounced both end the stanza's stay: the queue holds only what is still owed.
-    private func dequeue(_ sequence: Int64) async throws(StorageError) -> Bool {
-        try await write { db in
-            try db.execute(sql: "DELETE FROM outbound_queue WHERE sequence = ?", arguments: [sequence])
-            return db.changesCount > 0
-        }
-    }
-
     // MARK: - Offline messages
 
     @discardableResult
     package func appendOfflineMessage(_ stanza: XMLElement, for user: JID, from: JID, at time: Timestamp)
         async throws(StorageError) -> Int64
     {
-        try Validate.bare(user, field: "user")
-        let userKey = user.description
-        let arguments: StatementArguments = [userKey, from.description, StanzaText.encode(stanza), time.storedValue]
-        return try await write { db in
-            try Self.requireUser(db, userKey)
-            try db.execute(
-                sql: "INSERT INTO offline_message (user_jid, from_jid, stanza, received_at) VALUES (?, ?, ?, ?)",
-                arguments: arguments
-            )
-            return db.lastInsertedRowID
-        }
+        try await apply([.appendOfflineMessage(stanza, for: user, from: from, at: time)])[0]
     }
 
     package func offlineMessages(for user: JID) async throws(StorageError) -> [OfflineMessage] {
@@ -88,40 +62,14 @@ extension SQLiteStore {
 
     @discardableResult
     package func deleteOfflineMessages(for user: JID, through sequence: Int64) async throws(StorageError) -> Int {
-        let key = user.description
-        return try await write { db in
-            try db.execute(sql: "DELETE FROM offline_message WHERE user_jid = ? AND sequence <= ?", arguments: [key, sequence])
-            return db.changesCount
-        }
+        Int(try await apply([.deleteOfflineMessages(for: user, through: sequence)])[0])
     }
 
     // MARK: - History and the compliance archive
 
     @discardableResult
     package func recordMessage(_ message: MessageRecord) async throws(StorageError) -> Int64 {
-        try Validate.bare(message.user, field: "user")
-        try Validate.bare(message.contact, field: "contact")
-        let userKey = message.user.description
-        let arguments: StatementArguments = [
-            userKey, message.contact.description, message.direction.rawValue, message.body, message.messageID,
-            message.at.storedValue,
-        ]
-        let archived = archivePolicy.covers(message.user)
-        return try await write { db in
-            try Self.requireUser(db, userKey)
-            try db.execute(
-                sql: "INSERT INTO history (user_jid, contact_jid, direction, body, message_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: arguments
-            )
-            let id = db.lastInsertedRowID
-            if archived {
-                try db.execute(
-                    sql: "INSERT INTO archive (user_jid, contact_jid, direction, body, message_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: arguments
-                )
-            }
-            return id
-        }
+        try await apply([.recordMessage(message)])[0]
     }
 
     package func history(_ query: HistoryQuery) async throws(StorageError) -> [MessageRecord] {

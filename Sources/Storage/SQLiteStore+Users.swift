@@ -79,57 +79,25 @@ extension SQLiteStore {
     }
 
     package func savePresence(_ presence: RichPresence, of user: JID) async throws(StorageError) {
-        try Validate.bare(user, field: "user")
-        try Validate.presence(presence)
-        let key = user.description
-        try await write { db in
-            try Self.requireUser(db, key)
-            try Self.writePresence(db, presence, of: key)
-        }
+        try await apply([.savePresence(presence, of: user)])
     }
 
     package func saveContact(_ contact: Contact, of user: JID) async throws(StorageError) {
-        try Validate.bare(user, field: "user")
-        _ = try Validate.bareJID(contact.jid, field: "contact")
-        let key = user.description
-        try await write { db in
-            try Self.requireUser(db, key)
-            try db.execute(sql: "DELETE FROM contact WHERE user_jid = ? AND contact_jid = ?", arguments: [key, contact.jid])
-            try Self.writeContact(db, contact, of: key)
-        }
+        try await apply([.saveContact(contact, of: user)])
     }
 
     @discardableResult
     package func removeContact(_ contact: JID, of user: JID) async throws(StorageError) -> Bool {
-        let (userKey, contactKey) = (user.description, contact.description)
-        return try await write { db in
-            try db.execute(sql: "DELETE FROM contact WHERE user_jid = ? AND contact_jid = ?", arguments: [userKey, contactKey])
-            return db.changesCount > 0
-        }
+        try await apply([.removeContact(contact, of: user)]) != [0]
     }
 
     package func holdSubscriptionRequest(from contact: JID, to user: JID) async throws(StorageError) {
-        try Validate.bare(contact, field: "contact")
-        let (userKey, contactKey) = (user.description, contact.description)
-        try await write { db in
-            try Self.requireUser(db, userKey)
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO held_request (user_jid, contact_jid) VALUES (?, ?)",
-                arguments: [userKey, contactKey]
-            )
-        }
+        try await apply([.holdSubscriptionRequest(from: contact, to: user)])
     }
 
     @discardableResult
     package func releaseSubscriptionRequest(from contact: JID, to user: JID) async throws(StorageError) -> Bool {
-        let (userKey, contactKey) = (user.description, contact.description)
-        return try await write { db in
-            try db.execute(
-                sql: "DELETE FROM held_request WHERE user_jid = ? AND contact_jid = ?",
-                arguments: [userKey, contactKey]
-            )
-            return db.changesCount > 0
-        }
+        try await apply([.releaseSubscriptionRequest(from: contact, to: user)]) != [0]
     }
 
     // MARK: - API tokens
@@ -198,7 +166,7 @@ extension SQLiteStore {
         }
     }
 
-    private static func writePresence(_ db: Database, _ presence: RichPresence, of jid: String) throws {
+    static func writePresence(_ db: Database, _ presence: RichPresence, of jid: String) throws {
         try db.execute(
             sql: """
                 UPDATE user SET availability = ?, activity = ?, note = ?, location = ?, photo_hash = ?, idle_since = ?,
@@ -212,7 +180,7 @@ extension SQLiteStore {
         )
     }
 
-    private static func writeContact(_ db: Database, _ contact: Contact, of userJID: String) throws {
+    static func writeContact(_ db: Database, _ contact: Contact, of userJID: String) throws {
         let subscription = contact.subscription
         try db.execute(
             sql: """

@@ -8,7 +8,8 @@ import PresenceModel
 /// contacts) do not wait for the gateway's writes, and a write is one append to the log. Every
 /// connection uses `synchronous = FULL`, so a committed transaction (an acknowledged stanza) is on
 /// disk before the call returns, surviving power loss and not only a killed process. Foreign keys
-/// are on, so removing a user removes what hangs off them.
+/// are on, so removing a user removes what hangs off them. A write that finds the file locked by
+/// another process (an admin command) waits up to `busyTimeout` for it, then fails.
 package struct SQLiteStore: GatewayStore {
     /// The file the store was opened from.
     package let path: String
@@ -18,9 +19,11 @@ package struct SQLiteStore: GatewayStore {
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date with the
     /// migrations; an existing file keeps its data. `archivePolicy` comes from the configuration.
-    package init(path: String, archivePolicy: ArchivePolicy = .everyone) throws(StorageError) {
+    package init(path: String, archivePolicy: ArchivePolicy = .everyone, busyTimeout: Duration = .seconds(5)) throws(StorageError) {
         var configuration = GRDB.Configuration()
         configuration.foreignKeysEnabled = true
+        let (seconds, attoseconds) = busyTimeout.components
+        configuration.busyMode = .timeout(Double(seconds) + Double(attoseconds) / 1e18)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }

@@ -52,6 +52,17 @@ struct CoreHarness {
         return core.handle(input, at: time)
     }
 
+    /// The store writer reports every store job among `actions` stored; returns what the core did then.
+    mutating func stored(_ actions: [GatewayCore.Action]) -> [GatewayCore.Action] {
+        let jobs = actions.storeJobs
+        guard !jobs.isEmpty else { return [] }
+        let tickets = jobs.compactMap { job -> Ticket? in
+            if case .enqueue(let ticket, _, _, _) = job { return ticket }
+            return nil
+        }
+        return handle(.storeReported(StoreReport(completed: jobs.count, stored: tickets)))
+    }
+
     /// The connection the core asked to open in `actions` for a link.
     static func linkAttempt(in actions: [GatewayCore.Action]) -> ConnectionID? {
         for case .connect(let connection, _, _, .link) in actions { return connection }

@@ -59,9 +59,11 @@ struct GatewayCoreLinkTests {
     @Test("a failed write goes back to the front of its queue, with its ticket, ahead of what came after")
     func failedWriteBackToTheFront() throws {
         var harness = H(keepsMessages: true)
-        let (link, first) = harness.establish(harness.handle(.action(H.chat("m1", "one"))))
+        let accepted = harness.handle(.action(H.chat("m1", "one")))
+        #expect(H.linkAttempt(in: accepted) == nil, "nothing goes out before the store has kept it")
+        let (link, first) = harness.establish(harness.stored(accepted))
         let sentFirst = try #require(first.sent.first)
-        let second = harness.handle(.action(H.chat("m2", "two")))
+        let second = harness.stored(harness.handle(.action(H.chat("m2", "two"))))
         let sentSecond = try #require(second.sent.first)
         #expect(sentFirst.ticket != nil && sentSecond.ticket != nil && sentFirst.ticket != sentSecond.ticket)
 
@@ -69,7 +71,7 @@ struct GatewayCoreLinkTests {
         let retry = try #require(H.linkAttempt(in: failed), "the connection that cannot be written to is lost")
         #expect(failed.contains { if case .log(let record) = $0 { record.message.hasPrefix("link down") } else { false } })
         _ = harness.handle(.writeFailed(OutboundStanza(H.messageElement("m2", "two"), on: H.contoso, ticket: sentSecond.ticket), on: link))
-        _ = harness.handle(.action(H.chat("m3", "three")))
+        _ = harness.stored(harness.handle(.action(H.chat("m3", "three"))))
         #expect(harness.core.links.status(of: H.contoso)?.queuedStanzas == 3)
 
         let stream = OutboundEstablishedStream(
@@ -307,7 +309,7 @@ struct GatewayCoreRegressionTests {
     @Test("after shutdown only written messages are settled; nothing reconnects")
     func stopped() throws {
         var harness = H(keepsMessages: true)
-        let (link, established) = harness.establish(harness.handle(.action(H.chat("m1", "hello"))))
+        let (link, established) = harness.establish(harness.stored(harness.handle(.action(H.chat("m1", "hello")))))
         let ticket = try #require(established.sent.first?.ticket)
         let (actions, unsent) = harness.core.shutdown()
         #expect(actions.closed.map(\.0) == [link] && unsent.isEmpty)

@@ -52,12 +52,12 @@ struct LiveChangesTests {
             try await served.serving { server, _ in
                 let store = try SQLiteStore(path: served.path)
                 let events = await server.gateway.events(for: ServedStore.alice)
-                await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
+                try await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
                 #expect(try await store.pending(for: "fabrikam.example").count == 1, "queued: fabrikam's server does not answer")
 
                 try "[gateway\nbroken".write(toFile: served.configurationPath, atomically: true, encoding: .utf8)
                 await #expect(throws: LaunchError.self) { try await server.reloader.reloadFile() }
-                await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m2")))
+                try await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m2")))
                 #expect(try await store.pending(for: "fabrikam.example").count == 2, "the old settings still allow fabrikam")
 
                 let withoutPartner = ServedStore.toml(storePath: served.path, withPartner: false)
@@ -115,7 +115,7 @@ struct LiveChangesTests {
                 let events = await server.gateway.events(for: ServedStore.alice)
                 let blocked = try await client.post("/v1/admin/domains/fabrikam.example/block", headers: admin, body: ByteBuffer())
                 #expect(blocked.status == .noContent, "\(blocked.text)")
-                await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
+                try await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
                 #expect(try await Self.firstFailure(events)?.condition == .notAllowed)
 
                 let added = try await client.post("/v1/admin/users", headers: admin, body: ByteBuffer(string: #"{"jid": "bob@contoso.example"}"#))
@@ -145,7 +145,7 @@ struct LiveChangesTests {
                 let port = try #require(await server.apiAddress()?.port)
                 let links = AdminClient(address: served.configuration.api.address, port: port, token: adminToken)
                 #expect(try await links.links().links.isEmpty)
-                await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
+                try await server.gateway.apply(.sendMessage(user: ServedStore.alice, to: Self.erin, Self.chat("m1")))
                 let queued = try await links.links().links
                 #expect(queued.map(\.domain) == ["fabrikam.example"])
                 #expect(queued.first?.direction == "outbound")

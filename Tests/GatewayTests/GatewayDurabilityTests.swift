@@ -66,7 +66,7 @@ struct GatewayDurabilityTests {
             )
             _ = try await first.start()
             for index in 1...3 {
-                await first.apply(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("m\(index)", "message \(index)")))
+                try await first.apply(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("m\(index)", "message \(index)")))
             }
             // Acknowledged means stored: the three are in the queue before any shutdown.
             #expect(try await store.pending(for: "fabrikam.example").map(\.stanza["id"]) == ["m1", "m2", "m3"])
@@ -83,7 +83,7 @@ struct GatewayDurabilityTests {
                 domain: "contoso.example", user: Self.alice, contact: Self.bob, pki: pki, route: route, store: store
             )
             _ = try await second.start()
-            await second.apply(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("m4", "message 4")))
+            try await second.apply(.sendMessage(user: Self.alice, to: Self.bob, Self.chat("m4", "message 4")))
             #expect(try await Self.bodies(bobsEvents, count: 4) == ["message 1", "message 2", "message 3", "message 4"])
             _ = await second.shutdown()
             #expect(try await store.pending(for: "fabrikam.example").isEmpty, "written messages leave the queue")

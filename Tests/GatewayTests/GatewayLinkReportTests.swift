@@ -74,7 +74,7 @@ struct GatewayLinkReportTests {
         )
         _ = try await contoso.start()
         for id in ["m1", "m2"] {
-            await contoso.apply(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: id, bodies: [LocalizedText("queued")])))
+            try await contoso.apply(.sendMessage(user: Self.alice, to: Self.bob, Message(type: .chat, id: id, bodies: [LocalizedText("queued")])))
         }
         var waiting: LinkReport?
         try await eventually("the failed attempt is reported") {

@@ -33,12 +33,16 @@ struct APIHarness: Sendable {
     /// - Parameter contosoTrust: how contoso.example trusts fabrikam.example; below Federated,
     ///   subscription requests reach alice instead of being approved for her.
     /// - Parameter aliceContacts: alice's contacts besides bob (a colleague, subscribed both ways).
+    /// - Parameter contosoKeepsMessages: contoso's gateway runs on the store (its outbound queue,
+    ///   offline messages and history), as `consulate serve` does; otherwise the store holds only
+    ///   users and tokens.
     static func with<T: Sendable>(
         contosoTrust: PartnerTrust = .federated,
         aliceContacts: [Contact] = [],
+        contosoKeepsMessages: Bool = false,
         _ body: (APIHarness) async throws -> T
     ) async throws -> T {
-        let harness = try await APIHarness(contosoTrust: contosoTrust, aliceContacts: aliceContacts)
+        let harness = try await APIHarness(contosoTrust: contosoTrust, aliceContacts: aliceContacts, keepsMessages: contosoKeepsMessages)
         do {
             let result = try await body(harness)
             await harness.close()
@@ -49,7 +53,7 @@ struct APIHarness: Sendable {
         }
     }
 
-    private init(contosoTrust: PartnerTrust, aliceContacts: [Contact]) async throws {
+    private init(contosoTrust: PartnerTrust, aliceContacts: [Contact], keepsMessages: Bool) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-api-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("consulate.sqlite").path)
@@ -68,7 +72,8 @@ struct APIHarness: Sendable {
                     jid: Self.alice.description,
                     contacts: Dictionary(uniqueKeysWithValues: ([Self.both(Self.bob)] + aliceContacts).map { ($0.jid, $0) })
                 )
-            ]
+            ],
+            store: keepsMessages ? store : nil
         )
         let fabrikamPort = try await fabrikam.start().startTLS
         let contosoPort = try await contoso.start().startTLS
@@ -125,7 +130,10 @@ struct APIHarness: Sendable {
         )
     }
 
-    private static func gateway(domain: String, partner: String, trust: PartnerTrust, ports: NIOLockedValueBox<[String: Int]>, users: [InternalUser]) -> Gateway {
+    private static func gateway(
+        domain: String, partner: String, trust: PartnerTrust, ports: NIOLockedValueBox<[String: Int]>, users: [InternalUser],
+        store: SQLiteStore? = nil
+    ) -> Gateway {
         let pattern = DomainPattern(exactly: partner)
         var directory = PresenceDirectory()
         users.forEach { directory.add($0) }
@@ -147,7 +155,8 @@ struct APIHarness: Sendable {
                 let loopback = IPAddress("127.0.0.1")!
                 return .success([ConnectionTarget(address: loopback, port: UInt16(port), directTLS: false, host: .address(loopback))])
             },
-            makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } }
+            makeStreamID: { counter.withLockedValue { $0 += 1; return "\(domain)-\($0)" } },
+            store: store
         )
     }
 

@@ -92,7 +92,7 @@ struct EventStreamTests {
                     #expect(ready.user == "alice@contoso.example")
 
                     let hello = Message(type: .chat, id: "b1", bodies: [LocalizedText("Hello alice")], chatState: .active, requestsReceipt: true)
-                    await harness.fabrikam.apply(.sendMessage(user: APIHarness.bob, to: APIHarness.alice, hello))
+                    try await harness.fabrikam.apply(.sendMessage(user: APIHarness.bob, to: APIHarness.alice, hello))
 
                     let event = try await Self.next("message", from: &messages)
                     #expect(event.from.map { try? JID($0).bare } == APIHarness.bob)
@@ -138,7 +138,7 @@ struct EventStreamTests {
                 try await Self.withAlicesEvents(port: port, token: harness.aliceToken) { messages in
                     _ = try await Self.next("ready", from: &messages)
                     let hello = Message(type: .chat, id: "m1", bodies: [LocalizedText("hello")])
-                    await harness.contoso.apply(.sendMessage(user: APIHarness.alice, to: APIHarness.bob, hello))
+                    try await harness.contoso.apply(.sendMessage(user: APIHarness.alice, to: APIHarness.bob, hello))
                     try await eventually("contoso's link to fabrikam is up") {
                         await harness.contoso.linkSnapshot().links.contains { $0.direction == .outbound && $0.state == .established }
                     }
@@ -149,7 +149,7 @@ struct EventStreamTests {
                     let fabrikam = APIHarness.fabrikam(ports: harness.ports)
                     let fabrikamPort = try await fabrikam.start().startTLS
                     harness.ports.withLockedValue { $0["fabrikam.example"] = fabrikamPort }
-                    await harness.contoso.apply(.sendMessage(user: APIHarness.alice, to: APIHarness.bob, hello))
+                    try await harness.contoso.apply(.sendMessage(user: APIHarness.alice, to: APIHarness.bob, hello))
                     #expect(try await Self.next("link-up", from: &messages).domain == "fabrikam.example")
                     await fabrikam.shutdown()
                 }

@@ -1,5 +1,6 @@
 import ConsulateTestSupport
 import Foundation
+import GRDB
 import Gateway
 import Hummingbird
 import HummingbirdTesting
@@ -264,7 +265,7 @@ struct InternalAPITests {
             try await APIHarness.with(contosoTrust: .publicUnverified, aliceContacts: [erin]) { harness in
                 let alicesEvents = await harness.contoso.events(for: APIHarness.alice)
                 let erinsEvents = await harness.fabrikam.events(for: APIHarness.erin)
-                await harness.fabrikam.apply(.addContact(user: APIHarness.erin, contact: APIHarness.alice, name: nil, groups: [], accessLevel: nil))
+                try await harness.fabrikam.apply(.addContact(user: APIHarness.erin, contact: APIHarness.alice, name: nil, groups: [], accessLevel: nil))
                 var request: InternalEvent
                 repeat { request = try await nextEvent(alicesEvents, waitingFor: "erin's request") } while request != .subscriptionRequest(from: APIHarness.erin)
 
@@ -331,6 +332,36 @@ struct InternalAPITests {
             #expect(message.type == .chat)
             #expect(message.chatState == .active)
             #expect(message.requestsReceipt)
+        }
+    }
+
+    @Test("a message the store refuses is answered 503 store-unavailable and never sent; the next one goes once the store takes it")
+    func sendMessageNotStored() async throws {
+        try await APIHarness.with(contosoKeepsMessages: true) { harness in
+            let bobsEvents = await harness.fabrikam.events(for: APIHarness.bob)
+            // A real refusal by SQLite, from another connection to the file, as a full disk would refuse.
+            let other = try DatabaseQueue(path: harness.store.path)
+            try await other.write { db in
+                try db.execute(sql: "CREATE TRIGGER refuse_queue BEFORE INSERT ON outbound_queue BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+            }
+            try await harness.application().test(.router) { client in
+                let refused = try await client.execute(
+                    uri: "/v1/me/messages", method: .post, headers: harness.aliceAuthorization, body: .json(#"{"to": "bob@fabrikam.example", "body": "lost?", "id": "m1"}"#)
+                )
+                #expect(refused.status == .serviceUnavailable)
+                #expect(refused.text.contains(#""code":"store-unavailable""#), "\(refused.text)")
+                try await other.write { db in try db.execute(sql: "DROP TRIGGER refuse_queue") }
+                let accepted = try await client.execute(
+                    uri: "/v1/me/messages", method: .post, headers: harness.aliceAuthorization, body: .json(#"{"to": "bob@fabrikam.example", "body": "stored", "id": "m2"}"#)
+                )
+                #expect(accepted.status == .accepted)
+            }
+            guard case .message(_, let message) = try await nextEvent(bobsEvents, waitingFor: "alice's stored message") else {
+                Issue.record("bob got no message")
+                return
+            }
+            #expect(message.id == "m2", "the refused message was never sent")
+            try await eventually("m2 leaves the stored queue once written") { try await harness.store.pending(for: "fabrikam.example").isEmpty }
         }
     }
 

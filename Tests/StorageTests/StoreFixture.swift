@@ -18,8 +18,8 @@ struct TemporaryDatabase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func open(archivePolicy: ArchivePolicy = .everyone) throws -> SQLiteStore {
-        try SQLiteStore(path: path, archivePolicy: archivePolicy)
+    func open(archivePolicy: ArchivePolicy = .everyone, busyTimeout: Duration = .seconds(5)) throws -> SQLiteStore {
+        try SQLiteStore(path: path, archivePolicy: archivePolicy, busyTimeout: busyTimeout)
     }
 
     /// Every byte SQLite has on disk for the database: the file and its write-ahead log.

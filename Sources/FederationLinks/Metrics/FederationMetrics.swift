@@ -136,6 +136,11 @@ package struct FederationMetrics: Sendable {
         count("consulate_dialback_verifications_total", [("result", result.rawValue)])
     }
 
+    /// A store job of `kind` (`StoreJob.kind`: a bounded set) could not be stored.
+    package func storeFailed(_ kind: String) {
+        count("consulate_store_failures_total", [("job", kind)])
+    }
+
     /// An inbound connection was refused or cut at `limit`.
     package func inboundLimit(_ limit: InboundLimit) {
         count("consulate_inbound_limits_total", [("limit", limit.rawValue)])
