@@ -17,14 +17,14 @@ from peers import EjabberdPeer, ProsodyPeer
 from pki import TestPKI
 from scenarios import INTERNAL, PASSWORD, SCENARIOS, SECOND, Context, open_federation, two_local_domains
 from served import ConsulateServer, served_toml
-from served_scenarios import SERVED_SCENARIOS
+from served_scenarios import FULL_STORE_BYTES, FULL_STORE_SCENARIOS, SERVED_SCENARIOS
 
 DNS_ADDRESS = "127.0.0.153"
 CONSULATE_ADDRESS = "127.0.0.10"
 TRUSTS = {"federated": "federated", "verified": "public-verified", "unverified": "public-unverified"}
 # Each scenario's external users, by the trust label of their domain (see scenarios.py).
 ACCOUNTS = [("subscriber", trust) for trust in ("federated", "verified", "unverified")] + \
-    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor", "greeter", "writer", "keeper")] + \
+    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor", "greeter", "writer", "keeper", "hoarder")] + \
     [("mallory", "rogue")]
 MODES = ["sasl", "dialback"]
 
@@ -56,15 +56,16 @@ async def run_console_phase(peer, mode, label, binary, work, pki, only, scenario
     return results
 
 
-async def run_served_phase(peer, binary, work, pki, only):
+async def run_served_phase(peer, binary, work, pki, only, label, scenarios, store_bytes=None):
     """`consulate serve` with its store and API, as the README's quick start runs it; no partner
-    in the file: the scenarios allow them with `consulate domains allow`."""
+    in the file: the scenarios allow them with `consulate domains allow`. With `store_bytes`, the
+    store is on a tmpfs of that size (see `ConsulateServer`)."""
     peer.configure("sasl", DNS_ADDRESS)
     peer.start()
-    directory = os.path.join(work, f"consulate-{peer.software}-served")
-    server = ConsulateServer(binary, directory, CONSULATE_ADDRESS)
+    directory = os.path.join(work, f"consulate-{peer.software}-{label}")
+    server = ConsulateServer(binary, directory, CONSULATE_ADDRESS, store_bytes=store_bytes)
     base = federation_toml(INTERNAL, CONSULATE_ADDRESS, DNS_ADDRESS, pki, "sasl", [], "interop-dialback-secret-0123456789")
-    server.write_config(served_toml(base, directory, CONSULATE_ADDRESS))
+    server.write_config(served_toml(base, server.store_path, CONSULATE_ADDRESS))
     await server.start()
 
     def context():
@@ -73,7 +74,7 @@ async def run_served_phase(peer, binary, work, pki, only):
         return ctx
 
     try:
-        results = await run_scenarios(SERVED_SCENARIOS, context, peer, "served", only)
+        results = await run_scenarios(scenarios, context, peer, label, only)
     finally:
         await server.stop()
         peer.stop()
@@ -148,7 +149,9 @@ async def main():
                     [f"alice@{INTERNAL}", f"carol@{SECOND}"],
                     partners=[(f"federated.{peer.software}.test", "federated")], also_serving=[SECOND])
             if peer.software == "prosody" and "served" in (arguments.mode or MODES + ["served"]):
-                results += await run_served_phase(peer, arguments.consulate, arguments.work, pki, arguments.only)
+                results += await run_served_phase(peer, arguments.consulate, arguments.work, pki, arguments.only, "served", SERVED_SCENARIOS)
+                results += await run_served_phase(peer, arguments.consulate, arguments.work, pki, arguments.only, "full", FULL_STORE_SCENARIOS,
+                                                  store_bytes=FULL_STORE_BYTES)
     finally:
         close_dns()
     print(f"{results.count(True)} passed, {results.count(False)} failed", flush=True)

@@ -20,11 +20,11 @@ from peers import wait_for_listeners
 API_PORT = 8080
 
 
-def served_toml(base_toml, directory, address):
+def served_toml(base_toml, store_path, address):
     """The console's configuration plus a store and the API."""
     return base_toml + f'''
 [store]
-path = "{os.path.join(directory, "consulate.sqlite")}"
+path = "{store_path}"
 
 [api]
 address = "{address}"
@@ -40,15 +40,47 @@ class APIError(Exception):
 
 
 class ConsulateServer:
-    def __init__(self, binary, directory, address):
+    """`consulate serve` and its admin commands. With `store_bytes`, the store lives on a tmpfs of
+    that size mounted in the server's own mount namespace (`unshare --mount`), which the admin
+    commands enter too (`nsenter`): a file system that can really fill up, seen by nothing else."""
+
+    def __init__(self, binary, directory, address, store_bytes=None):
         self.binary = binary
         self.directory = directory
         self.address = address
         self.process = None
+        self.store_bytes = store_bytes
         os.makedirs(directory, exist_ok=True)
         self.config = os.path.join(directory, "federation.toml")
         self.log_path = os.path.join(directory, "serve.log")
-        self.store_path = os.path.join(directory, "consulate.sqlite")
+        self.store_directory = os.path.join(directory, "store") if store_bytes else directory
+        os.makedirs(self.store_directory, exist_ok=True)
+        self.store_path = os.path.join(self.store_directory, "consulate.sqlite")
+
+    def _launcher(self):
+        if not self.store_bytes:
+            return []
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                f'mount -t tmpfs -o size={self.store_bytes} consulate-store "$0" && exec "$@"', self.store_directory]
+
+    def _inside(self):
+        """What runs a command in the server's mount namespace, while it runs."""
+        if not self.store_bytes or not self.process:
+            return []
+        return ["nsenter", "--target", str(self.process.pid), "--mount"]
+
+    async def fill_store(self, leaving):
+        """Fills the store's file system but for `leaving` bytes, with a file of zeros."""
+        filler = os.path.join(self.store_directory, "filler")
+        await self._run_inside(["sh", "-c", f"dd if=/dev/zero of={filler} bs=65536 2>/dev/null; truncate -s -{leaving} {filler}"])
+
+    async def free_store(self):
+        await self._run_inside(["rm", "-f", os.path.join(self.store_directory, "filler")])
+
+    async def _run_inside(self, command):
+        done = await asyncio.to_thread(subprocess.run, self._inside() + command, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise AssertionError(f"{command} in the server's namespace failed: {done.stderr}")
 
     def write_config(self, text):
         with open(self.config, "w") as f:
@@ -57,7 +89,7 @@ class ConsulateServer:
     async def start(self):
         """Starts `consulate serve` and waits until the API answers."""
         self.process = await asyncio.create_subprocess_exec(
-            self.binary, "serve", "--config", self.config, "--log-level", "debug",
+            *self._launcher(), self.binary, "serve", "--config", self.config, "--log-level", "debug",
             stdout=asyncio.subprocess.PIPE, stderr=open(self.log_path, "a"))
         while True:
             line = await asyncio.wait_for(self.process.stdout.readline(), 60)
@@ -93,7 +125,7 @@ class ConsulateServer:
     async def command(self, *arguments):
         """A `consulate` admin command on this server's configuration; its standard output."""
         done = await asyncio.to_thread(
-            subprocess.run, [self.binary, *arguments, "--config", self.config], capture_output=True, text=True, timeout=60)
+            subprocess.run, [*self._inside(), self.binary, *arguments, "--config", self.config], capture_output=True, text=True, timeout=60)
         with open(self.log_path, "a") as log:
             log.write(f"$ consulate {' '.join(arguments)}\n{done.stdout}{done.stderr}")
         if done.returncode != 0:

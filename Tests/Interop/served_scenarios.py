@@ -207,3 +207,56 @@ SERVED_SCENARIOS = [
     ("an admin command applies its own change, not an edit of federation.toml", typed_admin_changes),
     ("consulate killed while sending: acknowledged messages arrive once, in order", killed_while_sending),
 ]
+
+
+async def store_fills_up(ctx):
+    """The store's file system fills up (a small tmpfs in the server's own mount namespace) while an
+    internal user sends to an external user whose server is down: the API answers 503
+    store-unavailable once nothing more can be stored; after space is freed and the peer is back,
+    every message it acknowledged reaches the external user once, in order, and none it refused."""
+    server, peer = ctx.server, ctx.peer
+    await server.command("domains", "allow", ctx.domain("federated"), "--trust", "federated",
+                         "--tls", "required", "--sasl", "required", "--no-dialback")
+    token = await add_user(ctx, "ivan")
+    internal = f"ivan@{INTERNAL}"
+    client = await ctx.external("hoarder")
+    external = client.boundjid.bare
+    await server.call("POST", "/v1/me/messages", token, {"to": external, "body": "warm-up"})
+    await client.expect(message_from(internal, "warm-up"), "the warm-up message")
+    peer.kill()
+    await client.offline()
+
+    await server.fill_store(leaving=256 * 1024)
+    acknowledged, refused = [], []
+    padding = "x" * 16000
+    number = 0
+    while len(refused) < 3:
+        number += 1
+        assert number <= 400, f"the store never filled up: {len(acknowledged)} messages stored"
+        try:
+            await server.call("POST", "/v1/me/messages", token, {"to": external, "body": f"full {number} {padding}", "id": f"full{number}"})
+            acknowledged.append(number)
+        except APIError as error:
+            assert error.status == 503 and "store-unavailable" in error.body, error
+            refused.append(number)
+    assert acknowledged, "not one message was stored before the file system filled up"
+    assert "could not write to the store" in open(server.log_path).read(), "the failure is not in the log"
+
+    await server.free_store()
+    await server.call("POST", "/v1/me/messages", token, {"to": external, "body": "after", "id": "after"})
+    await restart(peer)
+    await peer.wait_for_log(r"""id=['"]after['"]""", "the message sent once space was freed", timeout=90)
+    client = await ctx.external("hoarder")
+    await client.expect(message_from(internal, "after"), "the message sent once space was freed")
+    bodies = [s["body"].split(" ")[1] if s["body"].startswith("full ") else s["body"]
+              for s in client.stanzas if message_from(internal)(s) and s["body"] != "warm-up"]
+    assert bodies == [str(n) for n in acknowledged] + ["after"], \
+        f"acknowledged {acknowledged}, refused {refused}; the external user got {bodies}"
+
+
+# Small enough to fill in a few dozen messages, large enough for the store's schema and a start-up.
+FULL_STORE_BYTES = 4 * 1024 * 1024
+
+FULL_STORE_SCENARIOS = [
+    ("the store's file system fills up: 503, and nothing acknowledged is lost", store_fills_up),
+]
