@@ -27,12 +27,23 @@ package struct StoreSettings: Sendable, Hashable {
     /// How long a write waits for the file while another process (an admin command) holds it,
     /// before it fails and the change is answered as not stored.
     package var busyTimeout: Duration
+    /// Store jobs waiting for the disk beyond which partners' connections stop reading, until
+    /// half are written: how a flood is slowed to the store's pace instead of filling memory.
+    package var writeQueueLimit: Int
 
-    package init(path: String = Self.defaultPath, archive: Archive = .everyone, archiveRetentionDays: Int? = nil, busyTimeout: Duration = .seconds(5)) {
+    /// The gateway's own default (`GatewayCore.Configuration.defaultStoreBacklogLimit`), which a
+    /// test keeps equal to this one.
+    package static let defaultWriteQueueLimit = 1000
+
+    package init(
+        path: String = Self.defaultPath, archive: Archive = .everyone, archiveRetentionDays: Int? = nil, busyTimeout: Duration = .seconds(5),
+        writeQueueLimit: Int = Self.defaultWriteQueueLimit
+    ) {
         self.path = path
         self.archive = archive
         self.archiveRetentionDays = archiveRetentionDays
         self.busyTimeout = busyTimeout
+        self.writeQueueLimit = writeQueueLimit
     }
 }
 
@@ -43,7 +54,7 @@ extension TableReader {
     static let maximumBusyTimeout = 600
 
     func readStore(into settings: inout StoreSettings, localDomains: Set<String>) throws(ConfigurationError) {
-        try expectOnly(["path", "archive", "archive-retention-days", "busy-timeout"])
+        try expectOnly(["path", "archive", "archive-retention-days", "busy-timeout", "write-queue-limit"])
         if let path = try string("path") {
             guard !path.isEmpty, !path.contains("\0") else {
                 throw ConfigurationError("'\(name("path"))' must be a file path, such as \"\(StoreSettings.defaultPath)\"")
@@ -79,6 +90,12 @@ extension TableReader {
                 throw ConfigurationError("'\(name("busy-timeout"))' is \(seconds); use a number of seconds from 0 to \(Self.maximumBusyTimeout)")
             }
             settings.busyTimeout = .seconds(seconds)
+        }
+        if let limit = try integer("write-queue-limit") {
+            guard (10...1_000_000).contains(limit) else {
+                throw ConfigurationError("'\(name("write-queue-limit"))' is \(limit); use a number of store jobs from 10 to 1000000")
+            }
+            settings.writeQueueLimit = limit
         }
     }
 

@@ -162,6 +162,8 @@ package struct ReplayGateway {
         streamCount = count
         inbound[domain] = connection
         carryOut(actions, on: domain)
+        // As the handler reports a read that delivered stanzas; the store here never falls behind.
+        if actions.contains(where: { if case .deliver = $0 { true } else { false } }) { feed(.inboundReadHandled(connection.id)) }
     }
 
     /// Runs an internal action through the core.
@@ -292,7 +294,7 @@ package struct ReplayGateway {
             pending.append(.storeReported(report))
         case .armTimer(let deadline):
             armedTimers.append(deadline)
-        case .writeKeepAlive, .flush, .finish, .log, .metric, .pauseAccepting, .resumeAccepting:
+        case .writeKeepAlive, .flush, .finish, .log, .metric, .pauseAccepting, .resumeAccepting, .readMore:
             break
         }
     }

@@ -23,6 +23,8 @@ extension Gateway {
             if !onOutboundHandler(connection, { handler, _ in handler?.close() }) { abandoned.insert(connection) }
         case .closeInbound(let connection, let error):
             if let channel = channels[connection] { InboundStreamHandler.close(channel, error: error) }
+        case .readMore(let connection):
+            if let channel = channels[connection] { InboundStreamHandler.readMore(on: channel) }
         case .pauseAccepting, .resumeAccepting:
             // The gauge follows the listeners, set once they have stopped (or started) accepting.
             let accepting = action == .resumeAccepting
@@ -186,7 +188,8 @@ extension Gateway {
                     authenticated: { pair, method, _ in
                         inbox.yield(.core(.inboundAuthenticated(connection, pair, method, LinkReport.TLS(method, transport: transport))))
                     },
-                    verificationRequested: { _, request, _ in inbox.yield(.core(.verificationRequested(request, inbound: connection))) }
+                    verificationRequested: { _, request, _ in inbox.yield(.core(.verificationRequested(request, inbound: connection))) },
+                    readDelivered: { inbox.yield(.core(.inboundReadHandled(connection))) }
                 ),
                 makeStreamID: makeStreamID,
                 logger: logger,
@@ -207,6 +210,7 @@ extension Gateway {
         case .storedOutboundMessages(let count): metrics.storedOutboundMessages(count)
         case .inboundLimit(let limit): metrics.inboundLimit(limit)
         case .storeFailed(let kind): metrics.storeFailed(kind)
+        case .inboundReadsHeld(let count): metrics.inboundReadsHeld(count)
         }
     }
 }

@@ -2,6 +2,7 @@ package import Federation
 package import FederationLinks
 package import Translation
 package import XMLStreaming
+import GatewayCore
 
 extension Gateway {
     package struct Settings: Sendable {
@@ -16,6 +17,9 @@ extension Gateway {
         /// The XEP-0368 direct TLS port on `listenAddress` (0: any free one), or `nil` for none;
         /// needs `tls`.
         package var directTLSPort: Int?
+        /// Store jobs waiting for the store beyond which peers' connections stop reading
+        /// (`[store] write-queue-limit`).
+        package var storeBacklogLimit: Int
 
         package init(
             translation: TranslationConfiguration,
@@ -26,7 +30,8 @@ extension Gateway {
             dialbackSecret: DialbackSecret,
             listenAddress: String,
             listenPort: Int,
-            directTLSPort: Int? = nil
+            directTLSPort: Int? = nil,
+            storeBacklogLimit: Int = GatewayCore.Configuration.defaultStoreBacklogLimit
         ) {
             self.translation = translation
             self.policy = policy
@@ -37,6 +42,7 @@ extension Gateway {
             self.listenAddress = listenAddress
             self.listenPort = listenPort
             self.directTLSPort = directTLSPort
+            self.storeBacklogLimit = storeBacklogLimit
         }
     }
 

@@ -107,7 +107,8 @@ package actor Gateway: Service {
         core = GatewayCore(
             configuration: GatewayCore.Configuration(
                 translation: settings.translation, policy: settings.policy, links: settings.links,
-                keepsMessages: store != nil, randomSeed: randomSeed, descriptorLimit: descriptorLimit
+                keepsMessages: store != nil, randomSeed: randomSeed, descriptorLimit: descriptorLimit,
+                storeBacklogLimit: settings.storeBacklogLimit
             ),
             directory: directory
         )

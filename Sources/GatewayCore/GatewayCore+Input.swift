@@ -43,6 +43,9 @@ extension GatewayCore {
         /// dialback stream can authenticate several pairs).
         case inboundAuthenticated(ConnectionID, LinkKey, AuthenticationMethod, LinkReport.TLS)
         case inboundClosed(ConnectionID)
+        /// A read on an inbound connection delivered stanzas, all of them handed in before this;
+        /// the connection reads no more until `.readMore`.
+        case inboundReadHandled(ConnectionID)
 
         // MARK: Dialback as the receiving server (XEP-0220 §2.1.2)
 
@@ -112,6 +115,9 @@ extension GatewayCore {
         /// file-descriptor limit, and the rest is kept for the API, the store and our links.
         case pauseAccepting
         case resumeAccepting
+        /// The inbound connection may read again: what it delivered has been taken, and the store
+        /// is not behind.
+        case readMore(ConnectionID)
         /// Hand a `<db:verify/>` request to the outbound connection's stream; if that stream takes
         /// no more, report `.verificationRedirected`.
         case requestVerification(DialbackVerify, on: ConnectionID)

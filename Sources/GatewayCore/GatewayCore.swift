@@ -34,6 +34,13 @@ package struct GatewayCore: Sendable {
         /// The process's file-descriptor limit, if it has one: the listeners pause while open
         /// connections would use the policy's `descriptorReserve` of it.
         package var descriptorLimit: Int?
+        /// Store jobs handed to the writer and not yet done beyond which inbound connections stop
+        /// reading, until half of them are done.
+        package var storeBacklogLimit: Int
+
+        /// 1000 jobs: at about a kilobyte each, a megabyte waiting for the disk, and several
+        /// batches of group commit.
+        package static let defaultStoreBacklogLimit = 1000
 
         package init(
             translation: TranslationConfiguration,
@@ -41,13 +48,15 @@ package struct GatewayCore: Sendable {
             links: LinkSettings = .defaults,
             keepsMessages: Bool,
             randomSeed: UInt64,
-            descriptorLimit: Int? = nil
+            descriptorLimit: Int? = nil,
+            storeBacklogLimit: Int = Self.defaultStoreBacklogLimit
         ) {
             self.translation = translation
             self.policy = policy
             self.links = links
             self.keepsMessages = keepsMessages
             self.randomSeed = randomSeed
+            self.storeBacklogLimit = storeBacklogLimit
             self.descriptorLimit = descriptorLimit
         }
     }
@@ -70,6 +79,8 @@ package struct GatewayCore: Sendable {
     private var awaitingStore: [Ticket: (element: XMLElement, link: LinkKey)] = [:]
     /// Store jobs handed to the writer and not yet reported on: how far the store is behind.
     package private(set) var storeBacklog = 0
+    /// Inbound connections whose reads wait for the store to catch up.
+    private var heldReaders: Set<ConnectionID> = []
     /// The earliest instant a timer is armed for, until the tick comes.
     private var armedTimer: LinkInstant?
     private var reportedGauges: LinkGauges?
@@ -127,8 +138,19 @@ package struct GatewayCore: Sendable {
         case .inboundAuthenticated(let connection, let pair, let method, let tls):
             batch.append(inbound.authenticated(connection, pair, method, tls, at: time, policy: configuration.policy))
         case .inboundClosed(let connection):
+            heldReaders.remove(connection)
             inbound.closed(connection)
             verification.inboundClosed(connection)
+        case .inboundReadHandled(let connection):
+            if storeBacklog >= configuration.storeBacklogLimit {
+                if heldReaders.isEmpty {
+                    batch.log(.notice, "the store is behind: inbound connections stop reading", ["backlog": "\(storeBacklog)"])
+                }
+                heldReaders.insert(connection)
+                batch.append(.metric(.inboundReadsHeld(heldReaders.count)))
+            } else {
+                batch.append(.readMore(connection))
+            }
         case .verificationRequested(let request, let connection):
             let settings = configuration.policy.settings
             let source = inbound.streams[connection].map { inbound.connections(from: $0.source) } ?? []
@@ -459,6 +481,12 @@ package struct GatewayCore: Sendable {
     /// that changed.
     private mutating func finish(_ batch: inout Batch) {
         storeBacklog += batch.storeJobs
+        if !heldReaders.isEmpty, storeBacklog <= configuration.storeBacklogLimit / 2 {
+            batch.append(heldReaders.sorted().map { .readMore($0) })
+            batch.log(.info, "the store caught up: inbound connections read again", ["connections": "\(heldReaders.count)", "backlog": "\(storeBacklog)"])
+            heldReaders = []
+            batch.append(.metric(.inboundReadsHeld(0)))
+        }
         batch.flushWrites()
         batch.logBounces()
         // The link table's connection count includes the inbound and verification connections,

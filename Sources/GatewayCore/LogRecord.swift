@@ -39,4 +39,6 @@ package enum MetricChange: Sendable, Hashable {
     case inboundLimit(InboundLimit)
     /// A store job of this kind (`StoreJob.kind`) could not be stored.
     case storeFailed(String)
+    /// How many inbound connections wait, not reading, for the store to catch up.
+    case inboundReadsHeld(Int)
 }

@@ -59,7 +59,8 @@ package enum GatewayLauncher {
             dialbackSecret: secret,
             listenAddress: configuration.listen.address,
             listenPort: configuration.listen.port,
-            directTLSPort: configuration.listen.directTLSPort
+            directTLSPort: configuration.listen.directTLSPort,
+            storeBacklogLimit: configuration.store.writeQueueLimit
         )
         return Gateway(
             settings: settings,

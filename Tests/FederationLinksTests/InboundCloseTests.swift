@@ -95,3 +95,63 @@ struct InboundCloseTests {
         #expect(closes.withLockedValue { $0 }.count == 1)
     }
 }
+
+/// A read that delivered stanzas holds the connection's next read until the gateway says
+/// `readMore`: how a partner is kept to the pace at which the gateway takes what it sends.
+@Suite("Inbound reads paced by the gateway")
+struct InboundReadPacingTests {
+    /// Counts the reads that reach the socket end of the pipeline.
+    final class ReadRecorder: ChannelOutboundHandler, Sendable {
+        typealias OutboundIn = Any
+        let reads = NIOLockedValueBox(0)
+        func read(context: ChannelHandlerContext) {
+            reads.withLockedValue { $0 += 1 }
+            context.read()
+        }
+    }
+
+    @Test("after a read that delivered a stanza, reads wait for readMore; reads before authentication are never held")
+    func held() throws {
+        let delivered = NIOLockedValueBox(0)
+        let verifications = NIOLockedValueBox<[DialbackVerify]>([])
+        let partner = PartnerPolicy(domain: DomainPattern(exactly: "fabrikam.example"), negotiation: NegotiationPolicy(tls: .optional, sasl: .notSupported, supportDialback: true))
+        let handler = InboundStreamHandler(
+            configuration: InboundStreamStateMachine.Configuration(
+                localDomains: ["contoso.example"], policy: FederationPolicy(partners: [partner]), dialbackSecret: DialbackSecret("embedded")
+            ),
+            limits: (XMLStreamLimits.preAuthentication, XMLStreamLimits.postAuthentication),
+            tls: nil,
+            callbacks: InboundStreamCallbacks(
+                stanzaReceived: { _ in },
+                verificationRequested: { _, verify, _ in verifications.withLockedValue { $0.append(verify) } },
+                readDelivered: { delivered.withLockedValue { $0 += 1 } }
+            ),
+            makeStreamID: { "embedded-1" }
+        )
+        let recorder = ReadRecorder()
+        let channel = EmbeddedChannel(handlers: [recorder, handler])
+        try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 5269)).wait()
+
+        try channel.writeInbound(ByteBuffer(string: InboundCloseTests.header))
+        try channel.writeInbound(ByteBuffer(string: "<db:result from='fabrikam.example' to='contoso.example'>key</db:result>"))
+        let before = recorder.reads.withLockedValue { $0 }
+        channel.read()
+        #expect(recorder.reads.withLockedValue { $0 } == before + 1, "nothing delivered yet: reads flow")
+
+        let verify = try #require(verifications.withLockedValue { $0 }.first)
+        InboundStreamHandler.deliverVerificationAnswer(verify.answered(.valid), on: channel)
+        channel.embeddedEventLoop.run()
+        try channel.writeInbound(ByteBuffer(string: "<message from='bob@fabrikam.example/a' to='alice@contoso.example' type='chat'><body>hi</body></message>"))
+        #expect(delivered.withLockedValue { $0 } == 1)
+        let held = recorder.reads.withLockedValue { $0 }
+        channel.read()
+        #expect(recorder.reads.withLockedValue { $0 } == held, "the read waits")
+
+        InboundStreamHandler.readMore(on: channel)
+        channel.embeddedEventLoop.run()
+        #expect(recorder.reads.withLockedValue { $0 } == held + 1, "the waiting read goes on")
+        channel.read()
+        #expect(recorder.reads.withLockedValue { $0 } == held + 2)
+    }
+}
+

@@ -90,3 +90,61 @@ struct StoreReportTests {
         #expect(harness.core.storeBacklog == 1)
     }
 }
+
+/// Inbound connections read at the store's pace: a read that delivered stanzas is answered with
+/// `.readMore` unless the store is behind, and held ones read again once it has caught up.
+@Suite("GatewayCore: inbound reads paced by the store")
+struct ReadPacingTests {
+    typealias H = CoreHarness
+
+    static func harness(limit: Int) -> H {
+        var harness = H(keepsMessages: true)
+        harness.core = GatewayCore(
+            configuration: GatewayCore.Configuration(
+                translation: harness.core.configuration.translation, policy: harness.core.configuration.policy,
+                keepsMessages: true, randomSeed: 7, storeBacklogLimit: limit
+            ),
+            directory: harness.core.translator.directory
+        )
+        return harness
+    }
+
+    @Test("a connection reads again at once while the store keeps up")
+    func keepingUp() {
+        var harness = Self.harness(limit: 10)
+        let stream = harness.inboundStream(1)
+        _ = harness.handle(.stanzaReceived(H.messageFromBob("b1", "hi"), on: stream))
+        #expect(harness.handle(.inboundReadHandled(stream)).contains(.readMore(stream)))
+    }
+
+    @Test("over the write-queue limit reads are held, and all resume once half the backlog is written")
+    func heldUntilHalf() {
+        var harness = Self.harness(limit: 4)
+        let (one, two) = (harness.inboundStream(1), harness.inboundStream(2))
+        var handed = 0
+        for index in 1...4 {
+            handed += harness.handle(.stanzaReceived(H.messageFromBob("b\(index)", "flood"), on: one)).storeJobs.count
+        }
+        #expect(harness.core.storeBacklog == handed && handed >= 4)
+        let held = harness.handle(.inboundReadHandled(one))
+        #expect(!held.contains(.readMore(one)))
+        #expect(held.contains(.metric(.inboundReadsHeld(1))))
+        #expect(!harness.handle(.inboundReadHandled(two)).contains(.readMore(two)), "every connection waits, not only the flooding one")
+
+        let partly = harness.handle(.storeReported(StoreReport(completed: handed - 3)))
+        #expect(!partly.contains(.readMore(one)), "3 of 4 still waiting: more than half")
+        let caughtUp = harness.handle(.storeReported(StoreReport(completed: 1)))
+        #expect(caughtUp.contains(.readMore(one)) && caughtUp.contains(.readMore(two)))
+        #expect(caughtUp.contains(.metric(.inboundReadsHeld(0))))
+    }
+
+    @Test("a held connection that closes is forgotten")
+    func closedWhileHeld() {
+        var harness = Self.harness(limit: 1)
+        let stream = harness.inboundStream(1)
+        let jobs = harness.handle(.stanzaReceived(H.messageFromBob("b1", "hi"), on: stream)).storeJobs.count
+        _ = harness.handle(.inboundReadHandled(stream))
+        _ = harness.handle(.inboundClosed(stream))
+        #expect(!harness.handle(.storeReported(StoreReport(completed: jobs))).contains(.readMore(stream)))
+    }
+}

@@ -24,20 +24,31 @@ package struct InboundStreamCallbacks: Sendable {
     package var verificationRequested: @Sendable (_ authoritativeDomain: String, _ verify: DialbackVerify, _ channel: any Channel) -> Void
     /// The stream ended; the error is what we sent, if any.
     package var closed: @Sendable (StreamError?) -> Void
+    /// A read delivered stanzas, all reported before this: the connection reads no more until
+    /// `InboundStreamHandler.readMore(on:)`, so that a peer cannot send faster than the gateway
+    /// (and its store) take what it sends.
+    package var readDelivered: @Sendable () -> Void
 
     package init(
         stanzaReceived: @escaping @Sendable (Stanza) -> Void,
         authenticated: @escaping @Sendable (LinkKey, AuthenticationMethod, any Channel) -> Void = { _, _, _ in },
         tlsEstablished: @escaping @Sendable (String?) -> Void = { _ in },
         verificationRequested: @escaping @Sendable (String, DialbackVerify, any Channel) -> Void = { _, _, _ in },
-        closed: @escaping @Sendable (StreamError?) -> Void = { _ in }
+        closed: @escaping @Sendable (StreamError?) -> Void = { _ in },
+        readDelivered: (@Sendable () -> Void)? = nil
     ) {
         self.stanzaReceived = stanzaReceived
         self.authenticated = authenticated
         self.tlsEstablished = tlsEstablished
         self.verificationRequested = verificationRequested
         self.closed = closed
+        self.readDelivered = readDelivered ?? {}
+        self.readsPaced = readDelivered != nil
     }
+
+    /// Whether reads wait for `readMore` after a read that delivered stanzas (a `readDelivered`
+    /// callback was given); without one, the connection reads as fast as the peer sends.
+    package var readsPaced: Bool
 }
 
 /// Runs one inbound server-to-server connection: bytes through the parser into
@@ -53,8 +64,9 @@ package struct InboundStreamCallbacks: Sendable {
 /// it is a valid JID). Nothing from stanzas and no dialback key is ever logged. Next to those
 /// records it counts the stream in `FederationMetrics`: its phase, the stanzas it delivers,
 /// refusals and parse errors.
-package final class InboundStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+package final class InboundStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = ByteBuffer
     package typealias OutboundOut = ByteBuffer
 
     private var machine: InboundStreamStateMachine
@@ -68,6 +80,12 @@ package final class InboundStreamHandler: ChannelInboundHandler, RemovableChanne
     private let certificateRecord = PeerCertificateRecord()
     private var context: ChannelHandlerContext?
     private var closed = false
+    /// Stanzas were delivered since the last read completed.
+    private var deliveredInRead = false
+    /// Reads wait for `readMore`: the gateway has not yet taken what the last read delivered.
+    private var readsHeld = false
+    /// A read was asked for (by auto-read, or TLS) while reads were held.
+    private var readPending = false
     private var logger: Logger
     private let metrics: FederationMetrics
     /// The phase this connection is counted in (`consulate_links{direction="in"}`), until it is gone.
@@ -148,6 +166,37 @@ package final class InboundStreamHandler: ChannelInboundHandler, RemovableChanne
         if let failure, !closed {
             metrics.parseError(.inbound, StreamError(failure).condition)
             run(machine.parseFailed(failure), context: context, closeLevel: .warning)
+        }
+    }
+
+    package func channelReadComplete(context: ChannelHandlerContext) {
+        if deliveredInRead, callbacks.readsPaced, !closed {
+            deliveredInRead = false
+            readsHeld = true
+            callbacks.readDelivered()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    /// Auto-read asks here, from the tail of the pipeline, before TLS: held reads wait, while the
+    /// TLS handler's own reads (a handshake) are not held.
+    package func read(context: ChannelHandlerContext) {
+        guard readsHeld else { return context.read() }
+        readPending = true
+    }
+
+    /// The gateway has taken what the last read delivered: the connection reads again. From any
+    /// thread.
+    package static func readMore(on channel: any Channel) {
+        channel.eventLoop.execute {
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: InboundStreamHandler.self),
+                let context = handler.context, handler.readsHeld
+            else { return }
+            handler.readsHeld = false
+            if handler.readPending {
+                handler.readPending = false
+                context.read()
+            }
         }
     }
 
@@ -245,6 +294,7 @@ package final class InboundStreamHandler: ChannelInboundHandler, RemovableChanne
                 callbacks.authenticated(pair, method, context.channel)
             case .deliver(let stanza):
                 metrics.stanza(.inbound, stanza.element)
+                deliveredInRead = true
                 callbacks.stanzaReceived(stanza)
             case .requestDialbackVerification(let domain, let verify):
                 logger.debug("asking the authoritative server to verify a dialback key", metadata: ["peer": "\(domain)", "target": "\(verify.from)"])

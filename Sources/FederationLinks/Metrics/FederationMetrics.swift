@@ -41,6 +41,7 @@ package struct FederationMetrics: Sendable {
     private let storedMessages: Meter
     private let pingsTimedOut: Counter
     private let acceptPaused: Meter
+    private let readsHeld: Meter
 
     /// - Parameter factory: where the metrics are created; the bootstrapped `MetricsSystem` by
     ///   default, a `TestMetrics` in tests.
@@ -73,6 +74,7 @@ package struct FederationMetrics: Sendable {
         storedMessages = Meter(label: "consulate_stored_outbound_messages", factory: factory)
         pingsTimedOut = Counter(label: "consulate_pings_timed_out_total", factory: factory)
         acceptPaused = Meter(label: "consulate_listeners_paused", factory: factory)
+        readsHeld = Meter(label: "consulate_inbound_reads_held", factory: factory)
     }
 
     // MARK: - Streams (recorded by the stream handlers)
@@ -134,6 +136,11 @@ package struct FederationMetrics: Sendable {
     /// An inbound stream's dialback key was checked with the authoritative server.
     package func dialbackVerification(_ result: DialbackVerificationResult) {
         count("consulate_dialback_verifications_total", [("result", result.rawValue)])
+    }
+
+    /// How many inbound connections wait, not reading, for the store to catch up.
+    package func inboundReadsHeld(_ count: Int) {
+        readsHeld.set(count)
     }
 
     /// A store job of `kind` (`StoreJob.kind`: a bounded set) could not be stored.
