@@ -7,13 +7,23 @@ package struct APISettings: Sendable, Hashable {
     package var address: String
     /// The HTTP port.
     package var port: Int
+    /// The most bytes of events one event stream holds for a client that reads slowly; one more
+    /// closes the stream (1008) and what it held waits in the store as offline messages.
+    package var eventBufferBytes: Int
 
     package static let defaultAddress = "127.0.0.1"
     package static let defaultPort = 8080
+    /// The gateway's own default (`Gateway.Settings.defaultEventBufferBytes`), which a test keeps
+    /// equal to this one.
+    package static let defaultEventBufferBytes = 1 << 20
+    /// Smaller, a client on a slow link would be cut by a burst of ordinary chat.
+    package static let minimumEventBufferBytes = 64 * 1024
+    package static let maximumEventBufferBytes = 1 << 30
 
-    package init(address: String = Self.defaultAddress, port: Int = Self.defaultPort) {
+    package init(address: String = Self.defaultAddress, port: Int = Self.defaultPort, eventBufferBytes: Int = Self.defaultEventBufferBytes) {
         self.address = address
         self.port = port
+        self.eventBufferBytes = eventBufferBytes
     }
 
     /// Whether the API is reachable from this machine only, which the default keeps it to.
@@ -51,8 +61,16 @@ extension APISettings {
 
 extension TableReader {
     func readAPI(into settings: inout APISettings) throws(ConfigurationError) {
-        try expectOnly(["address", "port"])
+        try expectOnly(["address", "port", "event-buffer-bytes"])
         if let address = try ipAddress("address") { settings.address = address }
         if let port = try integer("port") { settings.port = try Self.port(port, setting: name("port")) }
+        if let bytes = try integer("event-buffer-bytes") {
+            guard (APISettings.minimumEventBufferBytes...APISettings.maximumEventBufferBytes).contains(bytes) else {
+                throw ConfigurationError(
+                    "'\(name("event-buffer-bytes"))' is \(bytes); use a number of bytes from \(APISettings.minimumEventBufferBytes) (64 KiB) to \(APISettings.maximumEventBufferBytes) (1 GiB)"
+                )
+            }
+            settings.eventBufferBytes = bytes
+        }
     }
 }

@@ -282,9 +282,12 @@ package struct ReplayGateway {
             onInbound(connection) { $0.verificationAnswered(answer) }
         case .failVerification(let request, let failure, let connection):
             onInbound(connection) { $0.verificationFailed(request, failure) }
-        case .notify(let subscriber, let event):
+        case .notify(let subscriber, let event), .handOver(let subscriber, let event, _):
             if let user = subscribers[subscriber] { append(.event(FixtureNotation.element(for: event)), for: user.description) }
-        case .store(.readOffline(_, let subscriber)):
+        case .awaitDrain(let subscriber):
+            // A fixture's user reads everything at once.
+            pending.append(.subscriberDrained(subscriber, writtenOfflineThrough: nil))
+        case .store(.readOffline(_, let subscriber, _, _)):
             pending.append(.storeReported(StoreReport(completed: 1)))
             pending.append(.offlineMessagesRead(subscriber, []))
         case .store(let job):

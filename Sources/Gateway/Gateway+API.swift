@@ -35,16 +35,22 @@ extension Gateway {
         core.translator.directory.user(jid.bare.description)
     }
 
-    /// Everything the gateway tells `user`, from now on (after their offline messages, with a store).
-    package func events(for user: JID) -> AsyncStream<InternalEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: InternalEvent.self)
+    /// Everything the gateway tells `user`, from now on (after their offline messages, with a
+    /// store), through a buffer of `Settings.eventBufferBytes`. The consumer must `close()` it
+    /// when done, and should close its client (with 1008, for a WebSocket) when it
+    /// ends having `overflowed`.
+    package func events(for user: JID) -> EventSubscription {
         subscribersOpened += 1
         let id = SubscriberID(subscribersOpened)
-        eventStreams[id] = continuation
         let inbox = inboxContinuation
-        continuation.onTermination = { _ in inbox.yield(.core(.subscriberClosed(id))) }
+        let subscription = EventSubscription(
+            capacity: settings.eventBufferBytes,
+            drained: { written in inbox.yield(.core(.subscriberDrained(id, writtenOfflineThrough: written))) },
+            ended: { end in inbox.yield(.core(.subscriberClosed(id, end))) }
+        )
+        eventStreams[id] = subscription
         inbox.yield(.core(.subscriberOpened(id, user: user.bare)))
-        return stream
+        return subscription
     }
 
     /// How many event streams are open for `user`, as the core counts them.

@@ -44,7 +44,11 @@ extension Gateway {
         case .failVerification(let request, let failure, let connection):
             if let channel = channels[connection] { InboundStreamHandler.deliverVerificationFailure(request, failure, on: channel) }
         case .notify(let subscriber, let event):
-            eventStreams[subscriber]?.yield(event)
+            eventStreams[subscriber]?.push(event)
+        case .handOver(let subscriber, let event, let sequence):
+            eventStreams[subscriber]?.push(event, offlineSequence: sequence)
+        case .awaitDrain(let subscriber):
+            eventStreams[subscriber]?.awaitDrain()
         case .finish(let subscriber):
             eventStreams.removeValue(forKey: subscriber)?.finish()
         case .store(let job):
@@ -70,7 +74,7 @@ extension Gateway {
             channels[connection] = nil
             batches[connection] = nil
             abandoned.remove(connection)
-        case .subscriberClosed(let subscriber):
+        case .subscriberClosed(let subscriber, _):
             eventStreams[subscriber] = nil
         default:
             break
@@ -211,6 +215,7 @@ extension Gateway {
         case .inboundLimit(let limit): metrics.inboundLimit(limit)
         case .storeFailed(let kind): metrics.storeFailed(kind)
         case .inboundReadsHeld(let count): metrics.inboundReadsHeld(count)
+        case .eventStreamOverflowed: metrics.eventStreamOverflowed()
         }
     }
 }

@@ -20,6 +20,12 @@ extension Gateway {
         /// Store jobs waiting for the store beyond which peers' connections stop reading
         /// (`[store] write-queue-limit`).
         package var storeBacklogLimit: Int
+        /// The most bytes of events one event stream holds for a client that reads slowly
+        /// (`[api] event-buffer-bytes`); one more closes the stream.
+        package var eventBufferBytes: Int
+
+        /// 1 MiB: four pages of offline messages, or two of the largest stanza a partner may send.
+        package static let defaultEventBufferBytes = 1 << 20
 
         package init(
             translation: TranslationConfiguration,
@@ -31,7 +37,8 @@ extension Gateway {
             listenAddress: String,
             listenPort: Int,
             directTLSPort: Int? = nil,
-            storeBacklogLimit: Int = GatewayCore.Configuration.defaultStoreBacklogLimit
+            storeBacklogLimit: Int = GatewayCore.Configuration.defaultStoreBacklogLimit,
+            eventBufferBytes: Int = Self.defaultEventBufferBytes
         ) {
             self.translation = translation
             self.policy = policy
@@ -43,6 +50,7 @@ extension Gateway {
             self.listenPort = listenPort
             self.directTLSPort = directTLSPort
             self.storeBacklogLimit = storeBacklogLimit
+            self.eventBufferBytes = eventBufferBytes
         }
     }
 

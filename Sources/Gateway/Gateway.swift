@@ -45,7 +45,7 @@ package actor Gateway: Service {
         case finished
     }
 
-    let settings: Settings
+    package nonisolated let settings: Settings
     var core: GatewayCore
     let connector: OutboundConnector
     let clock: GatewayClock
@@ -63,7 +63,7 @@ package actor Gateway: Service {
     var channels: [ConnectionID: any Channel] = [:]
     /// Writes decided for each connection since its last flush.
     var batches: [ConnectionID: [GatewayCore.Action]] = [:]
-    var eventStreams: [SubscriberID: AsyncStream<InternalEvent>.Continuation] = [:]
+    var eventStreams: [SubscriberID: EventSubscription] = [:]
     var subscribersOpened: UInt64 = 0
     var listeners: [any Channel] = []
     private let inbox: AsyncStream<Message>
@@ -108,7 +108,9 @@ package actor Gateway: Service {
             configuration: GatewayCore.Configuration(
                 translation: settings.translation, policy: settings.policy, links: settings.links,
                 keepsMessages: store != nil, randomSeed: randomSeed, descriptorLimit: descriptorLimit,
-                storeBacklogLimit: settings.storeBacklogLimit
+                storeBacklogLimit: settings.storeBacklogLimit,
+                // A page is a quarter of the stream's buffer, so that the next is read while it drains.
+                offlinePage: SubscriberFanOut.OfflinePage(count: SubscriberFanOut.OfflinePage.default.count, bytes: max(1, settings.eventBufferBytes / 4))
             ),
             directory: directory
         )

@@ -62,9 +62,12 @@ extension GatewayCore {
         // MARK: Internal users' event streams
 
         case subscriberOpened(SubscriberID, user: JID)
-        case subscriberClosed(SubscriberID)
-        /// What `.readOffline` read for the stream, in order.
+        case subscriberClosed(SubscriberID, SubscriberEnd)
+        /// What `.readOffline` read for the stream, in order: one page.
         case offlineMessagesRead(SubscriberID, [OfflineMessage])
+        /// The stream's buffer drained after `.awaitDrain`, having written the offline messages
+        /// through this sequence.
+        case subscriberDrained(SubscriberID, writtenOfflineThrough: Int64?)
         /// The store writer carried out jobs.
         case storeReported(StoreReport)
 
@@ -127,6 +130,11 @@ extension GatewayCore {
         case failVerification(DialbackVerify, DialbackVerificationFailure, on: ConnectionID)
         /// Tell an internal user's event stream.
         case notify(SubscriberID, InternalEvent)
+        /// Hand a stored offline message to a stream catching up; it stays stored until the
+        /// stream reports it written.
+        case handOver(SubscriberID, InternalEvent, offlineSequence: Int64)
+        /// Report `.subscriberDrained` once the stream's buffer is half empty.
+        case awaitDrain(SubscriberID)
         /// End an event stream (its user was removed).
         case finish(SubscriberID)
         case store(StoreJob)

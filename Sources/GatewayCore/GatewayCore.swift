@@ -41,6 +41,8 @@ package struct GatewayCore: Sendable {
         /// 1000 jobs: at about a kilobyte each, a megabyte waiting for the disk, and several
         /// batches of group commit.
         package static let defaultStoreBacklogLimit = 1000
+        /// How much of a user's offline messages one read brings to a stream catching up.
+        package var offlinePage: SubscriberFanOut.OfflinePage
 
         package init(
             translation: TranslationConfiguration,
@@ -49,7 +51,8 @@ package struct GatewayCore: Sendable {
             keepsMessages: Bool,
             randomSeed: UInt64,
             descriptorLimit: Int? = nil,
-            storeBacklogLimit: Int = Self.defaultStoreBacklogLimit
+            storeBacklogLimit: Int = Self.defaultStoreBacklogLimit,
+            offlinePage: SubscriberFanOut.OfflinePage = .default
         ) {
             self.translation = translation
             self.policy = policy
@@ -57,6 +60,7 @@ package struct GatewayCore: Sendable {
             self.keepsMessages = keepsMessages
             self.randomSeed = randomSeed
             self.storeBacklogLimit = storeBacklogLimit
+            self.offlinePage = offlinePage
             self.descriptorLimit = descriptorLimit
         }
     }
@@ -66,7 +70,7 @@ package struct GatewayCore: Sendable {
     package private(set) var links: LinkTable
     package private(set) var inbound = InboundStreamRegistry()
     package private(set) var verification = DialbackVerificationRouter()
-    package private(set) var subscribers = SubscriberFanOut()
+    package private(set) var subscribers: SubscriberFanOut
     /// What the negotiation of each established outbound link established.
     private var established: [ConnectionID: EstablishedLink] = [:]
     private var random: SplitMix64
@@ -94,6 +98,7 @@ package struct GatewayCore: Sendable {
         self.configuration = configuration
         translator = Translator(configuration: configuration.translation, policy: configuration.policy, directory: directory)
         links = LinkTable(policy: configuration.policy, settings: configuration.links)
+        subscribers = SubscriberFanOut(page: configuration.offlinePage)
         random = SplitMix64(seed: configuration.randomSeed)
     }
 
@@ -169,8 +174,10 @@ package struct GatewayCore: Sendable {
             batch.append(verification.failed(request, failure))
         case .subscriberOpened(let id, let user):
             batch.append(subscribers.opened(id, user: user, catchingUp: configuration.keepsMessages))
-        case .subscriberClosed(let id):
-            batch.append(subscribers.closed(id, at: time))
+        case .subscriberClosed(let id, let end):
+            batch.append(subscribers.closed(id, end, at: time))
+        case .subscriberDrained(let id, let written):
+            batch.append(subscribers.drained(id, writtenThrough: written))
         case .offlineMessagesRead(let id, let messages):
             batch.append(subscribers.offlineMessagesRead(id, messages))
         case .storeReported(let report):
@@ -297,15 +304,15 @@ package struct GatewayCore: Sendable {
         if let stanza = try? Stanza(reply) { route(translator.receive(stanza), &batch) }
     }
 
-    /// An event for an internal user. A message with a body goes to history and, when the user
-    /// has no event stream open, is kept offline.
+    /// An event for an internal user. A message with a body goes to history and, when no event
+    /// stream of the user is live (or one is catching up), is kept offline; live streams get it now.
     private mutating func notify(_ user: JID, _ event: InternalEvent, _ batch: inout Batch) {
         if configuration.keepsMessages, case .message(let from, let message) = event, let body = message.bodies.first?.text {
             let at = batch.time.wall
             batch.append(.store(.record(MessageRecord(user: user, contact: from.bare, direction: .inbound, body: body, messageID: message.id, at: at))))
-            if !subscribers.hasSubscribers(user) {
+            if subscribers.keepsOffline(user) {
                 batch.append(.store(.keepOffline(message.element(from: from, to: user), for: user, from: from, at: at)))
-                return
+                subscribers.keptOffline(for: user)
             }
         }
         batch.append(subscribers.notify(user, event))

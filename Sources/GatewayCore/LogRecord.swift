@@ -41,4 +41,6 @@ package enum MetricChange: Sendable, Hashable {
     case storeFailed(String)
     /// How many inbound connections wait, not reading, for the store to catch up.
     case inboundReadsHeld(Int)
+    /// An event stream was closed because its client did not keep up.
+    case eventStreamOverflowed
 }

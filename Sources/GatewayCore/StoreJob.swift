@@ -26,9 +26,10 @@ package enum StoreJob: Sendable, Hashable {
     case record(MessageRecord)
     /// A message for an internal user with no event stream open.
     case keepOffline(XMLElement, for: JID, from: JID, at: Timestamp)
-    /// Read the user's offline messages, after every job before this one, and hand them back as
-    /// `.offlineMessagesRead` for the event stream that just opened.
-    case readOffline(JID, for: SubscriberID)
+    /// Read a page of the user's offline messages after `after` (from the first when `nil`),
+    /// after every job before this one, and hand them back as `.offlineMessagesRead` for the
+    /// event stream catching up.
+    case readOffline(JID, for: SubscriberID, after: Int64?, page: SubscriberFanOut.OfflinePage)
     /// The user's offline messages up to `sequence` have been handed to an event stream.
     case deleteOffline(JID, through: Int64)
 }

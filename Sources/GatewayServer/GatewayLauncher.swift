@@ -60,7 +60,8 @@ package enum GatewayLauncher {
             listenAddress: configuration.listen.address,
             listenPort: configuration.listen.port,
             directTLSPort: configuration.listen.directTLSPort,
-            storeBacklogLimit: configuration.store.writeQueueLimit
+            storeBacklogLimit: configuration.store.writeQueueLimit,
+            eventBufferBytes: configuration.api.eventBufferBytes
         )
         return Gateway(
             settings: settings,

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import NIOCore
+import Gateway
 import PresenceModel
 import Translation
 import XMPP
@@ -138,16 +140,21 @@ struct DeliveryErrorBody: Codable, Hashable, Sendable {
 
 /// `GET /v1/me/events`: after the upgrade, the user's `Gateway.events(for:)` as one JSON text
 /// message per event, preceded by `ready` once the subscription is in place. The stream ends when
-/// the client closes it or the gateway shuts down.
+/// the client closes it, the gateway shuts down, or the client falls a buffer behind: then it is
+/// closed with 1008 (policy violation), and the connection is cut if the client does not take even
+/// that within `Limits.overflowCloseGrace`.
 enum EventStream {
     static func run<G: InternalUserGateway>(
         gateway: G,
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
-        context: WebSocketRouterContext<APIRequestContext>
+        context: WebSocketRouterContext<APIRequestContext>,
+        limits: InternalAPI.Limits
     ) async throws {
         guard let user = context.requestContext.user else { return }
         let events = await gateway.events(for: user)
+        defer { events.close() }
+        let channel = context.requestContext.channel
         try await outbound.writeTextMessage(encode(.ready(user)))
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Reading is how a close from the client is noticed; clients send nothing else.
@@ -155,13 +162,33 @@ enum EventStream {
                 for try await _ in inbound {}
             }
             group.addTask {
+                var unconfirmed = 0
                 for await event in events {
-                    try await outbound.writeTextMessage(encode(EventBody(event)))
+                    let text = encode(EventBody(event))
+                    try await outbound.writeTextMessage(text)
+                    unconfirmed += text.utf8.count
+                    // The writer hands frames to the event loop without waiting for them to be
+                    // written, and learns that the socket is full only once the loop has run
+                    // them: a round trip through the loop every `writeAhead` bytes keeps it from
+                    // queueing more than that ahead of the socket.
+                    if unconfirmed >= limits.writeAhead {
+                        try await channel.eventLoop.submit {}.get()
+                        unconfirmed = 0
+                    }
                 }
             }
+            // A client that does not read leaves the writer waiting on a full socket.
+            group.addTask { await events.untilOverflow() }
             try await group.next()
             group.cancelAll()
         }
+        guard events.overflowed else { return }
+        let (seconds, attoseconds) = limits.overflowCloseGrace.components
+        channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { channel.close(promise: nil) }
+        try await outbound.close(
+            .policyViolation,
+            reason: "the client did not keep up; its messages wait as offline messages"
+        )
     }
 
     static func encode(_ body: EventBody) -> String {

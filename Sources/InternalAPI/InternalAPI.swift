@@ -4,6 +4,7 @@ import Foundation
 package import Gateway
 package import GatewayCore
 package import Hummingbird
+package import NIOCore
 package import HummingbirdWebSocket
 package import PresenceModel
 package import Storage
@@ -19,8 +20,9 @@ package protocol InternalUserGateway: Sendable {
     func apply(_ action: InternalAction) async throws(StoreUnavailable)
     /// The internal user as the gateway now knows them, or `nil` when it knows no such user.
     func user(_ jid: JID) async -> InternalUser?
-    /// Everything the gateway tells the user from now on: what `GET /v1/me/events` streams.
-    func events(for user: JID) async -> AsyncStream<InternalEvent>
+    /// Everything the gateway tells the user from now on, through a bounded buffer: what
+    /// `GET /v1/me/events` streams.
+    func events(for user: JID) async -> EventSubscription
 }
 
 extension Gateway: InternalUserGateway {}
@@ -35,9 +37,18 @@ package enum InternalAPI {
     package struct Limits: Sendable, Hashable {
         /// The largest request body accepted; larger ones get 413 `body-too-large` and change nothing.
         package var maxBodyBytes: Int
+        /// How long an event stream whose client did not keep up is given to take the close frame
+        /// (1008) before its connection is closed: a client that reads nothing never will.
+        package var overflowCloseGrace: Duration
+        /// How many bytes an event stream may hand to its connection before it waits for the
+        /// connection to have taken them; with NIO's write buffer limit, what a client that stops
+        /// reading holds in memory beyond the event buffer.
+        package var writeAhead: Int
 
-        package init(maxBodyBytes: Int = 64 * 1024) {
+        package init(maxBodyBytes: Int = 64 * 1024, overflowCloseGrace: Duration = .seconds(10), writeAhead: Int = 64 * 1024) {
             self.maxBodyBytes = maxBodyBytes
+            self.overflowCloseGrace = overflowCloseGrace
+            self.writeAhead = writeAhead
         }
     }
 
@@ -120,7 +131,7 @@ package enum InternalAPI {
         me.post("messages", use: routes.sendMessage)
         me.get("history", use: HistoryRoutes(store: store).history)
         me.ws("events", shouldUpgrade: routes.shouldUpgrade) { inbound, outbound, context in
-            try await EventStream.run(gateway: gateway, inbound: inbound, outbound: outbound, context: context)
+            try await EventStream.run(gateway: gateway, inbound: inbound, outbound: outbound, context: context, limits: limits)
         }
 
         let administration = admin.map { Administration(store: store, localDomains: $0.localDomains) }
@@ -164,10 +175,13 @@ package struct APIRequestContext: RequestContext, WebSocketRequestContext {
     package var user: JID?
     /// Where the event stream route leaves its WebSocket handler for the upgrade to pick up.
     package let webSocket: WebSocketHandlerReference<APIRequestContext>
+    /// The connection, for an event stream to cut when its client stops reading.
+    package let channel: any Channel
 
-    package init(source: Source) {
+    package init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)
         user = nil
         webSocket = WebSocketHandlerReference()
+        channel = source.channel
     }
 }

@@ -106,8 +106,10 @@ package protocol GatewayStore: Sendable {
     func appendOfflineMessage(_ stanza: XMLElement, for user: JID, from: JID, at time: Timestamp)
         async throws(StorageError) -> Int64
 
-    /// The user's offline messages, in the order they arrived.
-    func offlineMessages(for user: JID) async throws(StorageError) -> [OfflineMessage]
+    /// A page of the user's offline messages after `sequence` (from the first when `nil`), in the
+    /// order they arrived: at most `limit`, and no more once their stanzas reach `maxBytes` (one
+    /// at least, however large).
+    func offlineMessages(for user: JID, after sequence: Int64?, limit: Int, maxBytes: Int) async throws(StorageError) -> [OfflineMessage]
 
     /// Deletes the user's offline messages up to and including `sequence`, once they have been
     /// handed over in order; returns how many went.
@@ -141,4 +143,11 @@ package protocol GatewayStore: Sendable {
 
     /// The current runtime changes, one per pattern, by pattern.
     func allowlistChanges() async throws(StorageError) -> [StoredAllowlistChange]
+}
+
+extension GatewayStore {
+    /// Every offline message of the user, in the order they arrived.
+    package func offlineMessages(for user: JID) async throws(StorageError) -> [OfflineMessage] {
+        try await offlineMessages(for: user, after: nil, limit: Int.max, maxBytes: Int.max)
+    }
 }

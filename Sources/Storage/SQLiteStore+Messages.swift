@@ -47,16 +47,25 @@ extension SQLiteStore {
         try await apply([.appendOfflineMessage(stanza, for: user, from: from, at: time)])[0]
     }
 
-    package func offlineMessages(for user: JID) async throws(StorageError) -> [OfflineMessage] {
+    package func offlineMessages(for user: JID, after sequence: Int64?, limit: Int, maxBytes: Int) async throws(StorageError) -> [OfflineMessage] {
         let key = user.description
+        let after = sequence ?? 0
         return try await read { db in
-            let sql = "SELECT * FROM offline_message WHERE user_jid = ? ORDER BY sequence"
-            return try Row.fetchAll(db, sql: sql, arguments: [key]).map { row in
-                OfflineMessage(
-                    sequence: row["sequence"], user: user, from: try Self.storedJID(row["from_jid"]),
-                    stanza: try StanzaText.decode(row["stanza"]), receivedAt: Timestamp(storedValue: row["received_at"])
+            let sql = "SELECT * FROM offline_message WHERE user_jid = ? AND sequence > ? ORDER BY sequence LIMIT ?"
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: [key, after, Int64(clamping: limit)])
+            var messages: [OfflineMessage] = []
+            var bytes = 0
+            while bytes < maxBytes, let row = try rows.next() {
+                let text: String = row["stanza"]
+                bytes += text.utf8.count
+                messages.append(
+                    OfflineMessage(
+                        sequence: row["sequence"], user: user, from: try Self.storedJID(row["from_jid"]),
+                        stanza: try StanzaText.decode(text), receivedAt: Timestamp(storedValue: row["received_at"])
+                    )
                 )
             }
+            return messages
         }
     }
 

@@ -55,6 +55,7 @@ struct Console: AsyncParsableCommand {
                 let events = await gateway.events(for: user)
                 group.addTask {
                     for await event in events { standardOutput.write(InternalConsoleLine.line(for: event, user: user)) }
+                    events.close()
                 }
             }
             standardOutput.write("ready")

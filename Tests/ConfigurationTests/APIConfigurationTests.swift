@@ -20,6 +20,12 @@ struct APIConfigurationTests {
         #expect(try GatewayConfiguration.load(toml: "[api]\naddress = '127.0.0.2'", over: base).api == APISettings(address: "127.0.0.2", port: 9000))
     }
 
+    @Test("event-buffer-bytes: 1 MiB unless set")
+    func eventBuffer() throws {
+        #expect(try GatewayConfiguration.load(toml: "").api.eventBufferBytes == 1 << 20)
+        #expect(try GatewayConfiguration.load(toml: "[api]\nevent-buffer-bytes = 65536").api.eventBufferBytes == 65536)
+    }
+
     @Test("an address beyond loopback is allowed, with a warning naming the setting")
     func exposed() throws {
         let configuration = try GatewayConfiguration.load(toml: "[api]\naddress = '0.0.0.0'")
@@ -47,7 +53,9 @@ struct APIConfigurationTests {
         ("[api]\nport = 0", "'api.port' must be a port from 1 to 65535"),
         ("[api]\nport = 65536", "'api.port' must be a port from 1 to 65535"),
         ("[api]\nport = '8080'", "'api.port' must be an integer"),
-        ("[api]\nhost = '127.0.0.1'", "unknown setting 'api.host'; expected one of: address, port"),
+        ("[api]\nhost = '127.0.0.1'", "unknown setting 'api.host'; expected one of: address, event-buffer-bytes, port"),
+        ("[api]\nevent-buffer-bytes = 65535", "'api.event-buffer-bytes' is 65535; use a number of bytes from 65536 (64 KiB) to 1073741824 (1 GiB)"),
+        ("[api]\nevent-buffer-bytes = 1073741825", "'api.event-buffer-bytes' is 1073741825"),
         ("api = 8080", "'api' must be a table"),
     ])
     func mistakes(toml: String, expected: String) {

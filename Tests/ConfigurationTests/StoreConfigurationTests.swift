@@ -8,6 +8,8 @@ import XMPP
     @Test func theDefaultsNeedNoStoreSection() throws {
         let configuration = try GatewayConfiguration.load(toml: gateway)
         #expect(configuration.store == StoreSettings(path: "consulate.sqlite", archive: .everyone, archiveRetentionDays: nil))
+        #expect(configuration.store.busyTimeout == .seconds(5))
+        #expect(configuration.store.writeQueueLimit == 1000)
     }
 
     @Test func everySettingIsRead() throws {
@@ -17,8 +19,12 @@ import XMPP
                 path = "/var/lib/consulate/store.sqlite"
                 archive = ["Alice@Contoso.example", "bob@contoso.example"]
                 archive-retention-days = 2555
+                busy-timeout = 30
+                write-queue-limit = 200
                 """
         )
+        #expect(configuration.store.busyTimeout == .seconds(30))
+        #expect(configuration.store.writeQueueLimit == 200)
         #expect(configuration.store.path == "/var/lib/consulate/store.sqlite")
         #expect(configuration.store.archive == .only([try JID("alice@contoso.example"), try JID("bob@contoso.example")]))
         #expect(configuration.store.archiveRetentionDays == 2555)
@@ -36,6 +42,8 @@ import XMPP
         ("[store]\narchive = [\"alice@fabrikam.example\"]", "not on one of gateway.domains"),
         ("[store]\narchive-retention-days = 0", "'store.archive-retention-days' is 0; use a number of days from 1"),
         ("[store]\narchive-retention-days = 100000", "'store.archive-retention-days' is 100000"),
+        ("[store]\nbusy-timeout = -1", "'store.busy-timeout' is -1; use a number of seconds from 0 to 600"),
+        ("[store]\nwrite-queue-limit = 9", "'store.write-queue-limit' is 9; use a number of store jobs from 10 to 1000000"),
     ])
     func invalidSettingsAreRefusedByName(_ store: String, _ expected: String) {
         expectRefusal(gateway + store, containing: expected)

@@ -122,6 +122,14 @@ extension Array where Element == GatewayCore.Action {
         }
     }
 
+    /// The offline messages handed to event streams: by stream, message id and sequence.
+    var handedOver: [(subscriber: SubscriberID, id: String?, sequence: Int64)] {
+        compactMap { action in
+            if case .handOver(let subscriber, .message(_, let message), let sequence) = action { return (subscriber, message.id, sequence) }
+            return nil
+        }
+    }
+
     var storeJobs: [StoreJob] {
         compactMap { action in
             if case .store(let job) = action { return job }

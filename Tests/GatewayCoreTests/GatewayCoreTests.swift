@@ -197,7 +197,7 @@ struct GatewayCoreVerificationTests {
 struct GatewayCoreUserTests {
     typealias H = CoreHarness
 
-    @Test("a stream that opens gets its offline messages first, then what arrived while they were read, then live events")
+    @Test("a stream that opens gets its offline messages a page at a time, each page once the one before drained, then live events")
     func offlineCatchUp() throws {
         var harness = H(keepsMessages: true)
         let inbound = harness.inboundStream(1)
@@ -207,25 +207,83 @@ struct GatewayCoreUserTests {
         #expect(kept.storeJobs.contains { if case .keepOffline = $0 { true } else { false } })
 
         let subscriber = SubscriberID(1)
-        #expect(harness.handle(.subscriberOpened(subscriber, user: H.alice)).storeJobs == [.readOffline(H.alice, for: subscriber)])
+        #expect(harness.handle(.subscriberOpened(subscriber, user: H.alice)).storeJobs == [.readOffline(H.alice, for: subscriber, after: nil, page: .default)])
         let meanwhile = harness.handle(.stanzaReceived(H.messageFromBob("m1", "are you there?"), on: inbound))
         #expect(meanwhile.notified.isEmpty, "it waits behind the offline messages")
-        #expect(!meanwhile.storeJobs.contains { if case .keepOffline = $0 { true } else { false } }, "a stream is open: not kept offline")
+        #expect(meanwhile.storeJobs.contains { if case .keepOffline = $0 { true } else { false } }, "in the store, behind them")
 
-        let stored = OfflineMessage(
-            sequence: 41, user: H.alice, from: try H.bob.withResource("laptop"),
-            stanza: H.messageFromBob("m0", "while you were out").element, receivedAt: H.wallOrigin
-        )
-        let caughtUp = harness.handle(.offlineMessagesRead(subscriber, [stored]))
-        let ids = caughtUp.notified.compactMap { _, event -> String? in
-            if case .message(_, let message) = event { return message.id }
-            return nil
-        }
-        #expect(ids == ["m0", "m1"])
-        #expect(caughtUp.storeJobs == [.deleteOffline(H.alice, through: 41)])
+        let first = try Self.stored(41, "m0")
+        let page = harness.handle(.offlineMessagesRead(subscriber, [first]))
+        #expect(page.handedOver.map(\.id) == ["m0"] && page.handedOver.map(\.sequence) == [41] && page.handedOver.first?.subscriber == subscriber)
+        #expect(page.contains(.awaitDrain(subscriber)) && page.storeJobs.isEmpty, "nothing leaves the store before it is written")
+        #expect(harness.handle(.subscriberDrained(subscriber, writtenOfflineThrough: 41)).storeJobs == [
+            .deleteOffline(H.alice, through: 41), .readOffline(H.alice, for: subscriber, after: 41, page: .default),
+        ])
+        #expect(harness.handle(.offlineMessagesRead(subscriber, [try Self.stored(42, "m1")])).handedOver.map(\.sequence) == [42])
+        #expect(harness.handle(.subscriberDrained(subscriber, writtenOfflineThrough: 42)).storeJobs.count == 2)
+        #expect(harness.handle(.offlineMessagesRead(subscriber, [])).isEmpty, "an empty page: live, with nothing waiting")
 
         let live = harness.handle(.stanzaReceived(H.messageFromBob("m2", "live"), on: inbound))
         #expect(live.notified.count == 1 && live.notified.first?.0 == subscriber)
+        #expect(!live.storeJobs.contains { if case .keepOffline = $0 { true } else { false } })
+    }
+
+    @Test("a message kept offline after the last page was asked for makes the stream read once more before it is live")
+    func keptAfterTheLastRead() throws {
+        var harness = H(keepsMessages: true)
+        let inbound = harness.inboundStream(1)
+        let subscriber = SubscriberID(1)
+        _ = harness.handle(.subscriberOpened(subscriber, user: H.alice))
+        _ = harness.handle(.stanzaReceived(H.messageFromBob("m1", "just now"), on: inbound))
+        #expect(harness.handle(.offlineMessagesRead(subscriber, [])).storeJobs == [.readOffline(H.alice, for: subscriber, after: nil, page: .default)])
+        #expect(harness.handle(.offlineMessagesRead(subscriber, [try Self.stored(7, "m1")])).handedOver.map(\.sequence) == [7])
+    }
+
+    @Test("presence that comes while a stream catches up waits, in its latest state per contact")
+    func presenceWaits() {
+        var harness = H(keepsMessages: true)
+        let inbound = harness.inboundStream(1)
+        let subscriber = SubscriberID(1)
+        _ = harness.handle(.subscriberOpened(subscriber, user: H.alice))
+        _ = harness.handle(.stanzaReceived(H.presenceFromBob(.away), on: inbound))
+        _ = harness.handle(.stanzaReceived(H.presenceFromBob(.dnd), on: inbound))
+        let live = harness.handle(.offlineMessagesRead(subscriber, []))
+        #expect(live.notified.count == 1)
+        if case .contactPresence(_, let presence)? = live.notified.first?.1 {
+            #expect(presence.availability != RichPresence(availability: .away).availability)
+        } else {
+            Issue.record("expected bob's presence, got \(live)")
+        }
+    }
+
+    @Test("live messages a closing stream never wrote are kept offline, unless another stream of the user got them")
+    func undeliveredKept() throws {
+        var harness = H(keepsMessages: true)
+        let inbound = harness.inboundStream(1)
+        let (one, two) = (SubscriberID(1), SubscriberID(2))
+        _ = harness.handle(.subscriberOpened(one, user: H.alice))
+        _ = harness.handle(.offlineMessagesRead(one, []))
+        _ = harness.handle(.subscriberOpened(two, user: H.alice))
+        _ = harness.handle(.offlineMessagesRead(two, []))
+        let message = InternalEvent.message(from: try H.bob.withResource("laptop"), Message(type: .chat, id: "m9", bodies: [LocalizedText("unread")]))
+
+        let first = harness.handle(.subscriberClosed(one, SubscriberEnd(undelivered: [message], overflowed: true)))
+        #expect(first.storeJobs.isEmpty, "the other stream got it")
+        #expect(first.contains(.metric(.eventStreamOverflowed)))
+        let last = harness.handle(.subscriberClosed(two, SubscriberEnd(undelivered: [message], writtenOfflineThrough: 5)))
+        guard case .keepOffline(let element, H.alice, _, _)? = last.storeJobs.last else {
+            Issue.record("expected m9 kept offline, got \(last)")
+            return
+        }
+        #expect(element["id"] == "m9")
+        #expect(last.storeJobs.first == .deleteOffline(H.alice, through: 5))
+    }
+
+    static func stored(_ sequence: Int64, _ id: String) throws -> OfflineMessage {
+        OfflineMessage(
+            sequence: sequence, user: H.alice, from: try H.bob.withResource("laptop"),
+            stanza: H.messageFromBob(id, "kept").element, receivedAt: H.wallOrigin
+        )
     }
 
     @Test("a reload that refuses a domain closes the inbound streams holding it and its outbound link, and bounces what waited")
@@ -289,20 +347,19 @@ struct GatewayCoreRegressionTests {
         #expect(Self.armed(harness.handle(.tick, at: 300)) == [LinkInstant(sinceOrigin: .seconds(360))], "the ping's deadline")
     }
 
-    @Test("messages that waited behind the offline ones are kept offline if the stream closes first (regression: they were lost)")
+    @Test("messages that arrive while a stream catches up are kept offline at once, so a stream closing then loses none (regression: they were lost)")
     func closedWhileCatchingUp() {
         var harness = H(keepsMessages: true)
         let inbound = harness.inboundStream(1)
         let subscriber = SubscriberID(1)
         _ = harness.handle(.subscriberOpened(subscriber, user: H.alice))
-        _ = harness.handle(.stanzaReceived(H.messageFromBob("m1", "while you read"), on: inbound))
-        let closed = harness.handle(.subscriberClosed(subscriber))
-        #expect(closed.storeJobs.count == 1)
-        guard case .keepOffline(let element, let user, _, _)? = closed.storeJobs.first else {
-            Issue.record("expected the message kept offline, got \(closed)")
+        let arrived = harness.handle(.stanzaReceived(H.messageFromBob("m1", "while you read"), on: inbound))
+        guard case .keepOffline(let element, let user, _, _)? = arrived.storeJobs.first(where: { if case .keepOffline = $0 { true } else { false } }) else {
+            Issue.record("expected the message kept offline, got \(arrived)")
             return
         }
         #expect(user == H.alice && element["id"] == "m1")
+        #expect(harness.handle(.subscriberClosed(subscriber, SubscriberEnd())).storeJobs.isEmpty)
         #expect(harness.handle(.offlineMessagesRead(subscriber, [])).isEmpty, "a late read for a closed stream does nothing")
     }
 

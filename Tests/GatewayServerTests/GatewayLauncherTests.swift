@@ -2,6 +2,7 @@ import Configuration
 import ConsulateTestSupport
 import Foundation
 import Gateway
+import GatewayCore
 import GatewayServer
 import NIOPosix
 import PresenceModel
@@ -49,6 +50,18 @@ struct GatewayLauncherTests {
         } catch {
             #expect(error.message.contains("[tls]: cannot read the certificate file '/nonexistent/c.pem'"))
         }
+    }
+
+    @Test("the file's defaults are the gateway's, and what the file sets reaches the gateway")
+    func defaultsAgree() throws {
+        #expect(StoreSettings.defaultWriteQueueLimit == GatewayCore.Configuration.defaultStoreBacklogLimit)
+        #expect(APISettings.defaultEventBufferBytes == Gateway.Settings.defaultEventBufferBytes)
+        let configuration = try GatewayConfiguration.load(
+            toml: "[gateway]\ndomains = ['contoso.example']\n[store]\nwrite-queue-limit = 50\n[api]\nevent-buffer-bytes = 100000\n[dns]\nnameservers = ['127.0.0.1']"
+        )
+        let gateway = try GatewayLauncher.makeGateway(configuration: configuration, directory: PresenceDirectory(), group: MultiThreadedEventLoopGroup.singleton)
+        #expect(gateway.settings.storeBacklogLimit == 50)
+        #expect(gateway.settings.eventBufferBytes == 100_000)
     }
 
     @Test("a good configuration with TLS files starts listening, on the direct TLS port too")

@@ -28,7 +28,7 @@ struct LiveChangesTests {
     struct NoFailure: Error {}
 
     /// The first delivery failure among `events`, or a thrown `NoFailure` after 10 seconds.
-    static func firstFailure(_ events: AsyncStream<InternalEvent>) async throws -> StanzaError? {
+    static func firstFailure(_ events: EventSubscription) async throws -> StanzaError? {
         try await withThrowingTaskGroup(of: StanzaError?.self) { group in
             group.addTask {
                 for await event in events {

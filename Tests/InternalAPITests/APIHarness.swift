@@ -93,8 +93,8 @@ struct APIHarness: Sendable {
 
     /// The application as `consulate serve` runs it, with the WebSocket upgrade, on a free loopback
     /// port: for `.live` tests, which the event stream needs.
-    func liveApplication() -> some ApplicationProtocol {
-        let router = InternalAPI.router(gateway: contoso, store: store, admin: adminSettings)
+    func liveApplication(limits: InternalAPI.Limits = InternalAPI.Limits()) -> some ApplicationProtocol {
+        let router = InternalAPI.router(gateway: contoso, store: store, limits: limits, admin: adminSettings)
         return Application(
             router: router,
             server: InternalAPI.server(router: router),

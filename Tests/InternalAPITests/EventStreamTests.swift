@@ -76,7 +76,7 @@ struct EventStreamTests {
                 try await outbound.close(.goingAway, reason: "test deadline")
             }
             defer { deadline.cancel() }
-            var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
             try await body(&messages)
             try await outbound.close(.normalClosure, reason: nil)
         }

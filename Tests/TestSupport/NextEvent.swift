@@ -10,11 +10,13 @@ package struct EventTimeout: Error, CustomStringConvertible {
 /// The next element of `stream`; throws `EventTimeout` when none comes within `seconds` or the
 /// stream ends first. The deadline only bounds a failing test: a passing one never waits for it.
 /// The one way the tests wait for an event of the gateway.
-package func nextEvent<Element: Sendable>(_ stream: AsyncStream<Element>, within seconds: Int = 10, waitingFor what: String = "an event") async throws -> Element {
-    try await withThrowingTaskGroup(of: Element?.self) { group in
+package func nextEvent<Events: AsyncSequence & Sendable>(
+    _ stream: Events, within seconds: Int = 10, waitingFor what: String = "an event"
+) async throws -> Events.Element where Events.Element: Sendable {
+    try await withThrowingTaskGroup(of: Events.Element?.self) { group in
         group.addTask {
             var iterator = stream.makeAsyncIterator()
-            return await iterator.next()
+            return try await iterator.next()
         }
         group.addTask {
             try await Task.sleep(for: .seconds(seconds))

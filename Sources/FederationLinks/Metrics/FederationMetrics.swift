@@ -138,6 +138,11 @@ package struct FederationMetrics: Sendable {
         count("consulate_dialback_verifications_total", [("result", result.rawValue)])
     }
 
+    /// An event stream was closed because its client did not keep up.
+    package func eventStreamOverflowed() {
+        count("consulate_event_streams_overflowed_total", [])
+    }
+
     /// How many inbound connections wait, not reading, for the store to catch up.
     package func inboundReadsHeld(_ count: Int) {
         readsHeld.set(count)

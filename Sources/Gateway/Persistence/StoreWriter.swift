@@ -88,13 +88,13 @@ struct StoreWriter: Sendable {
         var report = StoreReport()
         for job in jobs {
             switch job {
-            case .core(.readOffline(let user, let subscriber), _):
+            case .core(.readOffline(let user, let subscriber, let after, let page), _):
                 await commit(&pending, &report, &progress)
                 report.completed += 1
                 do throws(StorageError) {
-                    offlineMessagesRead(subscriber, try await store.offlineMessages(for: user))
+                    offlineMessagesRead(subscriber, try await store.offlineMessages(for: user, after: after, limit: page.count, maxBytes: page.bytes))
                 } catch {
-                    report.failures.append(StoreFailure(.readOffline(user, for: subscriber), reason: "\(error)"))
+                    report.failures.append(StoreFailure(.readOffline(user, for: subscriber, after: after, page: page), reason: "\(error)"))
                     offlineMessagesRead(subscriber, [])
                 }
             case .core(let storeJob, let acknowledgement):
