@@ -9,7 +9,7 @@ extension TableReader {
     static let federationKeys: Set<String> = [
         "mode", "blocklist", "connection-limit", "partner-connection-limit", "stream-establishment-timeout",
         "inactivity-timeout", "keep-alive-interval", "ping-timeout", "dialback-secret", "source-connection-limit",
-        "descriptor-reserve", "dialback-limit", "source-dialback-limit",
+        "descriptor-reserve", "dialback-limit", "source-dialback-limit", "subscription-request-rate",
     ]
 
     static let partnerKeys: Set<String> = [
@@ -49,6 +49,7 @@ extension TableReader {
         if let limit = try count("source-connection-limit") { policy.settings.sourceConnectionLimit = limit }
         if let limit = try count("dialback-limit", of: "dialback verifications") { policy.settings.streamDialbackLimit = limit }
         if let limit = try count("source-dialback-limit", of: "dialback verifications") { policy.settings.sourceDialbackLimit = limit }
+        if let rate = try count("subscription-request-rate", of: "subscription requests a minute") { policy.settings.subscriptionRequestRate = rate }
         if let reserve = try integer("descriptor-reserve") {
             guard (0...65536).contains(reserve) else {
                 throw ConfigurationError("'\(name("descriptor-reserve"))' is \(reserve); it must be a number of file descriptors from 0 to 65536")

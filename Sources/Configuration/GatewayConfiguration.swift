@@ -207,7 +207,7 @@ struct TableReader {
         if let api = try table("api") { try api.readAPI(into: &configuration.api) }
         if let tls = try table("tls") { configuration.tls = try tls.readTLS() }
         if let gateway = try table("gateway") {
-            try gateway.expectOnly(["domains", "resource"])
+            try gateway.expectOnly(["domains", "resource", "contact-limit"])
             if let domains = try gateway.strings("domains") {
                 var normalised: Set<String> = []
                 for domain in domains {
@@ -223,6 +223,14 @@ struct TableReader {
                     throw ConfigurationError("'gateway.resource' = '\(resource)' is not a valid resource")
                 }
                 configuration.translation.resource = normalised
+            }
+            if let limit = try gateway.integer("contact-limit") {
+                guard (1...TranslationConfiguration.maximumContactLimit).contains(limit) else {
+                    throw ConfigurationError(
+                        "'gateway.contact-limit' is \(limit); use a number of contacts from 1 to \(TranslationConfiguration.maximumContactLimit)"
+                    )
+                }
+                configuration.translation.contactLimit = limit
             }
         }
         // After [gateway]: the archive's users must be on its domains.

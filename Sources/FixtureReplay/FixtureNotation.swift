@@ -193,6 +193,8 @@ package enum FixtureNotation {
             return element
         case .subscriptionRequest(let from):
             return XMLElement("subscription-request", namespace: "", attributes: ["from": from.description])
+        case .subscriptionApproved(let from):
+            return XMLElement("subscription-approved", namespace: "", attributes: ["from": from.description])
         case .contactUpdated(let contact):
             var element = XMLElement(
                 "contact-update", namespace: "",

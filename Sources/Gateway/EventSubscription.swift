@@ -2,6 +2,7 @@ package import GatewayCore
 import NIOConcurrencyHelpers
 import NIOCore
 package import Translation
+package import XMPP
 
 /// One internal user's event stream, as its consumer (the WebSocket of `GET /v1/me/events`, the
 /// console) reads it: a bounded buffer between the gateway and a client that may be slow.
@@ -42,6 +43,8 @@ package final class EventSubscription: AsyncSequence, Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Whose events these are.
+    package let user: JID
     package let capacity: Int
     private let drained: @Sendable (_ writtenOfflineThrough: Int64?) -> Void
     private let ended: @Sendable (SubscriberEnd) -> Void
@@ -54,8 +57,9 @@ package final class EventSubscription: AsyncSequence, Sendable {
     ///     written (so that written messages leave the store).
     ///   - ended: called once, when the consumer is done (`close()`) or the stream overflowed.
     package init(
-        capacity: Int, drained: @escaping @Sendable (Int64?) -> Void, ended: @escaping @Sendable (SubscriberEnd) -> Void
+        user: JID, capacity: Int, drained: @escaping @Sendable (Int64?) -> Void, ended: @escaping @Sendable (SubscriberEnd) -> Void
     ) {
+        self.user = user
         self.capacity = capacity
         self.drained = drained
         self.ended = ended
@@ -85,10 +89,18 @@ package final class EventSubscription: AsyncSequence, Sendable {
         }
     }
 
-    /// Adds an event for the consumer. Returns `false` when the stream is over: it overflowed now
-    /// (and reported its end) or had ended before.
+    /// What became of a pushed event.
+    package enum PushOutcome: Sendable, Hashable {
+        case taken
+        /// It overflowed the buffer: the stream ended, and its end reported it among the undelivered.
+        case overflowed
+        /// The stream had ended before, and its end was reported without it: it is the caller's.
+        case refused
+    }
+
+    /// Adds an event for the consumer.
     @discardableResult
-    package func push(_ event: InternalEvent, offlineSequence: Int64? = nil) -> Bool {
+    package func push(_ event: InternalEvent, offlineSequence: Int64? = nil) -> PushOutcome {
         let item = Item(event: event, offlineSequence: offlineSequence, bytes: event.estimatedBytes)
         enum Outcome { case taken(CheckedContinuation<InternalEvent?, Never>?), refused, overflowed(SubscriberEnd, CheckedContinuation<InternalEvent?, Never>?) }
         let outcome = state.withLockedValue { state -> Outcome in
@@ -111,13 +123,13 @@ package final class EventSubscription: AsyncSequence, Sendable {
         switch outcome {
         case .taken(let waiting):
             waiting?.resume(returning: event)
-            return true
+            return .taken
         case .refused:
-            return false
+            return .refused
         case .overflowed(let end, _):
             ended(end)
             for waiter in state.withLockedValue({ state in defer { state.overflowWaiters = [:] }; return state.overflowWaiters.values }) { waiter.resume() }
-            return false
+            return .overflowed
         }
     }
 

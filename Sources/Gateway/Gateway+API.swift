@@ -35,6 +35,11 @@ extension Gateway {
         core.translator.directory.user(jid.bare.description)
     }
 
+    /// How many entries `user`'s contact list holds, held requests included, and the most it may.
+    package func contactList(of user: JID) -> (size: Int, limit: Int) {
+        (core.translator.directory.contactListSize(of: user.bare.description), core.translator.configuration.contactLimit)
+    }
+
     /// Everything the gateway tells `user`, from now on (after their offline messages, with a
     /// store), through a buffer of `Settings.eventBufferBytes`. The consumer must `close()` it
     /// when done, and should close its client (with 1008, for a WebSocket) when it
@@ -44,6 +49,7 @@ extension Gateway {
         let id = SubscriberID(subscribersOpened)
         let inbox = inboxContinuation
         let subscription = EventSubscription(
+            user: user.bare,
             capacity: settings.eventBufferBytes,
             drained: { written in inbox.yield(.core(.subscriberDrained(id, writtenOfflineThrough: written))) },
             ended: { end in inbox.yield(.core(.subscriberClosed(id, end))) }

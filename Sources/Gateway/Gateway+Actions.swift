@@ -44,7 +44,11 @@ extension Gateway {
         case .failVerification(let request, let failure, let connection):
             if let channel = channels[connection] { InboundStreamHandler.deliverVerificationFailure(request, failure, on: channel) }
         case .notify(let subscriber, let event):
-            eventStreams[subscriber]?.push(event)
+            // A stream that ended since the core last heard of it refuses the event: it goes back
+            // to the core, so that a message is kept offline rather than lost.
+            if let stream = eventStreams[subscriber], stream.push(event) == .refused {
+                inboxContinuation.yield(.core(.eventRefused(event, for: stream.user)))
+            }
         case .handOver(let subscriber, let event, let sequence):
             eventStreams[subscriber]?.push(event, offlineSequence: sequence)
         case .awaitDrain(let subscriber):
@@ -216,6 +220,7 @@ extension Gateway {
         case .storeFailed(let kind): metrics.storeFailed(kind)
         case .inboundReadsHeld(let count): metrics.inboundReadsHeld(count)
         case .eventStreamOverflowed: metrics.eventStreamOverflowed()
+        case .subscriptionRequestsLimited: metrics.subscriptionRequestsLimited()
         }
     }
 }

@@ -63,6 +63,9 @@ extension GatewayCore {
 
         case subscriberOpened(SubscriberID, user: JID)
         case subscriberClosed(SubscriberID, SubscriberEnd)
+        /// An event the core gave a stream that had ended before the core heard of it (its
+        /// `subscriberClosed` was on its way): the stream's end did not include it.
+        case eventRefused(InternalEvent, for: JID)
         /// What `.readOffline` read for the stream, in order: one page.
         case offlineMessagesRead(SubscriberID, [OfflineMessage])
         /// The stream's buffer drained after `.awaitDrain`, having written the offline messages

@@ -15,10 +15,11 @@ package import XMPP
 /// It holds the translator and the link table and routes between them: what the translator sends
 /// goes to the link of its (from, to) domains; what the link table bounces comes back to the
 /// translator as the error reply it is; links going down and up change what internal users see.
-/// Beside them run three sub-machines, each in its file: `InboundStreamRegistry` (who is
+/// Beside them run four sub-machines, each in its file: `InboundStreamRegistry` (who is
 /// authenticated on the streams peers opened), `DialbackVerificationRouter` (where the
-/// `<db:verify/>` requests of those streams go), and `SubscriberFanOut` (internal users' event
-/// streams, with the offline catch-up). Messages internal users send are durable when a store
+/// `<db:verify/>` requests of those streams go), `SubscriberFanOut` (internal users' event
+/// streams, with the offline catch-up), and `SubscriptionRequestLimiter` (how fast each partner
+/// may ask to see our users' presence). Messages internal users send are durable when a store
 /// keeps messages: stored under a `Ticket` that travels with the stanza through the link table
 /// and comes back on its write, bounce or discard.
 package struct GatewayCore: Sendable {
@@ -71,6 +72,7 @@ package struct GatewayCore: Sendable {
     package private(set) var inbound = InboundStreamRegistry()
     package private(set) var verification = DialbackVerificationRouter()
     package private(set) var subscribers: SubscriberFanOut
+    package private(set) var subscriptionRequests = SubscriptionRequestLimiter()
     /// What the negotiation of each established outbound link established.
     private var established: [ConnectionID: EstablishedLink] = [:]
     private var random: SplitMix64
@@ -121,6 +123,7 @@ package struct GatewayCore: Sendable {
             inbound.active(connection, at: time)
             // An answer to one of our pings is the link table's; anything else goes to the translator.
             if let answer = LinkPing.answer(in: stanza), links.pongReceived(on: answer.link, id: answer.id) { break }
+            guard admitsSubscriptionRequest(stanza, &batch) else { break }
             route(translator.receive(stanza), &batch)
         case .action(let action):
             route(translator.perform(action), sentBy: action, &batch)
@@ -176,6 +179,12 @@ package struct GatewayCore: Sendable {
             batch.append(subscribers.opened(id, user: user, catchingUp: configuration.keepsMessages))
         case .subscriberClosed(let id, let end):
             batch.append(subscribers.closed(id, end, at: time))
+        case .eventRefused(let event, let user):
+            // The stream it was for is gone; a message goes offline unless a live stream got it too.
+            if configuration.keepsMessages, case .message(let from, let message) = event, !message.bodies.isEmpty, subscribers.keepsOffline(user) {
+                batch.append(.store(.keepOffline(message.element(from: from, to: user), for: user, from: from, at: time.wall)))
+                subscribers.keptOffline(for: user)
+            }
         case .subscriberDrained(let id, let written):
             batch.append(subscribers.drained(id, writtenThrough: written))
         case .offlineMessagesRead(let id, let messages):
@@ -316,6 +325,31 @@ package struct GatewayCore: Sendable {
             }
         }
         batch.append(subscribers.notify(user, event))
+    }
+
+    /// Whether `stanza`, if it is a subscription request, is within its partner's
+    /// `subscription-request-rate`; one beyond it is answered `resource-constraint` (type `wait`:
+    /// the partner's user may ask again later) and goes no further.
+    private mutating func admitsSubscriptionRequest(_ stanza: Stanza, _ batch: inout Batch) -> Bool {
+        guard stanza.kind == .presence, stanza.type == "subscribe", let from = stanza.from, let to = stanza.to,
+            case .allowed(let partner) = configuration.policy.decision(forDomainpart: from.domainpart)
+        else { return true }
+        let rate = configuration.policy.settings.subscriptionRequestRate
+        let name = partner.domain.description
+        switch subscriptionRequests.admit(partner: name, at: batch.time.now, perMinute: rate) {
+        case .admitted:
+            return true
+        case .refused(let first):
+            if first {
+                batch.log(.notice, "subscription requests refused: the partner is over its rate", ["peer": name, "rate": "\(rate)/min"])
+            }
+            batch.append(.metric(.subscriptionRequestsLimited))
+            let error = StanzaError(.resourceConstraint, type: .wait, text: "too many subscription requests from \(name); ask again later")
+            if let reply = stanza.errorReply(error) {
+                carryOut(links.stanzaToSend(reply, on: LinkKey(local: to.domainpart, remote: from.domainpart), ticket: nil, now: batch.time.now), &batch)
+            }
+            return false
+        }
     }
 
     /// Carries out what the link table decided.

@@ -43,4 +43,6 @@ package enum MetricChange: Sendable, Hashable {
     case inboundReadsHeld(Int)
     /// An event stream was closed because its client did not keep up.
     case eventStreamOverflowed
+    /// A partner's subscription request was refused as over `subscription-request-rate`.
+    case subscriptionRequestsLimited
 }

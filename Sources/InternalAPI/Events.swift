@@ -18,6 +18,7 @@ struct EventBody: Codable, Hashable, Sendable {
         case message
         case contactPresence = "contact-presence"
         case subscriptionRequest = "subscription-request"
+        case subscriptionApproved = "subscription-approved"
         case contactUpdated = "contact-updated"
         case contactRemoved = "contact-removed"
         case deliveryFailed = "delivery-failed"
@@ -28,7 +29,8 @@ struct EventBody: Codable, Hashable, Sendable {
     var type: Kind
     /// `ready`: whose events these are.
     var user: String?
-    /// `message` (a full JID: the sender's resource matters for replies) and `subscription-request`.
+    /// `message` (a full JID: the sender's resource matters for replies), `subscription-request`
+    /// and `subscription-approved`.
     var from: String?
     /// `delivery-failed`: the recipient of the message that failed.
     var to: String?
@@ -66,6 +68,9 @@ struct EventBody: Codable, Hashable, Sendable {
             self.presence = PresenceBody(presence)
         case .subscriptionRequest(let from):
             self.init(type: .subscriptionRequest)
+            self.from = from.description
+        case .subscriptionApproved(let from):
+            self.init(type: .subscriptionApproved)
             self.from = from.description
         case .contactUpdated(let contact):
             self.init(type: .contactUpdated)

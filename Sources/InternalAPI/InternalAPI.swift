@@ -20,6 +20,9 @@ package protocol InternalUserGateway: Sendable {
     func apply(_ action: InternalAction) async throws(StoreUnavailable)
     /// The internal user as the gateway now knows them, or `nil` when it knows no such user.
     func user(_ jid: JID) async -> InternalUser?
+    /// How many entries the user's contact list holds (held requests included), and the most it
+    /// may (`[gateway] contact-limit`).
+    func contactList(of user: JID) async -> (size: Int, limit: Int)
     /// Everything the gateway tells the user from now on, through a bounded buffer: what
     /// `GET /v1/me/events` streams.
     func events(for user: JID) async -> EventSubscription

@@ -46,6 +46,10 @@ struct UserRoutes<G: InternalUserGateway>: Sendable {
         try await applied(.addContact(user: userJID, contact: contact, name: body.name, groups: groups, accessLevel: access))
         let user = try await knownUser(context)
         guard let added = user.contact(contact.description) else {
+            let list = await gateway.contactList(of: userJID)
+            if list.size >= list.limit {
+                throw APIError(.conflict, code: "contact-limit", "the contact list has reached its limit of \(list.limit) (held requests included); remove a contact first")
+            }
             throw APIError(.conflict, code: "contact-refused", "the gateway did not add \(contact) (an internal user or our own domain?)")
         }
         return JSONBody.response(ContactBody(added, in: user), status: .created)

@@ -7,7 +7,10 @@ package struct PresenceDirectory: Sendable, Hashable {
     /// Internal users, keyed by bare JID.
     package var users: [String: InternalUser]
     /// Subscription requests held until the user adds the contact.
-    package var heldRequests: Set<HeldSubscriptionRequest>
+    package private(set) var heldRequests: Set<HeldSubscriptionRequest>
+    /// How many requests are held for each user, kept with `heldRequests` so that a user's
+    /// contact limit is checked without going through everyone's requests.
+    private var heldCounts: [String: Int]
 
     package init(
         users: [String: InternalUser] = [:],
@@ -15,6 +18,7 @@ package struct PresenceDirectory: Sendable, Hashable {
     ) {
         self.users = users
         self.heldRequests = heldRequests
+        heldCounts = heldRequests.reduce(into: [:]) { $0[$1.userJID, default: 0] += 1 }
     }
 
     // MARK: - Internal users
@@ -28,6 +32,7 @@ package struct PresenceDirectory: Sendable, Hashable {
     @discardableResult
     package mutating func removeUser(_ jid: String) -> InternalUser? {
         heldRequests = heldRequests.filter { $0.userJID != jid }
+        heldCounts[jid] = nil
         return users.removeValue(forKey: jid)
     }
 
@@ -99,18 +104,28 @@ package struct PresenceDirectory: Sendable, Hashable {
     /// Holds a request; returns `false` if it was already held (a repeat).
     @discardableResult
     package mutating func holdSubscriptionRequest(from contactJID: String, to userJID: String) -> Bool {
-        heldRequests.insert(HeldSubscriptionRequest(userJID: userJID, contactJID: contactJID)).inserted
+        guard heldRequests.insert(HeldSubscriptionRequest(userJID: userJID, contactJID: contactJID)).inserted else { return false }
+        heldCounts[userJID, default: 0] += 1
+        return true
     }
 
     /// Drops a held request (the user added the contact, or the contact withdrew); returns whether
     /// one was held.
     @discardableResult
     package mutating func releaseSubscriptionRequest(from contactJID: String, to userJID: String) -> Bool {
-        heldRequests.remove(HeldSubscriptionRequest(userJID: userJID, contactJID: contactJID)) != nil
+        guard heldRequests.remove(HeldSubscriptionRequest(userJID: userJID, contactJID: contactJID)) != nil else { return false }
+        heldCounts[userJID, default: 1] -= 1
+        if heldCounts[userJID] == 0 { heldCounts[userJID] = nil }
+        return true
     }
 
     package func isHeld(from contactJID: String, to userJID: String) -> Bool {
         heldRequests.contains(HeldSubscriptionRequest(userJID: userJID, contactJID: contactJID))
+    }
+
+    /// A user's contacts and the requests held for them: what their contact limit counts.
+    package func contactListSize(of userJID: String) -> Int {
+        (users[userJID]?.contacts.count ?? 0) + heldCounts[userJID, default: 0]
     }
 
     /// The contacts whose requests are held for a user, in order.

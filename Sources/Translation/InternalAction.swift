@@ -41,6 +41,10 @@ package enum InternalEvent: Sendable, Hashable {
     case contactPresence(contact: JID, RichPresence)
     /// An external user asks to see the internal user's presence.
     case subscriptionRequest(from: JID)
+    /// An external user's request was approved on the user's behalf, as the partner's trust
+    /// allows (Federated, PublicVerified): they now see the user's presence. Told so that nobody
+    /// joins a contact list unnoticed; the user may revoke it.
+    case subscriptionApproved(from: JID)
     /// The subscription state with a contact changed (a roster push, in XMPP terms).
     case contactUpdated(Contact)
     /// The contact was removed from the user's list.

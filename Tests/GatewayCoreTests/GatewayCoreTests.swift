@@ -279,6 +279,27 @@ struct GatewayCoreUserTests {
         #expect(last.storeJobs.first == .deleteOffline(H.alice, through: 5))
     }
 
+    @Test("a message refused by a stream that ended before the core heard of it is kept offline, unless a live stream got it")
+    func refusedAfterTheEnd() throws {
+        var harness = H(keepsMessages: true)
+        let (one, two) = (SubscriberID(1), SubscriberID(2))
+        let message = InternalEvent.message(from: try H.bob.withResource("laptop"), Message(type: .chat, id: "m10", bodies: [LocalizedText("late")]))
+        _ = harness.handle(.subscriberOpened(one, user: H.alice))
+        _ = harness.handle(.offlineMessagesRead(one, []))
+        _ = harness.handle(.subscriberOpened(two, user: H.alice))
+        _ = harness.handle(.offlineMessagesRead(two, []))
+        _ = harness.handle(.subscriberClosed(one, SubscriberEnd(overflowed: true)))
+        #expect(harness.handle(.eventRefused(message, for: H.alice)).storeJobs.isEmpty, "the live stream got it")
+        _ = harness.handle(.subscriberClosed(two, SubscriberEnd()))
+        let refused = harness.handle(.eventRefused(message, for: H.alice))
+        guard case .keepOffline(let element, H.alice, _, _)? = refused.storeJobs.first else {
+            Issue.record("expected m10 kept offline, got \(refused)")
+            return
+        }
+        #expect(element["id"] == "m10")
+        #expect(harness.handle(.eventRefused(.linkChanged(domain: "fabrikam.example", isUp: false), for: H.alice)).storeJobs.isEmpty, "only messages are kept")
+    }
+
     static func stored(_ sequence: Int64, _ id: String) throws -> OfflineMessage {
         OfflineMessage(
             sequence: sequence, user: H.alice, from: try H.bob.withResource("laptop"),

@@ -36,13 +36,17 @@ struct APIHarness: Sendable {
     /// - Parameter contosoKeepsMessages: contoso's gateway runs on the store (its outbound queue,
     ///   offline messages and history), as `consulate serve` does; otherwise the store holds only
     ///   users and tokens.
+    /// - Parameter contosoContactLimit: contoso's `[gateway] contact-limit`.
     static func with<T: Sendable>(
         contosoTrust: PartnerTrust = .federated,
         aliceContacts: [Contact] = [],
         contosoKeepsMessages: Bool = false,
+        contosoContactLimit: Int = TranslationConfiguration.defaultContactLimit,
         _ body: (APIHarness) async throws -> T
     ) async throws -> T {
-        let harness = try await APIHarness(contosoTrust: contosoTrust, aliceContacts: aliceContacts, keepsMessages: contosoKeepsMessages)
+        let harness = try await APIHarness(
+            contosoTrust: contosoTrust, aliceContacts: aliceContacts, keepsMessages: contosoKeepsMessages, contactLimit: contosoContactLimit
+        )
         do {
             let result = try await body(harness)
             await harness.close()
@@ -53,7 +57,7 @@ struct APIHarness: Sendable {
         }
     }
 
-    private init(contosoTrust: PartnerTrust, aliceContacts: [Contact], keepsMessages: Bool) async throws {
+    private init(contosoTrust: PartnerTrust, aliceContacts: [Contact], keepsMessages: Bool, contactLimit: Int) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("consulate-api-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("consulate.sqlite").path)
@@ -73,7 +77,8 @@ struct APIHarness: Sendable {
                     contacts: Dictionary(uniqueKeysWithValues: ([Self.both(Self.bob)] + aliceContacts).map { ($0.jid, $0) })
                 )
             ],
-            store: keepsMessages ? store : nil
+            store: keepsMessages ? store : nil,
+            contactLimit: contactLimit
         )
         let fabrikamPort = try await fabrikam.start().startTLS
         let contosoPort = try await contoso.start().startTLS
@@ -132,7 +137,7 @@ struct APIHarness: Sendable {
 
     private static func gateway(
         domain: String, partner: String, trust: PartnerTrust, ports: NIOLockedValueBox<[String: Int]>, users: [InternalUser],
-        store: SQLiteStore? = nil
+        store: SQLiteStore? = nil, contactLimit: Int = TranslationConfiguration.defaultContactLimit
     ) -> Gateway {
         let pattern = DomainPattern(exactly: partner)
         var directory = PresenceDirectory()
@@ -141,7 +146,7 @@ struct APIHarness: Sendable {
         let plainDialback = NegotiationPolicy(tls: .notSupported, sasl: .notSupported, supportDialback: true)
         return Gateway(
             settings: Gateway.Settings(
-                translation: TranslationConfiguration(localDomains: [domain]),
+                translation: TranslationConfiguration(localDomains: [domain], contactLimit: contactLimit),
                 policy: FederationPolicy(partners: [PartnerPolicy(domain: pattern, trust: trust, negotiation: plainDialback)]),
                 tls: nil,
                 dialbackSecret: DialbackSecret("\(domain) secret for the API test"),

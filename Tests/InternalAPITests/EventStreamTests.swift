@@ -60,10 +60,11 @@ struct EventStreamTests {
     }
 
     /// Connects to alice's event stream and runs `body` with its messages; the connection is closed
-    /// after 10 s whatever happens, which only bounds a failing test (a passing one closes first).
+    /// after `deadline` whatever happens, which only bounds a failing test (a passing one closes first).
     static func withAlicesEvents(
         port: Int,
         token: String,
+        deadline: Duration = .seconds(10),
         _ body: @escaping @Sendable (inout WebSocketInboundMessageStream.AsyncIterator) async throws -> Void
     ) async throws {
         try await WebSocketClient.connect(
@@ -72,7 +73,7 @@ struct EventStreamTests {
             logger: Logger(label: "event-stream-test")
         ) { inbound, outbound, _ in
             let deadline = Task {
-                try await Task.sleep(for: .seconds(10))
+                try await Task.sleep(for: deadline)
                 try await outbound.close(.goingAway, reason: "test deadline")
             }
             defer { deadline.cancel() }

@@ -184,13 +184,38 @@ struct InternalAPITests {
                 let list = try await client.execute(uri: "/v1/me/contacts", method: .get, headers: harness.aliceAuthorization)
                 #expect(try list.json(Contacts.self).contacts.map(\.jid) == ["bob@fabrikam.example", "erin@fabrikam.example"])
             }
-            // fabrikam.example trusts contoso.example as Federated, so it approves alice's request for erin.
+            // fabrikam.example trusts contoso.example as Federated, so it approves alice's request
+            // for erin, and tells her so.
+            #expect(try await nextEvent(erinsEvents, waitingFor: "the approval") == .subscriptionApproved(from: APIHarness.alice))
             guard case .contactUpdated(let contact) = try await nextEvent(erinsEvents, waitingFor: "alice's subscription request") else {
                 Issue.record("erin's contact list did not change")
                 return
             }
             #expect(contact.jid == APIHarness.alice.description)
             #expect(contact.subscription.from, "alice now receives erin's presence")
+        }
+    }
+
+    @Test("POST contacts at the contact limit answers 409 contact-limit and adds nothing")
+    func addContactAtTheLimit() async throws {
+        try await APIHarness.with(contosoContactLimit: 2) { harness in
+            try await harness.application().test(.router) { client in
+                let erin = try await client.execute(
+                    uri: "/v1/me/contacts", method: .post, headers: harness.aliceAuthorization, body: .json(#"{"jid": "erin@fabrikam.example"}"#)
+                )
+                #expect(erin.status == .created, "\(erin.text)")
+                let dave = try await client.execute(
+                    uri: "/v1/me/contacts", method: .post, headers: harness.aliceAuthorization, body: .json(#"{"jid": "dave@fabrikam.example"}"#)
+                )
+                #expect(dave.status == .conflict, "\(dave.text)")
+                #expect(dave.errorCode == "contact-limit", "\(dave.text)")
+                let again = try await client.execute(
+                    uri: "/v1/me/contacts", method: .post, headers: harness.aliceAuthorization,
+                    body: .json(#"{"jid": "erin@fabrikam.example", "name": "Erin"}"#)
+                )
+                #expect(again.status == .created, "a contact already in the list can still be changed: \(again.text)")
+            }
+            #expect(await harness.contoso.user(APIHarness.alice)?.contacts.keys.sorted() == ["bob@fabrikam.example", "erin@fabrikam.example"])
         }
     }
 

@@ -121,7 +121,9 @@ struct SlowConsumerTests {
                 try await eventually("fabrikam's link is up") {
                     await harness.fabrikam.linkSnapshot().links.contains { $0.direction == .outbound && $0.state == .established }
                 }
-                let count = 300
+                // Beyond what the kernel's socket buffers (a few MiB on loopback) and the 1 MiB
+                // event buffer hold together.
+                let count = 120
                 let body = String(repeating: "0123456789", count: 10_000)
                 for index in 1...count {
                     harness.fabrikam.perform(.sendMessage(user: APIHarness.bob, to: APIHarness.alice, Message(type: .chat, id: "f\(index)", bodies: [LocalizedText(body)])))
@@ -136,13 +138,18 @@ struct SlowConsumerTests {
                 #expect(closeCode == nil || closeCode == 1008, "\(String(describing: closeCode))")
 
                 let missing = NIOLockedValueBox(Set((0...count).map { "f\($0)" }).subtracting(first))
-                try await EventStreamTests.withAlicesEvents(port: port, token: harness.aliceToken) { messages in
-                    while !missing.withLockedValue({ $0.isEmpty }) {
-                        let event = try await EventStreamTests.next("message", from: &messages)
-                        if let id = event.message?.id { missing.withLockedValue { _ = $0.remove(id) } }
+                let firstCount = first.count
+                try await EventStreamTests.withAlicesEvents(port: port, token: harness.aliceToken, deadline: .seconds(60)) { messages in
+                    do {
+                        while !missing.withLockedValue({ $0.isEmpty }) {
+                            let event = try await EventStreamTests.next("message", from: &messages)
+                            if let id = event.message?.id { missing.withLockedValue { _ = $0.remove(id) } }
+                        }
+                    } catch {
+                        let lost = missing.withLockedValue { $0 }.sorted()
+                        Issue.record("\(lost.count) never arrived (\(lost.prefix(10))); the first stream got \(firstCount): \(error)")
                     }
                 }
-                #expect(missing.withLockedValue { $0 }.isEmpty)
             }
         }
     }

@@ -148,6 +148,7 @@ struct DirectoryTests {
     @Test("held subscription requests")
     func heldRequests() {
         var directory = Self.directory()
+        let contacts = directory.user(Self.carol)?.contacts.count ?? 0
         let held = directory.holdSubscriptionRequest(from: Self.dave, to: Self.carol)
         #expect(held)
         let heldAgain = directory.holdSubscriptionRequest(from: Self.dave, to: Self.carol)
@@ -160,15 +161,18 @@ struct DirectoryTests {
         #expect(!directory.isHeld(from: Self.dave, to: Self.alice))
         #expect(directory.heldRequests(for: Self.carol) == [Self.bob, Self.dave])
         #expect(directory.heldRequests.sorted().map(\.userJID) == [Self.alice, Self.carol, Self.carol])
+        #expect(directory.contactListSize(of: Self.carol) == contacts + 2, "the contact limit counts held requests")
         let released = directory.releaseSubscriptionRequest(from: Self.dave, to: Self.carol)
         #expect(released)
         let releasedAgain = directory.releaseSubscriptionRequest(from: Self.dave, to: Self.carol)
         #expect(!releasedAgain)
         #expect(directory.heldRequests(for: Self.carol) == [Self.bob])
+        #expect(directory.contactListSize(of: Self.carol) == contacts + 1)
         let removedUser = directory.removeUser(Self.carol)
         #expect(removedUser?.jid == Self.carol)
         #expect(directory.heldRequests(for: Self.carol).isEmpty)
         #expect(directory.heldRequests.count == 1)
+        #expect(directory.contactListSize(of: Self.carol) == 0)
         let removedUserAgain = directory.removeUser(Self.carol)
         #expect(removedUserAgain == nil)
     }

@@ -26,6 +26,10 @@ package struct FederationSettings: Sendable {
     package var streamDialbackLimit: Int
     /// Most dialback verifications outstanding at once for the streams of one IP address.
     package var sourceDialbackLimit: Int
+    /// Subscription requests one partner's users may send a minute, all our users together, with
+    /// a minute's worth allowed at once: each may add a contact to a user and costs a store write,
+    /// so a partner must not be able to fill contact lists faster than people could.
+    package var subscriptionRequestRate: Int
     /// How long a link may go without our writing anything before a keep-alive is due (for
     /// partners with keep-alive on): an XEP-0199 ping, or a space while a ping is outstanding or
     /// pings are off. Short enough that NATs and firewalls keep the connection's state.
@@ -52,6 +56,7 @@ package struct FederationSettings: Sendable {
         descriptorReserve: Int = 256,
         streamDialbackLimit: Int = 4,
         sourceDialbackLimit: Int = 16,
+        subscriptionRequestRate: Int = 60,
         keepAliveInterval: Duration = .seconds(300),
         pingTimeout: Duration? = .seconds(60),
         dialbackSecret: DialbackSecret? = nil
@@ -64,6 +69,7 @@ package struct FederationSettings: Sendable {
         self.descriptorReserve = descriptorReserve
         self.streamDialbackLimit = streamDialbackLimit
         self.sourceDialbackLimit = sourceDialbackLimit
+        self.subscriptionRequestRate = subscriptionRequestRate
         self.keepAliveInterval = keepAliveInterval
         self.pingTimeout = pingTimeout
         self.dialbackSecret = dialbackSecret
@@ -75,7 +81,9 @@ package struct FederationSettings: Sendable {
     /// seconds; 8 unauthenticated connections per address (a partner's server needs one or two,
     /// and a few more while its dialback is verified); 256 descriptors in reserve; 4 unsuccessful
     /// dialback verifications per stream (a server asks for one per domain pair, and rarely
-    /// multiplexes more than a few pairs on a stream) and 16 outstanding per address.
+    /// multiplexes more than a few pairs on a stream) and 16 outstanding per address; 60
+    /// subscription requests a minute per partner (people add contacts one at a time; a new
+    /// colleague importing a list is the burst).
     package static let defaults = FederationSettings()
 
     /// Refuses limits below 1 and timers that are not positive (a ping timeout may be off, but not
@@ -86,6 +94,7 @@ package struct FederationSettings: Sendable {
             ("connection limit", connectionLimit), ("partner connection limit", partnerConnectionLimit),
             ("source connection limit", sourceConnectionLimit),
             ("stream dialback limit", streamDialbackLimit), ("source dialback limit", sourceDialbackLimit),
+            ("subscription request rate", subscriptionRequestRate),
         ]
         for (name, limit) in limits where limit < 1 {
             throw PolicyError(subject: name, problem: "\(limit) would refuse every link; use 1 or more")

@@ -143,6 +143,11 @@ package struct FederationMetrics: Sendable {
         count("consulate_event_streams_overflowed_total", [])
     }
 
+    /// A partner's subscription request was refused as over its rate.
+    package func subscriptionRequestsLimited() {
+        count("consulate_subscription_requests_limited_total", [])
+    }
+
     /// How many inbound connections wait, not reading, for the store to catch up.
     package func inboundReadsHeld(_ count: Int) {
         readsHeld.set(count)

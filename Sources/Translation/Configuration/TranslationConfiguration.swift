@@ -9,16 +9,27 @@ package struct TranslationConfiguration: Sendable, Hashable {
     package var resource: String
     package var outbound: OutboundPresenceMapping
     package var inbound: InboundPresenceMapping
+    /// Most entries one internal user's contact list holds, counting the subscription requests
+    /// held for them: a partner's users cannot grow it beyond this, nor can the user. Each
+    /// entry costs a presence stanza whenever the user's presence changes.
+    package var contactLimit: Int
+
+    /// 1000: the most Lync's `MaxContacts` (`Set-CsUserServicesConfiguration`) allows, far beyond
+    /// what a person keeps, and a bounded fan-out per presence change.
+    package static let defaultContactLimit = 1000
+    package static let maximumContactLimit = 100_000
 
     package init(
         localDomains: Set<String>,
         resource: String = "consulate",
         outbound: OutboundPresenceMapping = .defaults,
-        inbound: InboundPresenceMapping = .defaults
+        inbound: InboundPresenceMapping = .defaults,
+        contactLimit: Int = Self.defaultContactLimit
     ) {
         self.localDomains = localDomains
         self.resource = resource
         self.outbound = outbound
         self.inbound = inbound
+        self.contactLimit = contactLimit
     }
 }

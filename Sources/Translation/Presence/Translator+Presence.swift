@@ -68,7 +68,7 @@ extension Translator {
         case .probe:
             return answerProbe(user: user, from: from.bare)
         case .subscribe, .subscribed, .unsubscribe, .unsubscribed:
-            return receiveSubscription(presence.type!, user: user, contact: from.bare)
+            return receiveSubscription(presence.type!, user: user, contact: from.bare, stanza: stanza)
         }
     }
 

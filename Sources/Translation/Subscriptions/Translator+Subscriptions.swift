@@ -7,8 +7,10 @@ import XMPP
 /// - PublicUnverified partners' users are held until the internal user adds them, which counts as
 ///   the user's express approval;
 /// - Blocked contacts cannot ask for anything; their cancellations still update the state.
+/// - A request that would take the user's contact list (held requests included) past
+///   `contactLimit` is refused with `not-allowed`, whatever the trust.
 extension Translator {
-    mutating func receiveSubscription(_ type: Presence.PresenceType, user: JID, contact: JID) -> [TranslatorOutput] {
+    mutating func receiveSubscription(_ type: Presence.PresenceType, user: JID, contact: JID, stanza: Stanza) -> [TranslatorOutput] {
         guard let request = SubscriptionState.Request(rawValue: type.rawValue) else { return [] }
         let existing = self.contact(contact, of: user)
         if existing?.accessLevel == .blocked, request == .subscribe { return [] }
@@ -19,6 +21,10 @@ extension Translator {
                 // A held request the requester withdraws is simply forgotten.
                 if request == .unsubscribe { releaseSubscriptionRequest(from: contact, to: user) }
                 return []
+            }
+            // A repeated request takes no more room than it had.
+            guard directory.isHeld(from: contact.description, to: user.description) || !contactListIsFull(user) else {
+                return reject(stanza, StanzaError(.notAllowed, text: "\(user) has reached the contact limit of \(configuration.contactLimit)"))
             }
             guard trust.autoApprovesInboundSubscriptions else {
                 holdSubscriptionRequest(from: contact, to: user)
@@ -37,6 +43,7 @@ extension Translator {
         }
         if request == .subscribe, result.deliver, trust.autoApprovesInboundSubscriptions {
             // Approve on the user's behalf, then tell them who now sees their presence.
+            outputs.append(.notify(user: user, .subscriptionApproved(from: contact)))
             outputs += sendSubscription(.subscribed, user: user, contact: contact)
             return outputs
         }
@@ -103,6 +110,11 @@ extension Translator {
         if let refusal = refusal(of: contact.domainpart) {
             return [.notify(user: user, .deliveryFailed(to: contact, messageID: nil, StanzaError(.notAllowed, text: refusal)))]
         }
+        // A held request becomes the contact, so it takes no more room than it did.
+        if self.contact(contact, of: user) == nil, !directory.isHeld(from: contact.description, to: user.description), contactListIsFull(user) {
+            let error = StanzaError(.notAllowed, text: "the contact list has reached its limit of \(configuration.contactLimit)")
+            return [.notify(user: user, .deliveryFailed(to: contact, messageID: nil, error))]
+        }
         var entry = self.contact(contact, of: user) ?? Contact(jid: contact.description)
         if let name { entry.name = name }
         if !groups.isEmpty { entry.groups = groups }
@@ -111,6 +123,11 @@ extension Translator {
         var outputs = sendSubscription(.subscribe, user: user, contact: contact)
         outputs += sendSubscription(.subscribed, user: user, contact: contact)
         return outputs
+    }
+
+    /// Whether one more contact or held request would take `user` past the contact limit.
+    func contactListIsFull(_ user: JID) -> Bool {
+        directory.contactListSize(of: user.description) >= configuration.contactLimit
     }
 
     /// Removing a contact cancels both directions (RFC 6121 §2.5.2) and forgets the entry.
