@@ -46,6 +46,7 @@ extension Administration {
         let warnings: [String]
         do {
             partner = try settings.policy(source: source, optionNames: optionNames)
+            try partner.checkNotOurs(localDomains)
             warnings = try partner.validate().map(\.description)
         } catch let error as ConfigurationError {
             throw AdminError(error.message)

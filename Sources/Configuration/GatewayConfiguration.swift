@@ -113,6 +113,7 @@ package struct GatewayConfiguration: Sendable {
         try configuration.api.checkPorts(against: configuration.listen)
         do throws(PolicyError) {
             configuration.warnings = try configuration.federation.validate().map(\.description)
+            for partner in configuration.federation.partners { try partner.checkNotOurs(configuration.translation.localDomains) }
             if configuration.tls == nil {
                 for partner in configuration.federation.partners where partner.negotiation.tls == .required {
                     configuration.warnings.append(

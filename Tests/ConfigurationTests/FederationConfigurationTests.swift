@@ -96,6 +96,21 @@ struct FederationConfigurationTests {
         #expect(message?.hasPrefix("'partner[0].route' for fabrikam.example is '\(text)': ") == true, "\(message ?? "accepted")")
     }
 
+    @Test("a partner that covers one of our own domains is refused", arguments: [
+        ("[[partner]]\ndomain = 'contoso.example'", "partner contoso.example: contoso.example is one of our own domains"),
+        ("[[partner]]\ndomain = '*.contoso.example'", "partner *.contoso.example: chat.contoso.example is one of our own domains"),
+        ("[[partner]]\ndomain = 'fabrikam.example'\nadditional-domains = ['Contoso.Example']", "contoso.example is one of our own domains"),
+    ])
+    func ownDomains(partner: String, expected: String) {
+        expectRefusal("[gateway]\ndomains = ['contoso.example', 'chat.contoso.example']\n" + partner, containing: expected)
+    }
+
+    @Test("subscription-request-rate: 60 a minute unless set, 1 or more")
+    func subscriptionRequestRate() throws {
+        #expect(try load("").federation.settings.subscriptionRequestRate == 60)
+        expectRefusal("[federation]\nsubscription-request-rate = 0", containing: "'federation.subscription-request-rate' is 0; it must be a number of subscription requests a minute, 1 or more")
+    }
+
     @Test("every [federation] key is read")
     func federationKeys() throws {
         let configuration = try load(
@@ -109,6 +124,7 @@ struct FederationConfigurationTests {
             descriptor-reserve = 64
             dialback-limit = 2
             source-dialback-limit = 6
+            subscription-request-rate = 12
             stream-establishment-timeout = 30
             inactivity-timeout = 900
             keep-alive-interval = 120
@@ -128,6 +144,7 @@ struct FederationConfigurationTests {
         #expect(federation.settings.descriptorReserve == 64)
         #expect(federation.settings.streamDialbackLimit == 2)
         #expect(federation.settings.sourceDialbackLimit == 6)
+        #expect(federation.settings.subscriptionRequestRate == 12)
         #expect(federation.settings.streamEstablishmentTimeout == .seconds(30))
         #expect(federation.settings.inactivityTimeout == .seconds(900))
         #expect(federation.settings.keepAliveInterval == .seconds(120))

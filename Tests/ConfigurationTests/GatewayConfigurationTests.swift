@@ -22,6 +22,7 @@ struct GatewayConfigurationTests {
         #expect(configuration.postAuthenticationLimits == .postAuthentication)
         #expect(configuration.translation.outbound == .defaults)
         #expect(configuration.translation.inbound == .defaults)
+        #expect(configuration.translation.contactLimit == TranslationConfiguration.defaultContactLimit)
         #expect(configuration.api == APISettings(address: "127.0.0.1", port: 8080), "`make serve` prints this address")
     }
 
@@ -44,6 +45,12 @@ struct GatewayConfigurationTests {
         #expect(configuration.postAuthenticationLimits.maxStanzaBytes == XMLStreamLimits.postAuthentication.maxStanzaBytes)
     }
 
+    @Test("contact-limit: 1000 unless set")
+    func contactLimit() throws {
+        #expect(try GatewayConfiguration.load(toml: "").translation.contactLimit == 1000)
+        #expect(try GatewayConfiguration.load(toml: "[gateway]\ncontact-limit = 250").translation.contactLimit == 250)
+    }
+
     @Test("mistakes are refused with a message naming the setting", arguments: [
         ("[gateway]\ndomian = 'x'", "gateway.domian"),
         ("[[partner]]\ndomain = 'fabrikam.example'\ntrust = 'trusted'", "public-unverified"),
@@ -53,6 +60,8 @@ struct GatewayConfigurationTests {
         ("[presence.outbound.napping]\nshow = 'away'", "presence.outbound.napping"),
         ("[limits.post-authentication]\nmax-depth = 0", "must be positive"),
         ("[gateway\n", "line 1"),
+        ("[gateway]\ncontact-limit = 0", "'gateway.contact-limit' is 0; use a number of contacts from 1 to 100000"),
+        ("[gateway]\ncontact-limit = 100001", "'gateway.contact-limit' is 100001"),
     ])
     func mistakes(toml: String, expected: String) {
         expectRefusal(toml, containing: expected)

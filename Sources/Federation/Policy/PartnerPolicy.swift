@@ -62,6 +62,14 @@ package struct PartnerPolicy: Sendable, Hashable {
     /// Whether one of the partner's patterns covers `domain` (a normalised domainpart).
     package func covers(_ domain: String) -> Bool { specificity(for: domain) != nil }
 
+    /// Refuses a partner that covers one of our own domains (`localDomains`, normalised): our
+    /// users live there, so a partner claiming it would have stanzas for them relayed to it, and
+    /// its streams would authenticate as us.
+    package func checkNotOurs(_ localDomains: Set<String>) throws(PolicyError) {
+        guard let ours = localDomains.sorted().first(where: covers) else { return }
+        throw PolicyError(subject: subject, problem: "\(ours) is one of our own domains (gateway.domains), not a partner's")
+    }
+
     /// How the partner is named in messages: `partner fabrikam.example`.
     package var subject: String { "partner \(domain)" }
 
