@@ -102,7 +102,7 @@ package final class EventSubscription: AsyncSequence, Sendable {
     @discardableResult
     package func push(_ event: InternalEvent, offlineSequence: Int64? = nil) -> PushOutcome {
         let item = Item(event: event, offlineSequence: offlineSequence, bytes: event.estimatedBytes)
-        enum Outcome { case taken(CheckedContinuation<InternalEvent?, Never>?), refused, overflowed(SubscriberEnd, CheckedContinuation<InternalEvent?, Never>?) }
+        enum Outcome { case taken(CheckedContinuation<InternalEvent?, Never>?), refused, overflowed(SubscriberEnd) }
         let outcome = state.withLockedValue { state -> Outcome in
             guard !state.finished else { return .refused }
             if let waiting = state.waiting {
@@ -114,7 +114,7 @@ package final class EventSubscription: AsyncSequence, Sendable {
                 state.items.append(item)
                 state.finished = true
                 state.overflowed = true
-                return .overflowed(Self.end(&state), nil)
+                return .overflowed(Self.end(&state))
             }
             state.items.append(item)
             state.bytes += item.bytes
@@ -126,7 +126,7 @@ package final class EventSubscription: AsyncSequence, Sendable {
             return .taken
         case .refused:
             return .refused
-        case .overflowed(let end, _):
+        case .overflowed(let end):
             ended(end)
             for waiter in state.withLockedValue({ state in defer { state.overflowWaiters = [:] }; return state.overflowWaiters.values }) { waiter.resume() }
             return .overflowed

@@ -180,11 +180,7 @@ package struct GatewayCore: Sendable {
         case .subscriberClosed(let id, let end):
             batch.append(subscribers.closed(id, end, at: time))
         case .eventRefused(let event, let user):
-            // The stream it was for is gone; a message goes offline unless a live stream got it too.
-            if configuration.keepsMessages, case .message(let from, let message) = event, !message.bodies.isEmpty, subscribers.keepsOffline(user) {
-                batch.append(.store(.keepOffline(message.element(from: from, to: user), for: user, from: from, at: time.wall)))
-                subscribers.keptOffline(for: user)
-            }
+            if configuration.keepsMessages { batch.append(subscribers.unwritten([event], for: user, at: time)) }
         case .subscriberDrained(let id, let written):
             batch.append(subscribers.drained(id, writtenThrough: written))
         case .offlineMessagesRead(let id, let messages):

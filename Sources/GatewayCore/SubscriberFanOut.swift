@@ -18,7 +18,7 @@ package import XMPP
 ///
 /// Offline messages leave the store only once the stream reports them written; what a stream
 /// closing took but never wrote stays stored, and the live messages it never wrote are kept
-/// offline when no other stream of the user got them.
+/// offline unless a live stream of the user got them.
 package struct SubscriberFanOut: Sendable {
     /// How much one read of offline messages may bring.
     package struct OfflinePage: Sendable, Hashable {
@@ -137,7 +137,7 @@ package struct SubscriberFanOut: Sendable {
     }
 
     /// A stream closed: the offline messages it wrote leave the store, and the live messages it
-    /// never wrote are kept offline (`at` is now) unless another stream of the user got them.
+    /// never wrote are kept offline (`unwritten`).
     mutating func closed(_ id: SubscriberID, _ end: SubscriberEnd, at time: GatewayTime) -> [GatewayCore.Action] {
         guard var subscriber = subscribers.removeValue(forKey: id) else { return [] }
         var actions = delete(&subscriber, through: end.writtenOfflineThrough)
@@ -153,12 +153,21 @@ package struct SubscriberFanOut: Sendable {
                 )
             )
         }
-        guard byUser[subscriber.user] == nil else { return actions }
-        return actions
-            + end.undelivered.compactMap { event in
-                guard case .message(let from, let message) = event, !message.bodies.isEmpty else { return nil }
-                return .store(.keepOffline(message.element(from: from, to: subscriber.user), for: subscriber.user, from: from, at: time.wall))
-            }
+        return actions + unwritten(end.undelivered, for: subscriber.user, at: time)
+    }
+
+    /// Live events for `user` that a stream took but never wrote (`at` is now): the messages among
+    /// them are kept offline unless a live stream of the user got them too. A stream catching up
+    /// reads them in a later page; one opened since they were notified would not have had them,
+    /// so being kept twice (at-least-once) is preferred to being lost.
+    mutating func unwritten(_ events: [InternalEvent], for user: JID, at time: GatewayTime) -> [GatewayCore.Action] {
+        guard keepsOffline(user) else { return [] }
+        let kept: [GatewayCore.Action] = events.compactMap { event in
+            guard case .message(let from, let message) = event, !message.bodies.isEmpty else { return nil }
+            return .store(.keepOffline(message.element(from: from, to: user), for: user, from: from, at: time.wall))
+        }
+        if !kept.isEmpty { keptOffline(for: user) }
+        return kept
     }
 
     /// `event` for each of the user's live streams now; streams catching up get it once live

@@ -188,8 +188,7 @@ enum EventStream {
             group.cancelAll()
         }
         guard events.overflowed else { return }
-        let (seconds, attoseconds) = limits.overflowCloseGrace.components
-        channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: TimeAmount(limits.overflowCloseGrace)) { channel.close(promise: nil) }
         try await outbound.close(
             .policyViolation,
             reason: "the client did not keep up; its messages wait as offline messages"

@@ -300,6 +300,24 @@ struct GatewayCoreUserTests {
         #expect(harness.handle(.eventRefused(.linkChanged(domain: "fabrikam.example", isUp: false), for: H.alice)).storeJobs.isEmpty, "only messages are kept")
     }
 
+    @Test("a message a closing stream never wrote is kept offline when the user's other stream is still catching up, and that stream reads again")
+    func undeliveredKeptForACatchingUpStream() throws {
+        var harness = H(keepsMessages: true)
+        let (live, catchingUp) = (SubscriberID(1), SubscriberID(2))
+        let message = InternalEvent.message(from: try H.bob.withResource("laptop"), Message(type: .chat, id: "m11", bodies: [LocalizedText("unread")]))
+        _ = harness.handle(.subscriberOpened(live, user: H.alice))
+        _ = harness.handle(.offlineMessagesRead(live, []))
+        _ = harness.handle(.subscriberOpened(catchingUp, user: H.alice))
+        let closed = harness.handle(.subscriberClosed(live, SubscriberEnd(undelivered: [message], overflowed: true)))
+        guard case .keepOffline(let element, H.alice, _, _)? = closed.storeJobs.last else {
+            Issue.record("expected m11 kept offline, got \(closed)")
+            return
+        }
+        #expect(element["id"] == "m11")
+        let read = harness.handle(.offlineMessagesRead(catchingUp, []))
+        #expect(read.storeJobs.contains { if case .readOffline(H.alice, catchingUp, _, _) = $0 { true } else { false } }, "it reads once more before it is live")
+    }
+
     static func stored(_ sequence: Int64, _ id: String) throws -> OfflineMessage {
         OfflineMessage(
             sequence: sequence, user: H.alice, from: try H.bob.withResource("laptop"),
