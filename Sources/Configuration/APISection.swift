@@ -10,6 +10,12 @@ package struct APISettings: Sendable, Hashable {
     /// The most bytes of events one event stream holds for a client that reads slowly; one more
     /// closes the stream (1008) and what it held waits in the store as offline messages.
     package var eventBufferBytes: Int
+    /// Open connections to the API, all clients together; one more is answered 503.
+    package var connectionLimit: Int
+    /// How long a connection may wait for its next request (the first one too) before it is closed.
+    package var idleTimeout: Duration
+    /// How long a request may take from its head to its last body byte before it is answered 408.
+    package var requestTimeout: Duration
 
     package static let defaultAddress = "127.0.0.1"
     package static let defaultPort = 8080
@@ -19,11 +25,22 @@ package struct APISettings: Sendable, Hashable {
     /// Smaller, a client on a slow link would be cut by a burst of ordinary chat.
     package static let minimumEventBufferBytes = 64 * 1024
     package static let maximumEventBufferBytes = 1 << 30
+    /// Also the defaults of `InternalAPI.Limits`.
+    package static let defaultConnectionLimit = 1024
+    package static let defaultIdleTimeout = Duration.seconds(60)
+    package static let defaultRequestTimeout = Duration.seconds(30)
 
-    package init(address: String = Self.defaultAddress, port: Int = Self.defaultPort, eventBufferBytes: Int = Self.defaultEventBufferBytes) {
+    package init(
+        address: String = Self.defaultAddress, port: Int = Self.defaultPort, eventBufferBytes: Int = Self.defaultEventBufferBytes,
+        connectionLimit: Int = Self.defaultConnectionLimit, idleTimeout: Duration = Self.defaultIdleTimeout,
+        requestTimeout: Duration = Self.defaultRequestTimeout
+    ) {
         self.address = address
         self.port = port
         self.eventBufferBytes = eventBufferBytes
+        self.connectionLimit = connectionLimit
+        self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
     }
 
     /// Whether the API is reachable from this machine only, which the default keeps it to.
@@ -61,7 +78,7 @@ extension APISettings {
 
 extension TableReader {
     func readAPI(into settings: inout APISettings) throws(ConfigurationError) {
-        try expectOnly(["address", "port", "event-buffer-bytes"])
+        try expectOnly(["address", "port", "event-buffer-bytes", "connection-limit", "idle-timeout", "request-timeout"])
         if let address = try ipAddress("address") { settings.address = address }
         if let port = try integer("port") { settings.port = try Self.port(port, setting: name("port")) }
         if let bytes = try integer("event-buffer-bytes") {
@@ -71,6 +88,19 @@ extension TableReader {
                 )
             }
             settings.eventBufferBytes = bytes
+        }
+        if let limit = try integer("connection-limit") {
+            guard (1...1_000_000).contains(limit) else {
+                throw ConfigurationError("'\(name("connection-limit"))' is \(limit); use a number of connections from 1 to 1000000")
+            }
+            settings.connectionLimit = limit
+        }
+        for (key, keyPath) in [("idle-timeout", \APISettings.idleTimeout), ("request-timeout", \APISettings.requestTimeout)] {
+            guard let seconds = try integer(key) else { continue }
+            guard (1...Self.maximumSeconds).contains(seconds) else {
+                throw ConfigurationError("'\(name(key))' is \(seconds); use a number of seconds from 1 to \(Self.maximumSeconds)")
+            }
+            settings[keyPath: keyPath] = .seconds(seconds)
         }
     }
 }

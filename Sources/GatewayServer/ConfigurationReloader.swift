@@ -2,6 +2,7 @@ package import Administration
 import Configuration
 package import Federation
 import Gateway
+import InternalAPI
 import Logging
 import PresenceModel
 import ServiceLifecycle
@@ -26,14 +27,21 @@ package actor ConfigurationReloader {
     private let launched: GatewayConfiguration
     private let gateway: Gateway
     private let administration: Administration
+    /// The event streams' tokens, checked again whenever users change (a token issued anew
+    /// revokes the old ones).
+    private let eventStreamTokens: EventStreamTokens
     private let logger: Logger
 
-    init(path: String?, file: GatewayConfiguration, gateway: Gateway, administration: Administration, logger: Logger) {
+    init(
+        path: String?, file: GatewayConfiguration, gateway: Gateway, administration: Administration, eventStreamTokens: EventStreamTokens,
+        logger: Logger
+    ) {
         self.path = path
         self.file = file
         launched = file
         self.gateway = gateway
         self.administration = administration
+        self.eventStreamTokens = eventStreamTokens
         self.logger = logger
     }
 
@@ -84,6 +92,8 @@ package actor ConfigurationReloader {
             }
             if changes.contains(.users) {
                 await gateway.synchronizeUsers(with: try await administration.directory())
+                let revoked = await eventStreamTokens.recheck(in: administration.store)
+                if revoked > 0 { logger.notice("event streams closed: their tokens were revoked", metadata: ["streams": "\(revoked)"]) }
             }
         } catch {
             logger.error("could not read the runtime changes from the store: the running settings are kept", metadata: ["reason": "\(error.message)"])

@@ -126,8 +126,10 @@ extension GatewayLauncher {
             throw LaunchError(message: "[listen]: cannot listen on \(configuration.listen.address):\(configuration.listen.port): \(error)")
         }
         let binding = APIBinding()
+        let eventStreamTokens = EventStreamTokens()
         let reloader = ConfigurationReloader(
-            path: configurationPath, file: configuration, gateway: gateway, administration: administration, logger: logger
+            path: configurationPath, file: configuration, gateway: gateway, administration: administration, eventStreamTokens: eventStreamTokens,
+            logger: logger
         )
         let check: (@Sendable (Bool) async -> [ConfigurationCheck.Finding])? = configurationPath.map { path in
             { @Sendable withDNS in await ConfigurationCheck.run(path: path, now: Date(), dns: withDNS ? group : nil).findings }
@@ -139,10 +141,13 @@ extension GatewayLauncher {
             links: { await gateway.linkSnapshot() },
             check: check
         )
-        let router = InternalAPI.router(gateway: gateway, store: store, admin: admin, metrics: exposition)
+        let limits = InternalAPI.Limits(
+            connectionLimit: configuration.api.connectionLimit, idleTimeout: configuration.api.idleTimeout, requestTimeout: configuration.api.requestTimeout
+        )
+        let router = InternalAPI.router(gateway: gateway, store: store, limits: limits, admin: admin, metrics: exposition, eventStreamTokens: eventStreamTokens)
         let application = Application(
             router: router,
-            server: InternalAPI.server(router: router),
+            server: InternalAPI.server(router: router, limits: limits),
             configuration: ApplicationConfiguration(address: .hostname(configuration.api.address, port: configuration.api.port)),
             onServerRunning: { channel in await binding.bound(channel.localAddress) },
             eventLoopGroupProvider: .shared(group),

@@ -21,6 +21,11 @@ package struct APIError: HTTPResponseError, Sendable, Hashable {
         jsonResponse()
     }
 
+    /// The JSON error body alone, for answers written below the router (`RequestGuard`).
+    static func jsonBody(code: String, message: String) -> ByteBuffer {
+        JSONBody.encode(ErrorBody(error: ErrorBody.Detail(code: code, message: message)))
+    }
+
     func jsonResponse() -> Response {
         let body = ErrorBody(error: ErrorBody.Detail(code: code, message: message))
         var response = JSONBody.response(body, status: status)
@@ -87,14 +92,13 @@ struct JSONErrorMiddleware: RouterMiddleware {
 /// JSON in and out with one encoder and decoder configuration.
 enum JSONBody {
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: encode(value)))
+    }
+
+    static func encode(_ value: some Encodable) -> ByteBuffer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
-        )
+        return ByteBuffer(bytes: (try? encoder.encode(value)) ?? Data("{}".utf8))
     }
 
     /// The request body decoded as `T`, read up to `limit` bytes: larger bodies are refused before

@@ -130,6 +130,8 @@ struct AdminRoutes: Sendable {
         let administration = try configured()
         let jid = try Input.pathJID(context)
         let token = try await run { () async throws(AdminError) in try await administration.replaceToken(of: jid) }
+        // The old tokens' event streams end with them.
+        await storeChanged(.users)
         return JSONBody.response(IssuedToken(jid: try Self.normalised(jid), token: token))
     }
 

@@ -14,14 +14,22 @@ extension InternalAPI {
     /// A refused upgrade (no token, a wrong one, an admin token) gets the router's own answer, the
     /// JSON error with its 401 or 403, where Hummingbird's WebSocket server would answer a bare 400
     /// that tells a client nothing about its token.
+    ///
+    /// Every connection passes `RequestGuard` (timeouts, malformed requests, bodies announced too
+    /// large) and counts against `limits.connectionLimit`: one more is answered 503 and closed
+    /// before anything of it is read.
     package static func server(
         router: Router<APIRequestContext>,
-        configuration: HTTP1WebSocketUpgradeChannel.Configuration = .init()
+        limits: Limits = Limits(),
+        configuration: HTTP1WebSocketUpgradeChannel.Configuration = .init(ws: WebSocketServerConfiguration(validateUTF8: true))
     ) -> HTTPServerBuilder {
         let responder = router.buildResponder()
+        let counter = HTTPConnectionCounter(limit: limits.connectionLimit)
         return HTTPServerBuilder { httpResponder in
-            RefusedUpgradeAnsweringChannel(
+            GuardedAPIChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: httpResponder, webSocketResponder: responder, configuration: configuration),
+                limits: limits,
+                connections: counter,
                 wouldUpgrade: { request, channel, logger in
                     let context = APIRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
                     let response = try? await responder.respond(to: Request(head: request, body: RequestBody(buffer: ByteBuffer())), context: context)
@@ -32,18 +40,34 @@ extension InternalAPI {
     }
 }
 
-/// Hummingbird's HTTP/1.1 + WebSocket child channel, with `UpgradeRefusalHandler` in front of the
-/// upgrade negotiation.
-struct RefusedUpgradeAnsweringChannel: ServerChildChannel {
+/// Hummingbird's HTTP/1.1 + WebSocket child channel, counted against the connection limit, with
+/// `RequestGuard` after the HTTP decoder and `UpgradeRefusalHandler` in front of the upgrade
+/// negotiation.
+struct GuardedAPIChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
     let base: HTTP1WebSocketUpgradeChannel
+    let limits: InternalAPI.Limits
+    let connections: HTTPConnectionCounter
     let wouldUpgrade: UpgradeRefusalHandler.Probe
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let wouldUpgrade = wouldUpgrade
+        let admitted = connections.admit()
+        if admitted {
+            let connections = connections
+            channel.closeFuture.whenComplete { _ in connections.release() }
+        } else {
+            logger.notice("internal API connection refused: the connection limit is reached", metadata: ["limit": "\(connections.limit)"])
+        }
+        let (wouldUpgrade, limits) = (wouldUpgrade, limits)
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
+            guard admitted else {
+                try operations.addHandler(ConnectionLimitRefusal(), position: .first)
+                return value
+            }
+            let decoder = try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try operations.addHandler(RequestGuard(limits: limits, logger: logger), position: .after(decoder))
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try operations.addHandler(UpgradeRefusalHandler(wouldUpgrade: wouldUpgrade, logger: logger), position: .before(upgrader))
             return value
@@ -52,6 +76,45 @@ struct RefusedUpgradeAnsweringChannel: ServerChildChannel {
 
     func handle(value: Value, logger: Logger) async {
         await base.handle(value: value, logger: logger)
+    }
+}
+
+/// Stands first on a connection over the API's connection limit: reads nothing of it, answers 503
+/// with the API's JSON error as soon as it is active, and closes it. The HTTP handlers behind it
+/// never see a byte.
+final class ConnectionLimitRefusal: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var refused = false
+
+    static let response: ByteBuffer = {
+        let body = APIError.jsonBody(code: "too-many-connections", message: "the internal API holds its connection limit; try again later")
+        var response = ByteBuffer(
+            string: "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"
+        )
+        response.writeImmutableBuffer(body)
+        return response
+    }()
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        refuse(context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        guard !refused else { return }
+        refused = true
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(Self.response)).assumeIsolated().whenComplete { _ in
+            RequestGuard.close(loopBound.value)
+        }
     }
 }
 
@@ -64,11 +127,10 @@ struct RefusedUpgradeAnsweringChannel: ServerChildChannel {
 /// run once. Anything else passes unchanged. Only the first request can be an
 /// upgrade (the negotiation handler leaves after it), so this handler leaves after it too.
 ///
-/// Until that first request, Hummingbird's connection handler (idle timeout, graceful shutdown) is
-/// not in the pipeline yet, so this handler stands in for it: a connection that sends no request
-/// within `firstRequestTimeout` is closed, and so is one still waiting for its first request when
-/// the server quiesces. Otherwise a client that connects and says nothing would hold a graceful
-/// shutdown open for ever.
+/// Until that first request, Hummingbird's connection handler (graceful shutdown) is not in the
+/// pipeline yet, so this handler stands in for it: a connection still waiting for its first
+/// request when the server quiesces is closed. Otherwise a client that connects and says nothing
+/// would hold a graceful shutdown open until `RequestGuard`'s idle timeout.
 final class UpgradeRefusalHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -79,24 +141,9 @@ final class UpgradeRefusalHandler: ChannelInboundHandler, RemovableChannelHandle
     /// The parts that arrived while the probe ran, passed on in order after it.
     private var held: [HTTPServerRequestPart] = []
     private var probing = false
-    private let firstRequestTimeout: TimeAmount
-    private var firstRequestDeadline: Scheduled<Void>?
-
-    init(wouldUpgrade: @escaping Probe, logger: Logger, firstRequestTimeout: TimeAmount = .seconds(30)) {
+    init(wouldUpgrade: @escaping Probe, logger: Logger) {
         self.wouldUpgrade = wouldUpgrade
         self.logger = logger
-        self.firstRequestTimeout = firstRequestTimeout
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        firstRequestDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: firstRequestTimeout) {
-            loopBound.value.close(promise: nil)
-        }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        firstRequestDeadline?.cancel()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -108,7 +155,6 @@ final class UpgradeRefusalHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        firstRequestDeadline?.cancel()
         let part = unwrapInboundIn(data)
         if probing {
             held.append(part)

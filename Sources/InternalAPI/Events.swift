@@ -145,54 +145,81 @@ struct DeliveryErrorBody: Codable, Hashable, Sendable {
 
 /// `GET /v1/me/events`: after the upgrade, the user's `Gateway.events(for:)` as one JSON text
 /// message per event, preceded by `ready` once the subscription is in place. The stream ends when
-/// the client closes it, the gateway shuts down, or the client falls a buffer behind: then it is
-/// closed with 1008 (policy violation), and the connection is cut if the client does not take even
-/// that within `Limits.overflowCloseGrace`.
+/// the client closes it, the gateway shuts down or removes the user, the token that opened it is
+/// revoked, or the client falls a buffer behind; the last two close it with 1008 (policy
+/// violation), and the connection is cut if the client does not take even that within
+/// `Limits.overflowCloseGrace`. Clients send nothing but the closing handshake; what they send is
+/// still read as RFC 6455 asks (masked frames, whole messages, UTF-8 text), and a violation ends
+/// the connection with 1002 or 1007.
 enum EventStream {
+    /// Why a stream ends, when the gateway ends it.
+    private enum Ending {
+        case clientLeft, eventsEnded, overflowed, revoked
+    }
+
     static func run<G: InternalUserGateway>(
         gateway: G,
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
         context: WebSocketRouterContext<APIRequestContext>,
-        limits: InternalAPI.Limits
+        limits: InternalAPI.Limits,
+        tokens: EventStreamTokens
     ) async throws {
-        guard let user = context.requestContext.user else { return }
+        guard let user = context.requestContext.user, let token = context.requestContext.token else { return }
+        let channel = context.requestContext.channel
+        try await MaskedFramesOnly.install(on: channel)
         let events = await gateway.events(for: user)
         defer { events.close() }
-        let channel = context.requestContext.channel
         try await outbound.writeTextMessage(encode(.ready(user)))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            // Reading is how a close from the client is noticed; clients send nothing else.
-            group.addTask {
-                for try await _ in inbound {}
-            }
-            group.addTask {
-                var unconfirmed = 0
-                for await event in events {
-                    let text = encode(EventBody(event))
-                    try await outbound.writeTextMessage(text)
-                    unconfirmed += text.utf8.count
-                    // The writer hands frames to the event loop without waiting for them to be
-                    // written, and learns that the socket is full only once the loop has run
-                    // them: a round trip through the loop every `writeAhead` bytes keeps it from
-                    // queueing more than that ahead of the socket.
-                    if unconfirmed >= limits.writeAhead {
-                        try await channel.eventLoop.submit {}.get()
-                        unconfirmed = 0
-                    }
+        let ending = try await tokens.watching(token: token, user: user) { untilRevoked in
+            try await withThrowingTaskGroup(of: Ending.self) { group in
+                // Reading is how a close from the client is noticed; whole messages, so that
+                // fragmentation and UTF-8 are checked.
+                group.addTask {
+                    for try await _ in inbound.messages(maxSize: 16 * 1024) {}
+                    return .clientLeft
                 }
+                group.addTask {
+                    var unconfirmed = 0
+                    for await event in events {
+                        let text = encode(EventBody(event))
+                        try await outbound.writeTextMessage(text)
+                        unconfirmed += text.utf8.count
+                        // The writer hands frames to the event loop without waiting for them to be
+                        // written, and learns that the socket is full only once the loop has run
+                        // them: a round trip through the loop every `writeAhead` bytes keeps it
+                        // from queueing more than that ahead of the socket.
+                        if unconfirmed >= limits.writeAhead {
+                            try await channel.eventLoop.submit {}.get()
+                            unconfirmed = 0
+                        }
+                    }
+                    return .eventsEnded
+                }
+                // A client that does not read leaves the writer waiting on a full socket.
+                group.addTask {
+                    await events.untilOverflow()
+                    return .overflowed
+                }
+                group.addTask {
+                    await untilRevoked()
+                    return .revoked
+                }
+                let ending = try await group.next() ?? .eventsEnded
+                group.cancelAll()
+                return ending
             }
-            // A client that does not read leaves the writer waiting on a full socket.
-            group.addTask { await events.untilOverflow() }
-            try await group.next()
-            group.cancelAll()
         }
-        guard events.overflowed else { return }
+        let reason: String
+        if ending == .revoked {
+            reason = "the token was revoked"
+        } else if events.overflowed {
+            reason = "the client did not keep up; its messages wait as offline messages"
+        } else {
+            return
+        }
         channel.eventLoop.scheduleTask(in: TimeAmount(limits.overflowCloseGrace)) { channel.close(promise: nil) }
-        try await outbound.close(
-            .policyViolation,
-            reason: "the client did not keep up; its messages wait as offline messages"
-        )
+        try await outbound.close(.policyViolation, reason: reason)
     }
 
     static func encode(_ body: EventBody) -> String {

@@ -1,4 +1,5 @@
 package import Administration
+package import Configuration
 package import Federation
 import Foundation
 package import Gateway
@@ -36,10 +37,19 @@ extension Gateway: InternalUserGateway {}
 /// input checking but no behaviour of its own; the document describing it is `openapi.yaml`, served
 /// at `GET /openapi.yaml`.
 package enum InternalAPI {
-    /// Limits on what a client may send.
+    /// Limits on what a client may send and hold (`[api]` keys).
     package struct Limits: Sendable, Hashable {
-        /// The largest request body accepted; larger ones get 413 `body-too-large` and change nothing.
+        /// The largest request body accepted; larger ones get 413 `body-too-large` and change
+        /// nothing, at once from the head when `Content-Length` announces it.
         package var maxBodyBytes: Int
+        /// Open connections, all clients together; one more is answered 503 and closed at once.
+        package var connectionLimit: Int
+        /// How long a connection may wait for its next request (the first one too, and one whose
+        /// head is still arriving) before it is closed.
+        package var idleTimeout: Duration
+        /// How long a request may take from its head to its last body byte; then it is answered
+        /// 408 and the connection closed.
+        package var requestTimeout: Duration
         /// How long an event stream whose client did not keep up is given to take the close frame
         /// (1008) before its connection is closed: a client that reads nothing never will.
         package var overflowCloseGrace: Duration
@@ -48,8 +58,15 @@ package enum InternalAPI {
         /// reading holds in memory beyond the event buffer.
         package var writeAhead: Int
 
-        package init(maxBodyBytes: Int = 64 * 1024, overflowCloseGrace: Duration = .seconds(10), writeAhead: Int = 64 * 1024) {
+        package init(
+            maxBodyBytes: Int = 64 * 1024, connectionLimit: Int = APISettings.defaultConnectionLimit,
+            idleTimeout: Duration = APISettings.defaultIdleTimeout, requestTimeout: Duration = APISettings.defaultRequestTimeout,
+            overflowCloseGrace: Duration = .seconds(10), writeAhead: Int = 64 * 1024
+        ) {
             self.maxBodyBytes = maxBodyBytes
+            self.connectionLimit = connectionLimit
+            self.idleTimeout = idleTimeout
+            self.requestTimeout = requestTimeout
             self.overflowCloseGrace = overflowCloseGrace
             self.writeAhead = writeAhead
         }
@@ -105,7 +122,8 @@ package enum InternalAPI {
         store: any GatewayStore,
         limits: Limits = Limits(),
         admin: AdminSettings? = nil,
-        metrics: PrometheusExposition? = nil
+        metrics: PrometheusExposition? = nil,
+        eventStreamTokens: EventStreamTokens = EventStreamTokens()
     ) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
@@ -134,7 +152,7 @@ package enum InternalAPI {
         me.post("messages", use: routes.sendMessage)
         me.get("history", use: HistoryRoutes(store: store).history)
         me.ws("events", shouldUpgrade: routes.shouldUpgrade) { inbound, outbound, context in
-            try await EventStream.run(gateway: gateway, inbound: inbound, outbound: outbound, context: context, limits: limits)
+            try await EventStream.run(gateway: gateway, inbound: inbound, outbound: outbound, context: context, limits: limits, tokens: eventStreamTokens)
         }
 
         let administration = admin.map { Administration(store: store, localDomains: $0.localDomains) }
@@ -176,6 +194,8 @@ package struct APIRequestContext: RequestContext, WebSocketRequestContext {
     package var coreContext: CoreRequestContextStorage
     /// The authenticated internal user; `nil` until authentication, and on routes that need none.
     package var user: JID?
+    /// The bearer token that authenticated `user`, which an event stream keeps watching.
+    package var token: String?
     /// Where the event stream route leaves its WebSocket handler for the upgrade to pick up.
     package let webSocket: WebSocketHandlerReference<APIRequestContext>
     /// The connection, for an event stream to cut when its client stops reading.
@@ -184,6 +204,7 @@ package struct APIRequestContext: RequestContext, WebSocketRequestContext {
     package init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)
         user = nil
+        token = nil
         webSocket = WebSocketHandlerReference()
         channel = source.channel
     }

@@ -21,6 +21,7 @@ struct UserAuthentication: RouterMiddleware {
         case .user(let jid)?:
             var context = context
             context.user = jid
+            context.token = try Self.bearerToken(in: request)
             return try await next(request, context)
         case .admin?:
             throw APIError(.forbidden, code: "admin-token", "an admin token speaks for no user; use the user's own token")

@@ -74,8 +74,9 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() async throws {
-            let (_, administration) = try options.open()
+            let (configuration, administration) = try options.open()
             print(try await orExit { () async throws(AdminError) in try await administration.replaceToken(of: jid) })
+            options.applyToRunningServer(configuration, .users)
         }
     }
 }

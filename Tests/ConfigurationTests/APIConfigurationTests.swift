@@ -26,6 +26,18 @@ struct APIConfigurationTests {
         #expect(try GatewayConfiguration.load(toml: "[api]\nevent-buffer-bytes = 65536").api.eventBufferBytes == 65536)
     }
 
+    @Test("connection-limit, idle-timeout and request-timeout: 1024, 60 s and 30 s unless set")
+    func connectionSettings() throws {
+        let defaults = try GatewayConfiguration.load(toml: "").api
+        #expect(defaults.connectionLimit == 1024)
+        #expect(defaults.idleTimeout == .seconds(60))
+        #expect(defaults.requestTimeout == .seconds(30))
+        let set = try GatewayConfiguration.load(toml: "[api]\nconnection-limit = 10\nidle-timeout = 5\nrequest-timeout = 7").api
+        #expect(set.connectionLimit == 10)
+        #expect(set.idleTimeout == .seconds(5))
+        #expect(set.requestTimeout == .seconds(7))
+    }
+
     @Test("an address beyond loopback is allowed, with a warning naming the setting")
     func exposed() throws {
         let configuration = try GatewayConfiguration.load(toml: "[api]\naddress = '0.0.0.0'")
@@ -53,7 +65,10 @@ struct APIConfigurationTests {
         ("[api]\nport = 0", "'api.port' must be a port from 1 to 65535"),
         ("[api]\nport = 65536", "'api.port' must be a port from 1 to 65535"),
         ("[api]\nport = '8080'", "'api.port' must be an integer"),
-        ("[api]\nhost = '127.0.0.1'", "unknown setting 'api.host'; expected one of: address, event-buffer-bytes, port"),
+        ("[api]\nhost = '127.0.0.1'", "unknown setting 'api.host'; expected one of: address, connection-limit, event-buffer-bytes, idle-timeout, port, request-timeout"),
+        ("[api]\nconnection-limit = 0", "'api.connection-limit' is 0; use a number of connections from 1 to 1000000"),
+        ("[api]\nidle-timeout = 0", "'api.idle-timeout' is 0; use a number of seconds from 1 to"),
+        ("[api]\nrequest-timeout = '30s'", "'api.request-timeout' must be an integer"),
         ("[api]\nevent-buffer-bytes = 65535", "'api.event-buffer-bytes' is 65535; use a number of bytes from 65536 (64 KiB) to 1073741824 (1 GiB)"),
         ("[api]\nevent-buffer-bytes = 1073741825", "'api.event-buffer-bytes' is 1073741825"),
         ("api = 8080", "'api' must be a table"),

@@ -1,4 +1,5 @@
 import Administration
+import ConsulateTestSupport
 import Configuration
 import Foundation
 import Gateway
@@ -128,6 +129,23 @@ struct LiveChangesTests {
                 let removed = try await client.delete("/v1/admin/users/bob@contoso.example", headers: admin, body: ByteBuffer())
                 #expect(removed.status == .noContent, "\(removed.text)")
                 #expect(await server.gateway.user(try JID("bob@contoso.example")) == nil)
+            }
+        }
+    }
+
+    @Test("a token replaced through the admin API closes the event stream it opened, 1008, at once")
+    func replacedTokenClosesStream() async throws {
+        try await ServedStore.with { served in
+            let adminToken = try await SQLiteStore(path: served.path).issueToken(for: .admin, at: Timestamp(secondsSinceEpoch: 1_700_000_000))
+            try await served.serving { server, client in
+                let port = try #require(await server.apiAddress()?.port)
+                let frames = try await RawEventStream.session(port: port, token: served.aliceToken) { _ in
+                    let replaced = try await client.post(
+                        "/v1/admin/users/alice@contoso.example/token", headers: [.authorization: "Bearer \(adminToken)"], body: ByteBuffer()
+                    )
+                    #expect(replaced.status == .ok, "\(replaced.text)")
+                }
+                #expect(frames.compactMap(\.closeCode) == [1008])
             }
         }
     }

@@ -98,11 +98,11 @@ struct APIHarness: Sendable {
 
     /// The application as `consulate serve` runs it, with the WebSocket upgrade, on a free loopback
     /// port: for `.live` tests, which the event stream needs.
-    func liveApplication(limits: InternalAPI.Limits = InternalAPI.Limits()) -> some ApplicationProtocol {
-        let router = InternalAPI.router(gateway: contoso, store: store, limits: limits, admin: adminSettings)
+    func liveApplication(limits: InternalAPI.Limits = InternalAPI.Limits(), eventStreamTokens: EventStreamTokens = EventStreamTokens()) -> some ApplicationProtocol {
+        let router = InternalAPI.router(gateway: contoso, store: store, limits: limits, admin: adminSettings, eventStreamTokens: eventStreamTokens)
         return Application(
             router: router,
-            server: InternalAPI.server(router: router),
+            server: InternalAPI.server(router: router, limits: limits),
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0))
         )
     }

@@ -7,11 +7,12 @@ import NIOHTTP1
 import Testing
 
 /// A connection that never sends its first request must not keep the API from shutting down:
-/// until that request, `UpgradeRefusalHandler` is the only handler that can close it.
+/// until that request, `UpgradeRefusalHandler` is the only handler that closes it on quiescing
+/// (`RequestGuard`'s idle timeout closes it otherwise: `RequestGuardTests`).
 @Suite("Connections that send no request")
 struct SilentConnectionTests {
-    static func channel(timeout: TimeAmount = .seconds(30)) throws -> EmbeddedChannel {
-        let handler = UpgradeRefusalHandler(wouldUpgrade: { _, _, _ in false }, logger: Logger(label: "test"), firstRequestTimeout: timeout)
+    static func channel() throws -> EmbeddedChannel {
+        let handler = UpgradeRefusalHandler(wouldUpgrade: { _, _, _ in false }, logger: Logger(label: "test"))
         let channel = EmbeddedChannel(handler: handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
         return channel
@@ -23,24 +24,6 @@ struct SilentConnectionTests {
         #expect(channel.isActive)
         channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         #expect(!channel.isActive)
-    }
-
-    @Test("a silent connection is closed after the first-request timeout, not before")
-    func closedAfterTimeout() throws {
-        let channel = try Self.channel(timeout: .seconds(30))
-        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
-        #expect(channel.isActive)
-        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
-        #expect(!channel.isActive)
-    }
-
-    @Test("a connection that sent its request is left to Hummingbird's handlers")
-    func requestCancelsTheTimeout() throws {
-        let channel = try Self.channel(timeout: .seconds(30))
-        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/me/presence")))
-        channel.embeddedEventLoop.advanceTime(by: .seconds(60))
-        #expect(channel.isActive)
-        _ = try channel.finish()
     }
 
     @Test(

@@ -1,0 +1,106 @@
+@testable import InternalAPI
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+/// `RequestGuard` on an `EmbeddedChannel` with time advanced by hand: its timers, its early 413
+/// and its answer to what NIO's decoder cannot parse.
+@Suite("Internal API: the request guard")
+struct RequestGuardTests {
+    static let limits = InternalAPI.Limits(maxBodyBytes: 1000, idleTimeout: .seconds(60), requestTimeout: .seconds(30))
+
+    static func channel() throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(handler: RequestGuard(limits: limits, logger: Logger(label: "test")))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
+        return channel
+    }
+
+    static func head(_ method: HTTPMethod = .POST, contentLength: Int? = nil) -> HTTPServerRequestPart {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: "/v1/me/messages")
+        if let contentLength { head.headers.add(name: "Content-Length", value: "\(contentLength)") }
+        return .head(head)
+    }
+
+    /// The response the guard wrote: its status and JSON error code.
+    static func answer(_ channel: EmbeddedChannel) throws -> (status: HTTPResponseStatus, code: String?)? {
+        guard case .head(let head)? = try channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
+        var code: String?
+        if case .body(.byteBuffer(let body))? = try channel.readOutbound(as: HTTPServerResponsePart.self) {
+            code = String(buffer: body).split(separator: "\"").drop { $0 != "code" }.dropFirst(2).first.map(String.init)
+        }
+        #expect(head.headers["connection"] == ["close"])
+        return (head.status, code)
+    }
+
+    @Test("a connection with no request is closed at the idle timeout, not before")
+    func idle() throws {
+        let channel = try Self.channel()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(59))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+        #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "nothing was asked, so nothing is answered")
+    }
+
+    @Test("a body that does not arrive within the request timeout is answered 408 and the connection closed")
+    func slowBody() throws {
+        let channel = try Self.channel()
+        try channel.writeInbound(Self.head(contentLength: 100))
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "{")))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        let answer = try #require(try Self.answer(channel))
+        #expect(answer.status == .requestTimeout)
+        #expect(answer.code == "request-timeout")
+        #expect(!channel.isActive)
+    }
+
+    @Test("a whole request stops the clock; once answered, the idle timeout runs again")
+    func keepAlive() throws {
+        let channel = try Self.channel()
+        try channel.writeInbound(Self.head(contentLength: 2))
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "{}")))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(120))
+        #expect(channel.isActive, "the request is being answered: neither timer runs")
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .accepted)))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(59))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+    }
+
+    @Test("a Content-Length over the limit is answered 413 from the head, before any body")
+    func tooLarge() throws {
+        let channel = try Self.channel()
+        try channel.writeInbound(Self.head(contentLength: 10_000_000))
+        #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == nil, "the router never sees it")
+        let answer = try #require(try Self.answer(channel))
+        #expect(answer.status == .payloadTooLarge)
+        #expect(answer.code == "body-too-large")
+        #expect(!channel.isActive)
+    }
+
+    @Test("what NIO cannot parse is answered 400, unless a response has begun: then the connection is only closed")
+    func malformed() throws {
+        let channel = try Self.channel()
+        channel.pipeline.fireErrorCaught(HTTPParserError.invalidHeaderToken)
+        let answer = try #require(try Self.answer(channel))
+        #expect(answer.status == .badRequest)
+        #expect(answer.code == "malformed-request")
+        #expect(!channel.isActive)
+
+        let answering = try Self.channel()
+        try answering.writeInbound(Self.head(.GET))
+        try answering.writeInbound(HTTPServerRequestPart.end(nil))
+        try answering.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
+        _ = try answering.readOutbound(as: HTTPServerResponsePart.self)
+        answering.pipeline.fireErrorCaught(HTTPParserError.invalidChunkSize)
+        #expect(try answering.readOutbound(as: HTTPServerResponsePart.self) == nil, "no second response")
+        #expect(!answering.isActive)
+    }
+}
