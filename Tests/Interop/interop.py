@@ -17,14 +17,14 @@ from peers import EjabberdPeer, ProsodyPeer
 from pki import TestPKI
 from scenarios import INTERNAL, PASSWORD, SCENARIOS, SECOND, Context, open_federation, two_local_domains
 from served import ConsulateServer, served_toml
-from served_scenarios import FULL_STORE_BYTES, FULL_STORE_SCENARIOS, SERVED_SCENARIOS
+from served_scenarios import ABUSE_SCENARIOS, FULL_STORE_BYTES, FULL_STORE_SCENARIOS, SERVED_SCENARIOS
 
 DNS_ADDRESS = "127.0.0.153"
 CONSULATE_ADDRESS = "127.0.0.10"
 TRUSTS = {"federated": "federated", "verified": "public-verified", "unverified": "public-unverified"}
 # Each scenario's external users, by the trust label of their domain (see scenarios.py).
 ACCOUNTS = [("subscriber", trust) for trust in ("federated", "verified", "unverified")] + \
-    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor", "greeter", "writer", "keeper", "hoarder")] + \
+    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor", "greeter", "writer", "keeper", "hoarder", "latecomer", "flooder")] + \
     [("mallory", "rogue")]
 MODES = ["sasl", "dialback"]
 
@@ -85,13 +85,13 @@ async def run_served_phase(peer, binary, work, pki, only, label, scenarios, stor
 
 async def run_scenarios(scenarios, make_context, peer, mode, only):
     results = []
-    for title, scenario in scenarios:
+    for title, scenario, *timeout in scenarios:
         if only and only not in title:
             continue
         ctx = make_context()
         started = time.monotonic()
         try:
-            await asyncio.wait_for(scenario(ctx), 180)
+            await asyncio.wait_for(scenario(ctx), timeout[0] if timeout else 180)
             outcome = None
         except Exception as error:
             outcome = "".join(traceback.format_exception_only(type(error), error)).strip()
@@ -152,6 +152,7 @@ async def main():
                 results += await run_served_phase(peer, arguments.consulate, arguments.work, pki, arguments.only, "served", SERVED_SCENARIOS)
                 results += await run_served_phase(peer, arguments.consulate, arguments.work, pki, arguments.only, "full", FULL_STORE_SCENARIOS,
                                                   store_bytes=FULL_STORE_BYTES)
+                results += await run_served_phase(peer, arguments.consulate, arguments.work, pki, arguments.only, "abuse", ABUSE_SCENARIOS)
     finally:
         close_dns()
     print(f"{results.count(True)} passed, {results.count(False)} failed", flush=True)

@@ -220,8 +220,16 @@ class EventStream:
             payload = self._read(length)
             if opcode == 0x1:
                 return json.loads(payload)
+            if opcode == 0x9:
+                self.pong(payload)
             if opcode == 0x8:
                 raise AssertionError("the event stream was closed by the server")
+
+    def pong(self, payload):
+        """Answers the server's ping (RFC 6455 §5.5.2), as every client must: the server closes a
+        stream whose pings go unanswered."""
+        mask = os.urandom(4)
+        self.socket.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
 
     def expect(self, predicate, what, timeout=20):
         """The first event (seen before or read now) that satisfies `predicate`."""

@@ -260,3 +260,207 @@ FULL_STORE_BYTES = 4 * 1024 * 1024
 FULL_STORE_SCENARIOS = [
     ("the store's file system fills up: 503, and nothing acknowledged is lost", store_fills_up),
 ]
+
+
+# --- Abuse at the default limits, against a fresh `consulate serve` ------------------------------
+
+ATTACKER_ADDRESS = "127.0.0.66"
+SILENT_CONNECTIONS = 20_000
+# What the README promises for a flood and for an event stream on as many offline messages: the
+# most the process's resident memory may grow above what it held before.
+FLOOD_MESSAGES = 100_000
+FLOOD_MEMORY_BOUND_MB = 64
+
+# One attacker process: opens `count` TCP connections from `source` and sends nothing; prints
+# "connected" once they are all open, then how many the server closed and how long those it held
+# (more than 5 s) lived.
+SILENT_WORKER = r'''
+import json, select, socket, sys, time
+count, source, host, port, deadline = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+poller, opened, lifetimes = select.epoll(), {}, []
+
+def reap(timeout):
+    for fd, _ in poller.poll(timeout):
+        s, since = opened[fd]
+        try:
+            data = s.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if data == b"":
+            lifetimes.append(time.monotonic() - since)
+            poller.unregister(fd)
+            s.close()
+            del opened[fd]
+
+for number in range(1, count + 1):
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(30)
+    s.connect((host, port))
+    s.setblocking(False)
+    opened[s.fileno()] = (s, time.monotonic())
+    poller.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+    reap(0)
+    if number == 1000:
+        print("started", flush=True)
+print("connected", flush=True)
+end = time.monotonic() + deadline
+while opened and time.monotonic() < end:
+    reap(1)
+print(json.dumps({"open": len(opened), "closed": len(lifetimes), "held": [t for t in lifetimes if t > 5]}), flush=True)
+'''
+
+
+def resident_mb(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for {pid}")
+
+
+async def allow_federated(ctx):
+    await ctx.server.command("domains", "allow", ctx.domain("federated"), "--trust", "federated",
+                             "--tls", "required", "--sasl", "required", "--no-dialback")
+
+
+async def silent_connections(ctx):
+    """20,000 connections from one address that send nothing, at the default limits: while they
+    are opened, the API keeps answering and a partner's server connects and delivers; the few the
+    gateway accepts at a time (source-connection-limit) are closed at stream-establishment-timeout
+    (60 s), the rest are refused at once."""
+    server = ctx.server
+    await allow_federated(ctx)
+    token = await add_user(ctx, "paula")
+    internal = f"paula@{INTERNAL}"
+    workers = [await asyncio.create_subprocess_exec(
+        "python3", "-c", SILENT_WORKER, str(SILENT_CONNECTIONS // 2), ATTACKER_ADDRESS, server.address, "5269", "90",
+        stdout=asyncio.subprocess.PIPE) for _ in range(2)]
+    for worker in workers:
+        line = await asyncio.wait_for(worker.stdout.readline(), 60)
+        assert line.strip() == b"started", f"an attacker could not open its connections: {line}"
+
+    # While the attackers keep connecting:
+    presence = await server.call("GET", "/v1/me/presence", token)
+    assert presence is not None, "the API did not answer"
+    events = await server.events(token)
+    client = await ctx.external("latecomer")
+    client.send_message(mto=internal, mbody="through the crowd", mtype="chat")
+    bodies = await asyncio.to_thread(events.messages, 1, 30)
+    assert bodies == ["through the crowd"], bodies
+    events.close()
+
+    for worker in workers:
+        line = await asyncio.wait_for(worker.stdout.readline(), 300)
+        assert line.strip() == b"connected", f"an attacker could not open its connections: {line}"
+    reports = [json.loads((await asyncio.wait_for(worker.stdout.readline(), 120)).decode()) for worker in workers]
+    for worker in workers:
+        await worker.wait()
+    assert all(report["open"] == 0 for report in reports), \
+        f"connections still open 90 s after the last was opened: {[report['open'] for report in reports]}"
+    closed = sum(report["closed"] for report in reports)
+    kept = sorted(lifetime for report in reports for lifetime in report["held"])
+    assert kept, "no silent connection was accepted at all: source-connection-limit lets 8 wait"
+    assert all(60 <= lifetime < 70 for lifetime in kept), f"held connections were closed after {kept} s, not at 60 s"
+    print(f"     {closed} silent connections: {closed - len(kept)} refused at once, "
+          f"{len(kept)} closed after {min(kept):.1f}–{max(kept):.1f} s; consulate's VmHWM {resident_mb(server.process.pid, 'VmHWM'):.0f} MB",
+          flush=True)
+
+
+class MemoryWatch:
+    """The highest resident memory of a process, sampled every 100 ms while it runs."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.peak = resident_mb(pid)
+        self._task = asyncio.create_task(self._sample())
+
+    async def _sample(self):
+        while True:
+            self.peak = max(self.peak, resident_mb(self.pid))
+            await asyncio.sleep(0.1)
+
+    def stop(self):
+        self._task.cancel()
+        self.peak = max(self.peak, resident_mb(self.pid))
+        return self.peak
+
+
+def read_messages(stream, count, timeout=120):
+    """The bodies of the next `count` message events, read straight off the socket (the
+    EventStream helper copies its buffer per event, too slow for 100,000)."""
+    stream.socket.settimeout(timeout)
+    data, offset, bodies = bytearray(stream.buffer), 0, []
+    while len(bodies) < count:
+        while True:
+            if len(data) - offset >= 2:
+                length, header = data[offset + 1] & 0x7F, 2
+                if length == 126 and len(data) - offset >= 4:
+                    length, header = int.from_bytes(data[offset + 2:offset + 4], "big"), 4
+                elif length == 127 and len(data) - offset >= 10:
+                    length, header = int.from_bytes(data[offset + 2:offset + 10], "big"), 10
+                if length < 126 or header > 2:
+                    if len(data) - offset >= header + length:
+                        break
+            chunk = stream.socket.recv(1 << 20)
+            if not chunk:
+                raise AssertionError(f"the event stream closed after {len(bodies)} messages")
+            del data[:offset]
+            offset = 0
+            data += chunk
+        opcode = data[offset] & 0x0F
+        payload = bytes(data[offset + header:offset + header + length])
+        offset += header + length
+        if opcode == 0x9:
+            stream.pong(payload)
+        if opcode == 0x8:
+            raise AssertionError(f"the event stream was closed by the server after {len(bodies)} messages: {payload[:2].hex()} {payload[2:]}")
+        if opcode == 0x1:
+            event = json.loads(payload)
+            if event.get("type") == "message":
+                bodies.append(event["message"]["body"])
+    return bodies
+
+
+async def flood(ctx):
+    """100,000 messages from one partner's user to an internal user with no event stream open:
+    every one is stored, in order, while consulate's memory grows by less than the README's bound;
+    an event stream then opened on the 100,000 offline messages gets them all, in order, within the
+    same bound."""
+    server = ctx.server
+    await allow_federated(ctx)
+    token = await add_user(ctx, "quentin")
+    internal = f"quentin@{INTERNAL}"
+    client = await ctx.external("flooder")
+    client.send_message(mto=internal, mbody="flood 0", mtype="chat")
+    await server.wait_for_offline(internal, 1)
+    pid = server.process.pid
+    before = resident_mb(pid)
+    watch = MemoryWatch(pid)
+    started = time.monotonic()
+    batch = 1000
+    for first in range(1, FLOOD_MESSAGES + 1, batch):
+        client.send_raw("".join(f"<message to='{internal}' type='chat' id='f{n}'><body>flood {n}</body></message>"
+                                for n in range(first, first + batch)))
+        await asyncio.sleep(0)
+    await server.wait_for_offline(internal, FLOOD_MESSAGES + 1, timeout=400)
+    stored_after = time.monotonic() - started
+    flood_peak = watch.stop()
+
+    watch = MemoryWatch(pid)
+    events = await server.events(token)
+    bodies = await asyncio.to_thread(read_messages, events, FLOOD_MESSAGES + 1)
+    stream_peak = watch.stop()
+    events.close()
+    assert bodies == [f"flood {n}" for n in range(FLOOD_MESSAGES + 1)], "offline messages lost, duplicated or reordered"
+    print(f"     {FLOOD_MESSAGES} messages stored in {stored_after:.1f} s; resident memory {before:.0f} MB before, "
+          f"peak {flood_peak:.0f} MB during the flood (+{flood_peak - before:.0f}), {stream_peak:.0f} MB while the stream read them "
+          f"(+{stream_peak - before:.0f})", flush=True)
+    assert flood_peak - before <= FLOOD_MEMORY_BOUND_MB, f"the flood grew memory by {flood_peak - before:.0f} MB"
+    assert stream_peak - before <= FLOOD_MEMORY_BOUND_MB, f"the event stream grew memory by {stream_peak - before:.0f} MB"
+
+
+ABUSE_SCENARIOS = [
+    ("20,000 silent connections from one address, at the default limits", silent_connections, 500),
+    ("a 100,000-message flood from one partner, then an event stream on all of them", flood, 600),
+]
