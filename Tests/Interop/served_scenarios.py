@@ -7,6 +7,7 @@ the peer's own log, and absence of duplicates by a later message on the same lin
 import asyncio
 import json
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -269,7 +270,9 @@ SILENT_CONNECTIONS = 20_000
 # What the README promises for a flood and for an event stream on as many offline messages: the
 # most the process's resident memory may grow above what it held before.
 FLOOD_MESSAGES = 100_000
-FLOOD_MEMORY_BOUND_MB = 64
+FLOOD_MEMORY_BOUND_MB = 32
+# What one connection that sent its stream header and waits may cost consulate at most.
+IDLE_CONNECTION_BOUND_KB = 64
 
 # One attacker process: opens `count` TCP connections from `source` and sends nothing; prints
 # "connected" once they are all open, then how many the server closed and how long those it held
@@ -460,7 +463,46 @@ async def flood(ctx):
     assert stream_peak - before <= FLOOD_MEMORY_BOUND_MB, f"the event stream grew memory by {stream_peak - before:.0f} MB"
 
 
+async def idle_connection_cost(ctx):
+    """What an idle inbound connection costs: 800 connections (8 from each of 100 addresses, within
+    source-connection-limit and connection-limit) that sent a stream header and got our features,
+    then wait; consulate's resident memory grows by at most IDLE_CONNECTION_BOUND_KB each."""
+    server = ctx.server
+    pid = server.process.pid
+    header = ("<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
+              f"xmlns:db='jabber:server:dialback' to='{INTERNAL}' version='1.0'>").encode()
+
+    def open_idle(count_per_address, addresses):
+        sockets = []
+        for host in range(1, addresses + 1):
+            for _ in range(count_per_address):
+                s = socket.socket()
+                s.bind((f"127.0.1.{host}", 0))
+                s.settimeout(30)
+                s.connect((server.address, 5269))
+                s.sendall(header)
+                sockets.append(s)
+        for s in sockets:
+            received = b""
+            while b"</stream:features>" not in received:
+                chunk = s.recv(65536)
+                assert chunk, f"an idle connection was closed before its features: {received[:200]}"
+                received += chunk
+        return sockets
+
+    before = resident_mb(pid)
+    sockets = await asyncio.to_thread(open_idle, 8, 100)
+    after = resident_mb(pid)
+    for s in sockets:
+        s.close()
+    per_connection = (after - before) * 1024 / len(sockets)
+    print(f"     {len(sockets)} idle connections (stream header sent, features received): "
+          f"{before:.1f} → {after:.1f} MB resident, {per_connection:.1f} KB each", flush=True)
+    assert per_connection <= IDLE_CONNECTION_BOUND_KB, f"an idle connection costs {per_connection:.1f} KB"
+
+
 ABUSE_SCENARIOS = [
+    ("the cost of an idle inbound connection", idle_connection_cost),
     ("20,000 silent connections from one address, at the default limits", silent_connections, 500),
     ("a 100,000-message flood from one partner, then an event stream on all of them", flood, 600),
 ]
