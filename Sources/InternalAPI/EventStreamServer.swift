@@ -148,7 +148,7 @@ final class UpgradeRefusalHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent, !probing {
-            context.close(promise: nil)
+            RequestGuard.close(context)
             return
         }
         context.fireUserInboundEventTriggered(event)
