@@ -134,7 +134,7 @@ let package = Package(
         .target(
             name: "InternalAPI",
             dependencies: [
-                "Gateway", "GatewayCore", "Storage", "Administration", "Federation", "Translation", "PresenceModel", "XMPP",
+                "Gateway", "GatewayCore", "FederationLinks", "Storage", "Administration", "Federation", "Translation", "PresenceModel", "XMPP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -250,7 +250,7 @@ let package = Package(
         .testTarget(
             name: "InternalAPITests",
             dependencies: [
-                "GatewayCore", "ConsulateTestSupport", "InternalAPI", "Gateway", "Storage", "Federation", "Translation", "PresenceModel", "XMPP",
+                "GatewayCore", "ConsulateTestSupport", "InternalAPI", "Gateway", "FederationLinks", "Storage", "Federation", "Translation", "PresenceModel", "XMPP",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // HummingbirdTesting's HTTP client brings swift-configuration's `Configuration` module,
@@ -266,6 +266,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // A counter recorded through `PrometheusExposition.factory`, read back from `/metrics`.
                 .product(name: "Metrics", package: "swift-metrics"),
+                // `RequestGuard`'s counts, recorded with `TestMetrics`.
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),

@@ -147,7 +147,7 @@ extension GatewayLauncher {
         let router = InternalAPI.router(gateway: gateway, store: store, limits: limits, admin: admin, metrics: exposition, eventStreamTokens: eventStreamTokens)
         let application = Application(
             router: router,
-            server: InternalAPI.server(router: router, limits: limits),
+            server: InternalAPI.server(router: router, limits: limits, metrics: metrics),
             configuration: ApplicationConfiguration(address: .hostname(configuration.api.address, port: configuration.api.port)),
             onServerRunning: { channel in await binding.bound(channel.localAddress) },
             eventLoopGroupProvider: .shared(group),

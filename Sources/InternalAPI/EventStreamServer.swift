@@ -2,6 +2,7 @@ import HTTPTypes
 package import Hummingbird
 package import HummingbirdCore
 package import HummingbirdWebSocket
+package import FederationLinks
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -21,6 +22,7 @@ extension InternalAPI {
     package static func server(
         router: Router<APIRequestContext>,
         limits: Limits = Limits(),
+        metrics: FederationMetrics = FederationMetrics(),
         configuration: HTTP1WebSocketUpgradeChannel.Configuration = .init(ws: WebSocketServerConfiguration(validateUTF8: true))
     ) -> HTTPServerBuilder {
         let responder = router.buildResponder()
@@ -29,6 +31,7 @@ extension InternalAPI {
             GuardedAPIChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: httpResponder, webSocketResponder: responder, configuration: configuration),
                 limits: limits,
+                metrics: metrics,
                 connections: counter,
                 wouldUpgrade: { request, channel, logger in
                     let context = APIRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
@@ -48,6 +51,7 @@ struct GuardedAPIChannel: ServerChildChannel {
 
     let base: HTTP1WebSocketUpgradeChannel
     let limits: InternalAPI.Limits
+    let metrics: FederationMetrics
     let connections: HTTPConnectionCounter
     let wouldUpgrade: UpgradeRefusalHandler.Probe
 
@@ -59,15 +63,15 @@ struct GuardedAPIChannel: ServerChildChannel {
         } else {
             logger.notice("internal API connection refused: the connection limit is reached", metadata: ["limit": "\(connections.limit)"])
         }
-        let (wouldUpgrade, limits) = (wouldUpgrade, limits)
+        let (wouldUpgrade, limits, metrics) = (wouldUpgrade, limits, metrics)
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
             guard admitted else {
-                try operations.addHandler(ConnectionLimitRefusal(), position: .first)
+                try operations.addHandler(ConnectionLimitRefusal(metrics: metrics), position: .first)
                 return value
             }
             let decoder = try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try operations.addHandler(RequestGuard(limits: limits, logger: logger), position: .after(decoder))
+            try operations.addHandler(RequestGuard(limits: limits, metrics: metrics, logger: logger), position: .after(decoder))
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try operations.addHandler(UpgradeRefusalHandler(wouldUpgrade: wouldUpgrade, logger: logger), position: .before(upgrader))
             return value
@@ -87,6 +91,11 @@ final class ConnectionLimitRefusal: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private var refused = false
+    private let metrics: FederationMetrics
+
+    init(metrics: FederationMetrics) {
+        self.metrics = metrics
+    }
 
     static let response: ByteBuffer = {
         let body = APIError.jsonBody(code: "too-many-connections", message: "the internal API holds its connection limit; try again later")
@@ -111,6 +120,7 @@ final class ConnectionLimitRefusal: ChannelInboundHandler {
     private func refuse(_ context: ChannelHandlerContext) {
         guard !refused else { return }
         refused = true
+        metrics.apiConnectionClosed("too-many-connections")
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(Self.response)).assumeIsolated().whenComplete { _ in
             RequestGuard.close(loopBound.value)

@@ -1,3 +1,4 @@
+import FederationLinks
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -51,6 +52,9 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case receiving
         /// The request is in; its response is not yet complete.
         case responding
+        /// The response is complete but the request's body is still arriving (a route may answer
+        /// before it reads the body, a 401 for one): the request timer still runs.
+        case answeredEarly
         /// We answered an error and close: nothing more is read.
         case closing
         /// The connection switched to WebSocket: everything passes until the handler has left.
@@ -58,6 +62,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let limits: InternalAPI.Limits
+    private let metrics: FederationMetrics
     private let logger: Logger
     private var state = State.idle
     /// Whether the response to the current request has begun (its head was written): then an
@@ -65,8 +70,9 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var responseStarted = false
     private var timer: Scheduled<Void>?
 
-    init(limits: InternalAPI.Limits, logger: Logger) {
+    init(limits: InternalAPI.Limits, metrics: FederationMetrics, logger: Logger) {
         self.limits = limits
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -103,7 +109,11 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case (_, .end):
             timer?.cancel()
-            if state == .receiving { state = .responding }
+            switch state {
+            case .receiving: state = .responding
+            case .answeredEarly: becomeIdle(context)
+            case .idle, .responding, .closing, .upgraded: break
+            }
         case (_, .body):
             break
         }
@@ -135,9 +145,10 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(data, promise: written)
         case .end:
             context.write(data, promise: promise)
-            if state == .responding {
-                state = .idle
-                armIdleTimer(context)
+            switch state {
+            case .responding: becomeIdle(context)
+            case .receiving: state = .answeredEarly
+            case .idle, .answeredEarly, .closing, .upgraded: break
             }
         case .body:
             context.write(data, promise: promise)
@@ -156,9 +167,10 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// already begun.
     private func refuse(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, code: String, _ message: String) {
         guard state != .closing else { return }
-        let bodyWasArriving = state == .receiving
+        let bodyWasArriving = state == .receiving || state == .answeredEarly
         state = .closing
         timer?.cancel()
+        metrics.apiConnectionClosed(code)
         logger.notice("internal API request refused", metadata: ["status": "\(status.code)", "code": "\(code)", "remote-address": "\(context.remoteAddress.map { "\($0)" } ?? "-")"])
         // The router is reading this body: it must end in an error, not look complete.
         if bodyWasArriving { context.fireErrorCaught(RequestRefused(status: status)) }
@@ -177,8 +189,17 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in Self.close(loopBound.value) }
     }
 
+    /// The request and its response are both complete: the connection waits for the next one.
+    private func becomeIdle(_ context: ChannelHandlerContext) {
+        state = .idle
+        armIdleTimer(context)
+    }
+
     private func armIdleTimer(_ context: ChannelHandlerContext) {
-        armTimer(context, after: limits.idleTimeout) { _, context in Self.close(context) }
+        armTimer(context, after: limits.idleTimeout) { handler, context in
+            handler.metrics.apiConnectionClosed("idle-timeout")
+            Self.close(context)
+        }
     }
 
     /// Closes a connection we end ourselves. The handlers behind are told first that no more input

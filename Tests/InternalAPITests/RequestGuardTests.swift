@@ -1,5 +1,7 @@
 @testable import InternalAPI
+import FederationLinks
 import Logging
+import MetricsTestKit
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -11,8 +13,8 @@ import Testing
 struct RequestGuardTests {
     static let limits = InternalAPI.Limits(maxBodyBytes: 1000, idleTimeout: .seconds(60), requestTimeout: .seconds(30))
 
-    static func channel() throws -> EmbeddedChannel {
-        let channel = EmbeddedChannel(handler: RequestGuard(limits: limits, logger: Logger(label: "test")))
+    static func channel(metrics: TestMetrics = TestMetrics()) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(handler: RequestGuard(limits: limits, metrics: FederationMetrics(factory: metrics), logger: Logger(label: "test")))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
         return channel
     }
@@ -36,17 +38,20 @@ struct RequestGuardTests {
 
     @Test("a connection with no request is closed at the idle timeout, not before")
     func idle() throws {
-        let channel = try Self.channel()
+        let metrics = TestMetrics()
+        let channel = try Self.channel(metrics: metrics)
         channel.embeddedEventLoop.advanceTime(by: .seconds(59))
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         #expect(!channel.isActive)
+        #expect(metrics.counterTotal(label: "consulate_api_connections_closed_total", dimensions: [("reason", "idle-timeout")]) == 1)
         #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "nothing was asked, so nothing is answered")
     }
 
     @Test("a body that does not arrive within the request timeout is answered 408 and the connection closed")
     func slowBody() throws {
-        let channel = try Self.channel()
+        let metrics = TestMetrics()
+        let channel = try Self.channel(metrics: metrics)
         try channel.writeInbound(Self.head(contentLength: 100))
         try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "{")))
         channel.embeddedEventLoop.advanceTime(by: .seconds(29))
@@ -56,6 +61,8 @@ struct RequestGuardTests {
         #expect(answer.status == .requestTimeout)
         #expect(answer.code == "request-timeout")
         #expect(!channel.isActive)
+        #expect(metrics.counterTotal(label: "consulate_api_connections_closed_total", dimensions: [("reason", "request-timeout")]) == 1)
+        #expect(metrics.counterTotal(label: "consulate_api_connections_closed_total", dimensions: [("reason", "idle-timeout")]) == 0)
     }
 
     @Test("a whole request stops the clock; once answered, the idle timeout runs again")
@@ -72,6 +79,20 @@ struct RequestGuardTests {
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         #expect(!channel.isActive)
+    }
+
+    @Test("a response written before its request's body has arrived: the request timer runs on, then the idle timer")
+    func answeredBeforeBody() throws {
+        let channel = try Self.channel()
+        try channel.writeInbound(Self.head(contentLength: 2))
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .unauthorized)))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "{}")))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(59))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive, "idle once both the answer and the body are complete")
     }
 
     @Test("a Content-Length over the limit is answered 413 from the head, before any body")

@@ -143,6 +143,12 @@ package struct FederationMetrics: Sendable {
         count("consulate_event_streams_overflowed_total", [])
     }
 
+    /// The internal API closed a connection itself, for `reason`: `too-many-connections`,
+    /// `idle-timeout`, `request-timeout`, `malformed-request` or `body-too-large`.
+    package func apiConnectionClosed(_ reason: String) {
+        count("consulate_api_connections_closed_total", [("reason", reason)])
+    }
+
     /// A partner's subscription request was refused as over its rate.
     package func subscriptionRequestsLimited() {
         count("consulate_subscription_requests_limited_total", [])
