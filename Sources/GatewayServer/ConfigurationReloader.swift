@@ -91,9 +91,10 @@ package actor ConfigurationReloader {
                 await gateway.reconfigure(policy: effective.federation, translation: translation)
             }
             if changes.contains(.users) {
-                await gateway.synchronizeUsers(with: try await administration.directory())
+                // First: a revoked token must not keep its stream because the directory could not be read.
                 let revoked = await eventStreamTokens.recheck(in: administration.store)
                 if revoked > 0 { logger.notice("event streams closed: their tokens were revoked", metadata: ["streams": "\(revoked)"]) }
+                await gateway.synchronizeUsers(with: try await administration.directory())
             }
         } catch {
             logger.error("could not read the runtime changes from the store: the running settings are kept", metadata: ["reason": "\(error.message)"])

@@ -56,13 +56,20 @@ struct GuardedAPIChannel: ServerChildChannel {
     let wouldUpgrade: UpgradeRefusalHandler.Probe
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let admitted = connections.admit()
-        if admitted {
+        let admission = connections.admit()
+        switch admission {
+        case .admitted:
             let connections = connections
             channel.closeFuture.whenComplete { _ in connections.release() }
-        } else {
-            logger.notice("internal API connection refused: the connection limit is reached", metadata: ["limit": "\(connections.limit)"])
+        case .refused(first: true):
+            logger.notice(
+                "internal API connections refused until one closes: the connection limit is reached",
+                metadata: ["limit": "\(connections.limit)", "remote-address": "\(channel.remoteAddress.map { "\($0)" } ?? "-")"]
+            )
+        case .refused(first: false):
+            break
         }
+        let admitted = admission == .admitted
         let (wouldUpgrade, limits, metrics) = (wouldUpgrade, limits, metrics)
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
@@ -83,9 +90,9 @@ struct GuardedAPIChannel: ServerChildChannel {
     }
 }
 
-/// Stands first on a connection over the API's connection limit: reads nothing of it, answers 503
-/// with the API's JSON error as soon as it is active, and closes it. The HTTP handlers behind it
-/// never see a byte.
+/// Stands first on a connection over the API's connection limit: answers 503 with the API's JSON
+/// error as soon as it is active, discards what the client sends, and closes. The HTTP handlers
+/// behind it never see a byte.
 final class ConnectionLimitRefusal: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

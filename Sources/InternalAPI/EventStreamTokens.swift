@@ -61,21 +61,31 @@ package final class EventStreamTokens: Sendable {
     @discardableResult
     package func recheck(in store: any GatewayStore) async -> Int {
         let watched = state.withLockedValue { state in state.streams.filter { !$0.value.isRevoked }.map { ($0.key, $0.value.token, $0.value.user) } }
+        var owners: [String: TokenOwner?] = [:]
         var revoked = 0
         for (id, token, user) in watched {
             let owner: TokenOwner?
-            do {
-                owner = try await store.owner(ofToken: token)
-            } catch {
-                continue
+            if let known = owners[token] {
+                owner = known
+            } else {
+                do {
+                    owner = try await store.owner(ofToken: token)
+                } catch {
+                    continue
+                }
+                owners[token] = owner
             }
             guard owner != .user(user) else { continue }
-            revoked += 1
-            state.withLockedValue { state in
+            // Only a stream still watched and not yet told counts: one may have ended, or another
+            // recheck may have told it, meanwhile.
+            let told: (Bool, CheckedContinuation<Void, Never>?) = state.withLockedValue { state in
+                guard let watched = state.streams[id], !watched.isRevoked else { return (false, nil) }
                 state.streams[id]?.isRevoked = true
-                defer { state.streams[id]?.revoked = nil }
-                return state.streams[id]?.revoked
-            }?.resume()
+                state.streams[id]?.revoked = nil
+                return (true, watched.revoked)
+            }
+            if told.0 { revoked += 1 }
+            told.1?.resume()
         }
         return revoked
     }

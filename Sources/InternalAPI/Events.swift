@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
@@ -163,6 +164,7 @@ enum EventStream {
         outbound: WebSocketOutboundWriter,
         context: WebSocketRouterContext<APIRequestContext>,
         limits: InternalAPI.Limits,
+        store: any GatewayStore,
         tokens: EventStreamTokens
     ) async throws {
         guard let user = context.requestContext.user, let token = context.requestContext.token else { return }
@@ -170,9 +172,15 @@ enum EventStream {
         try await MaskedFramesOnly.install(on: channel)
         let events = await gateway.events(for: user)
         defer { events.close() }
-        try await outbound.writeTextMessage(encode(.ready(user)))
         let ending = try await tokens.watching(token: token, user: user) { untilRevoked in
-            try await withThrowingTaskGroup(of: Ending.self) { group in
+            // A token revoked after the upgrade's check but before it was watched would be missed.
+            do {
+                if try await store.owner(ofToken: token) != .user(user) { return Ending.revoked }
+            } catch {
+                // The store is failing; the next change of users checks the token again.
+            }
+            try await outbound.writeTextMessage(encode(.ready(user)))
+            return try await withThrowingTaskGroup(of: Ending.self) { group in
                 // Reading is how a close from the client is noticed; whole messages, so that
                 // fragmentation and UTF-8 are checked.
                 group.addTask {

@@ -152,7 +152,7 @@ package enum InternalAPI {
         me.post("messages", use: routes.sendMessage)
         me.get("history", use: HistoryRoutes(store: store).history)
         me.ws("events", shouldUpgrade: routes.shouldUpgrade) { inbound, outbound, context in
-            try await EventStream.run(gateway: gateway, inbound: inbound, outbound: outbound, context: context, limits: limits, tokens: eventStreamTokens)
+            try await EventStream.run(gateway: gateway, inbound: inbound, outbound: outbound, context: context, limits: limits, store: store, tokens: eventStreamTokens)
         }
 
         let administration = admin.map { Administration(store: store, localDomains: $0.localDomains) }

@@ -17,12 +17,15 @@ struct HostileClientTests {
     /// Short timeouts, so that the tests that wait for them wait little.
     static let limits = InternalAPI.Limits(maxBodyBytes: 64 * 1024, connectionLimit: 4, idleTimeout: .seconds(1), requestTimeout: .seconds(1))
 
+    /// - Parameter keepsMessages: contoso's gateway keeps history in the store, so that a test can
+    ///   prove a refused message was never sent.
     static func serving(
         limits: InternalAPI.Limits = Self.limits,
         eventStreamTokens: EventStreamTokens = EventStreamTokens(),
+        keepsMessages: Bool = false,
         _ body: @escaping @Sendable (APIHarness, Int) async throws -> Void
     ) async throws {
-        try await APIHarness.with { harness in
+        try await APIHarness.with(contosoKeepsMessages: keepsMessages) { harness in
             try await harness.liveApplication(limits: limits, eventStreamTokens: eventStreamTokens).test(.live) { client in
                 try await body(harness, try #require(client.port))
             }
@@ -34,6 +37,11 @@ struct HostileClientTests {
     }
 
     static let closed = "<!--closed-->"
+
+    /// `text` as one chunk of a chunked body.
+    static func chunk(_ text: String) -> String {
+        String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n"
+    }
 
     /// The JSON error code in a response's text.
     static func code(in response: String) -> String? {
@@ -64,16 +72,17 @@ struct HostileClientTests {
 
     @Test("a bad chunk in an authenticated request's body is answered 400, and nothing is sent")
     func badChunkAuthenticated() async throws {
-        try await Self.serving { harness, port in
+        try await Self.serving(keepsMessages: true) { harness, port in
             let peer = try await Self.connect(port)
             try await peer.send(
                 "POST /v1/me/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.aliceToken)\r\nContent-Type: application/json\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"to\":\r\nnot-hex\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n\(Self.chunk(#"{"to": "bob@fabrikam.example", "body": "never sent"}"#))not-hex\r\n"
             )
             let answer = try await peer.receive(until: Self.closed)
             #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(answer.prefix(200))")
             #expect(Self.code(in: answer) == "malformed-request")
             #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 2, "one response only: \(answer)")
+            #expect(try await harness.store.history(HistoryQuery(user: APIHarness.alice)).isEmpty, "the router never acted on it")
         }
     }
 
@@ -119,35 +128,49 @@ struct HostileClientTests {
 
     @Test("a body trickled slower than the request timeout is answered 408 and the connection closed; nothing is sent")
     func slowBody() async throws {
-        try await Self.serving { harness, port in
+        try await Self.serving(keepsMessages: true) { harness, port in
             let peer = try await Self.connect(port)
+            // A whole, valid message, but one byte short of what the head announced.
+            let body = #"{"to": "bob@fabrikam.example", "body": "never sent"}"#
             try await peer.send(
                 "POST /v1/me/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.aliceToken)\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: 100\r\n\r\n{"
+                    + "Content-Length: \(body.utf8.count + 1)\r\n\r\n\(body)"
             )
             let answer = try await peer.receive(until: Self.closed, seconds: 10)
             #expect(answer.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "\(answer.prefix(200))")
             #expect(Self.code(in: answer) == "request-timeout")
-            #expect(try await harness.store.pending(for: "fabrikam.example").isEmpty)
+            #expect(try await harness.store.history(HistoryQuery(user: APIHarness.alice)).isEmpty, "the router never acted on it")
         }
     }
 
     @Test("one connection over the limit is answered 503 too-many-connections; a slot freed is taken again")
     func connectionLimit() async throws {
-        let limits = InternalAPI.Limits(connectionLimit: 2, idleTimeout: .seconds(30))
+        // Three: the `.live` test framework's own client holds one.
+        let limits = InternalAPI.Limits(connectionLimit: 3, idleTimeout: .seconds(30))
         try await Self.serving(limits: limits) { harness, port in
+            let presence = "GET /v1/me/presence HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.aliceToken)\r\n\r\n"
             let held = [try await Self.connect(port), try await Self.connect(port)]
+            for peer in held {
+                try await peer.send(presence)
+                #expect(try await peer.receive(until: "\r\n").hasPrefix("HTTP/1.1 200"), "admitted: within the limit")
+            }
             let refused = try await Self.connect(port)
             let answer = try await refused.receive(until: Self.closed)
             #expect(answer.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), "\(answer.prefix(200))")
             #expect(Self.code(in: answer) == "too-many-connections")
+            let again = try await Self.connect(port)
+            #expect(try await again.receive(until: Self.closed).hasPrefix("HTTP/1.1 503"), "a refused connection freed no slot")
 
             await held[0].close()
             try await eventually("a slot is free again") {
-                let peer = try await Self.connect(port)
-                defer { Task { await peer.close() } }
-                try await peer.send("GET /v1/me/presence HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.aliceToken)\r\n\r\n")
-                return try await peer.receive(until: "\r\n").hasPrefix("HTTP/1.1 200")
+                do {
+                    let peer = try await Self.connect(port)
+                    defer { Task { await peer.close() } }
+                    try await peer.send(presence)
+                    return try await peer.receive(until: "\r\n").hasPrefix("HTTP/1.1 200")
+                } catch {
+                    return false
+                }
             }
             await held[1].close()
         }
@@ -182,6 +205,25 @@ struct HostileClientTests {
         ("a message over 16 KiB, in fragments", [frame(fin: false, opcode: 0x1, Array(repeating: 0x61, count: 9000)), frame(opcode: 0x0, Array(repeating: 0x61, count: 9000))], 1009),
         ("invalid UTF-8 across fragments (§8.1)", [frame(fin: false, opcode: 0x1, [0x7B, 0xE2]), frame(opcode: 0x0, [0x28, 0x7D])], 1007),
     ]
+
+    @Test("a frame sent in the same write as the handshake is taken as the stream's first (it reaches NIO's upgrade handler as raw bytes)")
+    func frameWithHandshake() async throws {
+        try await Self.serving { harness, port in
+            let peer = try await Self.connect(port)
+            var bytes = ByteBuffer(
+                string: "GET /v1/me/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer \(harness.aliceToken)\r\n\r\n"
+            )
+            var ping = Self.frame(opcode: 0x9, Array("early".utf8))
+            bytes.writeBuffer(&ping)
+            try await peer.channel.writeAndFlush(bytes).get()
+            _ = try await peer.receive(until: #""ready""#)
+            _ = try await peer.receive(until: "early", seconds: 10)
+            let other = try await Self.connect(port)
+            try await other.send("GET /v1/me/presence HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(harness.aliceToken)\r\n\r\n")
+            #expect(try await other.receive(until: "\r\n").hasPrefix("HTTP/1.1 200"), "the server still serves")
+        }
+    }
 
     @Test("a client frame that breaks RFC 6455 closes the event stream with the code the RFC names", arguments: badFrameCases)
     func badFrames(what: String, frames: [ByteBuffer], code: UInt16) async throws {

@@ -93,6 +93,84 @@ struct RequestGuardTests {
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         #expect(!channel.isActive, "idle once both the answer and the body are complete")
+
+        let stalled = try Self.channel()
+        try stalled.writeInbound(Self.head(contentLength: 2))
+        try stalled.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .unauthorized)))
+        try stalled.writeOutbound(HTTPServerResponsePart.end(nil))
+        _ = try stalled.readOutbound(as: HTTPServerResponsePart.self)
+        _ = try stalled.readOutbound(as: HTTPServerResponsePart.self)
+        stalled.embeddedEventLoop.advanceTime(by: .seconds(30))
+        #expect(!stalled.isActive, "the body never came: closed at the request timeout")
+        #expect(try stalled.readOutbound(as: HTTPServerResponsePart.self) == nil, "answered already: no 408 after the 401")
+    }
+
+    @Test("a second request on a kept-alive connection is refused with its own answer too")
+    func secondRequestRefused() throws {
+        let channel = try Self.channel()
+        try channel.writeInbound(Self.head(.GET))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        _ = try channel.readOutbound(as: HTTPServerResponsePart.self)
+        _ = try channel.readOutbound(as: HTTPServerResponsePart.self)
+        #expect(try channel.readInbound(as: HTTPServerRequestPart.self) != nil)
+        #expect(try channel.readInbound(as: HTTPServerRequestPart.self) != nil)
+        try channel.writeInbound(Self.head(contentLength: 10_000_000))
+        let answer = try #require(try Self.answer(channel))
+        #expect(answer.status == .payloadTooLarge)
+    }
+
+    @Test("pipelined: a refused request waits for the answers before it, then the connection closes without one")
+    func pipelinedRefusal() throws {
+        let channel = try Self.channel()
+        try channel.writeInbound(Self.head(.GET))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        try channel.writeInbound(Self.head(contentLength: 10_000_000))
+        #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "no 413 ahead of the GET's answer")
+        #expect(channel.isActive)
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        guard case .head(let head)? = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
+            Issue.record("the GET was not answered")
+            return
+        }
+        #expect(head.status == .ok)
+        #expect(!channel.isActive, "closed once the GET is answered")
+    }
+
+    @Test("after an upgrade request, what follows passes unread (NIO hands it on as raw bytes); a refused upgrade closes once answered")
+    func upgradeRequest() throws {
+        let channel = try Self.channel()
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/me/events")
+        head.headers.add(name: "Upgrade", value: "websocket")
+        head.headers.add(name: "Connection", value: "Upgrade")
+        try channel.writeInbound(HTTPServerRequestPart.head(head))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        try channel.writeInbound(ByteBuffer(bytes: [0x81, 0x80, 1, 2, 3, 4]))
+        _ = try channel.readInbound(as: HTTPServerRequestPart.self)
+        _ = try channel.readInbound(as: HTTPServerRequestPart.self)
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(bytes: [0x81, 0x80, 1, 2, 3, 4]))
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .unauthorized)))
+        #expect(channel.isActive)
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        #expect(!channel.isActive, "the decoder parses nothing after an upgrade request")
+    }
+
+    @Test("a client that stops reading its response is cut after the idle timeout")
+    func stalledReader() throws {
+        let metrics = TestMetrics()
+        let channel = try Self.channel(metrics: metrics)
+        try channel.writeInbound(Self.head(.GET))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(59))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+        #expect(metrics.counterTotal(label: "consulate_api_connections_closed_total", dimensions: [("reason", "write-stalled")]) == 1)
     }
 
     @Test("a Content-Length over the limit is answered 413 from the head, before any body")
@@ -106,7 +184,7 @@ struct RequestGuardTests {
         #expect(!channel.isActive)
     }
 
-    @Test("what NIO cannot parse is answered 400, unless a response has begun: then the connection is only closed")
+    @Test("what NIO cannot parse is answered 400, unless a response has begun: then it ends and the connection is closed")
     func malformed() throws {
         let channel = try Self.channel()
         channel.pipeline.fireErrorCaught(HTTPParserError.invalidHeaderToken)
@@ -122,6 +200,8 @@ struct RequestGuardTests {
         _ = try answering.readOutbound(as: HTTPServerResponsePart.self)
         answering.pipeline.fireErrorCaught(HTTPParserError.invalidChunkSize)
         #expect(try answering.readOutbound(as: HTTPServerResponsePart.self) == nil, "no second response")
+        #expect(answering.isActive, "the response under way is finished first")
+        try answering.writeOutbound(HTTPServerResponsePart.end(nil))
         #expect(!answering.isActive)
     }
 }

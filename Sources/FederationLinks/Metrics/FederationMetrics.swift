@@ -143,8 +143,8 @@ package struct FederationMetrics: Sendable {
         count("consulate_event_streams_overflowed_total", [])
     }
 
-    /// The internal API closed a connection itself, for `reason`: `too-many-connections`,
-    /// `idle-timeout`, `request-timeout`, `malformed-request` or `body-too-large`.
+    /// The internal API closed an HTTP connection itself, for `reason`: `too-many-connections`,
+    /// `idle-timeout`, `write-stalled`, `request-timeout`, `malformed-request` or `body-too-large`.
     package func apiConnectionClosed(_ reason: String) {
         count("consulate_api_connections_closed_total", [("reason", reason)])
     }
