@@ -54,30 +54,16 @@ struct SlowConsumerTests {
             var texts: [String] = []
             var partial: [UInt8] = []
             var closeCode: UInt16?
-            while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self), let second = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) {
-                var offset = 2
-                var length = Int(second & 0x7F)
-                if length == 126 {
-                    guard let extended = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self) else { break }
-                    length = Int(extended)
-                    offset = 4
-                } else if length == 127 {
-                    guard let extended = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt64.self) else { break }
-                    length = Int(extended)
-                    offset = 10
-                }
-                guard let payload = buffer.getBytes(at: buffer.readerIndex + offset, length: length) else { break }
-                buffer.moveReaderIndex(forwardBy: offset + length)
-                let opcode = first & 0x0F
-                switch opcode {
+            for frame in RawEventStream.frames(&buffer) {
+                switch frame.opcode {
                 case 0x1, 0x0:
-                    partial += payload
-                    if first & 0x80 != 0 {
+                    partial += frame.payload
+                    if frame.fin {
                         texts.append(String(decoding: partial, as: UTF8.self))
                         partial = []
                     }
                 case 0x8:
-                    closeCode = payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil
+                    closeCode = frame.closeCode
                 default:
                     break
                 }

@@ -7,6 +7,8 @@ import NIOPosix
 package enum RawEventStream {
     /// A frame the server sent.
     package struct ServerFrame: Sendable {
+        /// Whether this is the last frame of its message.
+        package var fin: Bool
         package var opcode: UInt8
         package var payload: [UInt8]
 
@@ -22,7 +24,7 @@ package enum RawEventStream {
     }
 
     /// Reads the frames in `buffer` (after the handshake), leaving an incomplete one in it.
-    static func frames(_ buffer: inout ByteBuffer) -> [ServerFrame] {
+    package static func frames(_ buffer: inout ByteBuffer) -> [ServerFrame] {
         var frames: [ServerFrame] = []
         while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
             let second = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)
@@ -38,7 +40,7 @@ package enum RawEventStream {
             }
             guard let payload = buffer.getBytes(at: buffer.readerIndex + offset, length: length) else { break }
             buffer.moveReaderIndex(forwardBy: offset + length)
-            frames.append(ServerFrame(opcode: first & 0x0F, payload: payload))
+            frames.append(ServerFrame(fin: first & 0x80 != 0, opcode: first & 0x0F, payload: payload))
         }
         return frames
     }
