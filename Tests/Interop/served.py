@@ -44,8 +44,9 @@ class ConsulateServer:
     that size mounted in the server's own mount namespace (`unshare --mount`), which the admin
     commands enter too (`nsenter`): a file system that can really fill up, seen by nothing else."""
 
-    def __init__(self, binary, directory, address, store_bytes=None):
+    def __init__(self, binary, directory, address, store_bytes=None, log_level="debug"):
         self.binary = binary
+        self.log_level = log_level
         self.directory = directory
         self.address = address
         self.process = None
@@ -89,7 +90,7 @@ class ConsulateServer:
     async def start(self):
         """Starts `consulate serve` and waits until the API answers."""
         self.process = await asyncio.create_subprocess_exec(
-            *self._launcher(), self.binary, "serve", "--config", self.config, "--log-level", "debug",
+            *self._launcher(), self.binary, "serve", "--config", self.config, "--log-level", self.log_level,
             stdout=asyncio.subprocess.PIPE, stderr=open(self.log_path, "a"))
         while True:
             line = await asyncio.wait_for(self.process.stdout.readline(), 60)
