@@ -26,6 +26,9 @@ For each path, alice@a.prosody.test sends to bob@b.prosody.test (path 1) or to b
    alice's send to alice's receipt of the echo.
 Rounds alternate the two paths; figures are medians over rounds, min–max in parentheses. The
 receiving hop is what compares (Prosody B vs Consulate); Prosody A is shown for context.
+With `consulate serve`, a last phase has 50 API clients (bob's token, each its own kept-alive
+connection) send `POST /v1/me/messages` to alice as fast as each is acknowledged, for 10 s:
+acknowledged (stored) messages per second and acknowledgement latency p50/p99.
 Context switches of every thread of each server are read from /proc/<pid>/task/*/status over the
 same phases. The targets (issue 12) are printed as MET or NOT MET; missing one is reported, not a
 failure.
@@ -415,6 +418,47 @@ class ServedReceiver:
             writer.close()
 
 
+async def api_load(address, port, token, to, clients, seconds, meter):
+    """`clients` internal-user clients, each on its own kept-alive connection, sending
+    `POST /v1/me/messages` to `to` as fast as each is acknowledged (202: stored) for `seconds`:
+    acknowledged messages per second and acknowledgement latency."""
+    latencies = []
+    failures = []
+    deadline = time.monotonic() + seconds
+
+    async def client(number):
+        reader, writer = await asyncio.open_connection(address, port)
+        sequence = 0
+        try:
+            while time.monotonic() < deadline:
+                sequence += 1
+                payload = json.dumps({"to": to, "body": f"a {number} {sequence}", "type": "chat"}).encode()
+                sent = time.monotonic()
+                writer.write(
+                    f"POST /v1/me/messages HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode() + payload)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+                body = await reader.readexactly(length)
+                if head.startswith(b"HTTP/1.1 202"):
+                    latencies.append(time.monotonic() - sent)
+                else:
+                    failures.append(f"{head.splitlines()[0].decode()} {body[:120]}")
+                    return
+        finally:
+            writer.close()
+
+    start = meter.sample()
+    began = time.monotonic()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    elapsed = time.monotonic() - began
+    cpu = meter.since(start)
+    if failures:
+        raise RuntimeError(f"API load: {len(failures)} refused, first: {failures[0]}")
+    return {"rate": len(latencies) / elapsed, "count": len(latencies), "p50": percentile(latencies, 0.5) * 1000,
+            "p99": percentile(latencies, 0.99) * 1000, "cpu": cpu["Consulate"] / max(1, len(latencies)) * 1e6}
+
+
 def make_prosody_class():
     from peers import ProsodyPeer
 
@@ -667,6 +711,15 @@ async def orchestrate(arguments):
                       f"RTT p50 {l['p50']:.2f} ms p99 {l['p99']:.2f} ms  non-test {t['cpu']['non-test']:.2f} CPU-s",
                       flush=True)
         outcome = report(paths, arguments, names)
+        if served and arguments.api_clients:
+            load = await api_load(CONSULATE_ADDRESS, API_PORT, token, ALICE, arguments.api_clients, arguments.api_seconds, meter)
+            print()
+            print(f"API: {arguments.api_clients} clients sending POST /v1/me/messages to {ALICE} as fast as acknowledged, "
+                  f"{arguments.api_seconds:.0f} s: {load['rate']:,.0f} acknowledged (stored) messages/s, "
+                  f"latency p50 {load['p50']:.2f} ms p99 {load['p99']:.2f} ms, Consulate {load['cpu']:.0f} µs CPU per message")
+            met = load["rate"] >= 10000 and load["p99"] <= 10
+            print(f"Target (≥ 10,000 acknowledged messages/s, p99 ≤ 10 ms): {'MET' if met else 'NOT MET'}")
+            outcome["api"] = load
         if arguments.json:
             with open(arguments.json, "w") as f:
                 json.dump({"messages": arguments.messages, "pings": arguments.pings, "mode": arguments.mode,
@@ -705,6 +758,9 @@ def main():
     parser.add_argument("--consulate-path", choices=["serve", "console"], default="serve",
                         help="serve: `consulate serve` with its store, history and archive, bob reading his WebSocket and "
                              "echoing through POST /v1/me/messages (the path users run; default); console: `consulate console`")
+    parser.add_argument("--api-clients", type=int, default=50,
+                        help="with --consulate-path serve: API clients of the acknowledgement benchmark (0: none; default 50)")
+    parser.add_argument("--api-seconds", type=float, default=10, help="how long the API clients send (default 10)")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--jid", help=argparse.SUPPRESS)
