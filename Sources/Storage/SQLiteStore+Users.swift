@@ -153,7 +153,7 @@ extension SQLiteStore {
     // MARK: - Rows
 
     static func requireUser(_ db: Database, _ jid: String) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM user WHERE jid = ?)", arguments: [jid]) == true else {
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM user WHERE jid = ?)"), arguments: [jid]) == true else {
             throw StorageError.unknownUser(jid)
         }
     }

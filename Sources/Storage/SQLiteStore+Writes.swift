@@ -4,7 +4,8 @@ import XMPP
 
 /// Every change the store makes to users, the outbound queue, offline messages and history, in
 /// one place: `apply(_:)` runs a batch of them in one transaction, and the single-change methods
-/// of `GatewayStore` are batches of one.
+/// of `GatewayStore` are batches of one. The statements every message runs are prepared once per
+/// connection (`cachedStatement`), not parsed again for each.
 extension SQLiteStore {
     @discardableResult
     package func apply(_ batch: [StoreWrite]) async throws(StorageError) -> [Int64] {
@@ -25,10 +26,8 @@ extension SQLiteStore {
     private static func apply(_ change: StoreWrite, in db: Database, earlier: [Int64], archivePolicy: ArchivePolicy) throws -> Int64 {
         switch change {
         case .enqueue(let stanza, let from, let to, let at):
-            try db.execute(
-                sql: "INSERT INTO outbound_queue (domain, from_jid, to_jid, stanza, accepted_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [to.domainpart, from.description, to.description, StanzaText.encode(stanza), at.storedValue]
-            )
+            try db.cachedStatement(sql: "INSERT INTO outbound_queue (domain, from_jid, to_jid, stanza, accepted_at) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [to.domainpart, from.description, to.description, StanzaText.encode(stanza), at.storedValue])
             return db.lastInsertedRowID
 
         case .dequeue(let reference):
@@ -39,7 +38,7 @@ extension SQLiteStore {
                 guard earlier.indices.contains(index) else { throw StorageError.database("no enqueue at index \(index) earlier in the batch") }
                 sequence = earlier[index]
             }
-            try db.execute(sql: "DELETE FROM outbound_queue WHERE sequence = ?", arguments: [sequence])
+            try db.cachedStatement(sql: "DELETE FROM outbound_queue WHERE sequence = ?").execute(arguments: [sequence])
             return Int64(db.changesCount)
 
         case .recordMessage(let message):
@@ -50,16 +49,12 @@ extension SQLiteStore {
             let arguments: StatementArguments = [
                 userKey, message.contact.description, message.direction.rawValue, message.body, message.messageID, message.at.storedValue,
             ]
-            try db.execute(
-                sql: "INSERT INTO history (user_jid, contact_jid, direction, body, message_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: arguments
-            )
+            try db.cachedStatement(sql: "INSERT INTO history (user_jid, contact_jid, direction, body, message_id, at) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: arguments)
             let id = db.lastInsertedRowID
             if archivePolicy.covers(message.user) {
-                try db.execute(
-                    sql: "INSERT INTO archive (user_jid, contact_jid, direction, body, message_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: arguments
-                )
+                try db.cachedStatement(sql: "INSERT INTO archive (user_jid, contact_jid, direction, body, message_id, at) VALUES (?, ?, ?, ?, ?, ?)")
+                    .execute(arguments: arguments)
             }
             return id
 
@@ -67,14 +62,12 @@ extension SQLiteStore {
             try Validate.bare(user, field: "user")
             let userKey = user.description
             try requireUser(db, userKey)
-            try db.execute(
-                sql: "INSERT INTO offline_message (user_jid, from_jid, stanza, received_at) VALUES (?, ?, ?, ?)",
-                arguments: [userKey, from.description, StanzaText.encode(stanza), at.storedValue]
-            )
+            try db.cachedStatement(sql: "INSERT INTO offline_message (user_jid, from_jid, stanza, received_at) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [userKey, from.description, StanzaText.encode(stanza), at.storedValue])
             return db.lastInsertedRowID
 
         case .deleteOfflineMessages(let user, let sequence):
-            try db.execute(sql: "DELETE FROM offline_message WHERE user_jid = ? AND sequence <= ?", arguments: [user.description, sequence])
+            try db.cachedStatement(sql: "DELETE FROM offline_message WHERE user_jid = ? AND sequence <= ?").execute(arguments: [user.description, sequence])
             return Int64(db.changesCount)
 
         case .savePresence(let presence, let user):
