@@ -23,8 +23,11 @@ struct TLSFilesTests {
         )
         #expect(tls.certificateChain.count == 1)
         #expect(tls.verifier.trustRoots.count == 2)
-        _ = try tls.makeServerContext()
-        _ = try tls.makeClientContext()
+        let server = try tls.serverContext()
+        let client = try tls.clientContext()
+        #expect(try tls.serverContext() === server, "one server context, shared by every inbound connection")
+        #expect(try tls.clientContext() === client, "one client context, shared by every outbound connection")
+        #expect(server !== client)
     }
 
     @Test("missing and malformed files are refused with the file named")

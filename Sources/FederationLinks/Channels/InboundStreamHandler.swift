@@ -337,7 +337,7 @@ package final class InboundStreamHandler: ChannelDuplexHandler, RemovableChannel
     func makeTLSHandler() throws -> NIOSSLServerHandler {
         guard let tls else { throw TLSNotConfigured() }
         return NIOSSLServerHandler(
-            context: try tls.makeServerContext(),
+            context: try tls.serverContext(),
             customVerificationCallback: tls.verificationCallback(record: certificateRecord, now: now)
         )
     }

@@ -299,7 +299,7 @@ package final class OutboundStreamHandler: ChannelInboundHandler, RemovableChann
     private func addTLSClient(serverName: String, context: ChannelHandlerContext) throws {
         guard let tls else { throw TLSNotConfigured() }
         let handler = try NIOSSLClientHandler(
-            context: try tls.makeClientContext(),
+            context: try tls.clientContext(),
             serverHostname: serverName,
             customVerificationCallback: tls.verificationCallback(record: certificateRecord, now: now)
         )

@@ -14,6 +14,15 @@ package struct FederationTLS: Sendable {
     package let verifier: PeerCertificateVerifier
     /// XEP-0368 / RFC 7590: the ALPN protocol for server-to-server XMPP.
     package static let alpnProtocol = "xmpp-server"
+    /// The two contexts, each made on first use and then shared by every connection: making one
+    /// parses the chain and key again and builds an SSL_CTX, which costs more than a handshake's
+    /// share of work, and NIOSSL's handlers share a context safely.
+    private let contexts = Contexts()
+
+    private final class Contexts: Sendable {
+        let server = NIOLockedValueBox<NIOSSLContext?>(nil)
+        let client = NIOLockedValueBox<NIOSSLContext?>(nil)
+    }
 
     package init(certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey, trustRoots: [Certificate]) {
         self.certificateChain = certificateChain
@@ -21,7 +30,25 @@ package struct FederationTLS: Sendable {
         self.verifier = PeerCertificateVerifier(trustRoots: trustRoots)
     }
 
-    package func makeServerContext() throws -> NIOSSLContext {
+    package func serverContext() throws -> NIOSSLContext {
+        try contexts.server.withLockedValue { cached in
+            if let cached { return cached }
+            let made = try makeServerContext()
+            cached = made
+            return made
+        }
+    }
+
+    package func clientContext() throws -> NIOSSLContext {
+        try contexts.client.withLockedValue { cached in
+            if let cached { return cached }
+            let made = try makeClientContext()
+            cached = made
+            return made
+        }
+    }
+
+    private func makeServerContext() throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificateChain.map { .certificate($0) },
             privateKey: .privateKey(privateKey)
@@ -32,7 +59,7 @@ package struct FederationTLS: Sendable {
         return try NIOSSLContext(configuration: configuration)
     }
 
-    package func makeClientContext() throws -> NIOSSLContext {
+    private func makeClientContext() throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateChain = certificateChain.map { .certificate($0) }
         configuration.privateKey = .privateKey(privateKey)
