@@ -31,6 +31,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `Heap`, for the core's deadlines (already in the graph through SwiftNIO).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
@@ -92,7 +94,10 @@ let package = Package(
         // The gateway's decisions as a pure value: no NIO, no clock, no tasks (`GatewayCore`).
         .target(
             name: "GatewayCore",
-            dependencies: ["Federation", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage"],
+            dependencies: [
+                "Federation", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage",
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(

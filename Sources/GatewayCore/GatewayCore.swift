@@ -120,7 +120,7 @@ package struct GatewayCore: Sendable {
         }
         switch input {
         case .stanzaReceived(let stanza, let connection):
-            inbound.active(connection, at: time)
+            inbound.active(connection, at: time, settings: configuration.policy.settings)
             // An answer to one of our pings is the link table's; anything else goes to the translator.
             if let answer = LinkPing.answer(in: stanza), links.pongReceived(on: answer.link, id: answer.id) { break }
             guard admitsSubscriptionRequest(stanza, &batch) else { break }

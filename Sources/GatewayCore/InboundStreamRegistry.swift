@@ -1,3 +1,4 @@
+import HeapModule
 package import Federation
 package import PresenceModel
 import XMPP
@@ -58,6 +59,30 @@ package struct InboundStreamRegistry: Sendable {
 
     package private(set) var streams: [ConnectionID: Stream] = [:]
     private var unauthenticatedBySource: [String: Int] = [:]
+    /// When each stream is due to be cut, earliest first, so that finding the next deadline after
+    /// an input does not walk every stream. An entry is stale once its stream is gone or closing,
+    /// or is due at another time (it was active since, or authenticated): stale entries are
+    /// dropped as they reach the top, and all are rebuilt when they outnumber the streams.
+    private var due = Heap<Due>()
+    /// The timeouts the entries in `due` were computed with; others (after a reload) rebuild it.
+    private var dueTimeouts: DueTimeouts?
+
+    private struct Due: Comparable {
+        var at: LinkInstant
+        var connection: ConnectionID
+
+        static func < (a: Due, b: Due) -> Bool { (a.at, a.connection) < (b.at, b.connection) }
+    }
+
+    private struct DueTimeouts: Equatable {
+        var establishment: Duration
+        var inactivity: Duration
+
+        init(_ settings: FederationSettings) {
+            establishment = settings.streamEstablishmentTimeout
+            inactivity = settings.inactivityTimeout
+        }
+    }
 
     /// Connections open, authenticated or not: what counts against the connection limit.
     var count: Int { streams.count }
@@ -81,6 +106,7 @@ package struct InboundStreamRegistry: Sendable {
         }
         streams[connection] = Stream(source: source, acceptedAt: time.now, lastActive: time.now)
         unauthenticatedBySource[source, default: 0] += 1
+        schedule(connection, settings)
         return []
     }
 
@@ -112,6 +138,7 @@ package struct InboundStreamRegistry: Sendable {
         stream.pairs[pair] = Authentication(method: method, tls: tls, since: time.wall)
         stream.lastActive = time.now
         streams[connection] = stream
+        schedule(connection, policy.settings)
         return []
     }
 
@@ -144,9 +171,12 @@ package struct InboundStreamRegistry: Sendable {
         ] + close(connection, StreamError(.policyViolation, text: text))
     }
 
-    /// The stream delivered a stanza: it is active.
-    mutating func active(_ connection: ConnectionID, at time: GatewayTime) {
+    /// The stream delivered a stanza: it is active. Only an authenticated stream's deadline moves
+    /// with activity.
+    mutating func active(_ connection: ConnectionID, at time: GatewayTime, settings: FederationSettings) {
+        guard let stream = streams[connection], stream.lastActive != time.now else { return }
         streams[connection]?.lastActive = time.now
+        if stream.isAuthenticated { schedule(connection, settings) }
     }
 
     mutating func closed(_ connection: ConnectionID) {
@@ -155,16 +185,24 @@ package struct InboundStreamRegistry: Sendable {
     }
 
     /// The earliest instant a stream is due to be cut, if any.
-    func nextDeadline(_ settings: FederationSettings) -> LinkInstant? {
-        streams.values.lazy.filter { !$0.closing }.map { Self.deadline(of: $0, settings) }.min()
+    mutating func nextDeadline(_ settings: FederationSettings) -> LinkInstant? {
+        rebuildIfStale(settings)
+        while let top = due.min, !isCurrent(top, settings) { due.removeMin() }
+        return due.min?.at
     }
 
     /// Cuts what is due at `now`: streams that did not authenticate within the establishment
     /// timeout (`connection-timeout`), and authenticated ones idle for the inactivity timeout.
     mutating func tick(at time: GatewayTime, settings: FederationSettings) -> [GatewayCore.Action] {
+        rebuildIfStale(settings)
+        var dueNow: [ConnectionID] = []
+        while let top = due.min, top.at <= time.now {
+            due.removeMin()
+            if isCurrent(top, settings) { dueNow.append(top.connection) }
+        }
         var actions: [GatewayCore.Action] = []
-        for connection in streams.keys.sorted() {
-            guard let stream = streams[connection], !stream.closing, Self.deadline(of: stream, settings) <= time.now else { continue }
+        for connection in dueNow.sorted() {
+            guard let stream = streams[connection], !stream.closing else { continue }
             if stream.isAuthenticated {
                 actions += [
                     .metric(.inboundLimit(.inactivityTimeout)),
@@ -214,6 +252,29 @@ package struct InboundStreamRegistry: Sendable {
     private mutating func releaseSource(of stream: Stream) {
         let remaining = unauthenticatedBySource[stream.source, default: 1] - 1
         unauthenticatedBySource[stream.source] = remaining > 0 ? remaining : nil
+    }
+
+    /// Records when `connection` is now due.
+    private mutating func schedule(_ connection: ConnectionID, _ settings: FederationSettings) {
+        guard let stream = streams[connection] else { return }
+        rebuildIfStale(settings)
+        due.insert(Due(at: Self.deadline(of: stream, settings), connection: connection))
+        if due.count > 4 * streams.count + 64 { rebuild(settings) }
+    }
+
+    private func isCurrent(_ entry: Due, _ settings: FederationSettings) -> Bool {
+        guard let stream = streams[entry.connection], !stream.closing else { return false }
+        return Self.deadline(of: stream, settings) == entry.at
+    }
+
+    private mutating func rebuildIfStale(_ settings: FederationSettings) {
+        if dueTimeouts != DueTimeouts(settings) { rebuild(settings) }
+    }
+
+    /// One entry per open stream, computed with `settings`.
+    private mutating func rebuild(_ settings: FederationSettings) {
+        dueTimeouts = DueTimeouts(settings)
+        due = Heap(streams.lazy.filter { !$0.value.closing }.map { Due(at: Self.deadline(of: $0.value, settings), connection: $0.key) })
     }
 
     private static func deadline(of stream: Stream, _ settings: FederationSettings) -> LinkInstant {

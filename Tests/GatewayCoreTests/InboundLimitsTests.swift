@@ -51,6 +51,28 @@ struct InboundLimitsTests {
         #expect(idle.contains(.metric(.inboundLimit(.inactivityTimeout))))
     }
 
+    @Test("deadlines come due earliest first, whatever the order streams came in; a stream closed, or active since, no longer sets the next one")
+    func deadlineOrder() throws {
+        var harness = H(settings: FederationSettings(streamEstablishmentTimeout: .seconds(10), inactivityTimeout: .seconds(30)))
+        let at = { (seconds: Int64) in LinkInstant(sinceOrigin: .seconds(seconds)) }
+        let authenticated = harness.inboundStream(1)
+        _ = Self.accept(&harness, 2, at: 2)
+        _ = Self.accept(&harness, 3, at: 4)
+        for second in stride(from: 5.0, through: 11, by: 0.5) {
+            _ = harness.handle(.stanzaReceived(H.presenceFromBob(), on: authenticated), at: second)
+        }
+        _ = harness.handle(.inboundClosed(ConnectionID(.inbound, 2)), at: 11.5)
+        let first = harness.handle(.tick, at: 12)
+        #expect(Self.closedInbound(first).isEmpty, "stream 2, due at 12 s, is gone")
+        #expect(first.contains(.armTimer(at: at(14))), "next: stream 3, accepted at 4 s")
+        let second = harness.handle(.tick, at: 14)
+        #expect(Self.closedInbound(second).map(\.0) == [ConnectionID(.inbound, 3)])
+        #expect(second.contains(.armTimer(at: at(41))), "next: stream 1, last active at 11 s, not at any earlier stanza")
+        #expect(Self.closedInbound(harness.handle(.tick, at: 40.9)).isEmpty)
+        #expect(Self.closedInbound(harness.handle(.tick, at: 41)).map(\.0) == [authenticated])
+        #expect(Self.closedInbound(harness.handle(.tick, at: 80)).isEmpty, "each is cut once")
+    }
+
     @Test("one address may hold the source limit of unauthenticated connections; one that authenticates frees its place")
     func sourceConnectionLimit() throws {
         var harness = H(settings: FederationSettings(sourceConnectionLimit: 2))
