@@ -59,6 +59,9 @@ package struct InboundStreamRegistry: Sendable {
 
     package private(set) var streams: [ConnectionID: Stream] = [:]
     private var unauthenticatedBySource: [String: Int] = [:]
+    /// For each partner, the streams not closing that authenticated it: its connection limit's
+    /// count, kept as streams authenticate and close rather than counted over every stream.
+    private var heldByPartner: [DomainPattern: Int] = [:]
     /// When each stream is due to be cut, earliest first, so that finding the next deadline after
     /// an input does not walk every stream. An entry is stale once its stream is gone or closing,
     /// or is due at another time (it was active since, or authenticated): stale entries are
@@ -125,8 +128,7 @@ package struct InboundStreamRegistry: Sendable {
         }
         if !stream.partners.contains(partner.domain) {
             let limit = policy.connectionLimit(for: partner)
-            let held = streams.values.filter { $0.partners.contains(partner.domain) && !$0.closing }.count
-            if held >= limit {
+            if heldByPartner[partner.domain, default: 0] >= limit {
                 return [
                     .metric(.inboundLimit(.partnerConnectionLimit)),
                     .log(LogRecord(.notice, "inbound stream refused: the partner holds its connection limit", ["peer": pair.remote, "limit": "\(limit)"])),
@@ -134,7 +136,7 @@ package struct InboundStreamRegistry: Sendable {
             }
         }
         if !stream.isAuthenticated { releaseSource(of: stream) }
-        stream.partners.insert(partner.domain)
+        if stream.partners.insert(partner.domain).inserted { heldByPartner[partner.domain, default: 0] += 1 }
         stream.pairs[pair] = Authentication(method: method, tls: tls, since: time.wall)
         stream.lastActive = time.now
         streams[connection] = stream
@@ -182,6 +184,7 @@ package struct InboundStreamRegistry: Sendable {
     mutating func closed(_ connection: ConnectionID) {
         guard let stream = streams.removeValue(forKey: connection) else { return }
         if !stream.isAuthenticated { releaseSource(of: stream) }
+        if !stream.closing { releasePartners(of: stream) }
     }
 
     /// The earliest instant a stream is due to be cut, if any.
@@ -236,6 +239,7 @@ package struct InboundStreamRegistry: Sendable {
     }
 
     private mutating func close(_ connection: ConnectionID, _ error: StreamError?) -> [GatewayCore.Action] {
+        if let stream = streams[connection], !stream.closing { releasePartners(of: stream) }
         streams[connection]?.closing = true
         return [.closeInbound(connection, error)]
     }
@@ -247,6 +251,13 @@ package struct InboundStreamRegistry: Sendable {
             .log(LogRecord(.notice, "inbound connection refused", ["remote-address": source, "limit": limit.rawValue])),
             .closeInbound(connection, error),
         ]
+    }
+
+    private mutating func releasePartners(of stream: Stream) {
+        for partner in stream.partners {
+            let remaining = heldByPartner[partner, default: 1] - 1
+            heldByPartner[partner] = remaining > 0 ? remaining : nil
+        }
     }
 
     private mutating func releaseSource(of stream: Stream) {

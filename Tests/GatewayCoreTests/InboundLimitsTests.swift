@@ -131,6 +131,16 @@ struct InboundLimitsTests {
         _ = harness.handle(.inboundClosed(ConnectionID(.inbound, 1)))
         _ = Self.accept(&harness, 4)
         #expect(Self.closedInbound(harness.handle(.inboundAuthenticated(ConnectionID(.inbound, 4), H.contoso, .tcpDialback, .none))).isEmpty)
+
+        // Streams we cut free their places at once, and only once when their close comes back.
+        #expect(Self.closedInbound(harness.handle(.tick, at: 601)).map(\.0) == [ConnectionID(.inbound, 2), ConnectionID(.inbound, 4)])
+        _ = harness.handle(.inboundClosed(ConnectionID(.inbound, 2)))
+        for number: UInt64 in 5...6 {
+            _ = Self.accept(&harness, number)
+            #expect(Self.closedInbound(harness.handle(.inboundAuthenticated(ConnectionID(.inbound, number), H.contoso, .tcpDialback, .none))).isEmpty)
+        }
+        _ = Self.accept(&harness, 7)
+        #expect(Self.closedInbound(harness.handle(.inboundAuthenticated(ConnectionID(.inbound, 7), H.contoso, .tcpDialback, .none))).map(\.0) == [ConnectionID(.inbound, 7)])
     }
 
     @Test("near the descriptor limit the listeners pause, and they resume once a tenth of the margin is free again")
