@@ -267,8 +267,7 @@ package struct InboundStreamRegistry: Sendable {
 
     /// Records when `connection` is now due.
     private mutating func schedule(_ connection: ConnectionID, _ settings: FederationSettings) {
-        guard let stream = streams[connection] else { return }
-        rebuildIfStale(settings)
+        guard let stream = streams[connection], !rebuildIfStale(settings) else { return }
         due.insert(Due(at: Self.deadline(of: stream, settings), connection: connection))
         if due.count > 4 * streams.count + 64 { rebuild(settings) }
     }
@@ -278,8 +277,13 @@ package struct InboundStreamRegistry: Sendable {
         return Self.deadline(of: stream, settings) == entry.at
     }
 
-    private mutating func rebuildIfStale(_ settings: FederationSettings) {
-        if dueTimeouts != DueTimeouts(settings) { rebuild(settings) }
+    /// Rebuilds `due` if it was computed with other timeouts; whether it did (then every stream's
+    /// current deadline is in it).
+    @discardableResult
+    private mutating func rebuildIfStale(_ settings: FederationSettings) -> Bool {
+        guard dueTimeouts != DueTimeouts(settings) else { return false }
+        rebuild(settings)
+        return true
     }
 
     /// One entry per open stream, computed with `settings`.

@@ -1,10 +1,10 @@
 import Foundation
-import Storage
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import Gateway
 import PresenceModel
+import Storage
 import Translation
 import XMPP
 
@@ -153,11 +153,6 @@ struct DeliveryErrorBody: Codable, Hashable, Sendable {
 /// still read as RFC 6455 asks (masked frames, whole messages, UTF-8 text), and a violation ends
 /// the connection with 1002 or 1007.
 enum EventStream {
-    /// Why a stream ends, when the gateway ends it.
-    private enum Ending {
-        case clientLeft, eventsEnded, overflowed, revoked
-    }
-
     static func run<G: InternalUserGateway>(
         gateway: G,
         inbound: WebSocketInboundStream,
@@ -172,20 +167,22 @@ enum EventStream {
         try await MaskedFramesOnly.install(on: channel)
         let events = await gateway.events(for: user)
         defer { events.close() }
-        let ending = try await tokens.watching(token: token, user: user) { untilRevoked in
+        // Whether the stream ends because its token was revoked; the other endings (the client left,
+        // the events ended, the client fell behind: `events.overflowed`) need no telling apart here.
+        let revoked = try await tokens.watching(token: token, user: user) { untilRevoked in
             // A token revoked after the upgrade's check but before it was watched would be missed.
             do {
-                if try await store.owner(ofToken: token) != .user(user) { return Ending.revoked }
+                if try await store.owner(ofToken: token) != .user(user) { return true }
             } catch {
                 // The store is failing; the next change of users checks the token again.
             }
             try await outbound.writeTextMessage(encode(.ready(user)))
-            return try await withThrowingTaskGroup(of: Ending.self) { group in
+            return try await withThrowingTaskGroup(of: Bool.self) { group in
                 // Reading is how a close from the client is noticed; whole messages, so that
                 // fragmentation and UTF-8 are checked.
                 group.addTask {
                     for try await _ in inbound.messages(maxSize: 16 * 1024) {}
-                    return .clientLeft
+                    return false
                 }
                 group.addTask {
                     var unconfirmed = 0
@@ -202,24 +199,24 @@ enum EventStream {
                             unconfirmed = 0
                         }
                     }
-                    return .eventsEnded
+                    return false
                 }
                 // A client that does not read leaves the writer waiting on a full socket.
                 group.addTask {
                     await events.untilOverflow()
-                    return .overflowed
+                    return false
                 }
                 group.addTask {
                     await untilRevoked()
-                    return .revoked
+                    return true
                 }
-                let ending = try await group.next() ?? .eventsEnded
+                let revoked = try await group.next() ?? false
                 group.cancelAll()
-                return ending
+                return revoked
             }
         }
         let reason: String
-        if ending == .revoked {
+        if revoked {
             reason = "the token was revoked"
         } else if events.overflowed {
             reason = "the client did not keep up; its messages wait as offline messages"

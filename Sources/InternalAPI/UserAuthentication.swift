@@ -17,11 +17,12 @@ struct UserAuthentication: RouterMiddleware {
         context: APIRequestContext,
         next: (Request, APIRequestContext) async throws -> Response
     ) async throws -> Response {
-        switch try await Self.tokenOwner(of: request, in: store) {
+        let token = try Self.bearerToken(in: request)
+        switch try await Self.owner(of: token, in: store) {
         case .user(let jid)?:
             var context = context
             context.user = jid
-            context.token = try Self.bearerToken(in: request)
+            context.token = token
             return try await next(request, context)
         case .admin?:
             throw APIError(.forbidden, code: "admin-token", "an admin token speaks for no user; use the user's own token")
@@ -33,7 +34,10 @@ struct UserAuthentication: RouterMiddleware {
     /// Whose token the request carries, if the store knows it: the one lookup both the user and
     /// the admin routes start from.
     static func tokenOwner(of request: Request, in store: any GatewayStore) async throws(APIError) -> TokenOwner? {
-        let token = try bearerToken(in: request)
+        try await owner(of: bearerToken(in: request), in: store)
+    }
+
+    private static func owner(of token: String, in store: any GatewayStore) async throws(APIError) -> TokenOwner? {
         do {
             return try await store.owner(ofToken: token)
         } catch {

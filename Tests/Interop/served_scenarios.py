@@ -389,42 +389,6 @@ class MemoryWatch:
         return self.peak
 
 
-def read_messages(stream, count, timeout=120):
-    """The bodies of the next `count` message events, read straight off the socket (the
-    EventStream helper copies its buffer per event, too slow for 100,000)."""
-    stream.socket.settimeout(timeout)
-    data, offset, bodies = bytearray(stream.buffer), 0, []
-    while len(bodies) < count:
-        while True:
-            if len(data) - offset >= 2:
-                length, header = data[offset + 1] & 0x7F, 2
-                if length == 126 and len(data) - offset >= 4:
-                    length, header = int.from_bytes(data[offset + 2:offset + 4], "big"), 4
-                elif length == 127 and len(data) - offset >= 10:
-                    length, header = int.from_bytes(data[offset + 2:offset + 10], "big"), 10
-                if length < 126 or header > 2:
-                    if len(data) - offset >= header + length:
-                        break
-            chunk = stream.socket.recv(1 << 20)
-            if not chunk:
-                raise AssertionError(f"the event stream closed after {len(bodies)} messages")
-            del data[:offset]
-            offset = 0
-            data += chunk
-        opcode = data[offset] & 0x0F
-        payload = bytes(data[offset + header:offset + header + length])
-        offset += header + length
-        if opcode == 0x9:
-            stream.pong(payload)
-        if opcode == 0x8:
-            raise AssertionError(f"the event stream was closed by the server after {len(bodies)} messages: {payload[:2].hex()} {payload[2:]}")
-        if opcode == 0x1:
-            event = json.loads(payload)
-            if event.get("type") == "message":
-                bodies.append(event["message"]["body"])
-    return bodies
-
-
 async def flood(ctx):
     """100,000 messages from one partner's user to an internal user with no event stream open:
     every one is stored, in order, while consulate's memory grows by less than the README's bound;
@@ -452,7 +416,7 @@ async def flood(ctx):
 
     watch = MemoryWatch(pid)
     events = await server.events(token)
-    bodies = await asyncio.to_thread(read_messages, events, FLOOD_MESSAGES + 1)
+    bodies = await asyncio.to_thread(events.messages, FLOOD_MESSAGES + 1, 120)
     stream_peak = watch.stop()
     events.close()
     assert bodies == [f"flood {n}" for n in range(FLOOD_MESSAGES + 1)], "offline messages lost, duplicated or reordered"

@@ -31,18 +31,18 @@ package struct FederationTLS: Sendable {
     }
 
     package func serverContext() throws -> NIOSSLContext {
-        try contexts.server.withLockedValue { cached in
-            if let cached { return cached }
-            let made = try makeServerContext()
-            cached = made
-            return made
-        }
+        try Self.once(contexts.server, makeServerContext)
     }
 
     package func clientContext() throws -> NIOSSLContext {
-        try contexts.client.withLockedValue { cached in
+        try Self.once(contexts.client, makeClientContext)
+    }
+
+    /// What `box` holds, made by `make` the first time.
+    private static func once(_ box: NIOLockedValueBox<NIOSSLContext?>, _ make: () throws -> NIOSSLContext) throws -> NIOSSLContext {
+        try box.withLockedValue { cached in
             if let cached { return cached }
-            let made = try makeClientContext()
+            let made = try make()
             cached = made
             return made
         }
