@@ -83,17 +83,22 @@ def tree_cpu(pid):
 
 
 def context_switches(pid):
-    """Voluntary and involuntary context switches of every thread of a process."""
-    total = 0
+    """Voluntary and involuntary context switches of each thread of a process, by thread id."""
+    counts = {}
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{task}/status") as f:
-                for line in f:
-                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
-                        total += int(line.split()[1])
+                counts[task] = sum(int(line.split()[1]) for line in f
+                                   if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")))
         except FileNotFoundError:
             pass  # a thread that ended meanwhile
-    return total
+    return counts
+
+
+def switches_between(before, after):
+    """Context switches between two `context_switches` samples: those of the threads alive at the
+    second (a thread started meanwhile counts whole). A thread that ended meanwhile is not counted."""
+    return sum(count - before.get(task, 0) for task, count in after.items())
 
 
 def machine_busy():
@@ -125,7 +130,7 @@ class CPUMeter:
         after, busy_after, switches_after = self.sample()
         used = {name: after[name] - before[name] for name in after}
         used["non-test"] = max(0.0, (busy_after - busy_before) - sum(used.values()))
-        used["switches"] = {name: switches_after[name] - switches_before[name] for name in switches_after}
+        used["switches"] = {name: switches_between(switches_before[name], switches_after[name]) for name in switches_after}
         return used
 
 

@@ -17,6 +17,12 @@ class Zone:
     def __init__(self, suffixes):
         self.suffixes = [s.lower().strip(".") for s in suffixes]
         self.records = {}
+        self.wildcards = {}
+
+    def add_wildcard_a(self, suffix, address):
+        """An A record for every host name under `suffix` (not for service names such as
+        `_xmpp-server._tcp.…`, which get no data, so that servers fall back to the A record)."""
+        self.wildcards[suffix.lower().strip(".")] = address
 
     def add_a(self, name, address):
         self.records.setdefault(name.lower(), []).append(("A", address))
@@ -26,6 +32,16 @@ class Zone:
 
     def remove(self, name):
         self.records.pop(name.lower(), None)
+
+    def lookup(self, name):
+        """The records of a lower-case name, or None when it does not exist."""
+        records = self.records.get(name)
+        if records is not None:
+            return records
+        for suffix, address in self.wildcards.items():
+            if name.endswith("." + suffix):
+                return [] if name.startswith("_") else [("A", address)]
+        return None
 
     def served(self, name):
         return any(name == s or name.endswith("." + s) for s in self.suffixes)
@@ -65,7 +81,7 @@ def answer(zone, packet, log):
     qtype, qclass = struct.unpack("!HH", packet[end:end + 4])
     question = packet[12:end + 4]
     lower = name.lower()
-    records = zone.records.get(lower)
+    records = zone.lookup(lower)
     if not zone.served(lower):
         rcode, answers = RCODE_REFUSED, []
     elif records is None:
