@@ -28,28 +28,42 @@ package struct DialbackVerificationRouter: Sendable {
         var unsent: [DialbackVerify]
     }
 
+    /// Who waits for an outstanding request: the inbound connection, and the address it came from.
+    private struct Waiter: Sendable {
+        var connection: ConnectionID
+        var source: String
+    }
+
     /// The inbound connection waiting for each outstanding request.
-    private var waiting: [Request: ConnectionID] = [:]
+    private var waiting: [Request: Waiter] = [:]
+    /// Outstanding requests by the address of the inbound streams that asked, kept as requests come
+    /// and go so that the source limit is checked without going through them all.
+    private var outstandingBySource: [String: Int] = [:]
     /// Keyed as links are: our domain local, the authoritative one remote.
     private var verifiers: [LinkKey: Verifier] = [:]
+    /// Each verification-only connection's pair, for its events, which name only the connection.
+    private var verifierPairs: [ConnectionID: LinkKey] = [:]
     private var opened: UInt64 = 0
 
     /// Verification-only connections open or opening: they count against the connection limit.
     var count: Int { verifiers.count }
 
-    /// Requests outstanding for the inbound streams in `connections`.
-    func outstanding(on connections: Set<ConnectionID>) -> Int {
-        waiting.values.lazy.filter { connections.contains($0) }.count
+    /// Requests outstanding for the inbound streams from `source`.
+    func outstanding(from source: String) -> Int {
+        outstandingBySource[source, default: 0]
     }
 
-    /// An inbound stream asks for `verify` (from our domain to the authoritative one, its `to`) to
-    /// be checked. `link` is our established link for the pair (`pair(of:)`), if any; `policy`
+    /// An inbound stream (from `source`) asks for `verify` (from our domain to the authoritative
+    /// one, its `to`) to be checked. `link` is our established link for the pair (`pair(of:)`), if any; `policy`
     /// decides whether the authoritative domain may be dialed at all, and `mayConnect` whether the
     /// connection limit leaves room for a new connection, should the request need one.
     mutating func requested(
-        _ verify: DialbackVerify, inbound: ConnectionID, link: ConnectionID?, mayConnect: Bool, policy: FederationPolicy
+        _ verify: DialbackVerify, inbound: ConnectionID, from source: String, link: ConnectionID?, mayConnect: Bool, policy: FederationPolicy
     ) -> [GatewayCore.Action] {
-        waiting[Request(verify)] = inbound
+        if let replaced = waiting.updateValue(Waiter(connection: inbound, source: source), forKey: Request(verify)) {
+            release(replaced)
+        }
+        outstandingBySource[source, default: 0] += 1
         if let link { return [.requestVerification(verify, on: link)] }
         return requestOnVerifier(verify, Self.pair(of: verify), mayConnect: mayConnect, policy: policy)
     }
@@ -63,14 +77,17 @@ package struct DialbackVerificationRouter: Sendable {
     /// replaced by a new one.
     mutating func redirected(_ verify: DialbackVerify, from connection: ConnectionID, mayConnect: Bool, policy: FederationPolicy) -> [GatewayCore.Action] {
         let key = Self.pair(of: verify)
-        if verifiers[key]?.connection == connection { verifiers[key] = nil }
+        if let verifier = verifiers[key], verifier.connection == connection {
+            verifiers[key] = nil
+            verifierPairs[connection] = nil
+        }
         return requestOnVerifier(verify, key, mayConnect: mayConnect, policy: policy)
     }
 
     /// A verification-only connection is up: the requests that came while it connected go to it
     /// (the first is already in its stream).
     mutating func connected(_ connection: ConnectionID) -> [GatewayCore.Action] {
-        guard let key = key(of: connection), var verifier = verifiers[key] else { return [] }
+        guard let key = verifierPairs[connection], var verifier = verifiers[key] else { return [] }
         let waitingRequests = verifier.unsent.dropFirst()
         verifier.connected = true
         verifier.unsent = []
@@ -81,7 +98,7 @@ package struct DialbackVerificationRouter: Sendable {
     /// A verification-only connection could not be made, or is gone: what it never carried fails.
     /// (What it carried is failed by its stream, which reports each outstanding request.)
     mutating func ended(_ connection: ConnectionID) -> [GatewayCore.Action] {
-        guard let key = key(of: connection), let verifier = verifiers.removeValue(forKey: key) else { return [] }
+        guard let key = verifierPairs.removeValue(forKey: connection), let verifier = verifiers.removeValue(forKey: key) else { return [] }
         return verifier.unsent.flatMap { failed($0, .authoritativeServerNotFound) }
     }
 
@@ -99,7 +116,10 @@ package struct DialbackVerificationRouter: Sendable {
             metadata["condition"] = error.condition.rawValue
             actions = [.metric(.dialbackVerification(.error)), .log(LogRecord(.warning, "the authoritative server could not verify a dialback key", metadata))]
         }
-        if let inbound = waiting.removeValue(forKey: Request(answer)) { actions.append(.answerVerification(answer, on: inbound)) }
+        if let waiter = waiting.removeValue(forKey: Request(answer)) {
+            release(waiter)
+            actions.append(.answerVerification(answer, on: waiter.connection))
+        }
         return actions
     }
 
@@ -115,13 +135,24 @@ package struct DialbackVerificationRouter: Sendable {
                 )
             ),
         ]
-        if let inbound = waiting.removeValue(forKey: Request(request)) { actions.append(.failVerification(request, failure, on: inbound)) }
+        if let waiter = waiting.removeValue(forKey: Request(request)) {
+            release(waiter)
+            actions.append(.failVerification(request, failure, on: waiter.connection))
+        }
         return actions
     }
 
     /// An inbound stream is gone: nobody waits for its requests' answers any more.
     mutating func inboundClosed(_ connection: ConnectionID) {
-        waiting = waiting.filter { $0.value != connection }
+        waiting = waiting.filter { _, waiter in
+            if waiter.connection == connection { release(waiter) }
+            return waiter.connection != connection
+        }
+    }
+
+    private mutating func release(_ waiter: Waiter) {
+        let left = outstandingBySource[waiter.source, default: 1] - 1
+        outstandingBySource[waiter.source] = left > 0 ? left : nil
     }
 
     /// Hands `verify` to the pair's verification-only connection, opening one if there is none
@@ -142,10 +173,7 @@ package struct DialbackVerificationRouter: Sendable {
         opened += 1
         let connection = ConnectionID(.verification, opened)
         verifiers[key] = Verifier(connection: connection, unsent: [verify])
+        verifierPairs[connection] = key
         return [.connect(connection, key, partner, .verification(verify))]
-    }
-
-    private func key(of connection: ConnectionID) -> LinkKey? {
-        verifiers.first { $0.value.connection == connection }?.key
     }
 }

@@ -161,14 +161,16 @@ package struct GatewayCore: Sendable {
             }
         case .verificationRequested(let request, let connection):
             let settings = configuration.policy.settings
-            let source = inbound.streams[connection].map { inbound.connections(from: $0.source) } ?? []
-            let outstanding = verification.outstanding(on: source)
+            guard let source = inbound.streams[connection]?.source else { break }
+            let outstanding = verification.outstanding(from: source)
             if let refusal = inbound.verificationRequested(connection, outstandingFromSource: outstanding, settings: settings) {
                 batch.append(refusal)
                 break
             }
             let link = links.establishedConnection(for: DialbackVerificationRouter.pair(of: request))
-            batch.append(verification.requested(request, inbound: connection, link: link, mayConnect: hasConnectionSlot, policy: configuration.policy))
+            batch.append(
+                verification.requested(request, inbound: connection, from: source, link: link, mayConnect: hasConnectionSlot, policy: configuration.policy)
+            )
         case .verificationRedirected(let request, let connection):
             batch.append(verification.redirected(request, from: connection, mayConnect: hasConnectionSlot, policy: configuration.policy))
         case .verificationAnswered(let answer):

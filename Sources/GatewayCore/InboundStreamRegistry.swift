@@ -144,11 +144,6 @@ package struct InboundStreamRegistry: Sendable {
         return []
     }
 
-    /// The connections accepted from `source`.
-    func connections(from source: String) -> Set<ConnectionID> {
-        Set(streams.lazy.filter { $0.value.source == source }.map(\.key))
-    }
-
     /// The stream asks for a dialback verification while `outstandingFromSource` are outstanding
     /// for its address's streams: `nil` when it may, or what to do instead (end the stream; nothing
     /// for a stream already closing or unknown).

@@ -1,5 +1,5 @@
 package import Administration
-package import Configuration
+import Configuration
 package import Federation
 import Foundation
 package import Gateway

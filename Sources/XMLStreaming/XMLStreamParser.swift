@@ -363,20 +363,79 @@ struct ParserState {
 
 /// Turns expat's `namespace U+0001 local` names into strings, reusing strings already made for
 /// the same bytes: XMPP repeats a handful of names endlessly, and string creation dominates parsing.
-/// A direct-mapped cache; a collision just replaces the slot.
+/// The names every XMPP stream uses are made once for the whole process (`wellKnown`); each parser
+/// caches only the others its peer sends, in a table made on the first of them, so that a parser
+/// (one per connection, thousands of them idle) costs almost nothing until it sees one.
+/// Both are direct-mapped caches; a collision just replaces the parser's slot.
 struct NameInterner {
-    private struct Entry {
+    private struct Entry: Sendable {
         var bytes: [UInt8]
         var namespace: String
         var local: String
+
+        init(bytes: UnsafeRawBufferPointer) {
+            self.bytes = Array(bytes)
+            if let separator = bytes.firstIndex(of: 0x01) {
+                namespace = String(decoding: bytes[..<separator], as: UTF8.self)
+                local = String(decoding: bytes[(separator + 1)...], as: UTF8.self)
+            } else {
+                namespace = ""
+                local = String(decoding: bytes, as: UTF8.self)
+            }
+        }
+
+        func matches(_ raw: UnsafePointer<XML_Char>, length: Int) -> Bool {
+            bytes.count == length && bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw, length) == 0 }
+        }
     }
 
-    private static let slotCount = 256
-    private var slots = [Entry?](repeating: nil, count: slotCount)
+    private static let wellKnownSlotCount = 256
+    private static let ownSlotCount = 64
+
+    /// Stanzas, stream negotiation and errors (RFC 6120), dialback, and the extensions that ride on
+    /// nearly every message and presence.
+    private static let wellKnown: [Entry?] = {
+        let names: [(String, [String])] = [
+            ("jabber:server", ["message", "presence", "iq", "body", "subject", "thread", "show", "status", "priority", "error"]),
+            ("jabber:client", ["message", "presence", "iq", "body", "subject", "thread", "show", "status", "priority", "error"]),
+            ("http://etherx.jabber.org/streams", ["stream", "features", "error"]),
+            ("urn:ietf:params:xml:ns:xmpp-tls", ["starttls", "proceed", "failure", "required"]),
+            ("urn:ietf:params:xml:ns:xmpp-sasl", ["mechanisms", "mechanism", "auth", "success", "failure"]),
+            ("jabber:server:dialback", ["result", "verify"]),
+            ("urn:xmpp:features:dialback", ["dialback", "errors"]),
+            ("urn:ietf:params:xml:ns:xmpp-stanzas", ["text", "service-unavailable", "item-not-found", "not-allowed", "forbidden", "remote-server-not-found", "feature-not-implemented", "bad-request"]),
+            ("urn:ietf:params:xml:ns:xmpp-streams", ["text", "policy-violation", "connection-timeout", "invalid-from", "host-unknown", "not-authorized"]),
+            ("http://www.w3.org/XML/1998/namespace", ["lang"]),
+            ("http://jabber.org/protocol/chatstates", ["active", "composing", "paused", "inactive", "gone"]),
+            ("urn:xmpp:receipts", ["request", "received"]),
+            ("urn:xmpp:ping", ["ping"]),
+            ("urn:xmpp:delay", ["delay"]),
+            ("urn:xmpp:idle:1", ["idle"]),
+            ("http://jabber.org/protocol/caps", ["c"]),
+            ("vcard-temp:x:update", ["x", "photo"]),
+            ("jabber:iq:roster", ["query", "item"]),
+            ("urn:xmpp:sid:0", ["stanza-id", "origin-id"]),
+        ]
+        var slots = [Entry?](repeating: nil, count: wellKnownSlotCount)
+        for (namespace, locals) in names {
+            for local in locals {
+                var bytes = Array(namespace.utf8)
+                bytes.append(0x01)
+                bytes += local.utf8
+                let entry = bytes.withUnsafeBytes { Entry(bytes: $0) }
+                let slot = bytes.withUnsafeBytes { Self.hash($0) } % wellKnownSlotCount
+                if slots[slot] == nil { slots[slot] = entry }
+            }
+        }
+        return slots
+    }()
+
+    /// This parser's other names; empty until the first of them.
+    private var own: [Entry?] = []
 
     /// A cheap hash of an expanded name: its length and its last four bytes (the end of the local
     /// name), which tell apart the few dozen names an XMPP stream uses. Collisions only cost a miss.
-    private static func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
         var hash = UInt32(truncatingIfNeeded: bytes.count) &* 0x9E37_79B1
         for byte in bytes.suffix(4) { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
         return Int(hash >> 24)
@@ -390,23 +449,19 @@ struct NameInterner {
             // cheaper to make than to look up.
             return ("", String(decoding: bytes, as: UTF8.self))
         }
-        let slot = Self.slot(bytes)
-        if let entry = slots[slot], entry.bytes.count == length,
-            entry.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, raw, length) == 0 })
-        {
+        let hash = Self.hash(bytes)
+        if let entry = Self.wellKnown[hash % Self.wellKnownSlotCount], entry.matches(raw, length: length) {
             return (entry.namespace, entry.local)
         }
-        let namespace: String
-        let local: String
-        if let separator = bytes.firstIndex(of: 0x01) {
-            namespace = String(decoding: bytes[..<separator], as: UTF8.self)
-            local = String(decoding: bytes[(separator + 1)...], as: UTF8.self)
-        } else {
-            namespace = ""
-            local = String(decoding: bytes, as: UTF8.self)
+        let slot = hash % Self.ownSlotCount
+        if own.isEmpty {
+            own = [Entry?](repeating: nil, count: Self.ownSlotCount)
+        } else if let entry = own[slot], entry.matches(raw, length: length) {
+            return (entry.namespace, entry.local)
         }
-        slots[slot] = Entry(bytes: Array(bytes), namespace: namespace, local: local)
-        return (namespace, local)
+        let entry = Entry(bytes: bytes)
+        own[slot] = entry
+        return (entry.namespace, entry.local)
     }
 }
 

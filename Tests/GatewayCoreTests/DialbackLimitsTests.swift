@@ -95,6 +95,25 @@ struct DialbackLimitsTests {
         #expect(InboundLimitsTests.closedInbound(afterAnswer).isEmpty, "an answer frees its place at the address")
     }
 
+    @Test("a failed verification and a closed stream free their places at the address too")
+    func placesFreed() {
+        var harness = Self.harness(FederationSettings(streamDialbackLimit: 4, sourceDialbackLimit: 2))
+        let (one, two, three) = (ConnectionID(.inbound, 1), ConnectionID(.inbound, 2), ConnectionID(.inbound, 3))
+        for stream in [one, two, three] { _ = harness.handle(.inboundAccepted(stream, source: H.source)) }
+        let failing = Self.request("a1.partners.example")
+        _ = harness.handle(.verificationRequested(failing, inbound: one))
+        _ = harness.handle(.verificationRequested(Self.request("a2.partners.example"), inbound: two))
+        _ = harness.handle(.verificationFailed(failing, .authoritativeServerNotFound))
+        let afterFailure = harness.handle(.verificationRequested(Self.request("a3.partners.example"), inbound: three))
+        #expect(InboundLimitsTests.closedInbound(afterFailure).isEmpty, "the failed request no longer counts")
+
+        _ = harness.handle(.inboundClosed(two))
+        let afterClose = harness.handle(.verificationRequested(Self.request("a4.partners.example"), inbound: one))
+        #expect(InboundLimitsTests.closedInbound(afterClose).isEmpty, "the closed stream's request no longer counts")
+        let full = harness.handle(.verificationRequested(Self.request("a5.partners.example"), inbound: one))
+        #expect(InboundLimitsTests.closedInbound(full).map(\.0) == [one], "two outstanding again: the limit holds")
+    }
+
     @Test("requests for one pair share its verification connection, from any stream")
     func sharedPerPair() {
         var harness = Self.harness()

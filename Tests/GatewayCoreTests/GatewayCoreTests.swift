@@ -259,7 +259,7 @@ struct GatewayCoreUserTests {
     @Test("live messages a closing stream never wrote are kept offline, unless another stream of the user got them")
     func undeliveredKept() throws {
         var harness = H(keepsMessages: true)
-        let inbound = harness.inboundStream(1)
+        _ = harness.inboundStream(1)
         let (one, two) = (SubscriberID(1), SubscriberID(2))
         _ = harness.handle(.subscriberOpened(one, user: H.alice))
         _ = harness.handle(.offlineMessagesRead(one, []))

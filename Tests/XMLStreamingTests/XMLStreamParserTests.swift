@@ -101,6 +101,29 @@ struct XMLStreamParserTests {
         #expect(events[3] == .streamClosed)
     }
 
+    @Test("names shared by every parser and names only this stream uses resolve alike, whichever comes first")
+    func sharedAndOwnNames() {
+        // More distinct names than a parser's own cache has slots, so that some of them collide.
+        let others = (0..<100).map { "<e\($0) xmlns='urn:example:\($0 % 7)'/>" }.joined()
+        let input = openStream + "<message><x xmlns='jabber:x:oob'><url>u</url></x>" + others + "<body>b</body></message>"
+            + "<presence><c xmlns='http://jabber.org/protocol/caps' node='n'/><x xmlns='jabber:x:oob'/>" + others + "</presence>"
+        let (events, error) = parse(input)
+        #expect(error == nil)
+        let otherElements: [XMLNode] = (0..<100).map { .element(XMLElement("e\($0)", namespace: "urn:example:\($0 % 7)")) }
+        let oob = XMLElement("x", namespace: "jabber:x:oob", children: [.element(XMLElement("url", namespace: "jabber:x:oob", children: [.text("u")]))])
+        let message = XMLElement(
+            "message", namespace: "jabber:server",
+            children: [.element(oob)] + otherElements + [.element(XMLElement("body", namespace: "jabber:server", children: [.text("b")]))])
+        let presence = XMLElement(
+            "presence", namespace: "jabber:server",
+            children: [
+                .element(XMLElement("c", namespace: "http://jabber.org/protocol/caps", attributes: ["node": "n"])),
+                .element(XMLElement("x", namespace: "jabber:x:oob")),
+            ] + otherElements)
+        #expect(events.dropFirst().first == .element(message))
+        #expect(events.dropFirst(2).first == .element(presence))
+    }
+
     @Test("one byte at a time yields exactly the events of the whole input", arguments: [1, 2, 3, 7, 64])
     func chunking(chunkSize: Int) {
         let input: String = openStream
