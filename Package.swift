@@ -73,7 +73,10 @@ let package = Package(
         ),
         .target(
             name: "Federation",
-            dependencies: ["XMPP", "XMLStreaming", "PresenceModel", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "XMPP", "XMLStreaming", "PresenceModel", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(

@@ -1,6 +1,6 @@
 import Federation
 import PresenceModel
-package import Storage
+import Storage
 package import Translation
 package import XMPP
 

@@ -38,6 +38,36 @@ struct LinkTimerTests {
         #expect(table.tick(now: at(950)).lines == ["close link-1 (idle)"])
     }
 
+    @Test("with many links, the next deadline follows each link's own timers as they move, and a tick touches only the links due")
+    func deadlinesAcrossLinks() throws {
+        var table = LinkTable(policy: try LinkPolicies.open())
+        let name = { (number: Int) in "r" + (number < 10 ? "0" : "") + "\(number).example" }
+        for number in 0..<50 {
+            _ = table.stanzaToSend(LinkStanzas.message("m\(number)", to: name(number)), to: name(number), now: at(Double(number)))
+        }
+        #expect(table.gauges.connecting == 50 && table.gauges.queuedStanzas == 50)
+        #expect(table.nextDeadline == at(120), "the first stanza queued expires first")
+        for number in 0..<50 { _ = table.connectionSucceeded(name(number), now: at(Double(number))) }
+        #expect(table.gauges.established == 50 && table.gauges.connecting == 0 && table.gauges.queuedStanzas == 0)
+        #expect(table.nextDeadline == at(300), "r00's keep-alive")
+
+        // r00 and r01 write again: their keep-alives move later, and r02's is next.
+        _ = table.stanzaToSend(LinkStanzas.message("n0", to: name(0)), to: name(0), now: at(100))
+        _ = table.stanzaToSend(LinkStanzas.message("n1", to: name(1)), to: name(1), now: at(101))
+        #expect(table.nextDeadline == at(302))
+        #expect(table.tick(now: at(301)) == [], "no link is due before r02")
+        #expect(table.tick(now: at(303)).lines == ["ping r02.example ping-1", "ping r03.example ping-2"])
+        #expect(table.nextDeadline == at(304))
+        #expect(table.tick(now: at(350)).lines == (4..<50).map { "ping \(name($0)) ping-\($0 - 1)" })
+        #expect(table.nextDeadline == at(363), "the pings of r02 and r03 go unanswered at 303 + 60")
+        #expect(
+            table.tick(now: at(363)).lines
+                == ["close link-3 (ping unanswered)", "link down r02.example", "close link-4 (ping unanswered)", "link down r03.example"]
+        )
+        #expect(table.gauges.established == 48)
+        #expect(table.nextDeadline == at(400), "r00's keep-alive; the pings sent at 350 go unanswered at 410")
+    }
+
     @Test("with pings off, keep-alives are whitespace")
     func whitespaceWithPingsOff() throws {
         let settings = FederationSettings(pingTimeout: nil)

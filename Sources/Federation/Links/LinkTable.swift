@@ -37,11 +37,15 @@ import XMPP
 package struct LinkTable: Sendable {
     /// Who may federate, per-partner limits and keep-alive switches, and the gateway timers. A
     /// reloaded configuration is swapped in with `replacePolicy(_:)`.
-    package private(set) var policy: FederationPolicy
+    package private(set) var policy: FederationPolicy {
+        didSet { entries.retime(Timers(settings, policy)) }
+    }
     /// Queue bounds and retry pacing.
-    package var settings: LinkSettings
+    package var settings: LinkSettings {
+        didSet { entries.retime(Timers(settings, policy)) }
+    }
 
-    var entries: [LinkKey: Entry] = [:]
+    var entries: Entries
     /// Which link each attempt or established connection belongs to.
     private var connections: [ConnectionID: LinkKey] = [:]
     /// Links that went down (`linkDown` was reported) and have not come back since.
@@ -62,6 +66,7 @@ package struct LinkTable: Sendable {
     package init(policy: FederationPolicy, settings: LinkSettings = .defaults) {
         self.policy = policy
         self.settings = settings
+        entries = Entries(timers: Timers(settings, policy))
     }
 
     // MARK: - Observations
@@ -103,26 +108,7 @@ package struct LinkTable: Sendable {
     /// The earliest instant at which `tick` has something to do (a retry, an expiring stanza, an
     /// idle link, a keep-alive, an unanswered ping), or `nil` if nothing is pending; the driver
     /// arms one timer for it after each event.
-    package var nextDeadline: LinkInstant? {
-        var earliest: LinkInstant?
-        func consider(_ candidate: LinkInstant) {
-            if earliest.map({ candidate < $0 }) ?? true { earliest = candidate }
-        }
-        for entry in entries.values {
-            if let first = entry.queue.first { consider(first.queuedAt + settings.maxQueueAge) }
-            switch entry.phase {
-            case .established(let link):
-                consider(link.lastStanza + policy.settings.inactivityTimeout)
-                if entry.partner.keepAlive { consider(link.lastWrite + policy.settings.keepAliveInterval) }
-                if let ping = link.ping { consider(ping.deadline) }
-            case .retryScheduled(let at):
-                consider(at)
-            case .idle, .connecting:
-                break
-            }
-        }
-        return earliest
-    }
+    package var nextDeadline: LinkInstant? { entries.nextDeadline }
 
     // MARK: - Events
 
@@ -307,7 +293,7 @@ package struct LinkTable: Sendable {
     /// interval keeps middleboxes fed without piling up pings, and for when pings are off.
     package mutating func tick(now: LinkInstant) -> [Action] {
         var actions: [Action] = []
-        for key in entries.keys.sorted() {
+        for key in entries.takeDue(at: now) {
             guard var entry = entries.removeValue(forKey: key) else { continue }
             expire(key, &entry, now: now, into: &actions)
             switch entry.phase {
@@ -495,8 +481,8 @@ package struct LinkTable: Sendable {
     /// link, so the order is repeatable).
     private mutating func startWaitingAttempts(into actions: inout [Action]) {
         guard openConnectionCount + otherConnections < policy.settings.connectionLimit else { return }
-        let waiting = entries.compactMap { key, entry -> (queuedAt: LinkInstant, key: LinkKey)? in
-            guard case .idle = entry.phase, let first = entry.queue.first else { return nil }
+        let waiting = entries.waiting.compactMap { key -> (queuedAt: LinkInstant, key: LinkKey)? in
+            guard let first = entries[key]?.queue.first else { return nil }
             return (first.queuedAt, key)
         }
         for (_, key) in waiting.sorted(by: <) {
