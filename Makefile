@@ -26,7 +26,7 @@ INTEROP_PACKAGES := prosody lua-unbound ejabberd python3-slixmpp iproute2 util-l
 # Root is needed to create the namespace and to start Prosody and ejabberd as their own users.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo$(if $(shell [ -t 0 ] && echo tty),, -n))
 
-.PHONY: all deps interop-deps serve-deps build serve test interop replay bench bench-relay certs clean
+.PHONY: all deps interop-deps serve-deps build serve test interop replay bench bench-relay bench-scale certs clean
 
 all: build
 
@@ -94,8 +94,8 @@ replay: deps
 	$(SWIFT) run consulate replay Fixtures
 
 ## bench: parser (and translator) throughput, with the parser as a ratio to raw expat measured in
-## the same run on the same input; then the relay benchmark (bench-relay). Release builds in their
-## own scratch path, away from the debug one.
+## the same run on the same input; then the relay benchmark (bench-relay) and a small scale run
+## (bench-scale with SMALL_SCALE). Release builds in their own scratch path, away from the debug one.
 bench: deps $(BENCH_DATA)/stream.xml $(BENCH_BIN)/expat_baseline
 	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH) --product consulate-bench
 	@bench=$(RELEASE_SCRATCH)/release/consulate-bench; \
@@ -106,6 +106,7 @@ bench: deps $(BENCH_DATA)/stream.xml $(BENCH_BIN)/expat_baseline
 	} | tee $(BENCH_RESULTS)
 	@python3 Benchmarks/report.py $(BENCH_RESULTS)
 	@$(MAKE) --no-print-directory bench-relay
+	@$(MAKE) --no-print-directory bench-scale SCALE_OPTIONS="$(SMALL_SCALE)"
 
 ## bench-relay: the same external load through Prosody→Prosody and Prosody→Consulate in one run
 ## (Tests/Interop/bench_relay.py): messages/s, CPU per relayed message of each server, RTT p50/p99.
@@ -117,6 +118,19 @@ bench-relay: deps interop-deps
 	@mkdir -p $(BENCH_DATA)
 	$(AS_ROOT) env CONSULATE_INTEROP_SCRIPT=bench_relay.py Tests/Interop/run $(RELEASE_SCRATCH)/release/consulate \
 		--json $(abspath $(BENCH_DATA))/relay.json $(RELAY_OPTIONS) | tee $(BENCH_DATA)/relay.txt
+
+## bench-scale: one `consulate serve` holding many links (Tests/Interop/bench_scale.py): 10,000
+## inbound and 10,000 outbound dialback links held idle (memory per link, idle CPU), one user's
+## presence to 10,000 watchers over 1,000 domains, 50 API clients. Run by hand (about 8 minutes);
+## `make bench` runs the SMALL_SCALE version. Root, in the interop tests' private network namespace.
+## Options for the script: make bench-scale SCALE_OPTIONS="--links 5000 --phases a"
+SCALE_OPTIONS ?=
+SMALL_SCALE := --links 1000 --watchers 1000 --domains 100 --idle-seconds 5 --changes 3 --api-seconds 5
+bench-scale: deps interop-deps
+	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH) --product consulate
+	@mkdir -p $(BENCH_DATA)
+	$(AS_ROOT) env CONSULATE_INTEROP_SCRIPT=bench_scale.py Tests/Interop/run $(RELEASE_SCRATCH)/release/consulate \
+		--json $(abspath $(BENCH_DATA))/scale.json $(SCALE_OPTIONS) | tee $(BENCH_DATA)/scale.txt
 
 # Both inputs come from one deterministic run of the generator; regenerated when it changes.
 $(BENCH_DATA)/stream.xml $(BENCH_DATA)/presence.xml &: Benchmarks/generate-stream.py

@@ -9,6 +9,8 @@ extension GatewayCore {
         let time: GatewayTime
         private(set) var actions: [Action] = []
         private var written: [ConnectionID] = []
+        /// `written` as a set: a fan-out writes to a thousand connections in one batch.
+        private var writtenSet: Set<ConnectionID> = []
         private var bounced: [String: [String: Int]] = [:]
         /// The store jobs among the actions: what the store writer will report on.
         private(set) var storeJobs = 0
@@ -29,7 +31,7 @@ extension GatewayCore {
         /// A write on `connection`, flushed at the end of the input.
         mutating func write(_ action: Action, on connection: ConnectionID) {
             actions.append(action)
-            if !written.contains(connection) { written.append(connection) }
+            if writtenSet.insert(connection).inserted { written.append(connection) }
         }
 
         mutating func log(_ level: LogRecord.Level, _ message: String, _ metadata: [String: String] = [:]) {
@@ -47,6 +49,7 @@ extension GatewayCore {
         mutating func flushWrites() {
             actions += written.map { .flush($0) }
             written = []
+            writtenSet = []
         }
 
         mutating func logBounces() {

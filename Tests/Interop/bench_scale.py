@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import collections
 import json
+import multiprocessing
 import os
 import resource
 import secrets
@@ -409,6 +410,7 @@ async def orchestrate(arguments):
     from interop import CONSULATE_ADDRESS, DNS_ADDRESS
     from pki import TestPKI
     from scenarios import INTERNAL
+    from peers import wait_for_listeners
     from served import API_PORT, ConsulateServer
 
     # This process and Consulate each hold every link, and the connections still negotiating.
@@ -425,8 +427,11 @@ async def orchestrate(arguments):
     zone = dns_stub.Zone(["test"])
     zone.add_a(INTERNAL, CONSULATE_ADDRESS)
     zone.add_wildcard_a(LOAD_SUFFIX, LOAD_ADDRESS)
-    dns_log = open(os.path.join(work, "dns.log"), "a")
-    close_dns = await dns_stub.serve(zone, DNS_ADDRESS, 53, lambda line: print(line, file=dns_log))
+    # The DNS stub answers from a process of its own: Consulate looks up thousands of domains at
+    # once while this process is busy with their TLS handshakes, and a starved stub would time out.
+    dns = multiprocessing.Process(target=serve_dns, args=(zone, DNS_ADDRESS, os.path.join(work, "dns.log")), daemon=True)
+    dns.start()
+    await asyncio.to_thread(wait_for_listeners, [(DNS_ADDRESS, 53)])
 
     # Nobody trusts the others' certificates: every stream is authenticated by dialback inside TLS.
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -494,6 +499,7 @@ async def orchestrate(arguments):
             await generator.counts["presence:subscribed"].reach(arguments.watchers, arguments.timeout, "subscriptions approved")
             await generator.counts["presence:available"].reach(arguments.watchers, arguments.timeout, "alice's presence after approval")
             await asyncio.sleep(arguments.settle)
+            print(f"scale: (c) {arguments.watchers:,} watchers subscribed; alice changes presence", flush=True)
             changes = []
             for number in range(arguments.changes):
                 views = generator.counts["presence:available"]
@@ -539,8 +545,19 @@ async def orchestrate(arguments):
     finally:
         generator.close_all()
         await server.stop()
-        close_dns()
+        dns.terminate()
         print(f"scale: logs in {work}", flush=True)
+
+
+def serve_dns(zone, address, log_path):
+    import dns_stub
+    log = open(log_path, "a")
+
+    async def serve():
+        await dns_stub.serve(zone, address, 53, lambda line: print(line, file=log))
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
 
 
 def statistics_median(values):

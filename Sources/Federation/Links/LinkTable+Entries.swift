@@ -44,11 +44,16 @@ extension LinkTable {
         private(set) var gauges = LinkGauges()
         /// Idle links with stanzas queued: those that want a connection slot.
         private(set) var waiting: Set<LinkKey> = []
-        /// Each link's current deadline, and the heap that orders them. A heap item is stale once
-        /// its link's deadline moved or the link is gone; stale items are dropped whenever they
-        /// reach the top (so the top is always current), and the heap is rebuilt when they
-        /// outnumber the current ones.
+        /// Each link's current deadline, and the heap that orders them. Each link with a deadline
+        /// has one live heap item, at `queued[key]`, never later than its deadline: a deadline
+        /// that moves earlier gets a new item (the old one is then stale), one that moves later
+        /// (every stanza a link writes postpones its keep-alive) keeps its item until that item
+        /// reaches the top, where it is moved to the deadline. So the top is always exact, and
+        /// a busy link costs a heap operation per keep-alive interval, not per stanza. Stale
+        /// items are dropped as they reach the top, and all are rebuilt when they outnumber
+        /// the live ones.
         private var deadlines: [LinkKey: LinkInstant] = [:]
+        private var queued: [LinkKey: LinkInstant] = [:]
         private var due = Heap<Due>()
         private(set) var timers: Timers
 
@@ -92,12 +97,11 @@ extension LinkTable {
             var keys: [LinkKey] = []
             while let top = due.min, top.at <= now {
                 due.removeMin()
-                if deadlines[top.key] == top.at {
-                    deadlines[top.key] = nil
-                    keys.append(top.key)
-                }
+                queued[top.key] = nil
+                deadlines[top.key] = nil
+                keys.append(top.key)
+                settleTop()
             }
-            while let top = due.min, deadlines[top.key] != top.at { due.removeMin() }
             return keys.sorted()
         }
 
@@ -106,7 +110,28 @@ extension LinkTable {
             guard newTimers != timers else { return }
             timers = newTimers
             deadlines = storage.compactMapValues(newTimers.deadline(of:))
+            rebuild()
+        }
+
+        private mutating func rebuild() {
+            queued = deadlines
             due = Heap(deadlines.map { Due(at: $0.value, key: $0.key) })
+        }
+
+        /// Drops stale items from the top and moves a postponed one to its deadline, until the
+        /// top is a link's exact deadline.
+        private mutating func settleTop() {
+            while let top = due.min {
+                if queued[top.key] != top.at {
+                    due.removeMin()
+                } else if let deadline = deadlines[top.key], deadline != top.at {
+                    due.removeMin()
+                    queued[top.key] = deadline
+                    due.insert(Due(at: deadline, key: top.key))
+                } else {
+                    return
+                }
+            }
         }
 
         private mutating func count(_ entry: Entry, _ key: LinkKey, as sign: Int) {
@@ -126,11 +151,19 @@ extension LinkTable {
         private mutating func schedule(_ key: LinkKey, _ deadline: LinkInstant?) {
             guard deadlines[key] != deadline else { return }
             deadlines[key] = deadline
-            if let deadline { due.insert(Due(at: deadline, key: key)) }
-            if due.count > 2 * deadlines.count + 64 {
-                due = Heap(deadlines.map { Due(at: $0.value, key: $0.key) })
+            guard let deadline else {
+                queued[key] = nil
+                settleTop()
+                return
             }
-            while let top = due.min, deadlines[top.key] != top.at { due.removeMin() }
+            if let item = queued[key], item <= deadline {
+                if due.min?.key == key { settleTop() }
+                return
+            }
+            queued[key] = deadline
+            due.insert(Due(at: deadline, key: key))
+            if due.count > 2 * deadlines.count + 64 { rebuild() }
+            settleTop()
         }
     }
 }
