@@ -92,10 +92,7 @@ package struct PresenceDirectory: Sendable, Hashable {
     package func contacts(onDomain domain: String) -> [(userJID: String, contact: Contact)] {
         userJIDs.flatMap { userJID -> [(userJID: String, contact: Contact)] in
             guard let user = users[userJID] else { return [] }
-            return user.contacts.values
-                .filter { Self.domain(ofBareJID: $0.jid) == domain[...] }
-                .sorted { $0.jid < $1.jid }
-                .map { (userJID: userJID, contact: $0) }
+            return user.contacts(onDomain: domain).map { (userJID: userJID, contact: $0) }
         }
     }
 

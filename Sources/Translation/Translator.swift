@@ -19,9 +19,9 @@ package struct Translator: Sendable {
     package internal(set) var directory: PresenceDirectory
 
     /// (user, watcher) → the last presence sent, so only changed views go out.
-    var sentViews: [Pair: Presence] = [:]
+    var sentViews = PairMap<Presence>()
     /// (user, contact) → what the user was last told about the contact, so only changes are told.
-    var toldPresence: [Pair: RichPresence] = [:]
+    var toldPresence = PairMap<RichPresence>()
     /// What the input being handled changed for the store (see `Translator+Changes.swift`).
     var changes = ChangeLog()
 
@@ -58,7 +58,7 @@ package struct Translator: Sendable {
         guard directory.user(jid.description) != nil else { return [] }
         let farewell = perform(.setPresence(user: jid, RichPresence(availability: .offline)))
         _ = directory.removeUser(jid.description)
-        toldPresence = toldPresence.filter { $0.key.user != jid }
+        toldPresence.removeAll(user: jid)
         return farewell.filter { if case .store = $0 { false } else { true } }
     }
 

@@ -273,6 +273,12 @@ class LoadGenerator:
         await asyncio.gather(*(opener() for _ in range(concurrency)))
         return streams
 
+    def close_links(self):
+        """Closes Consulate's links to us (not our streams to it)."""
+        for stream in self.links:
+            stream.close()
+        self.links = []
+
     def close_all(self):
         for stream in self.inbound + self.links:
             stream.close()
@@ -523,6 +529,23 @@ async def orchestrate(arguments):
                   f"Consulate {cpu * 1000:.0f} ms CPU, {cpu / arguments.watchers * 1e6:.1f} µs per view "
                   f"({arguments.watchers / cpu:,.0f} views per CPU-second) (target ≥ 300,000 views/s: "
                   f"{'MET' if rate >= 300000 else 'NOT MET'})", flush=True)
+
+            # Every link to the watchers' domains lost at once (their server restarts, say): how
+            # long until Consulate has let go of them all, and what marking every watcher's
+            # domain down costs it.
+            before = Measured(pid)
+            lost = len(generator.links)
+            generator.close_links()
+            await settled(pid, before.fds - lost + 8, timeout=arguments.timeout)
+            # The core handles inputs in order: once it answers a request that came after the
+            # links closed, it has handled their loss.
+            await http(CONSULATE_ADDRESS, API_PORT, "PUT", "/v1/me/presence", token, {"availability": "busy"})
+            settled_at = time.monotonic()
+            await asyncio.sleep(0.2)
+            cpu = CPUMeter({"Consulate": pid}, ("Consulate",)).since(before.cpu)["Consulate"]
+            outcome["links_lost"] = {"links": lost, "seconds": settled_at - before.at, "cpu": cpu}
+            print(f"scale: (c) its {lost:,} links lost at once: all let go after {settled_at - before.at:.2f} s, "
+                  f"and handled, Consulate {cpu * 1000:.0f} ms CPU", flush=True)
 
             # (d) the API
             if arguments.api_seconds > 0:

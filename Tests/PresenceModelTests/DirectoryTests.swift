@@ -22,6 +22,31 @@ struct DirectoryTests {
         return directory
     }
 
+    @Test("a user's contacts and what they sent are found by domain however they were added, changed or removed")
+    func byDomain() {
+        var user = InternalUser(jid: Self.alice, contacts: [Self.bob: Contact(jid: Self.bob)])
+        user.setContact(Contact(jid: Self.dave))
+        user.setContact(Contact(jid: Self.erin))
+        #expect(user.contacts(onDomain: "fabrikam.example").map(\.jid) == [Self.bob, Self.dave])
+        #expect(user.contacts(onDomain: "eu.fabrikam.example").map(\.jid) == [Self.erin], "a subdomain is a domain of its own")
+        user.updateContact(Self.dave) { $0.accessLevel = .workgroup }
+        #expect(user.contacts(onDomain: "fabrikam.example").last?.accessLevel == .workgroup)
+        user.removeContact(Self.bob)
+        #expect(user.contacts(onDomain: "fabrikam.example").map(\.jid) == [Self.dave])
+        user.contacts[Self.bob] = Contact(jid: Self.bob)
+        #expect(user.contacts(onDomain: "fabrikam.example").map(\.jid) == [Self.bob, Self.dave], "assigning through `contacts` keeps the index")
+        user.contacts = [:]
+        #expect(user.contacts(onDomain: "fabrikam.example").isEmpty)
+
+        user.recordPresence(RichPresence(availability: .busy), of: Self.bob, resource: "laptop")
+        user.recordPresence(RichPresence(availability: .busy), of: Self.dave, resource: "phone")
+        user.recordPresence(RichPresence(availability: .busy), of: Self.erin, resource: "phone")
+        user.removePresence(of: Self.dave, resource: "phone")
+        #expect(user.removePresence(onDomain: "fabrikam.example") == [Self.bob], "dave's only resource went offline before")
+        #expect(user.removePresence(onDomain: "fabrikam.example").isEmpty)
+        #expect(user.contactPresence.keys.sorted() == [Self.erin])
+    }
+
     @Test("groups are an ordered set")
     func groups() {
         var contact = Contact(jid: Self.bob, groups: ["Partners", "Fabrikam", "Partners"])

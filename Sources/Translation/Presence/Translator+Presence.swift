@@ -125,16 +125,16 @@ extension Translator {
     /// domains have links of their own.
     package mutating func linkDown(_ link: LinkKey) -> [TranslatorOutput] {
         var outputs = linkChanged(link, isUp: false)
-        for userJID in directory.userJIDs {
+        let told = Dictionary(grouping: toldPresence.pairs(on: link), by: \.user)
+        for userJID in directory.userJIDs where PresenceDirectory.domain(ofBareJID: userJID) == link.local[...] {
             guard let user = try? JID(userJID), user.domainpart == link.local else { continue }
-            let told = toldPresence.keys.filter { $0.user == user && $0.contact.domainpart == link.remote }.map(\.contact.description)
             let gone = directory.users[userJID]?.removePresence(onDomain: link.remote) ?? []
-            for contactJID in Set(gone + told).sorted() {
+            for contactJID in Set(gone + (told[user] ?? []).map(\.contact.description)).sorted() {
                 guard let contact = try? JID(contactJID) else { continue }
                 outputs += notifyContactPresence(Pair(user: user, contact: contact))
             }
         }
-        sentViews = sentViews.filter { $0.key.contact.domainpart != link.remote || $0.key.user.domainpart != link.local }
+        sentViews.removeAll(on: link)
         return outputs
     }
 
