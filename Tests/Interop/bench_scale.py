@@ -399,15 +399,17 @@ async def idle(pid, seconds):
     return used / seconds, switches_between(start.switches, context_switches(pid)) / seconds
 
 
-def held_links(label, count, base, held, established, idle_cpu, idle_switches):
+def held_links(label, count, base, held, established, idle_cpu, idle_switches, base_idle):
     per_link = (held.rss - base.rss) * 1024 / count
     result = {"links": count, "seconds": established, "per_second": count / established,
               "rss_base_kib": base.rss, "rss_kib": held.rss, "bytes_per_link": per_link,
-              "fds": held.fds - base.fds, "idle_cpu": idle_cpu, "idle_switches": idle_switches}
+              "fds": held.fds - base.fds, "idle_cpu": idle_cpu, "idle_switches": idle_switches,
+              "idle_cpu_without_links": base_idle[0], "idle_switches_without_links": base_idle[1]}
     print(f"scale: ({label}) {count:,} links established in {established:.1f} s ({count / established:,.0f}/s); "
           f"{held.fds - base.fds:,} more descriptors; resident memory {base.rss / 1024:.1f} → {held.rss / 1024:.1f} MiB: "
           f"{per_link / 1024:.1f} KiB per link (target ≤ 16 KiB: {'MET' if per_link <= 16384 else 'NOT MET'}); "
-          f"idle {idle_cpu * 1000:.2f} ms CPU/s, {idle_switches:.1f} context switches/s", flush=True)
+          f"idle {idle_cpu * 1000:.2f} ms CPU/s, {idle_switches:.1f} context switches/s "
+          f"(without links: {base_idle[0] * 1000:.2f} ms CPU/s, {base_idle[1]:.1f}/s)", flush=True)
     return result
 
 
@@ -467,6 +469,7 @@ async def orchestrate(arguments):
         # (a) inbound links
         if "a" in arguments.phases:
             pid, base = await fresh()
+            base_idle = await idle(pid, arguments.idle_seconds)
             began = time.monotonic()
             await generator.authenticate_all([load_domain(n) for n in range(arguments.links)], arguments.concurrency)
             established = time.monotonic() - began
@@ -474,13 +477,14 @@ async def orchestrate(arguments):
             await asyncio.sleep(arguments.settle)
             held = Measured(pid)
             cpu, switches = await idle(pid, arguments.idle_seconds)
-            outcome["inbound"] = held_links("a, inbound", arguments.links, base, held, established, cpu, switches)
+            outcome["inbound"] = held_links("a, inbound", arguments.links, base, held, established, cpu, switches, base_idle)
             generator.close_all()
             await server.stop()
 
         # (b) outbound links
         if "b" in arguments.phases:
             pid, base = await fresh()
+            base_idle = await idle(pid, arguments.idle_seconds)
             began = time.monotonic()
             await send_messages(CONSULATE_ADDRESS, API_PORT, token, [f"u@{load_domain(n)}" for n in range(arguments.links)], 20)
             await generator.counts["message"].reach(arguments.links, arguments.timeout, "messages over the new links")
@@ -489,7 +493,7 @@ async def orchestrate(arguments):
             await asyncio.sleep(arguments.settle)
             held = Measured(pid)
             cpu, switches = await idle(pid, arguments.idle_seconds)
-            outcome["outbound"] = held_links("b, outbound", arguments.links, base, held, established, cpu, switches)
+            outcome["outbound"] = held_links("b, outbound", arguments.links, base, held, established, cpu, switches, base_idle)
             generator.close_all()
             await server.stop()
 
