@@ -94,7 +94,7 @@ replay: deps
 	$(SWIFT) run consulate replay Fixtures
 
 ## bench: parser (and translator) throughput, with the parser as a ratio to raw expat measured in
-## the same run on the same input; then the relay benchmark (bench-relay) and a small scale run
+## the same run on the same input, and the store's rate for inbound messages; then the relay benchmark (bench-relay) and a small scale run
 ## (bench-scale with SMALL_SCALE). Release builds in their own scratch path, away from the debug one.
 bench: deps $(BENCH_DATA)/stream.xml $(BENCH_BIN)/expat_baseline
 	$(SWIFT) build -c release --scratch-path $(RELEASE_SCRATCH) --product consulate-bench
@@ -103,6 +103,9 @@ bench: deps $(BENCH_DATA)/stream.xml $(BENCH_BIN)/expat_baseline
 		$(BENCH_BIN)/expat_baseline $(BENCH_DATA)/stream.xml; \
 		$$bench --parser $(BENCH_DATA)/stream.xml; \
 		$$bench --translator $(BENCH_DATA)/presence.xml; \
+		rm -f $(BENCH_DATA)/store.sqlite*; \
+		$$bench --store $(BENCH_DATA)/store.sqlite; \
+		rm -f $(BENCH_DATA)/store.sqlite*; \
 	} | tee $(BENCH_RESULTS)
 	@python3 Benchmarks/report.py $(BENCH_RESULTS)
 	@$(MAKE) --no-print-directory bench-relay

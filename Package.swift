@@ -190,7 +190,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "consulate-bench",
-            dependencies: ["XMLStreaming", "XMPP", "Translation", "Federation", "PresenceModel", "Configuration"],
+            dependencies: ["XMLStreaming", "XMPP", "Translation", "Federation", "PresenceModel", "Configuration", "Storage"],
             path: "Benchmarks/consulate-bench",
             swiftSettings: strictSettings
         ),
