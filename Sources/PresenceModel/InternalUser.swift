@@ -56,6 +56,10 @@ package struct InternalUser: Sendable, Hashable {
         index[domain] = nil
     }
 
+    package func hasContacts(onDomain domain: String) -> Bool {
+        contactJIDsByDomain[domain] != nil
+    }
+
     /// The contacts on `domain` (not its subdomains), by JID.
     package func contacts(onDomain domain: String) -> [Contact] {
         (contactJIDsByDomain[domain] ?? []).sorted().compactMap { contactsByJID[$0] }

@@ -90,9 +90,10 @@ package struct PresenceDirectory: Sendable, Hashable {
     /// link to that domain concerns when it goes down or comes back. Subdomains have links of their
     /// own, so they do not count.
     package func contacts(onDomain domain: String) -> [(userJID: String, contact: Contact)] {
-        userJIDs.flatMap { userJID -> [(userJID: String, contact: Contact)] in
-            guard let user = users[userJID] else { return [] }
-            return user.contacts(onDomain: domain).map { (userJID: userJID, contact: $0) }
+        // Only the users with contacts there are sorted: a link's loss should not cost a sort of
+        // every user.
+        users.compactMap { userJID, user in user.hasContacts(onDomain: domain) ? userJID : nil }.sorted().flatMap { userJID in
+            users[userJID]!.contacts(onDomain: domain).map { (userJID: userJID, contact: $0) }
         }
     }
 

@@ -366,7 +366,8 @@ struct ParserState {
 /// The names every XMPP stream uses are made once for the whole process (`wellKnown`); each parser
 /// caches only the others its peer sends, in a table made on the first of them, so that a parser
 /// (one per connection, thousands of them idle) costs almost nothing until it sees one.
-/// Both are direct-mapped caches; a collision just replaces the parser's slot.
+/// The shared table is open-addressed (a name that collides takes the next free slot), so every
+/// common name is found; the parser's own is direct-mapped, where a collision replaces the slot.
 struct NameInterner {
     private struct Entry: Sendable {
         var bytes: [UInt8]
@@ -423,8 +424,9 @@ struct NameInterner {
                 bytes.append(0x01)
                 bytes += local.utf8
                 let entry = bytes.withUnsafeBytes { Entry(bytes: $0) }
-                let slot = bytes.withUnsafeBytes { Self.hash($0) } % wellKnownSlotCount
-                if slots[slot] == nil { slots[slot] = entry }
+                var slot = bytes.withUnsafeBytes { Self.hash($0) } % wellKnownSlotCount
+                while slots[slot] != nil { slot = (slot + 1) % wellKnownSlotCount }
+                slots[slot] = entry
             }
         }
         return slots
@@ -450,8 +452,10 @@ struct NameInterner {
             return ("", String(decoding: bytes, as: UTF8.self))
         }
         let hash = Self.hash(bytes)
-        if let entry = Self.wellKnown[hash % Self.wellKnownSlotCount], entry.matches(raw, length: length) {
-            return (entry.namespace, entry.local)
+        var probe = hash % Self.wellKnownSlotCount
+        while let entry = Self.wellKnown[probe] {
+            if entry.matches(raw, length: length) { return (entry.namespace, entry.local) }
+            probe = (probe + 1) % Self.wellKnownSlotCount
         }
         let slot = hash % Self.ownSlotCount
         if own.isEmpty {

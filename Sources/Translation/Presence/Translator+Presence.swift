@@ -126,7 +126,8 @@ extension Translator {
     package mutating func linkDown(_ link: LinkKey) -> [TranslatorOutput] {
         var outputs = linkChanged(link, isUp: false)
         let told = Dictionary(grouping: toldPresence.pairs(on: link), by: \.user)
-        for userJID in directory.userJIDs where PresenceDirectory.domain(ofBareJID: userJID) == link.local[...] {
+        let local = directory.users.keys.filter { PresenceDirectory.domain(ofBareJID: $0) == link.local[...] }
+        for userJID in local.sorted() {
             guard let user = try? JID(userJID), user.domainpart == link.local else { continue }
             let gone = directory.users[userJID]?.removePresence(onDomain: link.remote) ?? []
             for contactJID in Set(gone + (told[user] ?? []).map(\.contact.description)).sorted() {
