@@ -16,8 +16,17 @@ extension Translator {
                     removeValue(forKey: pair)
                     return
                 }
-                if values.updateValue(newValue, forKey: pair) == nil { byLink[Self.link(of: pair), default: []].insert(pair) }
+                updateValue(newValue, forKey: pair)
             }
+        }
+
+        /// Stores `value` for `pair` and returns what was there: one lookup where reading and then
+        /// writing would take two (a presence change does this once per watcher).
+        @discardableResult
+        mutating func updateValue(_ value: Value, forKey pair: Pair) -> Value? {
+            let previous = values.updateValue(value, forKey: pair)
+            if previous == nil { byLink[Self.link(of: pair), default: []].insert(pair) }
+            return previous
         }
 
         @discardableResult

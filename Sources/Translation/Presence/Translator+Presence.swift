@@ -28,15 +28,13 @@ extension Translator {
     /// is set, as for probes and fresh approvals).
     mutating func sendView(user: JID, watcher: Contact, force: Bool) -> [TranslatorOutput] {
         guard let watcherJID = try? JID(watcher.jid), let presence = view(of: user, for: watcher, at: watcherJID) else { return [] }
-        let pair = Pair(user: user, contact: watcherJID)
-        if !force, let previous = sentViews[pair] {
+        let previous = sentViews.updateValue(presence, forKey: Pair(user: user, contact: watcherJID))
+        if !force, let previous {
             if previous == presence { return [] }
         } else if !force, presence.type == .unavailable {
             // Nothing was ever sent, so the watcher already sees us as unavailable.
-            sentViews[pair] = presence
             return []
         }
-        sentViews[pair] = presence
         let from = endpoint(of: user)
         return [send(presence.element(from: from, to: watcherJID), from: from, to: watcherJID)]
     }
