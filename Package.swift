@@ -64,7 +64,9 @@ let package = Package(
             providers: [.apt(["libexpat1-dev"]), .brew(["expat"])]
         ),
         .target(name: "XMLStreaming", dependencies: ["CExpat"], swiftSettings: strictSettings),
-        .target(name: "XMPP", dependencies: ["XMLStreaming"], swiftSettings: strictSettings),
+        .target(
+            name: "XMPP", dependencies: ["XMLStreaming", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings
+        ),
         .target(name: "PresenceModel", swiftSettings: strictSettings),
         .target(
             name: "Translation",
@@ -195,7 +197,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "XMLStreamingTests", dependencies: ["XMLStreaming"], swiftSettings: strictSettings),
-        .testTarget(name: "XMPPTests", dependencies: ["XMPP"], swiftSettings: strictSettings),
+        .testTarget(name: "XMPPTests", dependencies: ["XMPP", "XMLStreaming"], swiftSettings: strictSettings),
         .testTarget(name: "PresenceModelTests", dependencies: ["PresenceModel"], swiftSettings: strictSettings),
         .testTarget(
             name: "TranslationTests",

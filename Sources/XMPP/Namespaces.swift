@@ -19,5 +19,6 @@ package enum Namespace {
     package static let vcardUpdate = "vcard-temp:x:update"
     package static let ping = "urn:xmpp:ping"
     package static let discoInfo = "http://jabber.org/protocol/disco#info"
+    package static let dataForms = "jabber:x:data"
     package static let geoloc = "http://jabber.org/protocol/geoloc"
 }
