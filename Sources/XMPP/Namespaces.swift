@@ -19,6 +19,7 @@ package enum Namespace {
     package static let vcardUpdate = "vcard-temp:x:update"
     package static let ping = "urn:xmpp:ping"
     package static let discoInfo = "http://jabber.org/protocol/disco#info"
+    package static let discoItems = "http://jabber.org/protocol/disco#items"
     package static let dataForms = "jabber:x:data"
     package static let geoloc = "http://jabber.org/protocol/geoloc"
 }

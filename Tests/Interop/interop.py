@@ -24,7 +24,7 @@ CONSULATE_ADDRESS = "127.0.0.10"
 TRUSTS = {"federated": "federated", "verified": "public-verified", "unverified": "public-unverified"}
 # Each scenario's external users, by the trust label of their domain (see scenarios.py).
 ACCOUNTS = [("subscriber", trust) for trust in ("federated", "verified", "unverified")] + \
-    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor", "greeter", "writer", "keeper", "hoarder", "latecomer", "flooder")] + \
+    [(user, "federated") for user in ("colleague", "outsider", "chatter", "survivor", "greeter", "writer", "keeper", "hoarder", "latecomer", "flooder", "explorer")] + \
     [("mallory", "rogue")]
 MODES = ["sasl", "dialback"]
 

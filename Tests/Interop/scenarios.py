@@ -152,6 +152,21 @@ async def messages(ctx):
     await client.expect(lambda s: s.name == "message" and s["receipt"] == "x1", "the internal user's receipt")
 
 
+async def domain_discovery(ctx):
+    """Service discovery (XEP-0030) on our domain, asked by the peer's user over federation: an IM
+    server named Consulate, with the features it answers, and no services listed yet."""
+    client = await ctx.external("explorer")
+    disco = "http://jabber.org/protocol/disco"
+    info = await client.make_iq_get(queryxmlns=f"{disco}#info", ito=INTERNAL).send(timeout=20)
+    query = info.xml.find(f"{{{disco}#info}}query")
+    identities = [(i.get("category"), i.get("type"), i.get("name")) for i in query.findall(f"{{{disco}#info}}identity")]
+    features = {f.get("var") for f in query.findall(f"{{{disco}#info}}feature")}
+    assert identities == [("server", "im", "Consulate")], f"identities: {identities}"
+    assert features == {f"{disco}#info", f"{disco}#items", "urn:xmpp:ping"}, f"features: {features}"
+    items = await client.make_iq_get(queryxmlns=f"{disco}#items", ito=INTERNAL).send(timeout=20)
+    assert not list(items.xml.find(f"{{{disco}#items}}query")), f"items: {items}"
+
+
 async def not_allowlisted(ctx):
     """A domain not on the allowlist is refused: its users' messages come back as errors, and ours
     to it fail with not-allowed."""
@@ -258,6 +273,7 @@ SCENARIOS = [
     ("subscription, PublicUnverified", lambda ctx: subscription(ctx, "unverified")),
     ("presence mapping", presence_mapping),
     ("messages, chat states, receipts", messages),
+    ("service discovery on the domain", domain_discovery),
     ("domain not on the allowlist", not_allowlisted),
     ("peer killed and restarted", peer_restart),
     ("authenticated as the mode says, both ways", authentication),

@@ -53,8 +53,9 @@ extension Translator {
         return [send(message.element(from: from, to: recipient), from: from, to: recipient)]
     }
 
-    /// IQs: XEP-0199 pings are answered for the domain and for users; everything else a user cannot
-    /// answer gets `service-unavailable` (RFC 6121 §8.5). Results and errors are never answered.
+    /// IQs: XEP-0199 pings are answered for the domain and for users, service discovery for the
+    /// domain; everything else gets `service-unavailable` (RFC 6121 §8.5). Results and errors are
+    /// never answered.
     mutating func receiveIQ(_ stanza: Stanza, from: JID, to: JID) -> [TranslatorOutput] {
         guard let iq = IQ(stanza.element) else {
             return reject(stanza, StanzaError(.badRequest, text: "an iq needs an id, a type and exactly one payload"))
@@ -63,6 +64,12 @@ extension Translator {
         let exists = to.localpart == nil || directory.users[to.bare.description] != nil
         if exists, iq.type == .get, iq.payload?.name == "ping", iq.payload?.namespace == Namespace.ping {
             return [send(IQ.result(to: stanza), from: to, to: from)]
+        }
+        if to.localpart == nil, to.resourcepart == nil, let answer = domainDiscovery(iq, stanza) {
+            switch answer {
+            case .success(let result): return [send(result, from: to, to: from)]
+            case .failure(let error): return reject(stanza, error)
+            }
         }
         return reject(stanza, StanzaError(.serviceUnavailable))
     }
