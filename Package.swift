@@ -101,7 +101,6 @@ let package = Package(
             name: "GatewayCore",
             dependencies: [
                 "Federation", "Translation", "PresenceModel", "XMPP", "XMLStreaming", "Storage",
-                .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,4 +1,3 @@
-import HeapModule
 package import Federation
 package import PresenceModel
 import XMPP
@@ -62,20 +61,11 @@ package struct InboundStreamRegistry: Sendable {
     /// For each partner, the streams not closing that authenticated it: its connection limit's
     /// count, kept as streams authenticate and close rather than counted over every stream.
     private var heldByPartner: [DomainPattern: Int] = [:]
-    /// When each stream is due to be cut, earliest first, so that finding the next deadline after
-    /// an input does not walk every stream. An entry is stale once its stream is gone or closing,
-    /// or is due at another time (it was active since, or authenticated): stale entries are
-    /// dropped as they reach the top, and all are rebuilt when they outnumber the streams.
-    private var due = Heap<Due>()
-    /// The timeouts the entries in `due` were computed with; others (after a reload) rebuild it.
+    /// When each stream not closing is due to be cut (`DeadlineHeap`), so that finding the next
+    /// deadline after an input does not walk every stream.
+    private var due = DeadlineHeap<ConnectionID>()
+    /// The timeouts the deadlines in `due` were computed with; others (after a reload) recompute them.
     private var dueTimeouts: DueTimeouts?
-
-    private struct Due: Comparable {
-        var at: LinkInstant
-        var connection: ConnectionID
-
-        static func < (a: Due, b: Due) -> Bool { (a.at, a.connection) < (b.at, b.connection) }
-    }
 
     private struct DueTimeouts: Equatable {
         var establishment: Duration
@@ -178,6 +168,7 @@ package struct InboundStreamRegistry: Sendable {
 
     mutating func closed(_ connection: ConnectionID) {
         guard let stream = streams.removeValue(forKey: connection) else { return }
+        due.schedule(connection, at: nil)
         if !stream.isAuthenticated { releaseSource(of: stream) }
         if !stream.closing { releasePartners(of: stream) }
     }
@@ -185,21 +176,16 @@ package struct InboundStreamRegistry: Sendable {
     /// The earliest instant a stream is due to be cut, if any.
     mutating func nextDeadline(_ settings: FederationSettings) -> LinkInstant? {
         rebuildIfStale(settings)
-        while let top = due.min, !isCurrent(top, settings) { due.removeMin() }
-        return due.min?.at
+        return due.next
     }
 
     /// Cuts what is due at `now`: streams that did not authenticate within the establishment
     /// timeout (`connection-timeout`), and authenticated ones idle for the inactivity timeout.
     mutating func tick(at time: GatewayTime, settings: FederationSettings) -> [GatewayCore.Action] {
         rebuildIfStale(settings)
-        var dueNow: [ConnectionID] = []
-        while let top = due.min, top.at <= time.now {
-            due.removeMin()
-            if isCurrent(top, settings) { dueNow.append(top.connection) }
-        }
         var actions: [GatewayCore.Action] = []
-        for connection in dueNow.sorted() {
+        // Every stream due is closed below, so none needs its deadline again.
+        for connection in due.takeDue(at: time.now) {
             guard let stream = streams[connection], !stream.closing else { continue }
             if stream.isAuthenticated {
                 actions += [
@@ -235,6 +221,7 @@ package struct InboundStreamRegistry: Sendable {
 
     private mutating func close(_ connection: ConnectionID, _ error: StreamError?) -> [GatewayCore.Action] {
         if let stream = streams[connection], !stream.closing { releasePartners(of: stream) }
+        due.schedule(connection, at: nil)
         streams[connection]?.closing = true
         return [.closeInbound(connection, error)]
     }
@@ -262,29 +249,17 @@ package struct InboundStreamRegistry: Sendable {
 
     /// Records when `connection` is now due.
     private mutating func schedule(_ connection: ConnectionID, _ settings: FederationSettings) {
-        guard let stream = streams[connection], !rebuildIfStale(settings) else { return }
-        due.insert(Due(at: Self.deadline(of: stream, settings), connection: connection))
-        if due.count > 4 * streams.count + 64 { rebuild(settings) }
+        guard let stream = streams[connection], !stream.closing, !rebuildIfStale(settings) else { return }
+        due.schedule(connection, at: Self.deadline(of: stream, settings))
     }
 
-    private func isCurrent(_ entry: Due, _ settings: FederationSettings) -> Bool {
-        guard let stream = streams[entry.connection], !stream.closing else { return false }
-        return Self.deadline(of: stream, settings) == entry.at
-    }
-
-    /// Rebuilds `due` if it was computed with other timeouts; whether it did (then every stream's
-    /// current deadline is in it).
+    /// Recomputes every deadline if they were computed with other timeouts; whether it did.
     @discardableResult
     private mutating func rebuildIfStale(_ settings: FederationSettings) -> Bool {
         guard dueTimeouts != DueTimeouts(settings) else { return false }
-        rebuild(settings)
-        return true
-    }
-
-    /// One entry per open stream, computed with `settings`.
-    private mutating func rebuild(_ settings: FederationSettings) {
         dueTimeouts = DueTimeouts(settings)
-        due = Heap(streams.lazy.filter { !$0.value.closing }.map { Due(at: Self.deadline(of: $0.value, settings), connection: $0.key) })
+        due.replaceAll(with: streams.filter { !$0.value.closing }.mapValues { Self.deadline(of: $0, settings) })
+        return true
     }
 
     private static func deadline(of stream: Stream, _ settings: FederationSettings) -> LinkInstant {

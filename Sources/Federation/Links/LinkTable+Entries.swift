@@ -1,5 +1,3 @@
-import HeapModule
-
 extension LinkTable {
     /// The timers an entry's next deadline is computed from: the table's queue age and the
     /// policy's inactivity timeout and keep-alive interval.
@@ -37,32 +35,15 @@ extension LinkTable {
 
     /// The links' entries, and what the table needs to know about all of them after every event,
     /// kept up to date as each entry is stored or removed, so that no event walks every link: the
-    /// gauges, the next deadline (a heap) and the links waiting for a connection slot. Every
+    /// gauges, the next deadline (`DeadlineHeap`) and the links waiting for a connection slot. Every
     /// change to an entry goes through here.
     struct Entries: Sendable {
         private var storage: [LinkKey: Entry] = [:]
         private(set) var gauges = LinkGauges()
         /// Idle links with stanzas queued: those that want a connection slot.
         private(set) var waiting: Set<LinkKey> = []
-        /// Each link's current deadline, and the heap that orders them. Each link with a deadline
-        /// has one live heap item, at `queued[key]`, never later than its deadline: a deadline
-        /// that moves earlier gets a new item (the old one is then stale), one that moves later
-        /// (every stanza a link writes postpones its keep-alive) keeps its item until that item
-        /// reaches the top, where it is moved to the deadline. So the top is always exact, and
-        /// a busy link costs a heap operation per keep-alive interval, not per stanza. Stale
-        /// items are dropped as they reach the top, and all are rebuilt when they outnumber
-        /// the live ones.
-        private var deadlines: [LinkKey: LinkInstant] = [:]
-        private var queued: [LinkKey: LinkInstant] = [:]
-        private var due = Heap<Due>()
+        private var due = DeadlineHeap<LinkKey>()
         private(set) var timers: Timers
-
-        private struct Due: Comparable, Sendable {
-            var at: LinkInstant
-            var key: LinkKey
-
-            static func < (a: Due, b: Due) -> Bool { (a.at, a.key) < (b.at, b.key) }
-        }
 
         init(timers: Timers) {
             self.timers = timers
@@ -71,7 +52,7 @@ extension LinkTable {
         var keys: Dictionary<LinkKey, Entry>.Keys { storage.keys }
 
         /// The earliest deadline of any link, or `nil` if none has one.
-        var nextDeadline: LinkInstant? { due.min?.at }
+        var nextDeadline: LinkInstant? { due.next }
 
         subscript(key: LinkKey) -> Entry? {
             get { storage[key] }
@@ -79,7 +60,7 @@ extension LinkTable {
                 if let old = storage[key] { count(old, key, as: -1) }
                 storage[key] = newValue
                 if let newValue { count(newValue, key, as: 1) }
-                schedule(key, newValue.flatMap(timers.deadline(of:)))
+                due.schedule(key, at: newValue.flatMap(timers.deadline(of:)))
             }
         }
 
@@ -87,51 +68,21 @@ extension LinkTable {
         mutating func removeValue(forKey key: LinkKey) -> Entry? {
             guard let old = storage.removeValue(forKey: key) else { return nil }
             count(old, key, as: -1)
-            schedule(key, nil)
+            due.schedule(key, at: nil)
             return old
         }
 
-        /// The links whose deadline is at or before `now`, sorted, taken off the heap: the caller
-        /// takes each one out and stores it again, which schedules its next deadline.
+        /// The links whose deadline is at or before `now`, sorted: the caller takes each one out
+        /// and stores it again, which schedules its next deadline.
         mutating func takeDue(at now: LinkInstant) -> [LinkKey] {
-            var keys: [LinkKey] = []
-            while let top = due.min, top.at <= now {
-                due.removeMin()
-                queued[top.key] = nil
-                deadlines[top.key] = nil
-                keys.append(top.key)
-                settleTop()
-            }
-            return keys.sorted()
+            due.takeDue(at: now)
         }
 
         /// New timers (a reloaded policy, new settings): every deadline is recomputed.
         mutating func retime(_ newTimers: Timers) {
             guard newTimers != timers else { return }
             timers = newTimers
-            deadlines = storage.compactMapValues(newTimers.deadline(of:))
-            rebuild()
-        }
-
-        private mutating func rebuild() {
-            queued = deadlines
-            due = Heap(deadlines.map { Due(at: $0.value, key: $0.key) })
-        }
-
-        /// Drops stale items from the top and moves a postponed one to its deadline, until the
-        /// top is a link's exact deadline.
-        private mutating func settleTop() {
-            while let top = due.min {
-                if queued[top.key] != top.at {
-                    due.removeMin()
-                } else if let deadline = deadlines[top.key], deadline != top.at {
-                    due.removeMin()
-                    queued[top.key] = deadline
-                    due.insert(Due(at: deadline, key: top.key))
-                } else {
-                    return
-                }
-            }
+            due.replaceAll(with: storage.compactMapValues(newTimers.deadline(of:)))
         }
 
         private mutating func count(_ entry: Entry, _ key: LinkKey, as sign: Int) {
@@ -146,24 +97,6 @@ extension LinkTable {
             if case .idle = entry.phase, !entry.queue.isEmpty {
                 if sign > 0 { waiting.insert(key) } else { waiting.remove(key) }
             }
-        }
-
-        private mutating func schedule(_ key: LinkKey, _ deadline: LinkInstant?) {
-            guard deadlines[key] != deadline else { return }
-            deadlines[key] = deadline
-            guard let deadline else {
-                queued[key] = nil
-                settleTop()
-                return
-            }
-            if let item = queued[key], item <= deadline {
-                if due.min?.key == key { settleTop() }
-                return
-            }
-            queued[key] = deadline
-            due.insert(Due(at: deadline, key: key))
-            if due.count > 2 * deadlines.count + 64 { rebuild() }
-            settleTop()
         }
     }
 }
